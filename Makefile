@@ -1,0 +1,65 @@
+# sb — the SLURM scoreboard toolkit. `make help` lists the targets.
+SHELL := /bin/bash
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR := $(DESTDIR)$(PREFIX)/lib/slurm-scoreboard
+BINS := $(notdir $(wildcard bin/sb-*))
+MAN1 := $(wildcard man/man1/*.1)
+MAN7 := $(wildcard man/man7/*.7)
+TS := $(shell find lib -name '*.ts')
+
+.PHONY: all build test check demo install uninstall clean help test-slurm bench
+
+all: build
+
+help:
+	@echo "make demo      install dependencies, build, run the demo"
+	@echo "make test      install dependencies, build, run the test suite"
+	@echo "make check     type check, man pages, package.json bin/man"
+	@echo "make install   PREFIX=$(PREFIX): programs and man pages"
+	@echo "make bench     print the benchmark tables"
+	@echo "make clean     remove build output"
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+dist/.stamp: node_modules/.package-lock.json tsconfig.json $(TS)
+	npx tsc -p tsconfig.json
+	@touch $@
+
+build: dist/.stamp
+
+test: build
+	npx tap
+
+check: build
+	npx tsc -p tsconfig.json --noEmit
+	@for m in $(MAN1) $(MAN7); do \
+	  out=$$(LC_ALL=C.UTF-8 groff -man -ww -z $$m 2>&1); \
+	  if [ -n "$$out" ]; then echo "$$m:"; echo "$$out"; exit 1; fi; \
+	done; echo "man pages: groff -man -ww -z clean"
+	node scripts/check-package.mjs
+
+demo: build
+	@bash scripts/demo.sh
+
+bench: build
+	@for b in bench/*.sh; do bash $$b; done
+
+install: build
+	mkdir -p $(LIBDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
+	cp -R bin dist package.json package-lock.json $(LIBDIR)/
+	cd $(LIBDIR) && npm ci --omit=dev --prefer-offline --no-audit --no-fund --loglevel=error
+	for b in $(BINS); do ln -sf ../lib/slurm-scoreboard/bin/$$b $(DESTDIR)$(PREFIX)/bin/$$b; done
+	install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 $(MAN7) $(DESTDIR)$(PREFIX)/share/man/man7/
+
+uninstall:
+	for b in $(BINS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$b; done
+	for m in $(notdir $(MAN1)); do rm -f $(DESTDIR)$(PREFIX)/share/man/man1/$$m; done
+	for m in $(notdir $(MAN7)); do rm -f $(DESTDIR)$(PREFIX)/share/man/man7/$$m; done
+	rm -rf $(LIBDIR)
+
+clean:
+	rm -rf dist .tap

@@ -1,0 +1,85 @@
+import { BadInput } from './errors.js';
+import { formatTime, parseTime } from './time.js';
+import type { Rec } from './ndjson.js';
+
+// One closed window of one cluster's accounting, in epoch seconds (both ends inclusive).
+export interface Chunk {
+  cluster: string;
+  start: number;
+  end: number;
+}
+
+export type CalendarUnit = 'hour' | 'day' | 'month';
+
+// Fixed-length windows from start; the last one ends exactly at end. Closed and touching.
+export function cutByStep(start: number, end: number, stepSec: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let s = start; s <= end; s += stepSec) out.push([s, Math.min(s + stepSec - 1, end)]);
+  return out;
+}
+
+// Windows on UTC calendar boundaries (hours, days, months); the first and last may be partial.
+export function cutByCalendar(start: number, end: number, unit: CalendarUnit): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let s = start; s <= end; ) {
+    const next = nextBoundary(s, unit);
+    out.push([s, Math.min(next - 1, end)]);
+    s = next;
+  }
+  return out;
+}
+
+function nextBoundary(sec: number, unit: CalendarUnit): number {
+  const d = new Date(sec * 1000);
+  switch (unit) {
+    case 'hour':
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours() + 1) / 1000;
+    case 'day':
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1) / 1000;
+    case 'month':
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) / 1000;
+  }
+}
+
+export function chunkRecord(c: Chunk): { kind: 'chunk'; cluster: string; start: string; end: string } {
+  return { kind: 'chunk', cluster: c.cluster, start: formatTime(c.start), end: formatTime(c.end) };
+}
+
+// `start/end` as row records name their window.
+export function chunkId(c: Chunk): string {
+  return `${formatTime(c.start)}/${formatTime(c.end)}`;
+}
+
+const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+// A cluster name safe to use as a directory name and a sacct -M argument.
+export function isClusterName(name: string): boolean {
+  return CLUSTER_NAME.test(name) && name.length <= 64;
+}
+
+// A record carrying cluster/start/end (a chunk, a chunk-done, a ledger entry) → Chunk.
+export function chunkFromRecord(rec: Rec, defaultCluster?: string): Chunk {
+  const cluster = rec['cluster'] ?? defaultCluster;
+  if (typeof cluster !== 'string' || !isClusterName(cluster)) {
+    throw new BadInput(cluster === undefined ? "'cluster' is missing" : `'cluster' ${JSON.stringify(cluster)} is not a cluster name`);
+  }
+  const start = timeField(rec, 'start');
+  const end = timeField(rec, 'end');
+  if (start > end) throw new BadInput(`start ${formatTime(start)} is after end ${formatTime(end)}`);
+  return { cluster, start, end };
+}
+
+function timeField(rec: Rec, name: string): number {
+  const v = rec[name];
+  if (typeof v !== 'string') throw new BadInput(`'${name}' is missing or not a string`);
+  const t = parseTime(v);
+  if (t === undefined) throw new BadInput(`'${name}' '${v}' is not a UTC time like 2024-01-01T00:00:00Z`);
+  return t;
+}
+
+// Collapses duplicates and orders by start, then cluster, then end.
+export function sortUnique(chunks: Chunk[]): Chunk[] {
+  const seen = new Map<string, Chunk>();
+  for (const c of chunks) seen.set(`${c.cluster}\u0000${c.start}\u0000${c.end}`, c);
+  return [...seen.values()].sort((a, b) => a.start - b.start || (a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0) || a.end - b.end);
+}

@@ -1,0 +1,32 @@
+import { execFileSync } from 'node:child_process';
+import { SbError } from './errors.js';
+import { isClusterName } from './chunk.js';
+
+// The local cluster's name: $SB_CLUSTER, else ClusterName from `scontrol show config`
+// ($SB_SCONTROL names the binary).
+export function localClusterName(env: NodeJS.ProcessEnv): string {
+  const fromEnv = env['SB_CLUSTER'];
+  if (fromEnv) {
+    if (!isClusterName(fromEnv)) throw new SbError(`SB_CLUSTER '${fromEnv}' is not a cluster name`);
+    return fromEnv;
+  }
+  const scontrol = env['SB_SCONTROL'] ?? 'scontrol';
+  let text: string;
+  try {
+    text = execFileSync(scontrol, ['show', 'config'], {
+      env: { ...env, LC_ALL: 'C' },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 20_000,
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    const why = e.code === 'ENOENT' ? `'${scontrol}' is not installed` : (e.stderr?.trim().split('\n').pop() ?? e.message);
+    throw new SbError(`cannot find the local cluster's name (${why}); give --cluster NAME or set SB_CLUSTER`);
+  }
+  const m = /^ClusterName\s*=\s*(\S+)\s*$/m.exec(text);
+  if (!m?.[1] || !isClusterName(m[1])) {
+    throw new SbError(`cannot find ClusterName in '${scontrol} show config'; give --cluster NAME or set SB_CLUSTER`);
+  }
+  return m[1];
+}

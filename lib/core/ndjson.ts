@@ -1,0 +1,95 @@
+import { createReadStream } from 'node:fs';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import { BadInput, SbError } from './errors.js';
+import { readLineBatches } from './lines.js';
+import type { Output } from './output.js';
+import type { Reporter, Where } from './report.js';
+
+export type Rec = Record<string, unknown>;
+
+// Handles one record of a kind the tool knows. Throw BadInput to skip the line with a report.
+export type Handler = (rec: Rec, where: Where) => void | Promise<void>;
+
+export interface Input {
+  stream: Readable;
+  source: string;
+}
+
+// stdin for '-' or no path, else the named file; a missing file is a plain one-line error.
+export async function openInput(path: string | undefined, stdin: Readable): Promise<Input> {
+  if (path === undefined || path === '-') return { stream: stdin, source: 'stdin' };
+  const stream = createReadStream(path);
+  try {
+    await once(stream, 'open');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new SbError(`cannot open '${path}': ${e.code === 'ENOENT' ? 'No such file or directory' : e.message}`);
+  }
+  return { stream, source: path };
+}
+
+// Parses one NDJSON line into an object record, or says why it cannot.
+export function parseRecordLine(text: string): Rec {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new BadInput(`not JSON: ${(err as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new BadInput('not a JSON object');
+  }
+  return value as Rec;
+}
+
+export function isBlank(text: string): boolean {
+  return text.trim().length === 0;
+}
+
+// The NDJSON loop every filter shares: records of the kinds in `handlers` go to their handler,
+// every other line (other kinds, no kind) passes through untouched and in order; bad lines are
+// reported with their place and skipped.
+export async function forEachRecord(
+  input: Input,
+  out: Output,
+  report: Reporter,
+  handlers: Record<string, Handler>,
+): Promise<void> {
+  let line = 0;
+  for await (const batch of readLineBatches(input.stream)) {
+    for (const text of batch) {
+      line++;
+      if (isBlank(text)) continue;
+      const where = { source: input.source, line };
+      let rec: Rec;
+      try {
+        rec = parseRecordLine(text);
+      } catch (err) {
+        report.badLine(where, (err as Error).message);
+        continue;
+      }
+      const kind = rec['kind'];
+      const handler = typeof kind === 'string' && Object.hasOwn(handlers, kind) ? handlers[kind] : undefined;
+      if (handler === undefined) {
+        out.line(text);
+        continue;
+      }
+      try {
+        const pending = handler(rec, where);
+        if (pending) await pending;
+      } catch (err) {
+        if (!(err instanceof BadInput)) throw err;
+        report.badLine(where, err.message);
+      }
+    }
+    await out.drain();
+  }
+}
+
+// Reads a required string field of a record, or throws BadInput naming it.
+export function stringField(rec: Rec, name: string): string {
+  const v = rec[name];
+  if (typeof v !== 'string' || v.length === 0) throw new BadInput(`'${name}' is missing or not a string`);
+  return v;
+}

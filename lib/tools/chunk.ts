@@ -1,0 +1,159 @@
+import { type Io, type Tool, optInt, optNumber, optString, parseArgs, runMain } from '../core/cli.js';
+import { type Chunk, type CalendarUnit, chunkFromRecord, chunkRecord, cutByCalendar, cutByStep, isClusterName, sortUnique } from '../core/chunk.js';
+import { localClusterName } from '../core/cluster.js';
+import { BadInput, UsageError } from '../core/errors.js';
+import { readLineBatches } from '../core/lines.js';
+import { isBlank, openInput, parseRecordLine } from '../core/ndjson.js';
+import { Output } from '../core/output.js';
+import { Reporter } from '../core/report.js';
+import { formatTime, parseDateExpr, parseTime } from '../core/time.js';
+
+export const USAGE = `Usage: sb-chunk new [-s START] [-e END] [--step HOURS | --by UNIT] [options]
+       sb-chunk from-file [FILE] [options]
+
+Cut a time range of one cluster into closed, touching windows and print them as
+NDJSON 'chunk' records, one a line, ordered by start (a window is [start, end],
+both inclusive; the next one starts one second after).
+
+Commands:
+  new              windows covering START..END (both inclusive)
+  from-file [FILE] windows to retry, read from FILE or stdin: a headerless
+                   'start,end' CSV, chunk NDJSON, or sb-sacct's failure ledger
+                   (any record with start/end/cluster); duplicates collapse
+
+Options:
+  -s, --start TIME   range start, anything 'date -d' reads (default: "3 hours ago")
+  -e, --end TIME     range end, inclusive; the last window ends exactly here
+                     (default: "now")
+      --step HOURS   window length in hours, fractions allowed (default: 1)
+      --by UNIT      windows on UTC calendar boundaries: hour, day or month
+  -c, --cluster NAME cluster the windows belong to (default: $SB_CLUSTER, else
+                     ClusterName from 'scontrol show config')
+  -n, --limit N      print at most N windows (the earliest)
+      --strict       exit 65 at the end if any input line was bad
+      --errors FMT   diagnostics as 'text' (default) or 'json' lines on stderr
+  -h, --help         print this help and exit
+  -V, --version      print the version and exit
+
+Times are read in the local time zone (TZ) exactly as GNU date reads them and
+printed in UTC, so a range across a daylight-saving change has no gap and no
+overlap. Exit status: 0 ok, 1 failure, 2 usage error, 65 bad input under --strict.
+
+Example: sb-chunk new -s "2024-01-01" -e "2024-12-31 23:59:59" --by month
+`;
+
+const UNITS: readonly CalendarUnit[] = ['hour', 'day', 'month'];
+
+export const tool: Tool = { name: 'sb-chunk', usage: USAGE, main };
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const args = parseArgs(tool, argv, {
+    string: ['start', 'end', 'step', 'by', 'cluster', 'limit'],
+    boolean: ['strict'],
+    alias: { s: 'start', e: 'end', c: 'cluster', n: 'limit' },
+  }, io);
+  const [command, ...rest] = args._;
+  const limit = optInt(args, 'limit', Number.POSITIVE_INFINITY, 1);
+  const given = optString(args, 'cluster');
+  if (given !== undefined && !isClusterName(given)) throw new UsageError(`'${given}' is not a cluster name`);
+  let cached: string | undefined = given;
+  const cluster = (): string => (cached ??= localClusterName(io.env));
+  const report = new Reporter(tool.name, io.stderr, optString(args, 'errors') === 'json' ? 'json' : 'text');
+  const out = new Output(io.stdout);
+
+  let chunks: Chunk[];
+  if (command === 'new') {
+    if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`);
+    chunks = newChunks(args, io.env, cluster);
+  } else if (command === 'from-file') {
+    if (rest.length > 1) throw new UsageError(`unexpected argument '${rest[1]}'`);
+    for (const name of ['start', 'end', 'step', 'by']) {
+      if (optString(args, name) !== undefined) throw new UsageError(`option '--${name}' belongs to 'sb-chunk new'`);
+    }
+    chunks = await readChunks(await openInput(rest[0], io.stdin), report, io.env, cluster);
+  } else if (command === undefined) {
+    throw new UsageError('missing command: new or from-file');
+  } else {
+    throw new UsageError(`unknown command '${command}' (expected new or from-file)`);
+  }
+
+  let n = 0;
+  for (const c of chunks) {
+    if (n++ >= limit) break;
+    out.record(chunkRecord(c));
+    await out.drain();
+  }
+  await out.flush();
+  return args['strict'] === true && report.bad > 0 ? 65 : 0;
+}
+
+function newChunks(args: ReturnType<typeof parseArgs>, env: NodeJS.ProcessEnv, cluster: () => string): Chunk[] {
+  const startExpr = optString(args, 'start') ?? '3 hours ago';
+  const endExpr = optString(args, 'end') ?? 'now';
+  const by = optString(args, 'by');
+  if (by !== undefined && optString(args, 'step') !== undefined) throw new UsageError('give --step or --by, not both');
+  if (by !== undefined && !UNITS.includes(by as CalendarUnit)) {
+    throw new UsageError(`option '--by': '${by}' is not one of hour, day, month`);
+  }
+  const stepHours = optNumber(args, 'step', 1);
+  const stepSec = Math.round(stepHours * 3600);
+  if (stepSec < 1) throw new UsageError(`option '--step': '${optString(args, 'step')}' hours is less than one second`);
+  const start = parseDateExpr(startExpr, env);
+  const end = parseDateExpr(endExpr, env);
+  if (start > end) {
+    throw new UsageError(`start '${startExpr}' (${formatTime(start)}) is after end '${endExpr}' (${formatTime(end)})`);
+  }
+  const name = cluster();
+  const windows = by !== undefined ? cutByCalendar(start, end, by as CalendarUnit) : cutByStep(start, end, stepSec);
+  return windows.map(([s, e]) => ({ cluster: name, start: s, end: e }));
+}
+
+// Reads windows to retry from CSV or NDJSON lines; bad lines are reported and skipped.
+async function readChunks(
+  input: Awaited<ReturnType<typeof openInput>>,
+  report: Reporter,
+  env: NodeJS.ProcessEnv,
+  cluster: () => string,
+): Promise<Chunk[]> {
+  const chunks: Chunk[] = [];
+  let line = 0;
+  for await (const batch of readLineBatches(input.stream)) {
+    for (const text of batch) {
+      line++;
+      if (isBlank(text) || text.startsWith('#')) continue;
+      try {
+        chunks.push(text.trimStart().startsWith('{') ? chunkFromRecord(parseRecordLine(text), undefined) : csvChunk(text, env, cluster));
+      } catch (err) {
+        if (!(err instanceof BadInput)) throw err;
+        report.badLine({ source: input.source, line }, err.message);
+      }
+    }
+  }
+  return sortUnique(chunks);
+}
+
+function csvChunk(text: string, env: NodeJS.ProcessEnv, cluster: () => string): Chunk {
+  const fields = text.split(',').map((f) => f.trim());
+  if (fields.length !== 2) throw new BadInput(`expected 'start,end', found ${fields.length} field${fields.length === 1 ? '' : 's'}`);
+  const [startText, endText] = fields as [string, string];
+  const start = csvTime(startText, env);
+  const end = csvTime(endText, env);
+  if (start > end) throw new BadInput(`start '${startText}' is after end '${endText}'`);
+  return { cluster: cluster(), start, end };
+}
+
+// Non-UTC forms go to GNU date (one call each, remembered: retry files repeat their times).
+const timeCache = new Map<string, number>();
+
+function csvTime(text: string, env: NodeJS.ProcessEnv): number {
+  const exact = parseTime(text) ?? timeCache.get(text);
+  if (exact !== undefined) return exact;
+  let sec: number;
+  try {
+    sec = parseDateExpr(text, env);
+  } catch {
+    throw new BadInput(`'${text}' is not a time`);
+  }
+  timeCache.set(text, sec);
+  return sec;
+}

@@ -1,0 +1,26 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { ROOT, runShell } from './run.js';
+
+// Golden cases: test/cases/<tool>/<case>/{cmd,input,expected.stdout,expected.stderr,expected.status}.
+// `cmd` is one shell line run in the case folder with bin/ on PATH and TZ=UTC; a missing
+// expected.stderr means stderr must be empty, a missing expected.status means 0.
+export function goldenCases(tool: string): void {
+  const dir = path.join(ROOT, 'test', 'cases', tool);
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir).sort()) {
+    const caseDir = path.join(dir, name);
+    const read = (f: string): string | undefined =>
+      existsSync(path.join(caseDir, f)) ? readFileSync(path.join(caseDir, f), 'utf8') : undefined;
+    const cmd = read('cmd');
+    if (cmd === undefined) continue;
+    t.test(`golden ${tool}/${name}`, async (t) => {
+      const input = read('input');
+      const r = await runShell(cmd.trim(), { cwd: caseDir, ...(input !== undefined ? { input } : {}) });
+      t.equal(r.stdout, read('expected.stdout') ?? '', 'stdout');
+      t.equal(r.stderr, read('expected.stderr') ?? '', 'stderr');
+      t.equal(r.status, Number((read('expected.status') ?? '0').trim()), 'exit status');
+    });
+  }
+}
