@@ -106,8 +106,16 @@ start() {
 		say "$name already runs (pid $pid)"
 		return 0
 	fi
-	# setsid: own session, so a Ctrl-C in the caller's terminal does not hit the daemons
-	setsid "$@" </dev/null >>"$out" 2>&1 &
+	# setsid: own session, so a Ctrl-C in the caller's terminal does not hit the daemons; and
+	# no inherited descriptors, so a caller reading our output (a pipe, make, $(...)) sees EOF.
+	# The subshell execs setsid, which execs the daemon: $! is the daemon's PID.
+	(
+		for fd in /proc/self/fd/*; do
+			fd=${fd##*/}
+			((fd > 2)) && eval "exec $fd>&-" 2>/dev/null
+		done
+		exec setsid "$@"
+	) </dev/null >>"$out" 2>&1 &
 	pid=$!
 	echo "$pid" >"$PIDS/$name.pid"
 	say "started $name (pid $pid)"
