@@ -14,7 +14,8 @@
 # with one failing task; a multi-step job (srun steps, one killed by a signal); GPU jobs
 # (--gres=gpu:1, --gres=gpu:a100:2, --gpus=v100:1); a job name with '|'; a job in a non-default
 # account; a job requeued while running (so sacct --duplicates shows two records); memory asked
-# per CPU and per job. It ends in about 90 s (the TIMEOUT sets the pace).
+# per CPU and per job; time limits of minutes and of days. It ends in about 90 s (the TIMEOUT
+# sets the pace).
 #
 # Exit 77 when the cluster is not up, 1 when a job does not end as expected in time.
 set -euo pipefail
@@ -79,7 +80,7 @@ say "submitting at $START_ISO"
 # the slow one first: TIMEOUT takes about 80 s with --time=1
 sub timeout sbcarol TIMEOUT --time=1 --job-name=sleepy -- 'sleep 600'
 sub ok-alice sbalice COMPLETED --job-name=ok -- 'sleep 3; echo ok'
-sub ok-bob-2cpu sbbob COMPLETED -n 2 --mem-per-cpu=300M --job-name=ok2 -- 'sleep 4'
+sub ok-bob-2cpu sbbob COMPLETED -n 2 --mem-per-cpu=300M --time=5 --job-name=ok2 -- 'sleep 4'
 sub exit1 sbbob FAILED --job-name=fails -- 'sleep 1; exit 1'
 sub signal sbcarol FAILED --job-name=killed -- 'sleep 1; kill -KILL $$'
 sub oom sbbob OUT_OF_MEMORY --mem=64M --job-name=hog -- \
@@ -96,7 +97,7 @@ sub gpu-a100 sbalice COMPLETED -p gpu --gres=gpu:a100:2 --job-name=gpu2 -- \
 	'echo "CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES"; sleep 4'
 sub gpus-v100 sbcarol COMPLETED -p gpu --gpus=v100:1 -c 2 --job-name=gpu3 -- 'sleep 3'
 sub pipe-name sbcarol COMPLETED '--job-name=pipe|in name' -- 'sleep 2'
-sub other-acct sbalice COMPLETED --account=chem --job-name=chemrun -- 'sleep 3'
+sub other-acct sbalice COMPLETED --account=chem --time=1-12:00:00 --job-name=chemrun -- 'sleep 3'
 sub scancel sbbob CANCELLED --job-name=cancelme -- 'sleep 600'
 sub never-ran sbalice CANCELLED --begin=now+3600 --job-name=later -- 'sleep 1'
 sub requeue sbbob "REQUEUED+COMPLETED" --requeue --job-name=again -- \
@@ -153,5 +154,22 @@ END_ISO=$(date -u -d "@$((END + 1))" +%Y-%m-%dT%H:%M:%SZ)
 	done
 } >"$TSV"
 column -t -s $'\t' "$TSV" >&2 2>/dev/null || cat "$TSV" >&2
-say "done in $((END - START))s; table in $TSV"
+
+# check that each job ended as meant ('+': records in order, '/': the set of array task states)
+bad=0
+for i in "${!LABELS[@]}"; do
+	l=${LABELS[$i]}
+	want=${EXPECT[$l]}
+	states=$(sacct -n -P -X --duplicates -j "${IDS[$i]}" -o State | awk '{print $1}')
+	case $want in
+	*+*) got=$(paste -sd+ <<<"$states") ;;
+	*) got=$(sort -u <<<"$states" | paste -sd/) ;;
+	esac
+	if [[ $got != "$want" ]]; then
+		say "job $l (${IDS[$i]}) ended $got, expected $want"
+		bad=1
+	fi
+done
+((bad == 0)) || die "some jobs did not end as expected (see $STATE/jobs/*.out and $STATE/log/)"
+say "done in $((END - START))s; every job ended as expected; table in $TSV"
 echo "$START_ISO $END_ISO"
