@@ -68,7 +68,7 @@ export function chooseFault(cfg: SimConfig): { fault: string; call: number } {
     call = nextCallNumber(cfg.stateDir);
     if (call <= cfg.failFirst || (cfg.failEvery > 0 && call % cfg.failEvery === 0)) return { fault: cfg.failAs, call };
   }
-  return { fault: cfg.fail, call };
+  return { fault: cfg.fail || (cfg.truncate ? 'truncate' : ''), call };
 }
 
 // Never returns: sleeps, with a sleeping child, until killed (a timeout must kill the whole tree).

@@ -72,13 +72,13 @@ export class Output {
     this.off += this.buf.write(s, this.off);
   }
 
-  // Alternately a line cut short and a line with junk (and an extra delimiter) in its middle.
+  // Alternately a line cut short and a line with junk (and so one field too many) in its middle.
   private garble(s: string): string {
     const body = s.slice(0, -1);
     const mid = Math.floor(body.length / 2);
     this.faults++;
     if (this.faults % 2 === 1) return body.slice(0, mid) + '\n';
-    return body.slice(0, mid) + '\u0000#?' + this.delimiter + '%garbled%' + body.slice(mid + 4) + '\n';
+    return body.slice(0, mid) + '\u0000#?' + this.delimiter + '%garbled%' + body.slice(mid) + '\n';
   }
 
   flush(): void {
