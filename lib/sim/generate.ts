@@ -89,6 +89,7 @@ export const JOB_NAMES = [
   'nf-FASTQC_(1)', 'hyperopt', 'sweep|lr=0.01', 'a|b test', 'pipe|stage2', 'eval', 'cryo_ref',
   'R_job', 'matlab_batch', 'namd', 'openfoam', 'bwa mem', 'spark-worker', 'ray_head', 'quick',
 ];
+const STEP_IDS = ['0', '1', '2', '3', '4', '5', '6', '7'];
 const STEP_NAMES = ['python', 'pw.x', 'lmp', 'gmx_mpi', 'orted', 'hydra_bstrap_proxy', 'julia', 'Rscript', 'bash'];
 
 const QOS = ['normal', 'low', 'high'];
@@ -371,7 +372,8 @@ export class Generator {
     const gpn = job.gpus / job.nodes;
     const memKB = mpn * 1024;
     const oom = job.state === S.OUT_OF_MEMORY;
-    const use = oom ? 0.97 + 0.03 * rng.float() : 0.02 + 0.9 * Math.pow(rng.float(), 1.7);
+    const u = rng.float();
+    const use = oom ? 0.97 + 0.03 * u : 0.02 + 0.9 * u * u;
     const numbered = job.interactive ? 1 + rng.int(2) : pickWeighted(rng, STEP_COUNT_CUM);
     const endState = stepEndState(job.state);
     // A job killed by a signal shows FAILED 0:N; the step the signal hit shows CANCELLED 0:N.
@@ -416,7 +418,7 @@ export class Generator {
       const segv = numbered >= 2 && job.state === S.COMPLETED && rng.chance(0.05) ? rng.int(numbered - 1) : -1;
       for (let i = 0; i < numbered; i++) {
         const s = new Step();
-        s.id = String(i);
+        s.id = STEP_IDS[i] ?? String(i);
         s.name = job.interactive ? 'interactive' : name;
         s.kind = i;
         const a = t + Math.floor((span * i) / numbered);

@@ -374,13 +374,13 @@ function arr(s: Set<string> | null): string[] | null {
   return s ? [...s] : null;
 }
 
-// SB_SIM_THREADS: 1 for a single thread, 2 (at most) for a worker; by default a worker only
-// when there are two cores and the window holds a few hundred thousand rows.
+// SB_SIM_THREADS=2 renders every other run of hours in a worker thread. Not the default: it only
+// pays on an idle second core, and in a pipeline the next stage wants that core.
 function threadCount(env: NodeJS.ProcessEnv, cfg: SimConfig, buckets: number, clusters: number): number {
   const raw = env['SB_SIM_THREADS'];
-  if (raw !== undefined && raw !== '' && raw !== 'auto') return Math.max(1, Math.min(2, Math.floor(Number(raw)) || 1));
-  const rows = cfg.rate * 3.5 * buckets * clusters;
-  return availableParallelism() >= 2 && rows >= 300_000 ? 2 : 1;
+  if (raw === undefined || raw === '' || raw === '1') return 1;
+  if (raw === 'auto') return availableParallelism() >= 2 && cfg.rate * 3.5 * buckets * clusters >= 300_000 ? 2 : 1;
+  return Math.max(1, Math.min(2, Math.floor(Number(raw)) || 1));
 }
 
 // Runs of hours small enough to keep two in memory, large enough to amortise a message.

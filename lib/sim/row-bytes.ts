@@ -11,7 +11,15 @@ export type ByteStepRow = (b: Buffer, o: number, j: Job, s: Step) => number;
 
 export class ByteWriter {
   private day = NaN;
-  private readonly ymd = new Uint8Array(11);
+  private ymd = new Uint8Array(11);
+  private dbJob: Job | null = null;
+  private readonly dbDigits = new Uint8Array(24);
+  private dbLen = 0;
+  private rawJob: Job | null = null;
+  private readonly rawDigits = new Uint8Array(24);
+  private rawLen = 0;
+  private day2 = NaN;
+  private ymd2 = new Uint8Array(11);
   private t1 = NaN;
   private t2 = NaN;
   private m1: Uint8Array = new Uint8Array(19);
@@ -62,6 +70,29 @@ export class ByteWriter {
     return o + 9;
   }
 
+  // A job's DBIndex and JobIDRaw are printed on each of its rows: digits made once, then copied.
+  dbIndex(b: Buffer, o: number, j: Job): number {
+    const d = this.dbDigits;
+    if (j !== this.dbJob) {
+      this.dbJob = j;
+      this.dbLen = this.uint(d as Buffer, 0, j.dbIndex);
+    }
+    const n = this.dbLen;
+    for (let i = 0; i < n; i++) b[o + i] = d[i]!;
+    return o + n;
+  }
+
+  rawId(b: Buffer, o: number, j: Job): number {
+    const d = this.rawDigits;
+    if (j !== this.rawJob) {
+      this.rawJob = j;
+      this.rawLen = this.uint(d as Buffer, 0, j.rawId);
+    }
+    const n = this.rawLen;
+    for (let i = 0; i < n; i++) b[o + i] = d[i]!;
+    return o + n;
+  }
+
   private two(b: Buffer, o: number, n: number): void {
     const t = (n / 10) | 0;
     b[o] = 48 + t;
@@ -93,9 +124,21 @@ export class ByteWriter {
   private render(m: Uint8Array, t: number): boolean {
     const lt = t + this.zone.offset(t);
     const day = Math.floor(lt / 86400);
-    if (day !== this.day) {
+    if (day === this.day2) {
+      // Swap the two cached dates (a job's Submit is often days before its End).
+      const d = this.day;
+      this.day = this.day2;
+      this.day2 = d;
+      const y = this.ymd;
+      this.ymd = this.ymd2;
+      this.ymd2 = y;
+    } else if (day !== this.day) {
       const [y, mo, d] = civil(day);
       if (y < 1000 || y > 9999) return false;
+      this.day2 = this.day;
+      const spare = this.ymd2;
+      this.ymd2 = this.ymd;
+      this.ymd = spare;
       this.day = day;
       const ymd = this.ymd;
       const yh = (y / 100) | 0;
@@ -162,7 +205,7 @@ export class ByteWriter {
   }
 
   jobId(b: Buffer, o: number, j: Job): number {
-    if (j.arrayId === 0) return this.uint(b, o, j.rawId);
+    if (j.arrayId === 0) return this.rawId(b, o, j);
     o = this.uint(b, o, j.arrayId);
     b[o++] = 95;
     return this.uint(b, o, j.arrayTask);
@@ -225,7 +268,7 @@ const FAST: Record<string, [string, string]> = {
   AllocCPUS: ['o=W.uint(b,o,j.cpus)', 'o=W.uint(b,o,s.cpus)'],
   AllocTRES: ['o=W.allocTres(b,o,j)', 'o=W.stepTres(b,o,j,s)'],
   Cluster: ['o=W.str(b,o,j.cluster)', 'o=W.str(b,o,j.cluster)'],
-  DBIndex: ['o=W.uint(b,o,j.dbIndex)', 'o=W.uint(b,o,j.dbIndex)'],
+  DBIndex: ['o=W.dbIndex(b,o,j)', 'o=W.dbIndex(b,o,j)'],
   Elapsed: ['o=W.dur(b,o,j.elapsed)', 'o=W.dur(b,o,s.end-s.start)'],
   ElapsedRaw: ['o=W.uint(b,o,j.elapsed)', 'o=W.uint(b,o,s.end-s.start)'],
   Eligible: ['o=W.time(b,o,j.submit)', 'o=W.time(b,o,s.start)'],
@@ -233,7 +276,7 @@ const FAST: Record<string, [string, string]> = {
   ExitCode: ['o=W.str(b,o,j.exitCode)', 'o=W.str(b,o,s.exitCode)'],
   Group: ['o=W.str(b,o,j.user.group)', ''],
   JobID: ['o=W.jobId(b,o,j)', 'o=W.jobId(b,o,j);o=W.stepId(b,o,s)'],
-  JobIDRaw: ['o=W.uint(b,o,j.rawId)', 'o=W.uint(b,o,j.rawId);o=W.stepId(b,o,s)'],
+  JobIDRaw: ['o=W.rawId(b,o,j)', 'o=W.rawId(b,o,j);o=W.stepId(b,o,s)'],
   MaxRSS: ['', 'o=W.rss(b,o,s.rssKB)'],
   NCPUS: ['o=W.uint(b,o,j.cpus)', 'o=W.uint(b,o,s.cpus)'],
   NNodes: ['o=W.uint(b,o,j.nodes)', 'o=W.uint(b,o,s.nodes)'],
