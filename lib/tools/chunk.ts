@@ -1,14 +1,17 @@
 import { type Io, type Tool, optInt, optNumber, optString, parseArgs, runMain } from '../core/cli.js';
 import { type Chunk, type CalendarUnit, chunkFromRecord, chunkRecord, cutByCalendar, cutByStep, isClusterName, sortUnique } from '../core/chunk.js';
+import { type ChunkLedger, ledgerPath, readLedger, subtractIntervals } from '../core/chunk-ledger.js';
 import { localClusterName } from '../core/cluster.js';
 import { BadInput, UsageError } from '../core/errors.js';
 import { readLineBatches } from '../core/lines.js';
 import { isBlank, openInput, parseRecordLine } from '../core/ndjson.js';
 import { Output } from '../core/output.js';
 import { Reporter } from '../core/report.js';
+import { storeRoot } from '../core/store.js';
 import { formatTime, parseDateExpr, parseTime } from '../core/time.js';
 
 export const USAGE = `Usage: sb-chunk new [-s START] [-e END] [--step HOURS | --by UNIT] [options]
+       sb-chunk todo [-s START] [-e END] [--step HOURS | --by UNIT] --root DIR [options]
        sb-chunk from-file [FILE] [options]
 
 Cut a time range of one cluster into closed, touching windows and print them as
@@ -17,6 +20,9 @@ both inclusive; the next one starts one second after).
 
 Commands:
   new              windows covering START..END (both inclusive)
+  todo             the windows of 'new' minus what the store's chunk ledger
+                   holds as done and settled; a window partly done becomes
+                   its missing pieces. Backfill, resume and poll in one
   from-file [FILE] windows to retry, read from FILE or stdin: a headerless
                    'start,end' CSV, chunk NDJSON, or sb-sacct's failure ledger
                    (any record with start/end/cluster); duplicates collapse
@@ -30,6 +36,7 @@ Options:
   -c, --cluster NAME cluster the windows belong to (default: $SB_CLUSTER, else
                      ClusterName from 'scontrol show config')
   -n, --limit N      print at most N windows (the earliest)
+  -r, --root DIR     the store, for todo (default: $SB_ROOT)
       --strict       exit 65 at the end if any input line was bad
       --errors FMT   diagnostics as 'text' (default) or 'json' lines on stderr
   -h, --help         print this help and exit
@@ -40,6 +47,7 @@ printed in UTC, so a range across a daylight-saving change has no gap and no
 overlap. Exit status: 0 ok, 1 failure, 2 usage error, 65 bad input under --strict.
 
 Example: sb-chunk new -s "2024-01-01" -e "2024-12-31 23:59:59" --by month
+         sb-chunk todo -s 2024-01-01 -e now --by day --root /srv/sb -c hammer
 `;
 
 const UNITS: readonly CalendarUnit[] = ['hour', 'day', 'month'];
@@ -48,9 +56,9 @@ export const tool: Tool = { name: 'sb-chunk', usage: USAGE, main };
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const args = parseArgs(tool, argv, {
-    string: ['start', 'end', 'step', 'by', 'cluster', 'limit'],
+    string: ['start', 'end', 'step', 'by', 'cluster', 'limit', 'root'],
     boolean: ['strict'],
-    alias: { s: 'start', e: 'end', c: 'cluster', n: 'limit' },
+    alias: { s: 'start', e: 'end', c: 'cluster', n: 'limit', r: 'root' },
   }, io);
   const [command, ...rest] = args._;
   const limit = optInt(args, 'limit', Number.POSITIVE_INFINITY, 1);
@@ -62,9 +70,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const out = new Output(io.stdout);
 
   let chunks: Chunk[];
+  if (command !== 'todo' && optString(args, 'root') !== undefined) throw new UsageError(`option '--root' belongs to 'sb-chunk todo'`);
   if (command === 'new') {
     if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`);
     chunks = newChunks(args, io.env, cluster);
+  } else if (command === 'todo') {
+    if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`);
+    const root = storeRoot(optString(args, 'root'), io.env);
+    if (root === undefined) throw new UsageError('sb-chunk todo needs the store: give --root DIR or set SB_ROOT');
+    chunks = todoChunks(newChunks(args, io.env, cluster), readLedger(ledgerPath(root, cluster())));
   } else if (command === 'from-file') {
     if (rest.length > 1) throw new UsageError(`unexpected argument '${rest[1]}'`);
     for (const name of ['start', 'end', 'step', 'by']) {
@@ -72,9 +86,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     chunks = await readChunks(await openInput(rest[0], io.stdin), report, io.env, cluster);
   } else if (command === undefined) {
-    throw new UsageError('missing command: new or from-file');
+    throw new UsageError('missing command: new, todo or from-file');
   } else {
-    throw new UsageError(`unknown command '${command}' (expected new or from-file)`);
+    throw new UsageError(`unknown command '${command}' (expected new, todo or from-file)`);
   }
 
   let n = 0;
@@ -106,6 +120,12 @@ function newChunks(args: ReturnType<typeof parseArgs>, env: NodeJS.ProcessEnv, c
   const name = cluster();
   const windows = by !== undefined ? cutByCalendar(start, end, by as CalendarUnit) : cutByStep(start, end, stepSec);
   return windows.map(([s, e]) => ({ cluster: name, start: s, end: e }));
+}
+
+// The windows not yet done: each window minus the ledger's done (settled) intervals, so a
+// window partly done becomes its missing pieces, still closed and touching nothing done.
+export function todoChunks(windows: Chunk[], ledger: ChunkLedger): Chunk[] {
+  return windows.flatMap((w) => subtractIntervals([w.start, w.end], ledger.done).map(([start, end]) => ({ cluster: w.cluster, start, end })));
 }
 
 // Reads windows to retry from CSV or NDJSON lines; bad lines are reported and skipped.

@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { SbError } from './errors.js';
+import { formatTime, parseTime } from './time.js';
+
+// A closed interval of epoch seconds, [start, end].
+export type Interval = [number, number];
+
+// The chunk ledger of one cluster (docs/store.md, state/chunks/ledger.json): the windows whose
+// jobs are all counted, as sorted, disjoint, non-touching intervals. `done` windows are settled
+// (never fetched again); `unsettled` ones were counted while slurmdbd could still receive late
+// records, so `sb-chunk todo` fetches them again.
+export interface ChunkLedger {
+  done: Interval[];
+  unsettled: Interval[];
+}
+
+export const LEDGER_SCHEMA = 1;
+
+export function ledgerPath(root: string, cluster: string): string {
+  return path.join(root, 'clusters', cluster, 'state', 'chunks', 'ledger.json');
+}
+
+export function emptyLedger(): ChunkLedger {
+  return { done: [], unsettled: [] };
+}
+
+// list ∪ iv, merging overlapping and touching (end + 1 = start) intervals.
+export function addInterval(list: readonly Interval[], iv: Interval): Interval[] {
+  const out: Interval[] = [];
+  let [s, e] = iv;
+  let placed = false;
+  for (const [a, b] of list) {
+    if (b + 1 < s) out.push([a, b]);
+    else if (a > e + 1) {
+      if (!placed) out.push([s, e]);
+      placed = true;
+      out.push([a, b]);
+    } else {
+      s = Math.min(s, a);
+      e = Math.max(e, b);
+    }
+  }
+  if (!placed) out.push([s, e]);
+  return out;
+}
+
+// The parts of iv that no interval of list covers, in order.
+export function subtractIntervals(iv: Interval, list: readonly Interval[]): Interval[] {
+  const out: Interval[] = [];
+  let s = iv[0];
+  const e = iv[1];
+  for (const [a, b] of list) {
+    if (b < s) continue;
+    if (a > e) break;
+    if (a > s) out.push([s, a - 1]);
+    s = Math.max(s, b + 1);
+    if (s > e) return out;
+  }
+  if (s <= e) out.push([s, e]);
+  return out;
+}
+
+function sameIntervals(a: readonly Interval[], b: readonly Interval[]): boolean {
+  return a.length === b.length && a.every((x, i) => x[0] === b[i]?.[0] && x[1] === b[i]?.[1]);
+}
+
+// The ledger after a window's chunk-done; undefined when it records nothing new.
+export function recordChunk(l: ChunkLedger, iv: Interval, settled: boolean): ChunkLedger | undefined {
+  let next: ChunkLedger;
+  if (settled) {
+    const done = addInterval(l.done, iv);
+    const unsettled = l.unsettled.flatMap((u) => subtractIntervals(u, [iv]));
+    next = { done, unsettled };
+  } else {
+    let unsettled = l.unsettled;
+    for (const piece of subtractIntervals(iv, l.done)) unsettled = addInterval(unsettled, piece);
+    next = { done: l.done, unsettled };
+  }
+  return sameIntervals(next.done, l.done) && sameIntervals(next.unsettled, l.unsettled) ? undefined : next;
+}
+
+export function formatLedger(cluster: string, l: ChunkLedger): string {
+  const fmt = (list: Interval[]): string[][] => list.map(([s, e]) => [formatTime(s), formatTime(e)]);
+  return JSON.stringify({ schema_version: LEDGER_SCHEMA, cluster, done: fmt(l.done), unsettled: fmt(l.unsettled) }) + '\n';
+}
+
+// Parses a ledger file's text; anything malformed is an error naming the file.
+export function parseLedger(text: string, file: string): ChunkLedger {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new SbError(`${file}: the chunk ledger is not JSON (${(err as Error).message}); it is corrupt or truncated`);
+  }
+  const o = doc as Record<string, unknown>;
+  if (doc === null || typeof doc !== 'object' || o['schema_version'] !== LEDGER_SCHEMA) {
+    throw new SbError(`${file}: not a chunk ledger of schema_version ${LEDGER_SCHEMA}`);
+  }
+  const list = (name: string): Interval[] => {
+    const v = o[name];
+    if (!Array.isArray(v)) throw new SbError(`${file}: '${name}' is not a list`);
+    let prev = -Infinity;
+    return v.map((pair: unknown, i): Interval => {
+      const s = Array.isArray(pair) && typeof pair[0] === 'string' ? parseTime(pair[0]) : undefined;
+      const e = Array.isArray(pair) && typeof pair[1] === 'string' ? parseTime(pair[1]) : undefined;
+      if (s === undefined || e === undefined || s > e || s <= prev + 1) throw new SbError(`${file}: ${name}[${i}] is not a window in order`);
+      prev = e;
+      return [s, e];
+    });
+  };
+  return { done: list('done'), unsettled: list('unsettled') };
+}
+
+// The ledger of a cluster; an empty one if the cluster has none yet.
+export function readLedger(file: string): ChunkLedger {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyLedger();
+    throw new SbError(`cannot read '${file}': ${(err as Error).message}`);
+  }
+  return parseLedger(text, file);
+}

@@ -1,0 +1,150 @@
+import { SbError } from './errors.js';
+import { addTotals, metricValues, totalsFromJson, totalsToJson, zeroTotals, type Totals } from './metrics.js';
+
+// The rollup files sb-reduce writes (docs/store.md): their text, and strict parsers that name the
+// file and place of anything that is not what the writer wrote.
+
+export const ROLLUP_SCHEMA = 2;
+
+// Per user and day ("01".."31") of one month.
+export type DailyBins = Map<string, Map<string, Totals>>;
+// Per user, the totals of a month, a year or all time.
+export type UserSums = Map<string, Totals>;
+
+const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
+
+// One user's row: the seed's fields, the metrics of DESIGN.md (rounded, for people and the seed's
+// readers), and the exact totals readers use.
+export function userRow(t: Totals): Record<string, unknown> {
+  const m = metricValues(t);
+  return {
+    total_clock_hours: round6(m.clock_hours),
+    total_elapsed_hours: round6(m.elapsed_hours),
+    total_gpu_clock_hours: round6(m.gpu_clock_hours),
+    gpu_elapsed_hours: round6(m.gpu_elapsed_hours),
+    count_gpu_jobs: m.gpu_jobs,
+    count_failed_jobs: m.failed_jobs,
+    clock_hours: round6(m.clock_hours),
+    elapsed_hours: round6(m.elapsed_hours),
+    gpu_clock_hours: round6(m.gpu_clock_hours),
+    jobs: m.jobs,
+    gpu_jobs: m.gpu_jobs,
+    failed_jobs: m.failed_jobs,
+    mem_req_gb_hours: round6(m.mem_req_gb_hours),
+    mem_used_gb_hours: round6(m.mem_used_gb_hours),
+    totals: totalsToJson(t),
+  };
+}
+
+const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+export function sumUsers(users: UserSums): Totals {
+  const all = zeroTotals();
+  for (const t of users.values()) addTotals(all, t);
+  return all;
+}
+
+// A monthly (period 'month', 'YYYY-MM') or yearly ('year', 'YYYY') file: one user a line.
+export function formatPeriod(cluster: string, period: 'month' | 'year', value: string, asof: string, users: UserSums): string {
+  const head = JSON.stringify({ asof, cluster, [period]: value, schema_version: ROLLUP_SCHEMA });
+  const rows = [...users.keys()].sort(byName).map((u) => JSON.stringify({ username: u, ...userRow(users.get(u) as Totals) }));
+  const tail = `],"cluster_totals":${JSON.stringify(totalsToJson(sumUsers(users)))}}`;
+  return `${head.slice(0, -1)},"users":[${rows.length > 0 ? '\n' + rows.join(',\n') + '\n' : ''}${tail}\n`;
+}
+
+function parseObject(text: string, file: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new SbError(`${file}: not JSON (${(err as Error).message}); the file is corrupt or truncated`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new SbError(`${file}: not a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+function totalsAt(where: string, v: unknown): Totals {
+  try {
+    return totalsFromJson(v);
+  } catch (err) {
+    throw new SbError(`${where}: ${(err as Error).message}`);
+  }
+}
+
+export interface PeriodFile {
+  asof: string;
+  users: UserSums;
+}
+
+export function parsePeriod(text: string, file: string): PeriodFile {
+  const doc = parseObject(text, file);
+  const users = doc['users'];
+  if (!Array.isArray(users)) throw new SbError(`${file}: 'users' is not a list`);
+  const out: UserSums = new Map();
+  users.forEach((row: unknown, i) => {
+    const r = row as Record<string, unknown>;
+    const name = r?.['username'];
+    if (typeof name !== 'string' || name === '') throw new SbError(`${file}: users[${i}] has no username`);
+    if (out.has(name)) throw new SbError(`${file}: user '${name}' appears twice`);
+    out.set(name, totalsAt(`${file}: users[${i}]`, r['totals']));
+  });
+  return { asof: typeof doc['asof'] === 'string' ? doc['asof'] : '', users: out };
+}
+
+export function formatDaily(cluster: string, month: string, bins: DailyBins): string {
+  const head = JSON.stringify({ cluster, month, schema_version: ROLLUP_SCHEMA });
+  const rows = [...bins.keys()].sort(byName).map((u) => {
+    const days = bins.get(u) as Map<string, Totals>;
+    const obj: Record<string, unknown> = {};
+    for (const d of [...days.keys()].sort()) obj[d] = totalsToJson(days.get(d) as Totals);
+    return `${JSON.stringify(u)}:${JSON.stringify(obj)}`;
+  });
+  return `${head.slice(0, -1)},"users":{${rows.length > 0 ? '\n' + rows.join(',\n') + '\n' : ''}}}\n`;
+}
+
+export function parseDaily(text: string, file: string): DailyBins {
+  const doc = parseObject(text, file);
+  const users = doc['users'];
+  if (users === null || typeof users !== 'object' || Array.isArray(users)) throw new SbError(`${file}: 'users' is not an object`);
+  const out: DailyBins = new Map();
+  for (const [name, days] of Object.entries(users as Record<string, unknown>)) {
+    if (days === null || typeof days !== 'object' || Array.isArray(days)) throw new SbError(`${file}: users.${name} is not an object of days`);
+    const m = new Map<string, Totals>();
+    for (const [day, t] of Object.entries(days as Record<string, unknown>)) {
+      if (!/^(0[1-9]|[12]\d|3[01])$/.test(day)) throw new SbError(`${file}: users.${name}: '${day}' is not a day of the month`);
+      m.set(day, totalsAt(`${file}: users.${name}.${day}`, t));
+    }
+    out.set(name, m);
+  }
+  return out;
+}
+
+// The month's per-user totals: the sum of its daily bins.
+export function monthFromDaily(bins: DailyBins): UserSums {
+  const out: UserSums = new Map();
+  for (const [user, days] of bins) {
+    const t = zeroTotals();
+    for (const d of days.values()) addTotals(t, d);
+    out.set(user, t);
+  }
+  return out;
+}
+
+// agg/users/<user>.json: the seed's per-user schema, one cluster (this directory's) under clusters.
+export function formatUserFile(user: string, cluster: string, asof: string, t: Totals): string {
+  return JSON.stringify({ schema_version: ROLLUP_SCHEMA, username: user, clusters: { [cluster]: { asof, ...userRow(t) } } }) + '\n';
+}
+
+export function parseUserFile(text: string, file: string, cluster: string): Totals {
+  const doc = parseObject(text, file);
+  const entry = (doc['clusters'] as Record<string, unknown> | undefined)?.[cluster] as Record<string, unknown> | undefined;
+  if (entry === undefined || entry === null || typeof entry !== 'object') throw new SbError(`${file}: no entry for cluster '${cluster}'`);
+  return totalsAt(`${file}: clusters.${cluster}`, entry['totals']);
+}
+
+// File name of a user's all-time file: the name itself when it is a plain login name, else
+// percent-encoded, so no user name can leave agg/users/ or hide as a dot file.
+export function userFileName(user: string): string {
+  if (/^[A-Za-z0-9_][A-Za-z0-9._@+-]*$/.test(user) && user.length <= 200) return `${user}.json`;
+  return `${[...Buffer.from(user, 'utf8')].map((b) => (/[A-Za-z0-9_-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('')}.json`;
+}

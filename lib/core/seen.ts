@@ -1,0 +1,347 @@
+import { crc32 } from 'node:zlib';
+
+// A job record's dedupe key (lib/core/job.ts jobKey) in a compact, exact form:
+//   db     `<cluster>/db/<DBIndex>`                 → the DBIndex (a whole number < 2^53)
+//   id     `<cluster>/id/<JobIDRaw>/<submit epoch>` → JobIDRaw·2^32 + submit (both < 2^32)
+//   other  anything else after `<cluster>/`          → the text itself
+export type KeyCode = { kind: 'db'; n: number } | { kind: 'id'; v: bigint } | { kind: 'other'; s: string };
+
+const DIGITS = /^(0|[1-9]\d*)$/;
+const U32 = 2 ** 32;
+
+// The key of a job of `cluster` in compact form, or undefined if it does not start with `<cluster>/`.
+export function encodeKey(key: string, cluster: string): KeyCode | undefined {
+  if (key.length <= cluster.length + 1 || !key.startsWith(cluster) || key.charCodeAt(cluster.length) !== 47) return undefined;
+  const rest = key.slice(cluster.length + 1);
+  if (rest.startsWith('db/')) {
+    const d = rest.slice(3);
+    if (DIGITS.test(d) && d.length <= 16) {
+      const n = Number(d);
+      if (Number.isSafeInteger(n)) return { kind: 'db', n };
+    }
+  } else if (rest.startsWith('id/')) {
+    const parts = rest.split('/');
+    const id = parts[1] ?? '';
+    const submit = parts[2] ?? '';
+    if (parts.length === 3 && DIGITS.test(id) && DIGITS.test(submit) && id.length <= 10 && submit.length <= 10) {
+      const a = Number(id);
+      const b = Number(submit);
+      if (a < U32 && b < U32) return { kind: 'id', v: (BigInt(a) << 32n) | BigInt(b) };
+    }
+  }
+  return { kind: 'other', s: rest };
+}
+
+// The exact set of job keys of one cluster-month, kept sorted in typed arrays (8 bytes a key in
+// memory; a Set of numbers costs about five times that). Immutable: `with` returns a new set.
+export class SeenSet {
+  constructor(
+    readonly db: Float64Array = new Float64Array(0),
+    readonly id: BigUint64Array = new BigUint64Array(0),
+    readonly other: readonly string[] = [],
+  ) {}
+
+  get size(): number {
+    return this.db.length + this.id.length + this.other.length;
+  }
+
+  has(code: KeyCode): boolean {
+    switch (code.kind) {
+      case 'db':
+        return search(this.db, code.n);
+      case 'id':
+        return search(this.id, code.v);
+      case 'other':
+        return searchStrings(this.other, code.s);
+    }
+  }
+
+  // This set plus keys not in it (the caller checked has() for each; duplicates are tolerated).
+  with(add: KeyBatch): SeenSet {
+    if (add.size === 0) return this;
+    return new SeenSet(
+      mergeSorted(this.db, Float64Array.from(add.db).sort(), Float64Array),
+      mergeSorted(this.id, BigUint64Array.from(add.id).sort(), BigUint64Array),
+      mergeStrings(this.other, [...add.other].sort(compareStrings)),
+    );
+  }
+}
+
+// The keys one batch adds, with membership: the in-stream half of dedupe.
+export class KeyBatch {
+  readonly db = new Set<number>();
+  readonly id = new Set<bigint>();
+  readonly other = new Set<string>();
+
+  get size(): number {
+    return this.db.size + this.id.size + this.other.size;
+  }
+
+  has(code: KeyCode): boolean {
+    switch (code.kind) {
+      case 'db':
+        return this.db.has(code.n);
+      case 'id':
+        return this.id.has(code.v);
+      case 'other':
+        return this.other.has(code.s);
+    }
+  }
+
+  add(code: KeyCode): void {
+    switch (code.kind) {
+      case 'db':
+        this.db.add(code.n);
+        break;
+      case 'id':
+        this.id.add(code.v);
+        break;
+      case 'other':
+        this.other.add(code.s);
+        break;
+    }
+  }
+}
+
+function search<T extends number | bigint>(a: ArrayLike<T>, x: T): boolean {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = a[mid] as T;
+    if (v < x) lo = mid + 1;
+    else if (v > x) hi = mid - 1;
+    else return true;
+  }
+  return false;
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function searchStrings(a: readonly string[], x: string): boolean {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = a[mid] as string;
+    if (v < x) lo = mid + 1;
+    else if (v > x) hi = mid - 1;
+    else return true;
+  }
+  return false;
+}
+
+type Typed<T> = { length: number; [i: number]: T; subarray(a: number, b?: number): Typed<T> };
+
+function mergeSorted<T extends number | bigint, A extends Typed<T>>(a: A, b: A, Ctor: new (n: number) => A): A {
+  if (b.length === 0) return a;
+  const out = new Ctor(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length || j < b.length) {
+    let v: T;
+    if (j >= b.length || (i < a.length && (a[i] as T) <= (b[j] as T))) v = a[i++] as T;
+    else v = b[j++] as T;
+    if (k === 0 || (out[k - 1] as T) !== v) out[k++] = v;
+  }
+  return (k === out.length ? out : out.subarray(0, k)) as A;
+}
+
+function mergeStrings(a: readonly string[], b: string[]): string[] {
+  if (b.length === 0) return a as string[];
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const v = j >= b.length || (i < a.length && (a[i] as string) <= (b[j] as string)) ? (a[i++] as string) : (b[j++] as string);
+    if (out.length === 0 || out[out.length - 1] !== v) out.push(v);
+  }
+  return out;
+}
+
+// The state file of one cluster-month (docs/store.md, "state/seen"): a 32-byte header, then the
+// sorted keys as LEB128 varints of their differences.
+//   0  8 bytes  magic "SBSEEN" 0x00 0x01
+//   8  u32 LE   number of db keys          12 u32 LE  number of id keys
+//  16  u32 LE   number of other keys       20 u32 LE  payload length in bytes
+//  24  u32 LE   CRC-32 of the payload      28 u32 LE  CRC-32 of bytes 0..27
+const MAGIC = Buffer.from('SBSEEN\x00\x01', 'latin1');
+const HEADER = 32;
+
+export class CorruptState extends Error {
+  override name = 'CorruptState';
+}
+
+export function encodeSeen(set: SeenSet): Buffer {
+  const w = new VarintWriter(set.db.length * 2 + set.id.length * 6 + 16);
+  let prev = 0;
+  for (let i = 0; i < set.db.length; i++) {
+    const v = set.db[i] as number;
+    w.number(i === 0 ? v : v - prev);
+    prev = v;
+  }
+  let prevB = 0n;
+  for (let i = 0; i < set.id.length; i++) {
+    const v = set.id[i] as bigint;
+    w.bigint(i === 0 ? v : v - prevB);
+    prevB = v;
+  }
+  for (const s of set.other) {
+    const b = Buffer.from(s, 'utf8');
+    w.number(b.length);
+    w.bytes(b);
+  }
+  const payload = w.done();
+  const head = Buffer.alloc(HEADER);
+  MAGIC.copy(head, 0);
+  head.writeUInt32LE(set.db.length, 8);
+  head.writeUInt32LE(set.id.length, 12);
+  head.writeUInt32LE(set.other.length, 16);
+  head.writeUInt32LE(payload.length, 20);
+  head.writeUInt32LE(crc32(payload), 24);
+  head.writeUInt32LE(crc32(head.subarray(0, 28)), 28);
+  return Buffer.concat([head, payload]);
+}
+
+// Reads a state file; throws CorruptState saying what is wrong (truncated, checksum, order).
+export function decodeSeen(buf: Buffer): SeenSet {
+  if (buf.length < HEADER) throw new CorruptState(`truncated: ${buf.length} bytes, shorter than its ${HEADER}-byte header`);
+  if (!buf.subarray(0, 8).equals(MAGIC)) throw new CorruptState('not a dedupe state file (bad magic number)');
+  if (buf.readUInt32LE(28) !== crc32(buf.subarray(0, 28))) throw new CorruptState('header checksum mismatch');
+  const nDb = buf.readUInt32LE(8);
+  const nId = buf.readUInt32LE(12);
+  const nOther = buf.readUInt32LE(16);
+  const len = buf.readUInt32LE(20);
+  if (buf.length !== HEADER + len) {
+    throw new CorruptState(`${buf.length < HEADER + len ? 'truncated' : 'trailing bytes'}: ${buf.length} bytes, expected ${HEADER + len}`);
+  }
+  const payload = buf.subarray(HEADER);
+  if (crc32(payload) !== buf.readUInt32LE(24)) throw new CorruptState('payload checksum mismatch');
+  const r = new VarintReader(payload);
+  const db = new Float64Array(nDb);
+  let prev = 0;
+  for (let i = 0; i < nDb; i++) {
+    const d = r.number();
+    if (i > 0 && d === 0) throw new CorruptState('keys out of order');
+    prev = i === 0 ? d : prev + d;
+    if (!Number.isSafeInteger(prev)) throw new CorruptState('key out of range');
+    db[i] = prev;
+  }
+  const id = new BigUint64Array(nId);
+  let prevB = 0n;
+  for (let i = 0; i < nId; i++) {
+    const d = r.bigint();
+    if (i > 0 && d === 0n) throw new CorruptState('keys out of order');
+    prevB = i === 0 ? d : prevB + d;
+    if (prevB >= 1n << 64n) throw new CorruptState('key out of range');
+    id[i] = prevB;
+  }
+  const other: string[] = [];
+  for (let i = 0; i < nOther; i++) {
+    const s = r.bytes(r.number()).toString('utf8');
+    if (i > 0 && !((other[i - 1] as string) < s)) throw new CorruptState('keys out of order');
+    other.push(s);
+  }
+  if (!r.atEnd()) throw new CorruptState('payload longer than its keys');
+  return new SeenSet(db, id, other);
+}
+
+class VarintWriter {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(64, size));
+  }
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  number(v: number): void {
+    this.room(10);
+    while (v >= 128) {
+      this.buf[this.pos++] = (v % 128) | 128;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  bigint(v: bigint): void {
+    if (v < 9007199254740992n) {
+      this.number(Number(v));
+      return;
+    }
+    this.room(10);
+    while (v >= 128n) {
+      this.buf[this.pos++] = Number(v & 127n) | 128;
+      v >>= 7n;
+    }
+    this.buf[this.pos++] = Number(v);
+  }
+
+  bytes(b: Buffer): void {
+    this.room(b.length);
+    b.copy(this.buf, this.pos);
+    this.pos += b.length;
+  }
+
+  done(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+class VarintReader {
+  private pos = 0;
+
+  constructor(private readonly buf: Buffer) {}
+
+  atEnd(): boolean {
+    return this.pos === this.buf.length;
+  }
+
+  number(): number {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      if (this.pos >= this.buf.length) throw new CorruptState('payload ends inside a key');
+      const b = this.buf[this.pos++] as number;
+      v += (b & 127) * mul;
+      if (b < 128) break;
+      mul *= 128;
+      if (mul > 2 ** 56) throw new CorruptState('key out of range');
+    }
+    return v;
+  }
+
+  bigint(): bigint {
+    const start = this.pos;
+    let n = 0;
+    while (this.pos < this.buf.length && (this.buf[this.pos] as number) >= 128) {
+      this.pos++;
+      if (++n > 9) throw new CorruptState('key out of range');
+    }
+    if (this.pos >= this.buf.length) throw new CorruptState('payload ends inside a key');
+    this.pos++;
+    if (this.pos - start <= 7) {
+      this.pos = start;
+      return BigInt(this.number());
+    }
+    let v = 0n;
+    for (let i = this.pos - 1; i >= start; i--) v = (v << 7n) | BigInt((this.buf[i] as number) & 127);
+    return v;
+  }
+
+  bytes(n: number): Buffer {
+    if (this.pos + n > this.buf.length) throw new CorruptState('payload ends inside a key');
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+}

@@ -1,0 +1,94 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { isClusterName } from './chunk.js';
+import { acquireLock } from './lock.js';
+import { addTotals, totalsToJson, zeroTotals, type Totals } from './metrics.js';
+import type { Reporter } from './report.js';
+import { monthFromDaily, userFileName, type UserSums } from './rollup-files.js';
+import { ClusterStore } from './store.js';
+
+function names(dir: string, re: RegExp): string[] {
+  try {
+    return readdirSync(dir).flatMap((f) => re.exec(f)?.slice(1, 2) ?? []).sort();
+  } catch {
+    return [];
+  }
+}
+
+const same = (a: Totals | undefined, b: Totals | undefined): boolean =>
+  JSON.stringify(totalsToJson(a ?? zeroTotals())) === JSON.stringify(totalsToJson(b ?? zeroTotals()));
+
+function diffUsers(what: string, got: UserSums, want: UserSums, problems: string[]): void {
+  for (const u of new Set([...got.keys(), ...want.keys()])) {
+    if (!same(got.get(u), want.get(u))) problems.push(`${what}: the totals of one user differ from what the files below it sum to`);
+  }
+}
+
+// Verifies each cluster directory under the lock: a month's dedupe state holds exactly as many
+// keys as its daily bins count jobs (every key was added with its one job), monthly = its daily
+// bins, yearly = its months, all-time = the years, and the chunk ledger reads.
+export async function checkStore(root: string, report: Reporter): Promise<number> {
+  const clusters = names(path.join(root, 'clusters'), /^(.+)$/).filter(isClusterName);
+  let bad = 0;
+  for (const cluster of clusters) {
+    const store = new ClusterStore(root, cluster);
+    const lock = await acquireLock(store.lockPath, { tool: 'sb-reduce --check', what: `the lock of cluster ${cluster}`, waitMs: 60_000, staleMs: 60_000 });
+    const problems: string[] = [];
+    let jobs = 0;
+    const yearSums = new Map<string, UserSums>();
+    try {
+      store.recover();
+      store.readLedger();
+      const agg = path.join(store.dir, 'agg', 'rollups');
+      const months = new Set([
+        ...names(path.join(store.stateDir, 'seen'), /^(\d{4}-\d{2})\.seen$/),
+        ...names(path.join(agg, 'daily'), /^(\d{4}-\d{2})\.json$/),
+        ...names(path.join(agg, 'monthly'), /^(\d{4}-\d{2})\.json$/),
+      ]);
+      for (const month of [...months].sort()) {
+        const seen = store.readSeen(month);
+        const bins = monthFromDaily(store.readDaily(month));
+        let n = 0;
+        for (const t of bins.values()) n += t.jobs;
+        jobs += n;
+        if (n !== seen.size) problems.push(`${month}: the dedupe state holds ${seen.size} job keys but the daily bins count ${n} jobs`);
+        diffUsers(`monthly/${month}.json`, store.readPeriod(store.monthlyPath(month))?.users ?? new Map(), bins, problems);
+        const ys = yearSums.get(month.slice(0, 4)) ?? new Map<string, Totals>();
+        yearSums.set(month.slice(0, 4), ys);
+        for (const [u, t] of bins) {
+          const cur = ys.get(u) ?? zeroTotals();
+          addTotals(cur, t);
+          ys.set(u, cur);
+        }
+      }
+      const all: UserSums = new Map();
+      const years = new Set([...yearSums.keys(), ...names(path.join(agg, 'yearly'), /^(\d{4})\.json$/)]);
+      for (const year of [...years].sort()) {
+        const want = yearSums.get(year) ?? new Map<string, Totals>();
+        diffUsers(`yearly/${year}.json`, store.readPeriod(store.yearlyPath(year))?.users ?? new Map(), want, problems);
+        for (const [u, t] of want) {
+          const cur = all.get(u) ?? zeroTotals();
+          addTotals(cur, t);
+          all.set(u, cur);
+        }
+      }
+      // Users on the dirty list have an all-time file still to be brought up to date.
+      const dirty = store.readDirty();
+      const files = new Set(names(path.join(store.dir, 'agg', 'users'), /^(.+\.json)$/));
+      for (const [u, t] of all) {
+        files.delete(userFileName(u));
+        if (!dirty.has(u) && !same(store.readUser(u), t)) problems.push('agg/users: an all-time file differs from the sum of the yearly files');
+      }
+      if (files.size > 0) problems.push(`agg/users: ${files.size} files of users without jobs`);
+      if (dirty.size > 0) report.info(`${cluster}: ${dirty.size} all-time user files are due to be brought up to date (by the next sb-reduce)`);
+    } catch (err) {
+      problems.push((err as Error).message);
+    } finally {
+      lock.release();
+    }
+    for (const p of new Set(problems)) report.error(`${cluster}: ${p}`);
+    if (problems.length > 0) bad++;
+    else report.info(`${cluster}: ok: ${jobs} jobs in ${yearSums.size} years`);
+  }
+  return bad > 0 ? 1 : 0;
+}

@@ -1,0 +1,135 @@
+import { type Io, type Tool, optString, parseArgs } from '../core/cli.js';
+import { isClusterName } from '../core/chunk.js';
+import { BadInput, UsageError } from '../core/errors.js';
+import { forEachRecord, openInput, stringField, type Rec } from '../core/ndjson.js';
+import { Output } from '../core/output.js';
+import { Reporter } from '../core/report.js';
+import { encodeKey, KeyBatch, SeenSet, type KeyCode } from '../core/seen.js';
+import { ClusterStore, storeRoot } from '../core/store.js';
+import { parseTime } from '../core/time.js';
+
+export const USAGE = `Usage: sb-dedupe [--root DIR] [-v] [FILE]
+
+Drop 'job' records the store has already counted, and repeats of a job record
+within the stream; print the rest. Reads NDJSON from FILE or stdin; records of
+other kinds pass through untouched and in order. The store is only read (no
+lock), so sb-dedupe runs beside sb-reduce. A job record is the same when its
+'key' is (DESIGN: cluster + DBIndex, else cluster + JobIDRaw + Submit):
+requeued runs and recycled job ids are different records and all pass.
+
+sb-reduce is exact without sb-dedupe; it shows early what is new, and keeps
+known jobs out of the rest of the pipeline.
+
+Options:
+  -r, --root DIR     the store (default: $SB_ROOT)
+  -v, --verbose      print counts on stderr at the end
+      --strict       exit 65 at the end if any input line was bad
+      --errors FMT   diagnostics as 'text' (default) or 'json' lines on stderr
+  -h, --help         print this help and exit
+  -V, --version      print the version and exit
+
+Exit status: 0 ok, 1 failure (corrupt dedupe state), 2 usage error,
+65 bad input under --strict.
+
+Example: sb-sacct < chunks | sb-parse | sb-dedupe -v | sb-reduce
+`;
+
+export const tool: Tool = { name: 'sb-dedupe', usage: USAGE, main };
+
+// How many cluster-months sb-dedupe keeps in memory; a stream is ordered by time, so older months
+// rarely come back (and if one does, a repeat may pass: sb-reduce drops it).
+const MONTHS_KEPT = 8;
+// In-stream keys move from a Set into the sorted typed arrays in batches of this many.
+const FOLD_AT = 65_536;
+
+interface Month {
+  stored: SeenSet;
+  stream: SeenSet;
+  recent: KeyBatch;
+}
+
+export interface Counts {
+  read: number;
+  passed: number;
+  stored: number;
+  repeated: number;
+}
+
+// The dedupe decision for a stream of job records, over a store reader; no I/O of its own.
+export class Deduper {
+  readonly counts: Counts = { read: 0, passed: 0, stored: 0, repeated: 0 };
+  private months = new Map<string, Month>();
+
+  constructor(private readonly readSeen: (cluster: string, month: string) => SeenSet) {}
+
+  // Does this job pass (true), or has it been counted or seen already (false)?
+  pass(cluster: string, month: string, code: KeyCode): boolean {
+    this.counts.read++;
+    const id = `${cluster}\u0000${month}`;
+    let m = this.months.get(id);
+    if (m === undefined) {
+      m = { stored: this.readSeen(cluster, month), stream: new SeenSet(), recent: new KeyBatch() };
+      if (this.months.size >= MONTHS_KEPT) this.months.delete(this.months.keys().next().value as string);
+    } else this.months.delete(id);
+    this.months.set(id, m);
+    if (m.stored.has(code)) {
+      this.counts.stored++;
+      return false;
+    }
+    if (m.recent.has(code) || m.stream.has(code)) {
+      this.counts.repeated++;
+      return false;
+    }
+    m.recent.add(code);
+    if (m.recent.size >= FOLD_AT) {
+      m.stream = m.stream.with(m.recent);
+      m.recent = new KeyBatch();
+    }
+    this.counts.passed++;
+    return true;
+  }
+}
+
+// The parts of a job record dedupe needs; throws BadInput naming what is wrong.
+export function jobIdentity(rec: Rec): { cluster: string; month: string; code: KeyCode } {
+  const cluster = stringField(rec, 'cluster');
+  if (!isClusterName(cluster)) throw new BadInput(`'cluster' ${JSON.stringify(cluster)} is not a cluster name`);
+  const key = stringField(rec, 'key');
+  const code = encodeKey(key, cluster);
+  if (code === undefined) throw new BadInput(`key '${key}' does not start with the job's cluster '${cluster}/'`);
+  const end = stringField(rec, 'end');
+  if (parseTime(end) === undefined) throw new BadInput(`'end' '${end}' is not a UTC time like 2024-01-01T00:00:00Z`);
+  return { cluster, month: end.slice(0, 7), code };
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const args = parseArgs(tool, argv, {
+    string: ['root'],
+    boolean: ['verbose', 'strict'],
+    alias: { r: 'root', v: 'verbose' },
+  }, io);
+  if (args._.length > 1) throw new UsageError(`unexpected argument '${args._[1]}'`);
+  const root = storeRoot(optString(args, 'root'), io.env);
+  if (root === undefined) throw new UsageError('no store: give --root DIR or set SB_ROOT');
+  const report = new Reporter(tool.name, io.stderr, optString(args, 'errors') === 'json' ? 'json' : 'text');
+  const out = new Output(io.stdout);
+  const stores = new Map<string, ClusterStore>();
+  const deduper = new Deduper((cluster, month) => {
+    let s = stores.get(cluster);
+    if (s === undefined) stores.set(cluster, (s = new ClusterStore(root, cluster)));
+    return s.readSeen(month);
+  });
+  const input = await openInput(args._[0], io.stdin);
+  await forEachRecord(input, out, report, {
+    job: (rec) => {
+      const { cluster, month, code } = jobIdentity(rec);
+      if (deduper.pass(cluster, month, code)) out.record(rec);
+    },
+  });
+  await out.flush();
+  if (args['verbose'] === true) {
+    const c = deduper.counts;
+    report.info(`${c.read} jobs read, ${c.passed} passed, ${c.stored} already in the store, ${c.repeated} repeated in the stream${report.bad > 0 ? `, ${report.bad} bad lines` : ''}`);
+  }
+  return args['strict'] === true && report.bad > 0 ? 65 : 0;
+}

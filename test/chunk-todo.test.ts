@@ -1,0 +1,93 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { formatLedger, type Interval } from '../lib/core/chunk-ledger.js';
+import { parseTime } from '../lib/core/time.js';
+import { todoChunks } from '../lib/tools/chunk.js';
+import { records, runBin } from './helpers/run.js';
+
+const T = (s: string): number => parseTime(s) as number;
+
+// A store whose ledger holds these windows as done (and these as unsettled).
+function store(done: Array<[string, string]>, unsettled: Array<[string, string]> = []): string {
+  const root = mkdtempSync(path.join(tmpdir(), 'sb-todo-'));
+  const dir = path.join(root, 'clusters', 'h', 'state', 'chunks');
+  mkdirSync(dir, { recursive: true });
+  const iv = (l: Array<[string, string]>): Interval[] => l.map(([s, e]) => [T(s), T(e)]);
+  writeFileSync(path.join(dir, 'ledger.json'), formatLedger('h', { done: iv(done), unsettled: iv(unsettled) }));
+  return root;
+}
+
+const todo = (root: string, ...args: string[]): ReturnType<typeof runBin> => runBin('sb-chunk', ['todo', '-c', 'h', '--root', root, ...args]);
+const windows = (stdout: string): string[][] => records(stdout).map((w) => [w['start'] as string, w['end'] as string]);
+
+t.test('todoChunks: whole windows, missing pieces, nothing', async (t) => {
+  const w = [{ cluster: 'h', start: 0, end: 99 }, { cluster: 'h', start: 100, end: 199 }, { cluster: 'h', start: 200, end: 299 }];
+  t.same(todoChunks(w, { done: [], unsettled: [] }), w);
+  t.same(todoChunks(w, { done: [[0, 199]], unsettled: [] }), [w[2]]);
+  t.same(todoChunks(w, { done: [[50, 120], [150, 160]], unsettled: [[0, 49]] }), [
+    { cluster: 'h', start: 0, end: 49 },
+    { cluster: 'h', start: 121, end: 149 },
+    { cluster: 'h', start: 161, end: 199 },
+    { cluster: 'h', start: 200, end: 299 },
+  ]);
+  t.same(todoChunks(w, { done: [[-5, 500]], unsettled: [] }), []);
+});
+
+t.test('todo on a fresh store is new', async (t) => {
+  const root = mkdtempSync(path.join(tmpdir(), 'sb-todo-'));
+  const a = await todo(root, '-s', '2024-01-01T00:00:00Z', '-e', '2024-01-03T23:59:59Z', '--by', 'day');
+  const b = await runBin('sb-chunk', ['new', '-c', 'h', '-s', '2024-01-01T00:00:00Z', '-e', '2024-01-03T23:59:59Z', '--by', 'day']);
+  t.equal(a.status, 0);
+  t.equal(a.stderr, '');
+  t.equal(a.stdout, b.stdout);
+  t.equal(records(a.stdout).length, 3);
+});
+
+t.test('todo skips done windows; a partly done window becomes its missing pieces; unsettled ones come again', async (t) => {
+  const root = store(
+    [['2024-01-01T00:00:00Z', '2024-01-01T23:59:59Z'], ['2024-01-02T06:00:00Z', '2024-01-02T11:59:59Z']],
+    [['2024-01-03T00:00:00Z', '2024-01-03T05:59:59Z']],
+  );
+  const r = await todo(root, '-s', '2024-01-01T00:00:00Z', '-e', '2024-01-03T23:59:59Z', '--by', 'day');
+  t.equal(r.status, 0);
+  t.same(windows(r.stdout), [
+    ['2024-01-02T00:00:00Z', '2024-01-02T05:59:59Z'],
+    ['2024-01-02T12:00:00Z', '2024-01-02T23:59:59Z'],
+    ['2024-01-03T00:00:00Z', '2024-01-03T23:59:59Z'],
+  ]);
+  const recs = records(r.stdout);
+  t.ok(recs.every((w) => w['kind'] === 'chunk' && w['cluster'] === 'h'));
+  for (let i = 1; i < recs.length; i++) t.ok(T(recs[i]?.['start'] as string) > T(recs[i - 1]?.['end'] as string), 'ordered, never overlapping');
+  const lim = await todo(root, '-s', '2024-01-01T00:00:00Z', '-e', '2024-01-03T23:59:59Z', '--by', 'day', '--limit', '1');
+  t.same(windows(lim.stdout), [['2024-01-02T00:00:00Z', '2024-01-02T05:59:59Z']], '--limit bounds one run');
+  const step = await todo(root, '-s', '2024-01-02T00:00:00Z', '-e', '2024-01-02T23:59:59Z', '--step', '8');
+  t.same(windows(step.stdout), [
+    ['2024-01-02T00:00:00Z', '2024-01-02T05:59:59Z'],
+    ['2024-01-02T12:00:00Z', '2024-01-02T15:59:59Z'],
+    ['2024-01-02T16:00:00Z', '2024-01-02T23:59:59Z'],
+  ], 'pieces keep the windows\' own cuts');
+  const all = await todo(root, '-s', '2024-01-01T03:00:00Z', '-e', '2024-01-01T20:00:00Z');
+  t.equal(all.stdout, '', 'nothing to do prints nothing');
+});
+
+t.test('todo: $SB_ROOT, usage errors, a corrupt ledger', async (t) => {
+  const root = store([['2024-01-01T00:00:00Z', '2024-01-01T23:59:59Z']]);
+  const env = await runBin('sb-chunk', ['todo', '-c', 'h', '-s', '2024-01-01T00:00:00Z', '-e', '2024-01-02T00:00:00Z', '--step', '24'], { env: { SB_ROOT: root } });
+  t.same(windows(env.stdout), [['2024-01-02T00:00:00Z', '2024-01-02T00:00:00Z']]);
+  const none = await runBin('sb-chunk', ['todo', '-c', 'h'], { env: { SB_ROOT: '' } });
+  t.equal(none.status, 2);
+  t.match(none.stderr, /sb-chunk todo needs the store: give --root DIR or set SB_ROOT/);
+  const misplaced = await runBin('sb-chunk', ['new', '-c', 'h', '--root', root]);
+  t.equal(misplaced.status, 2);
+  t.match(misplaced.stderr, /option '--root' belongs to 'sb-chunk todo'/);
+  const extra = await runBin('sb-chunk', ['todo', 'x', '-c', 'h', '--root', root]);
+  t.equal(extra.status, 2);
+  writeFileSync(path.join(root, 'clusters/h/state/chunks/ledger.json'), '{"schema_version":1,"done":[[');
+  const bad = await runBin('sb-chunk', ['todo', '-c', 'h', '--root', root]);
+  t.equal(bad.status, 1);
+  t.match(bad.stderr, /^sb-chunk: .*ledger\.json: the chunk ledger is not JSON/);
+  const help = await runBin('sb-chunk', ['--help']);
+  t.match(help.stdout, /sb-chunk todo \[-s START\]/);
+});

@@ -1,0 +1,89 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { KeyBatch, SeenSet } from '../lib/core/seen.js';
+import { Deduper, jobIdentity } from '../lib/tools/dedupe.js';
+import { goldenCases } from './helpers/golden.js';
+import { records, runBin, runShell } from './helpers/run.js';
+
+const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'sb-dedupe-'));
+const job = (key: string, over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  kind: 'job', cluster: 'c', key, job_id: '1', user: 'alice', state: 'COMPLETED', failed: false, end: '2024-03-05T11:00:00Z',
+  elapsed_s: 60, cpus: 1, nodes: 1, gpus: 0, req_mem_bytes: 0, max_rss_bytes: null, steps: 1, ...over,
+});
+const ndjson = (recs: Array<Record<string, unknown>>): string => recs.map((r) => JSON.stringify(r)).join('\n') + '\n';
+
+t.test('Deduper: drops what the store holds and repeats in the stream; requeues and recycled ids pass', async (t) => {
+  const stored = new KeyBatch();
+  stored.add({ kind: 'db', n: 5 });
+  const reads: string[] = [];
+  const d = new Deduper((cluster, month) => {
+    reads.push(`${cluster} ${month}`);
+    return month === '2024-03' ? new SeenSet().with(stored) : new SeenSet();
+  });
+  const pass = (key: string, month = '2024-03'): boolean => d.pass('c', month, jobIdentity(job(key, { end: `${month}-05T11:00:00Z` })).code);
+  t.equal(pass('c/db/5'), false, 'in the store');
+  t.equal(pass('c/db/2'), true);
+  t.equal(pass('c/db/19'), true, 'a requeued run: same job id, new DBIndex');
+  t.equal(pass('c/db/2'), false, 'a repeat in the stream');
+  t.equal(pass('c/id/77/1709600000'), true);
+  t.equal(pass('c/id/77/1709700000'), true, 'a recycled job id');
+  t.equal(pass('c/db/2', '2024-04'), true, 'a key is per month: another month is another store file');
+  t.same(d.counts, { read: 7, passed: 5, stored: 1, repeated: 1 });
+  t.same(reads, ['c 2024-03', 'c 2024-04'], 'each month is read once');
+});
+
+t.test('Deduper: in-stream keys are folded into sorted arrays and stay exact', async (t) => {
+  const d = new Deduper(() => new SeenSet());
+  let passed = 0;
+  for (let i = 0; i < 150_000; i++) if (d.pass('c', '2024-03', { kind: 'db', n: i })) passed++;
+  for (let i = 0; i < 150_000; i += 7) if (d.pass('c', '2024-03', { kind: 'db', n: i })) passed++;
+  t.equal(passed, 150_000);
+  t.equal(d.counts.repeated, Math.ceil(150_000 / 7));
+});
+
+t.test('sb-dedupe against a store sb-reduce wrote, with -v counts', async (t) => {
+  const root = tmp();
+  await runBin('sb-reduce', ['--root', root], { input: ndjson([job('c/db/1'), job('c/db/2')]) });
+  const input = ndjson([job('c/db/1'), { kind: 'chunk-done', cluster: 'c', start: '2024-03-05T00:00:00Z', end: '2024-03-05T23:59:59Z' }, job('c/db/3'), job('c/db/3'), job('c/db/4')]);
+  const r = await runBin('sb-dedupe', ['--root', root, '-v'], { input });
+  t.equal(r.status, 0);
+  t.same(records(r.stdout).map((x) => x['key'] ?? x['kind']), ['chunk-done', 'c/db/3', 'c/db/4'], 'other kinds pass through in order');
+  t.equal(r.stderr, 'sb-dedupe: 4 jobs read, 2 passed, 1 already in the store, 1 repeated in the stream\n');
+  const empty = await runBin('sb-dedupe', ['--root', path.join(root, 'nothing-here')], { input });
+  t.equal(records(empty.stdout).length, 4, 'an empty store drops only repeats');
+});
+
+t.test('bad lines in the middle are reported and skipped; --strict exits 65', async (t) => {
+  const input = [JSON.stringify(job('c/db/1')), 'not json', JSON.stringify(job('x/db/2')), JSON.stringify(job('c/db/3')), ''].join('\n');
+  const r = await runBin('sb-dedupe', ['--root', tmp()], { input });
+  t.equal(r.status, 0);
+  t.same(records(r.stdout).map((x) => x['key']), ['c/db/1', 'c/db/3']);
+  const err = r.stderr.trim().split('\n');
+  t.match(err[0], /^sb-dedupe: stdin:2: not JSON/);
+  t.equal(err[1], "sb-dedupe: stdin:3: key 'x/db/2' does not start with the job's cluster 'c/'");
+  const strict = await runBin('sb-dedupe', ['--root', tmp(), '--strict'], { input });
+  t.equal(strict.status, 65);
+});
+
+t.test('empty input, | head -1, --help, unknown flag, no store', async (t) => {
+  const e = await runBin('sb-dedupe', ['--root', tmp()], { input: '' });
+  t.same([e.status, e.stdout, e.stderr], [0, '', '']);
+  const many = ndjson(Array.from({ length: 50_000 }, (_, i) => job(`c/db/${i}`)));
+  const h = await runShell(`sb-dedupe --root '${tmp()}' | head -1`, { input: many });
+  t.equal(h.status, 0);
+  t.equal(h.stderr, '');
+  t.equal(records(h.stdout).length, 1);
+  const help = await runBin('sb-dedupe', ['--help']);
+  t.equal(help.status, 0);
+  t.match(help.stdout, /^Usage: sb-dedupe/);
+  const bad = await runBin('sb-dedupe', ['--bogus']);
+  t.equal(bad.status, 2);
+  t.equal(bad.stderr, "sb-dedupe: unknown option '--bogus'\nTry 'sb-dedupe --help'.\n");
+  const none = await runBin('sb-dedupe', [], { env: { SB_ROOT: '' } });
+  t.equal(none.status, 2);
+  t.match(none.stderr, /no store: give --root DIR or set SB_ROOT/);
+});
+
+goldenCases('dedupe');

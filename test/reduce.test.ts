@@ -1,0 +1,371 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { BadInput } from '../lib/core/errors.js';
+import { acquireLock } from '../lib/core/lock.js';
+import { SeenSet } from '../lib/core/seen.js';
+import { computeDelta, pendingChunk, pendingJob } from '../lib/tools/reduce.js';
+import { goldenCases } from './helpers/golden.js';
+import { records, ROOT, runBin, runShell } from './helpers/run.js';
+
+const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'sb-reduce-'));
+const GEN = path.join(ROOT, 'bench', 'gen-jobs.mjs');
+
+// A job record as sb-parse prints it; fields overridable.
+function job(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    kind: 'job', cluster: 'c', key: 'c/db/100', job_id: '4242', job_id_raw: '4242', db_index: 100, user: 'alice', uid: 1001,
+    account: 'a', partition: 'p', qos: 'normal', state: 'COMPLETED', exit_code: '0:0', failed: false,
+    submit: '2024-03-05T09:00:00Z', start: '2024-03-05T10:00:00Z', end: '2024-03-05T11:00:00Z', elapsed_s: 3600, timelimit_s: 7200,
+    cpus: 4, nodes: 1, gpus: 0, req_mem_bytes: 4 * 1024 ** 3, max_rss_bytes: 1024 ** 3, steps: 2, ...over,
+  };
+}
+const done = (start: string, end: string, settled = true): Record<string, unknown> => ({ kind: 'chunk-done', cluster: 'c', start, end, rows: 1, settled });
+const ndjson = (recs: Array<Record<string, unknown>>): string => recs.map((r) => JSON.stringify(r)).join('\n') + '\n';
+
+function gen(args: string[]): string {
+  return execFileSync(process.execPath, [GEN, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+}
+
+// Per user, the all-time totals in the store (agg/users) and the sum of the monthly files.
+function storeTotals(root: string, cluster: string): { users: Map<string, Record<string, unknown>>; monthly: Map<string, Record<string, bigint>> } {
+  const users = new Map<string, Record<string, unknown>>();
+  const udir = path.join(root, 'clusters', cluster, 'agg', 'users');
+  for (const f of existsSync(udir) ? readdirSync(udir) : []) {
+    const doc = JSON.parse(readFileSync(path.join(udir, f), 'utf8')) as { username: string; clusters: Record<string, { totals: Record<string, unknown> }> };
+    users.set(doc.username, doc.clusters[cluster]?.totals ?? {});
+  }
+  const monthly = new Map<string, Record<string, bigint>>();
+  const mdir = path.join(root, 'clusters', cluster, 'agg', 'rollups', 'monthly');
+  for (const f of existsSync(mdir) ? readdirSync(mdir) : []) {
+    const doc = JSON.parse(readFileSync(path.join(mdir, f), 'utf8')) as { users: Array<{ username: string; totals: Record<string, number | string> }> };
+    for (const u of doc.users) {
+      const acc = monthly.get(u.username) ?? {};
+      for (const [k, v] of Object.entries(u.totals)) acc[k] = (acc[k] ?? 0n) + BigInt(v);
+      monthly.set(u.username, acc);
+    }
+  }
+  return { users, monthly };
+}
+
+// The generator's truth TSV → user → field → decimal string.
+function truthOf(tsv: string): Map<string, Record<string, string>> {
+  const [head, ...rows] = tsv.trim().split('\n');
+  const fields = (head ?? '').split('\t').slice(1);
+  return new Map(rows.map((r) => {
+    const [u, ...v] = r.split('\t');
+    return [u as string, Object.fromEntries(fields.map((f, i) => [f, v[i] as string]))];
+  }));
+}
+
+function assertTruth(t: Tap.Test, root: string, cluster: string, truth: Map<string, Record<string, string>>): void {
+  const { users, monthly } = storeTotals(root, cluster);
+  t.same([...users.keys()].sort(), [...truth.keys()].sort(), 'the same users');
+  let wrong = 0;
+  for (const [u, want] of truth) {
+    for (const [f, v] of Object.entries(want)) {
+      if (String(users.get(u)?.[f]) !== v || String(monthly.get(u)?.[f]) !== v) wrong++;
+    }
+  }
+  t.equal(wrong, 0, 'every user and metric equals the truth, in agg/users and in the monthly files');
+}
+
+// Every file under root with its bytes and mtime (the lock and temporary files excluded).
+function snapshot(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.set(path.relative(root, p), `${statSync(p).mtimeMs} ${readFileSync(p).toString('base64')}`);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+t.test('pendingJob: what a transaction keeps; bad fields are BadInput naming them', async (t) => {
+  const { cluster, job: j } = pendingJob(job());
+  t.equal(cluster, 'c');
+  t.same(j.code, { kind: 'db', n: 100 });
+  t.equal(j.month, '2024-03');
+  t.equal(j.day, '05');
+  t.equal(j.totals.cpu_s, 4 * 3600);
+  t.equal(j.totals.mem_req_byte_s, 4n * 1024n ** 3n * 3600n);
+  const bad: Array<[Record<string, unknown>, RegExp]> = [
+    [{ key: 'd/db/1' }, /key 'd\/db\/1' does not start with the job's cluster 'c\/'/],
+    [{ cluster: 'bad name' }, /'cluster' "bad name" is not a cluster name/],
+    [{ user: '' }, /'user' is missing/],
+    [{ end: '2024-03-05 11:00' }, /'end' '2024-03-05 11:00' is not a UTC time/],
+    [{ elapsed_s: -1 }, /'elapsed_s' -1 is not a whole number/],
+    [{ cpus: 1.5 }, /'cpus' 1.5/],
+    [{ gpus: '2' }, /'gpus' "2"/],
+    [{ req_mem_bytes: null }, /'req_mem_bytes' null/],
+    [{ max_rss_bytes: 'x' }, /'max_rss_bytes' "x"/],
+    [{ failed: 'yes' }, /'failed' is not true or false/],
+  ];
+  for (const [over, msg] of bad) t.throws(() => pendingJob(job(over)), new BadInput(''), JSON.stringify(over)) && t.throws(() => pendingJob(job(over)), msg);
+  t.same(pendingJob(job({ max_rss_bytes: null })).job.totals.mem_used_byte_s, 0n);
+  t.same(pendingChunk(done('2024-03-05T00:00:00Z', '2024-03-05T05:59:59Z', false)).chunk.settled, false);
+  t.same(pendingChunk({ kind: 'chunk-done', cluster: 'c', start: '2024-03-05T00:00:00Z', end: '2024-03-05T05:59:59Z' }).chunk.settled, true);
+  t.throws(() => pendingChunk({ ...done('2024-03-05T00:00:00Z', '2024-03-05T05:59:59Z'), settled: 'no' }), /'settled' is not true or false/);
+});
+
+t.test('computeDelta: the same record twice counts once; requeued runs and recycled ids count apart', async (t) => {
+  const jobs = [
+    job({ key: 'c/db/2', state: 'REQUEUED' }),
+    job({ key: 'c/db/19' }), // the requeued job's next run: same job id, new DBIndex
+    job({ key: 'c/db/19' }), // the same record again
+    job({ key: 'c/id/77/1709600000', db_index: null }),
+    job({ key: 'c/id/77/1709700000', db_index: null }), // job id 77 recycled
+    job({ key: 'c/db/5', end: '2024-04-01T00:00:00Z' }),
+    job({ key: 'c/db/6' }), // already in the store
+  ].map((r) => pendingJob(r).job);
+  const stored = new Map([['2024-03', new SeenSet(Float64Array.from([6]))]]);
+  const d = computeDelta(jobs, (m) => stored.get(m) ?? new SeenSet());
+  t.equal(d.newJobs, 5);
+  t.equal(d.duplicates, 2);
+  t.same([...d.days.keys()].sort(), ['2024-03', '2024-04']);
+  t.equal(d.days.get('2024-03')?.get('alice')?.get('05')?.jobs, 4);
+  t.equal(d.days.get('2024-04')?.get('alice')?.get('01')?.jobs, 1);
+});
+
+t.test('a transaction: rollups, daily bins, yearly, all-time, dedupe state, ledger, commit record', async (t) => {
+  const root = tmp();
+  const input = ndjson([
+    job(),
+    job({ key: 'c/db/101', user: 'bob', gpus: 2, state: 'TIMEOUT', failed: true, end: '2024-03-05T12:00:00Z' }),
+    { kind: 'note', text: 'passes through' },
+    job({ key: 'c/db/102', end: '2024-03-06T01:00:00Z' }),
+    done('2024-03-05T00:00:00Z', '2024-03-06T23:59:59Z'),
+  ]);
+  const r = await runBin('sb-reduce', ['--root', root], { input });
+  t.equal(r.stderr, '');
+  t.equal(r.status, 0);
+  const out = records(r.stdout);
+  t.same(out[0], { kind: 'note', text: 'passes through' });
+  const c = out[1] as Record<string, unknown>;
+  t.same(Object.keys(c).slice(0, 8), ['kind', 'cluster', 'processed', 'new_jobs', 'duplicates', 'months_changed', 'users_changed', 'chunks_done']);
+  t.match(c, { kind: 'commit', cluster: 'c', processed: 3, new_jobs: 3, duplicates: 0, months_changed: ['2024-03'], users_changed: ['alice', 'bob'], chunks_done: 1, users_hidden: 0, chunk: '2024-03-05T00:00:00Z/2024-03-06T23:59:59Z', settled: true });
+  t.match(c['txn'], /^[0-9a-z]+-[0-9a-f]{12}$/);
+  const dir = path.join(root, 'clusters', 'c');
+  const monthly = JSON.parse(readFileSync(path.join(dir, 'agg/rollups/monthly/2024-03.json'), 'utf8')) as Record<string, unknown>;
+  t.match(monthly, { cluster: 'c', month: '2024-03', schema_version: 2 });
+  t.match(monthly['asof'], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  const users = monthly['users'] as Array<Record<string, unknown>>;
+  t.same(users.map((u) => u['username']), ['alice', 'bob']);
+  t.match(users[0], { total_clock_hours: 8, clock_hours: 8, elapsed_hours: 2, jobs: 2, mem_req_gb_hours: 8, mem_used_gb_hours: 2, totals: { jobs: 2, cpu_s: 28800, mem_req_byte_s: String(2n * 4n * 1024n ** 3n * 3600n) } });
+  t.match(users[1], { count_gpu_jobs: 1, gpu_jobs: 1, gpu_clock_hours: 2, total_gpu_clock_hours: 2, gpu_elapsed_hours: 1, failed_jobs: 1, count_failed_jobs: 1 });
+  t.match(monthly['cluster_totals'], { jobs: 3 });
+  const daily = JSON.parse(readFileSync(path.join(dir, 'agg/rollups/daily/2024-03.json'), 'utf8')) as { users: Record<string, Record<string, { jobs: number }>> };
+  t.same(Object.keys(daily.users['alice'] ?? {}), ['05', '06']);
+  const yearly = JSON.parse(readFileSync(path.join(dir, 'agg/rollups/yearly/2024.json'), 'utf8')) as Record<string, unknown>;
+  t.match(yearly, { year: '2024', users: [{ username: 'alice', jobs: 2 }, { username: 'bob', jobs: 1 }] });
+  const alice = JSON.parse(readFileSync(path.join(dir, 'agg/users/alice.json'), 'utf8')) as Record<string, unknown>;
+  t.match(alice, { schema_version: 2, username: 'alice', clusters: { c: { jobs: 2, clock_hours: 8, totals: { jobs: 2 } } } });
+  t.same(JSON.parse(readFileSync(path.join(dir, 'state/chunks/ledger.json'), 'utf8')), {
+    schema_version: 1, cluster: 'c', done: [['2024-03-05T00:00:00Z', '2024-03-06T23:59:59Z']], unsettled: [],
+  });
+  t.ok(statSync(path.join(dir, 'state/seen/2024-03.seen')).size < 32 + 3 * 8);
+  t.same(readdirSync(path.join(dir, 'state/seen')), ['2024-03.seen'], 'no state for months without jobs');
+  t.same(readdirSync(path.join(dir, 'state/tmp')), []);
+  t.notOk(existsSync(path.join(dir, 'state/lock')), 'the lock is released');
+  t.notOk(existsSync(path.join(dir, 'state/journal')));
+  const check = await runBin('sb-reduce', ['--check', '--root', root]);
+  t.equal(check.status, 0);
+  t.equal(check.stderr, 'sb-reduce: c: ok: 3 jobs in 1 years\n');
+});
+
+t.test('exactly once: repeats in a stream, requeued runs, recycled ids, and jobs already stored', async (t) => {
+  const root = tmp();
+  const first = ndjson([job({ key: 'c/db/2', state: 'REQUEUED' }), job({ key: 'c/db/19' }), job({ key: 'c/db/19' })]);
+  let r = await runBin('sb-reduce', ['--root', root], { input: first });
+  t.match(records(r.stdout)[0], { processed: 3, new_jobs: 2, duplicates: 1 });
+  const second = ndjson([job({ key: 'c/db/19' }), job({ key: 'c/id/77/1709600000' }), job({ key: 'c/id/77/1709700000' }), job({ key: 'c/id/77/1709600000' })]);
+  r = await runBin('sb-reduce', ['--root', root], { input: second });
+  t.match(records(r.stdout)[0], { processed: 4, new_jobs: 2, duplicates: 2 });
+  t.equal(storeTotals(root, 'c').users.get('alice')?.['jobs'], 4);
+});
+
+t.test('idempotent: the same input twice → new_jobs 0 everywhere, no file changes (bytes and mtimes)', async (t) => {
+  const root = tmp();
+  const input = gen(['--cluster', 'c', '--start', '2024-03-30T00:00:00Z', '--end', '2024-04-01T23:59:59Z', '--step', '43200', '--per-window', '30', '--noise']);
+  const truth = truthOf(gen(['--cluster', 'c', '--start', '2024-03-30T00:00:00Z', '--end', '2024-04-01T23:59:59Z', '--step', '43200', '--per-window', '30', '--truth']));
+  const one = await runBin('sb-reduce', ['--root', root], { input });
+  t.equal(one.status, 0);
+  assertTruth(t, root, 'c', truth);
+  const before = snapshot(root);
+  await new Promise((r) => setTimeout(r, 20));
+  const two = await runBin('sb-reduce', ['--root', root], { input });
+  t.equal(two.status, 0);
+  t.equal(two.stderr, '');
+  const commits = records(two.stdout).filter((x) => x['kind'] === 'commit');
+  t.equal(commits.length, 6);
+  t.ok(commits.every((c) => c['new_jobs'] === 0 && c['txn'] === null), 'second run: new_jobs 0, no transaction written');
+  t.same(records(two.stdout).filter((x) => x['kind'] === 'note'), records(one.stdout).filter((x) => x['kind'] === 'note'), 'other records pass through, in order');
+  t.same(snapshot(root), before, 'not a byte nor an mtime changed');
+});
+
+t.test('--batch commits a long stream without chunk-done in parts; the rest at the end', async (t) => {
+  const root = tmp();
+  const input = ndjson(Array.from({ length: 25 }, (_, i) => job({ key: `c/db/${1000 + i}` })));
+  const r = await runBin('sb-reduce', ['--root', root, '--batch', '10'], { input });
+  t.same(records(r.stdout).map((c) => [c['processed'], c['new_jobs'], c['chunks_done']]), [[10, 10, 0], [10, 10, 0], [5, 5, 0]]);
+  t.notOk(existsSync(path.join(root, 'clusters/c/state/chunks/ledger.json')), 'no window is done without its chunk-done');
+});
+
+t.test('settled: false records the window as counted, not done: fetched again, its jobs dropped', async (t) => {
+  const root = tmp();
+  const input = ndjson([job(), done('2024-03-05T00:00:00Z', '2024-03-05T23:59:59Z', false)]);
+  let r = await runBin('sb-reduce', ['--root', root], { input });
+  t.match(records(r.stdout)[0], { new_jobs: 1, chunks_done: 1, settled: false });
+  const ledger = JSON.parse(readFileSync(path.join(root, 'clusters/c/state/chunks/ledger.json'), 'utf8')) as Record<string, unknown>;
+  t.same(ledger['done'], []);
+  t.same(ledger['unsettled'], [['2024-03-05T00:00:00Z', '2024-03-05T23:59:59Z']]);
+  const todo = await runBin('sb-chunk', ['todo', '-c', 'c', '--root', root, '-s', '2024-03-05T00:00:00Z', '-e', '2024-03-05T23:59:59Z', '--by', 'day']);
+  t.equal(records(todo.stdout).length, 1, 'todo fetches it again');
+  // Later: the window again, now settled, with a late job.
+  r = await runBin('sb-reduce', ['--root', root], { input: ndjson([job(), job({ key: 'c/db/555' }), done('2024-03-05T00:00:00Z', '2024-03-05T23:59:59Z')]) });
+  t.match(records(r.stdout)[0], { processed: 2, new_jobs: 1, duplicates: 1, settled: true });
+  const todo2 = await runBin('sb-chunk', ['todo', '-c', 'c', '--root', root, '-s', '2024-03-05T00:00:00Z', '-e', '2024-03-05T23:59:59Z', '--by', 'day']);
+  t.equal(todo2.stdout, '');
+});
+
+t.test('corrupt or truncated dedupe state: exit 1 with a clear message, nothing counted', async (t) => {
+  const root = tmp();
+  await runBin('sb-reduce', ['--root', root], { input: ndjson([job(), job({ key: 'c/db/101' })]) });
+  const seen = path.join(root, 'clusters/c/state/seen/2024-03.seen');
+  const good = readFileSync(seen);
+  for (const [name, bytes] of [['truncated', good.subarray(0, good.length - 2)], ['flipped', Buffer.concat([good.subarray(0, 33), Buffer.from([good[33]! ^ 1]), good.subarray(34)])]] as const) {
+    writeFileSync(seen, bytes);
+    const before = snapshot(root);
+    const r = await runBin('sb-reduce', ['--root', root], { input: ndjson([job(), job({ key: 'c/db/102' })]) });
+    t.equal(r.status, 1, name);
+    t.match(r.stderr, /^sb-reduce: .*state\/seen\/2024-03\.seen: dedupe state is corrupt \((truncated|payload checksum mismatch)[^)]*\); refusing to go on/, name);
+    t.equal(r.stdout, '');
+    t.same(snapshot(root), before, `${name}: nothing changed`);
+    const d = await runBin('sb-dedupe', ['--root', root], { input: ndjson([job()]) });
+    t.equal(d.status, 1, `sb-dedupe fails too (${name})`);
+    const check = await runBin('sb-reduce', ['--root', root, '--check']);
+    t.equal(check.status, 1);
+  }
+  writeFileSync(seen, good);
+  mkdirSync(path.join(root, 'clusters/c/state/chunks'));
+  writeFileSync(path.join(root, 'clusters/c/state/chunks/ledger.json'), '{"schema_version":1,"cluster":"c","do');
+  const r = await runBin('sb-reduce', ['--root', root], { input: ndjson([done('2024-03-05T00:00:00Z', '2024-03-05T23:59:59Z')]) });
+  t.equal(r.status, 1);
+  t.match(r.stderr, /ledger\.json: the chunk ledger is not JSON .*corrupt or truncated/);
+});
+
+t.test('lock: a run that cannot get the lock within --wait exits 3; a dead holder\'s lock is taken over', async (t) => {
+  const root = tmp();
+  const lockPath = path.join(root, 'clusters/c/state/lock');
+  const held = await acquireLock(lockPath, { tool: 'test', what: 'x', waitMs: 0, staleMs: 60_000 });
+  const t0 = Date.now();
+  const r = await runBin('sb-reduce', ['--root', root, '--wait', '0.5'], { input: ndjson([job()]) });
+  t.equal(r.status, 3);
+  t.ok(Date.now() - t0 >= 500);
+  t.match(r.stderr, /^sb-reduce: the lock of cluster c \(.*state\/lock\) is held by test \(pid \d+ on .*\); gave up after 0.5 s \(--wait\)\n$/);
+  t.equal(r.stdout, '');
+  held.release();
+  // A holder killed with -9 leaves its lock; the next run takes it over at once.
+  mkdirSync(lockPath);
+  const dead = execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  writeFileSync(path.join(lockPath, 'owner'), JSON.stringify({ host: hostname(), pid: Number(dead), pstart: null, boot: null, token: 'gone', tool: 'sb-reduce', since: '2024-01-01T00:00:00Z' }));
+  const r2 = await runBin('sb-reduce', ['--root', root, '--wait', '0'], { input: ndjson([job()]) });
+  t.equal(r2.status, 0);
+  t.match(r2.stderr, /^sb-reduce: warning: c: broke the lock of sb-reduce \(pid \d+ on .*\): process \d+ is gone\n$/);
+  t.match(records(r2.stdout)[0], { new_jobs: 1 });
+});
+
+t.test('opt-out: counted in the rollups and cluster totals, never named in what sb-reduce prints', async (t) => {
+  const root = tmp();
+  const homes = tmp();
+  mkdirSync(path.join(root, 'config'), { recursive: true });
+  writeFileSync(path.join(root, 'config/optout.txt'), '# opted out\ncarol\n');
+  mkdirSync(path.join(homes, 'dave'));
+  writeFileSync(path.join(homes, 'dave/.slurm_scoreboard_optout'), '');
+  const input = ndjson([job(), job({ key: 'c/db/2', user: 'carol' }), job({ key: 'c/db/3', user: 'dave' }), job({ key: 'c/db/4', user: 'erin' })]);
+  const r = await runBin('sb-reduce', ['--root', root, '-v'], { input, env: { SB_HOME_ROOT: homes } });
+  t.equal(r.status, 0);
+  const c = records(r.stdout)[0] as Record<string, unknown>;
+  t.same(c['users_changed'], ['alice', 'erin']);
+  t.equal(c['users_hidden'], 2);
+  t.notMatch(r.stdout + r.stderr, /carol|dave/, 'neither stdout nor stderr names them');
+  const monthly = JSON.parse(readFileSync(path.join(root, 'clusters/c/agg/rollups/monthly/2024-03.json'), 'utf8')) as Record<string, unknown>;
+  t.same((monthly['users'] as Array<{ username: string }>).map((u) => u.username), ['alice', 'carol', 'dave', 'erin'], 'the store, the admins\', keeps them');
+  t.match(monthly['cluster_totals'], { jobs: 4 });
+});
+
+t.test('bad lines in the middle are reported with their line and skipped; --strict exits 65', async (t) => {
+  const root = tmp();
+  const input = [JSON.stringify(job()), '{"kind":"job",', JSON.stringify(job({ key: 'c/db/7', elapsed_s: 'abc' })), JSON.stringify(job({ key: 'c/db/8' })), ''].join('\n');
+  const r = await runBin('sb-reduce', ['--root', root], { input });
+  t.equal(r.status, 0);
+  const err = r.stderr.trim().split('\n');
+  t.equal(err.length, 2);
+  t.match(err[0], /^sb-reduce: stdin:2: not JSON/);
+  t.equal(err[1], 'sb-reduce: stdin:3: \'elapsed_s\' "abc" is not a whole number');
+  t.match(records(r.stdout)[0], { processed: 2, new_jobs: 2 });
+  const strict = await runBin('sb-reduce', ['--root', tmp(), '--strict'], { input });
+  t.equal(strict.status, 65);
+  t.match(records(strict.stdout)[0], { new_jobs: 2 }, 'good lines still committed under --strict');
+});
+
+t.test('empty input: no output, nothing written', async (t) => {
+  const root = path.join(tmp(), 'store');
+  const r = await runBin('sb-reduce', ['--root', root], { input: '' });
+  t.same([r.status, r.stdout, r.stderr], [0, '', '']);
+  t.notOk(existsSync(root));
+});
+
+t.test('| head -1 exits 0 with empty stderr; what was committed stays committed', async (t) => {
+  const root = tmp();
+  const file = path.join(root, 'in.ndjson');
+  writeFileSync(file, gen(['--cluster', 'c', '--start', '2024-03-01T00:00:00Z', '--end', '2024-03-03T23:59:59Z', '--step', '3600', '--per-window', '3']));
+  const r = await runShell(`sb-reduce --root '${root}/s' '${file}' | head -1`);
+  t.equal(r.status, 0);
+  t.equal(r.stderr, '');
+  t.equal(records(r.stdout).length, 1);
+  const check = await runBin('sb-reduce', ['--check', '--root', `${root}/s`]);
+  t.equal(check.status, 0, check.stderr);
+});
+
+t.test('several clusters in one stream: one store directory and one commit each', async (t) => {
+  const root = tmp();
+  const r = await runBin('sb-reduce', ['--root', root], { input: ndjson([job(), job({ cluster: 'd', key: 'd/db/100' }), { ...done('2024-03-05T00:00:00Z', '2024-03-05T23:59:59Z'), cluster: 'd' }]) });
+  const out = records(r.stdout);
+  t.same(out.map((c) => [c['cluster'], c['new_jobs'], c['chunks_done']]), [['d', 1, 1], ['c', 1, 0]]);
+  t.same(readdirSync(path.join(root, 'clusters')).sort(), ['c', 'd']);
+});
+
+t.test('--check finds a rollup that disagrees with its daily bins', async (t) => {
+  const root = tmp();
+  await runBin('sb-reduce', ['--root', root], { input: ndjson([job(), job({ key: 'c/db/101', user: 'bob' })]) });
+  const file = path.join(root, 'clusters/c/agg/rollups/monthly/2024-03.json');
+  writeFileSync(file, readFileSync(file, 'utf8').replace('"cpu_s":14400', '"cpu_s":14401'));
+  const r = await runBin('sb-reduce', ['--check', '--root', root]);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /sb-reduce: c: monthly\/2024-03\.json: the totals of one user differ/);
+});
+
+t.test('usage: --help, unknown flag, no store', async (t) => {
+  const help = await runBin('sb-reduce', ['--help']);
+  t.equal(help.status, 0);
+  t.match(help.stdout, /^Usage: sb-reduce/);
+  t.equal(help.stderr, '');
+  const bad = await runBin('sb-reduce', ['--bogus']);
+  t.equal(bad.status, 2);
+  t.equal(bad.stderr, "sb-reduce: unknown option '--bogus'\nTry 'sb-reduce --help'.\n");
+  const none = await runBin('sb-reduce', [], { env: { SB_ROOT: '' } });
+  t.equal(none.status, 2);
+  t.match(none.stderr, /no store: give --root DIR or set SB_ROOT/);
+  const env = await runBin('sb-reduce', [], { env: { SB_ROOT: tmp() }, input: ndjson([job()]) });
+  t.equal(env.status, 0, '$SB_ROOT names the store');
+  const batch = await runBin('sb-reduce', ['--root', tmp(), '--batch', '0']);
+  t.equal(batch.status, 2);
+});
+
+goldenCases('reduce');

@@ -1,0 +1,281 @@
+// The acceptance test of issue 5: a month of the synthetic cluster through the pipeline, sb-reduce
+// killed with SIGKILL at random points over and over (alone, and five at once on overlapping
+// windows), then every user's every total must equal the cluster's truth exactly.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { BIN, records, ROOT, runBin, runShell } from './helpers/run.js';
+
+const CLUSTER = 'demo';
+const START = '2024-03-01T00:00:00Z';
+const END = '2024-03-31T23:59:59Z';
+// A small month: ~4000 job records (requeues and job ids that wrap around included), fetched a day
+// a window; sb-reduce also commits every BATCH jobs, so transactions end inside windows too.
+const SIM = { SB_SIM_RATE: '5', SB_SIM_SEED: 'torture', SB_SIM_REQUEUE: '0.05', SB_SIM_MAX_JOB_ID: '1500', SB_SIM_NOW: '2024-06-01T00:00:00Z' };
+const KILLS = 50;
+const BATCH = '100';
+
+const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'sb-torture-'));
+
+// A small deterministic PRNG, so a failing run's kill times can be replayed.
+let seed = Number(process.env['SB_TORTURE_SEED'] ?? 20240301);
+const rand = (): number => {
+  seed = (seed * 1103515245 + 12345) % 2147483648;
+  return seed / 2147483648;
+};
+
+interface Run {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
+// sb-reduce on a file, SIGKILLed after killMs (if it is still running then).
+function reduce(root: string, file: string, killMs: number | undefined, env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    // `env -u`: the test runner puts its loaders back into every node child's NODE_OPTIONS.
+    const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, path.join(BIN, 'sb-reduce'), '--root', root, '--wait', '60', '--batch', BATCH, file], {
+      env: { ...cleanEnv(), TZ: 'UTC', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = killMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killMs);
+    child.on('error', reject);
+    child.on('close', (status, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ status, signal, stderr });
+    });
+  });
+}
+
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k === 'NODE_OPTIONS' || k.startsWith('TAP') || k.startsWith('_TAPJS') || k === 'NODE_V8_COVERAGE') delete env[k];
+  return env;
+}
+
+const simEnv = Object.entries(SIM).map(([k, v]) => `${k}=${v}`).join(' ');
+
+// The month as the pipeline prints it before sb-reduce: job and chunk-done records, one block a
+// window. Through the real sb-sacct and sb-parse where they are built; else from the simulator's
+// own job list (the same jobs, as sb-parse would print them).
+async function pipelineOutput(): Promise<{ text: string; how: string }> {
+  const real = existsSync(path.join(BIN, 'sb-sacct')) && existsSync(path.join(BIN, 'sb-parse')) && existsSync(path.join(ROOT, 'dist/tools/sacct.js')) && existsSync(path.join(ROOT, 'dist/tools/parse.js'));
+  if (real) {
+    const cmd = `${simEnv} sb-chunk new -c ${CLUSTER} -s ${START} -e ${END} --by day | ${simEnv} sb-sacct --sacct '${ROOT}/sim/sacct' --rate 0 -j 8 | sb-parse | sb-dedupe --root '${tmp()}'`;
+    const r = await runShell(cmd, { timeoutMs: 120_000 });
+    if (r.status !== 0) throw new Error(`pipeline failed (${r.status}): ${r.stderr}`);
+    return { text: r.stdout, how: 'sb-chunk | sb-sacct | sb-parse | sb-dedupe' };
+  }
+  const r = await runShell(`${simEnv} sim/sacct --sim-truth-jobs -S 2024-03-01T00:00:00 -E 2024-03-31T23:59:59 -M ${CLUSTER}`, { timeoutMs: 60_000 });
+  const jobs = records(r.stdout);
+  const lines: string[] = [];
+  for (let s = Date.parse(START) / 1000; s <= Date.parse(END) / 1000; s += 86400) {
+    const iso = (x: number): string => new Date(x * 1000).toISOString().slice(0, 19) + 'Z';
+    const [ws, we] = [iso(s), iso(s + 86400 - 1)];
+    for (const j of jobs.filter((x) => (x['end'] as string) >= ws && (x['end'] as string) <= we)) {
+      lines.push(JSON.stringify({
+        kind: 'job', cluster: j['cluster'], key: `${String(j['cluster'])}/db/${String(j['dbindex'])}`, job_id: j['jobid'], job_id_raw: j['jobidraw'],
+        db_index: j['dbindex'], user: j['user'], uid: null, account: j['account'], partition: j['partition'], qos: 'normal',
+        state: String(j['state']).split(' ')[0], exit_code: '0:0', failed: j['failed'], submit: j['submit'], start: j['start'], end: j['end'],
+        elapsed_s: j['elapsed_seconds'], timelimit_s: null, cpus: j['cpus'], nodes: j['nodes'], gpus: j['gpus'],
+        req_mem_bytes: j['req_mem_bytes'], max_rss_bytes: j['max_rss_bytes'], steps: 1,
+      }));
+    }
+    lines.push(JSON.stringify({ kind: 'chunk-done', cluster: CLUSTER, start: ws, end: we, rows: 0, settled: true }));
+  }
+  return { text: lines.join('\n') + '\n', how: 'sim/sacct --sim-truth-jobs' };
+}
+
+// user → the sim's true totals, in the store's field names.
+async function simTruth(): Promise<Map<string, Record<string, string>>> {
+  const r = await runShell(`${simEnv} sim/sacct --sim-truth -S 2024-03-01T00:00:00 -E 2024-03-31T23:59:59 -M ${CLUSTER}`);
+  const names: Record<string, string> = {
+    jobs: 'jobs', failed_jobs: 'failed_jobs', gpu_jobs: 'gpu_jobs', cpu_seconds: 'cpu_s', elapsed_seconds: 'elapsed_s', gpu_seconds: 'gpu_s',
+    gpu_elapsed_seconds: 'gpu_elapsed_s', mem_req_byte_seconds: 'mem_req_byte_s', mem_used_byte_seconds: 'mem_used_byte_s',
+  };
+  const out = new Map<string, Record<string, string>>();
+  for (const row of records(r.stdout)) {
+    const t: Record<string, string> = {};
+    for (const [from, to] of Object.entries(names)) t[to] = String(row[from]);
+    out.set(row['user'] as string, t);
+  }
+  return out;
+}
+
+// What differs between the store and the truth (empty when every user and metric agrees), read
+// from the all-time files and from the monthly rollup.
+function differences(root: string, truth: Map<string, Record<string, string>>): string[] {
+  const dir = path.join(root, 'clusters', CLUSTER, 'agg');
+  const monthly = JSON.parse(readFileSync(path.join(dir, 'rollups/monthly/2024-03.json'), 'utf8')) as { users: Array<{ username: string; totals: Record<string, unknown> }> };
+  const byMonth = new Map(monthly.users.map((u) => [u.username, u.totals]));
+  const diffs: string[] = [];
+  const users = new Set([...truth.keys(), ...byMonth.keys(), ...readdirSync(path.join(dir, 'users')).map((f) => f.replace(/\.json$/, ''))]);
+  for (const u of users) {
+    const want = truth.get(u);
+    const file = path.join(dir, 'users', `${u}.json`);
+    const all = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { clusters: Record<string, { totals: Record<string, unknown> }> }).clusters[CLUSTER]?.totals : undefined;
+    for (const f of Object.keys(want ?? { jobs: 0 })) {
+      const w = want?.[f];
+      if (String(all?.[f]) !== w) diffs.push(`${u} ${f}: all-time ${String(all?.[f])}, truth ${String(w)}`);
+      if (String(byMonth.get(u)?.[f]) !== w) diffs.push(`${u} ${f}: monthly ${String(byMonth.get(u)?.[f])}, truth ${String(w)}`);
+    }
+  }
+  return diffs;
+}
+
+async function verify(t: Tap.Test, root: string, truth: Map<string, Record<string, string>>): Promise<void> {
+  const diffs = differences(root, truth);
+  t.same(diffs.slice(0, 10), [], `all ${truth.size} users × 9 totals equal the truth exactly`);
+  const check = await runBin('sb-reduce', ['--check', '--root', root]);
+  t.equal(check.status, 0, `sb-reduce --check: ${check.stderr.trim()}`);
+  const todo = await runBin('sb-chunk', ['todo', '-c', CLUSTER, '--root', root, '-s', START, '-e', END, '--by', 'day']);
+  t.equal(todo.stdout, '', 'sb-chunk todo: nothing left to do');
+  const state = path.join(root, 'clusters', CLUSTER, 'state');
+  t.notOk(existsSync(path.join(state, 'journal')), 'no commit left half done');
+  t.notOk(existsSync(path.join(state, 'lock')), 'no lock left');
+  t.same(readdirSync(path.join(state, 'tmp')), [], 'no temporary files left');
+}
+
+// The input split into windows (each block ends with its chunk-done).
+function windows(text: string): string[] {
+  const out: string[] = [];
+  let cur: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    cur.push(line);
+    if (line.includes('"kind":"chunk-done"')) {
+      out.push(cur.join('\n') + '\n');
+      cur = [];
+    }
+  }
+  return out;
+}
+
+const state = { input: '', how: '', truth: new Map<string, Record<string, string>>(), file: '' };
+
+t.before(async () => {
+  const p = await pipelineOutput();
+  state.input = p.text;
+  state.how = p.how;
+  state.truth = await simTruth();
+  state.file = path.join(tmp(), 'month.ndjson');
+  writeFileSync(state.file, state.input);
+});
+
+t.test(`sb-reduce killed at random points ${KILLS} times, rerun until done: totals equal the truth`, async (t) => {
+  const root = tmp();
+  const t0 = Date.now();
+  let kills = 0;
+  let runs = 0;
+  let early = 0;
+  while (kills < KILLS && runs < 400) {
+    const r = await reduce(root, state.file, 20 + Math.floor(rand() * 230));
+    runs++;
+    if (r.signal === 'SIGKILL') kills++;
+    else {
+      t.equal(r.status, 0, `run ${runs} ended by itself: ${r.stderr}`);
+      early++;
+    }
+  }
+  // Whatever instant the last kill hit, the store is consistent (a commit is finished or undone
+  // by the next writer, which --check is, under the lock).
+  const mid = await runBin('sb-reduce', ['--check', '--root', root]);
+  t.equal(mid.status, 0, 'consistent after the last kill');
+  const committed = /ok: (\d+) jobs/.exec(mid.stderr)?.[1] ?? '0';
+  let last: Run;
+  let reruns = 0;
+  do {
+    last = await reduce(root, state.file, undefined);
+    reruns++;
+  } while (last.status !== 0 && reruns < 3);
+  t.equal(last.status, 0, 'a clean run finishes the month');
+  t.equal(kills, KILLS);
+  await verify(t, root, state.truth);
+  const jobs = [...state.truth.values()].reduce((n, u) => n + Number(u['jobs']), 0);
+  t.comment(`input: ${state.how}, ${windows(state.input).length} windows, ${jobs} jobs, ${state.truth.size} users; ${kills} kills in ${runs} runs (${early} ended before their kill), ${committed} jobs committed by the killed runs; ${reruns} clean rerun(s); ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  // The same month through the pipeline again: nothing new, not a byte changed.
+  const before = snapshot(root);
+  const again = await reduceText(root, state.input);
+  t.ok(again.every((c) => c['new_jobs'] === 0), 'second run: every commit says new_jobs 0');
+  t.same(snapshot(root), before, 'second run: no file changed (bytes and mtimes)');
+});
+
+t.test(`5 sb-reduce at once on overlapping windows, each killed at random points, ${KILLS} kills in all`, async (t) => {
+  const root = tmp();
+  const blocks = windows(state.input);
+  const n = blocks.length;
+  const files = [0, 1, 2, 3, 4].map((i) => {
+    // Worker i gets windows [i·n/6, i·n/6 + n/3): neighbours overlap, together they cover the month.
+    const from = Math.floor((i * n) / 6);
+    const to = i === 4 ? n : Math.min(n, from + Math.ceil(n / 3));
+    const file = path.join(tmp(), `worker${i}.ndjson`);
+    writeFileSync(file, blocks.slice(from, to).join(''));
+    return file;
+  });
+  const t0 = Date.now();
+  let runs = 0;
+  const worker = async (file: string, kills: number): Promise<number> => {
+    let k = 0;
+    while (k < kills) {
+      const r = await reduce(root, file, 20 + Math.floor(rand() * 300));
+      runs++;
+      if (r.signal === 'SIGKILL') k++;
+      else if (r.status !== 0) throw new Error(`worker run failed (${r.status}): ${r.stderr}`);
+    }
+    const done = await reduce(root, file, undefined);
+    if (done.status !== 0) throw new Error(`final run failed (${done.status}): ${done.stderr}`);
+    return k;
+  };
+  const kills = await Promise.all(files.map((f) => worker(f, KILLS / 5)));
+  t.equal(kills.reduce((a, b) => a + b, 0), KILLS);
+  await verify(t, root, state.truth);
+  t.comment(`5 workers, ${runs} runs, ${KILLS} kills; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+});
+
+t.test('SIGKILL at each instant of a commit, then a rerun: exactly the totals of one clean run', async (t) => {
+  const blocks = windows(state.input).slice(0, 4);
+  const file = path.join(tmp(), 'part.ndjson');
+  writeFileSync(file, blocks.join(''));
+  const clean = tmp();
+  t.equal((await reduce(clean, file, undefined)).status, 0);
+  const want = readFileSync(path.join(clean, 'clusters', CLUSTER, 'agg/rollups/monthly/2024-03.json'), 'utf8').replace(/"asof":"[^"]*"/, '');
+  for (const point of ['locked', 'temps-written', 'before-publish', 'published', 'mid-apply', 'applied']) {
+    const root = tmp();
+    const crashed = await reduce(root, file, undefined, { SB_CRASH: `${point}:3` });
+    t.equal(crashed.signal, 'SIGKILL', `${point}: killed there`);
+    const journal = existsSync(path.join(root, 'clusters', CLUSTER, 'state/journal'));
+    t.equal(journal, point === 'published' || point === 'mid-apply', `${point}: a journal is left exactly when the commit point was passed and not finished`);
+    const rerun = await reduce(root, file, undefined);
+    t.equal(rerun.status, 0);
+    if (journal) t.match(rerun.stderr, /finished an interrupted commit/);
+    const got = readFileSync(path.join(root, 'clusters', CLUSTER, 'agg/rollups/monthly/2024-03.json'), 'utf8').replace(/"asof":"[^"]*"/, '');
+    t.equal(got, want, `${point}: the same rollup as one clean run`);
+    const check = await runBin('sb-reduce', ['--check', '--root', root]);
+    t.equal(check.status, 0, `${point}: --check`);
+  }
+});
+
+// sb-reduce on text; its commit records.
+async function reduceText(root: string, input: string): Promise<Array<Record<string, unknown>>> {
+  const r = await runBin('sb-reduce', ['--root', root], { input });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return records(r.stdout).filter((x) => x['kind'] === 'commit');
+}
+
+function snapshot(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.set(path.relative(root, p), `${statSync(p).mtimeMs} ${readFileSync(p).toString('base64')}`);
+    }
+  };
+  walk(root);
+  return out;
+}
