@@ -291,7 +291,7 @@ export class Generator {
       cpn = job.nodes > 1 ? part.nodeCpus : Math.min(part.nodeCpus, rng.pick(CPU_CHOICES));
     }
     job.cpus = cpn * job.nodes;
-    const legacy = cfg.legacyReqMem > 0 && rng.chance(cfg.legacyReqMem);
+    const legacy = rng.float() < cfg.legacyReqMem;
     if (rng.chance(0.4)) {
       let perCpu = rng.pick(PER_CPU_MB);
       if (perCpu * cpn > part.nodeMemMB) perCpu = Math.floor(part.nodeMemMB / cpn);
@@ -352,8 +352,12 @@ export class Generator {
       job.requid = -1;
     }
     job.exitCode = state === S.FAILED ? rng.pick(FAIL_CODES) : state === S.OUT_OF_MEMORY ? '0:125' : '0:0';
-    job.drift = this.cfg.drift > 0 && rng.chance(0.35) ? 1 + rng.int(this.cfg.drift) : 0;
-    job.late = this.cfg.late > 0 ? rng.int(this.cfg.late + 1) : 0;
+    // Drawn whatever the knobs say, so SB_SIM_DRIFT and SB_SIM_LATE change what shows, not the jobs.
+    const drifts = rng.float() < 0.35;
+    const drift = rng.float();
+    const late = rng.float();
+    job.drift = drifts && this.cfg.drift > 0 ? 1 + Math.floor(drift * this.cfg.drift) : 0;
+    job.late = Math.floor(late * (this.cfg.late + 1));
   }
 
   private placeTimes(job: Job, rng: Rng, end: number): void {
