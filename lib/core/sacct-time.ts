@@ -1,0 +1,170 @@
+import { BadInput, UsageError } from './errors.js';
+import { formatTime } from './time.js';
+
+const HOUR = 3600;
+const DAY = 86400;
+
+// Days from 1970-01-01 to a proleptic Gregorian date (Hinnant's days_from_civil).
+function daysFromCivil(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+function daysInMonth(y: number, m: number): number {
+  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+}
+
+function two(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+// `2024-01-31` → epoch seconds of its midnight, or NaN.
+function dayEpoch(s: string): number {
+  const c1 = two(s, 0);
+  const c2 = two(s, 2);
+  const mo = two(s, 5);
+  const d = two(s, 8);
+  if (c1 < 0 || c2 < 0 || mo < 1 || mo > 12 || d < 1 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return Number.NaN;
+  const y = c1 * 100 + c2;
+  return d > daysInMonth(y, mo) ? Number.NaN : daysFromCivil(y, mo, d) * DAY;
+}
+
+// `T23:59:59` (or with a space) at offset 10 → seconds into the day, or NaN.
+function secondOfDay(s: string): number {
+  const h = two(s, 11);
+  const mi = two(s, 14);
+  const sec = two(s, 17);
+  const sep = s.charCodeAt(10);
+  if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || (sep !== 84 && sep !== 32) || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) {
+    return Number.NaN;
+  }
+  return h * HOUR + mi * 60 + sec;
+}
+
+// A zone's UTC offset (seconds east) at an instant, from Intl, remembered per UTC hour.
+class ZoneOffsets {
+  private readonly fmt: Intl.DateTimeFormat;
+  private readonly byHour = new Map<number, number>();
+
+  constructor(readonly zone: string) {
+    try {
+      this.fmt = new Intl.DateTimeFormat('en-US', {
+        timeZone: zone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+        second: 'numeric',
+      });
+    } catch {
+      throw new UsageError(`option '--tz': '${zone}' is not a time zone (expected a name like Europe/Berlin)`);
+    }
+  }
+
+  at(utc: number): number {
+    const hour = Math.floor(utc / HOUR);
+    const known = this.byHour.get(hour);
+    if (known !== undefined) return known;
+    const first = this.exact(hour * HOUR);
+    // An hour holding a change (rare: some zones change on the half hour) is not remembered.
+    if (this.exact(hour * HOUR + HOUR - 1) === first) this.byHour.set(hour, first);
+    else return this.exact(utc);
+    return first;
+  }
+
+  private exact(utc: number): number {
+    const p: Record<string, number> = {};
+    for (const part of this.fmt.formatToParts(new Date(utc * 1000))) {
+      if (part.type !== 'literal') p[part.type] = Number(part.value);
+    }
+    const local = daysFromCivil(p['year'] ?? 1970, p['month'] ?? 1, p['day'] ?? 1) * DAY + (p['hour'] ?? 0) * HOUR + (p['minute'] ?? 0) * 60 + (p['second'] ?? 0);
+    return local - utc;
+  }
+}
+
+// Reads sacct's naive times (`2024-01-01T00:00:00`: no zone, in the zone sacct ran in) as UTC
+// (sb-sacct runs sacct with TZ=UTC) or in a named zone, without a process or a Date per row.
+// `Unknown`, `None` and empty are absent: null. An explicit `Z` or `±HH:MM` is honoured.
+export class SacctClock {
+  private readonly offsets: ZoneOffsets | undefined;
+  // Naive hour → the offset that holds for all of it (hours in or next to a change are not kept).
+  private readonly byLocalHour = new Map<number, number>();
+  // The last date read and its midnight: rows of one window share a few dates.
+  private day = '';
+  private dayStart = 0;
+
+  constructor(zone?: string) {
+    this.offsets = zone === undefined || zone === 'UTC' || zone === 'Etc/UTC' ? undefined : new ZoneOffsets(zone);
+  }
+
+  get utc(): boolean {
+    return this.offsets === undefined;
+  }
+
+  // Epoch seconds, null when absent, BadInput naming the field when not a time.
+  read(field: string, text: string): number | null {
+    const n = text.length;
+    if (n === 19) {
+      const naive = this.naive(text);
+      if (!Number.isNaN(naive)) return this.offsets === undefined ? naive : this.fromLocal(naive);
+    } else if (n === 0 || text === 'Unknown' || text === 'None') {
+      return null;
+    } else if (n === 20 && text.charCodeAt(19) === 90 /* Z */) {
+      const t = this.naive(text);
+      if (!Number.isNaN(t)) return t;
+    } else if (n === 25 || n === 24) {
+      const t = this.naive(text);
+      const m = /^([+-])(\d\d):?(\d\d)$/.exec(text.slice(19));
+      if (!Number.isNaN(t) && m) return t - (m[1] === '-' ? -1 : 1) * (Number(m[2]) * HOUR + Number(m[3]) * 60);
+    }
+    throw new BadInput(`${field} '${text}' is not a time like 2024-01-01T00:00:00`);
+  }
+
+  // `2024-01-31T23:59:59` (or with a space, or more after it) read as if UTC, or NaN.
+  private naive(text: string): number {
+    if (this.day === '' || !text.startsWith(this.day)) {
+      const start = dayEpoch(text);
+      if (Number.isNaN(start)) return start;
+      this.day = text.slice(0, 10);
+      this.dayStart = start;
+    }
+    return this.dayStart + secondOfDay(text);
+  }
+
+  // The record form of a time read from `text`: sacct's own text plus `Z` when it already is
+  // UTC in ISO form (the common case, no formatting), else formatted.
+  iso(text: string, epoch: number): string {
+    if (this.offsets === undefined && text.length === 19 && text.charCodeAt(10) === 84) return text + 'Z';
+    return formatTime(epoch);
+  }
+
+  // Local wall-clock seconds → UTC. In a repeated hour (clocks going back) the earlier instant;
+  // in a skipped hour (clocks going forward) the time is read with the offset before the change.
+  private fromLocal(local: number): number {
+    const hour = Math.floor(local / HOUR);
+    const known = this.byLocalHour.get(hour);
+    if (known !== undefined) return local - known;
+    const off = this.offsets as ZoneOffsets;
+    const start = hour * HOUR;
+    const steady = off.at(start - DAY);
+    if (steady === off.at(start + DAY)) {
+      this.byLocalHour.set(hour, steady);
+      return local - steady;
+    }
+    const before = off.at(local - DAY);
+    const after = off.at(local + DAY);
+    const fitsBefore = off.at(local - before) === before;
+    const fitsAfter = off.at(local - after) === after;
+    if (fitsBefore && fitsAfter) return local - Math.max(before, after);
+    return local - (fitsAfter && !fitsBefore ? after : before);
+  }
+}
