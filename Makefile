@@ -20,7 +20,7 @@ help:
 	@echo "make bench     print the benchmark tables"
 	@echo "make clean     remove build output"
 
-node_modules/.package-lock.json: package.json package-lock.json
+node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
