@@ -1,0 +1,47 @@
+#!/bin/sh
+# sb-sacct throughput and overhead against the synthetic sacct (sim/sacct): one wide window
+# (rows per second, peak memory: its rows spill to an unlinked file past 16 MiB), then many
+# small windows (the cost per sacct call: spawn, rate ticket, filter, chunk-done).
+# Usage: bench/sacct.sh [DAYS] [RATE] [WINDOWS]  (defaults: 1 day at 5000 jobs/hour, 50 windows)
+# Needs the compiled tree: npx tsc -p tsconfig.json. Timing only; no pass/fail.
+set -eu
+cd "$(dirname "$0")/.."
+days=${1:-1}
+rate=${2:-5000}
+windows=${3:-50}
+export TZ=UTC SB_SIM_NOW=2024-06-01T00:00:00Z SB_SIM_RATE="$rate"
+unset SACCT_FORMAT SLURM_TIME_FORMAT NODE_OPTIONS
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export XDG_RUNTIME_DIR="$tmp"
+end=$(date -u -d "2024-01-01 + $days days - 1 second" +%Y-%m-%dT%H:%M:%SZ)
+printf '{"kind":"chunk","cluster":"demo","start":"2024-01-01T00:00:00Z","end":"%s"}\n' "$end" > "$tmp/wide"
+secs() { echo "$2 - $1" | bc; }
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# 1. One wide window: sacct alone (the same argv, logged by the sim), then through sb-sacct.
+t0=$(date +%s.%N)
+SB_SIM_LOG="$tmp/log" /usr/bin/time -f '%M' -o "$tmp/mem" bin/sb-sacct --sacct sim/sacct --rate 0 < "$tmp/wide" > "$tmp/out"
+t1=$(date +%s.%N)
+rows=$(grep -c '"kind":"row"' "$tmp/out")
+argv=$(node -e 'const l=require("fs").readFileSync(process.argv[1],"utf8").split("\n")[0]; console.log(JSON.parse(l).argv.map(a=>JSON.stringify(a)).join(" "))' "$tmp/log")
+t2=$(date +%s.%N)
+eval "node sim/sacct $argv" | wc -l > "$tmp/raw"
+t3=$(date +%s.%N)
+all=$(secs "$t0" "$t1")
+raw=$(secs "$t2" "$t3")
+printf 'wide window (%s days, %s jobs/hour): %s rows kept of %s printed\n' "$days" "$rate" "$rows" "$(cat "$tmp/raw")"
+printf '  sim/sacct alone      %7.2f s  %9.0f lines/s\n' "$raw" "$(echo "$(cat "$tmp/raw") / $raw" | bc -l)"
+printf '  sb-sacct end to end  %7.2f s  %9.0f rows/s, peak RSS %s MiB\n' "$all" "$(echo "$rows / $all" | bc -l)" "$(( $(cat "$tmp/mem") / 1024 ))"
+
+# 2. Many small windows: per-call overhead, -j 1 and -j 4, no rate limit and a shared one.
+node -e 'for (let i = 0; i < +process.argv[1]; i++) { const s = new Date(Date.UTC(2024, 0, 1) + i * 60e3); const e = new Date(+s + 59e3); console.log(JSON.stringify({ kind: "chunk", cluster: "demo", start: s.toISOString().slice(0, 19) + "Z", end: e.toISOString().slice(0, 19) + "Z" })); }' "$windows" > "$tmp/small"
+n=$(wc -l < "$tmp/small")
+for args in "--rate 0 -j 1" "--rate 0 -j 4" "--rate 100000 -j 4"; do
+  t0=$(date +%s.%N)
+  # shellcheck disable=SC2086
+  bin/sb-sacct --sacct sim/sacct $args < "$tmp/small" > /dev/null
+  t1=$(date +%s.%N)
+  s=$(secs "$t0" "$t1")
+  printf '%s one-minute windows, %-18s %6.2f s  %6.1f ms a window\n' "$n" "$args" "$s" "$(echo "$s * 1000 / $n" | bc -l)"
+done

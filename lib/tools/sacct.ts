@@ -1,0 +1,664 @@
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
+import { type Args, type Io, type Tool, optInt, optString, parseArgs } from '../core/cli.js';
+import { type Chunk, chunkFromRecord, chunkId } from '../core/chunk.js';
+import { durationOption, formatDuration } from '../core/duration.js';
+import { BadInput, EXIT, PipeClosed, SbError, UsageError } from '../core/errors.js';
+import { AppendLog } from '../core/ledger.js';
+import { readLineBatches } from '../core/lines.js';
+import { isBlank, openInput, parseRecordLine } from '../core/ndjson.js';
+import { Output } from '../core/output.js';
+import { type GroupResult, SpawnError, killAllGroups, runGroup } from '../core/process-group.js';
+import { ProgressLine, progressWanted } from '../core/progress.js';
+import { type Rate, ensureRateDir, parseRate, rateDir, takeTicket } from '../core/rate-limit.js';
+import { Reporter } from '../core/report.js';
+import { Spool } from '../core/spool.js';
+import {
+  SACCT_DELIMITER,
+  SACCT_FIELDS,
+  isDatabaseError,
+  isPermanentError,
+  lastLine,
+  parseSacctTime,
+  sacctArgs,
+  sacctEnv,
+  sacctmgrClusterArgs,
+} from '../core/sacct-command.js';
+import { formatTime } from '../core/time.js';
+
+export const USAGE = `Usage: sb-sacct [options] [FILE]
+
+Run sacct once for each 'chunk' record read from FILE or stdin and print the
+jobs whose End lies in that window: the window's 'row' records (one per sacct
+line, steps kept with their job), then one 'chunk-done' record; or, if the
+window fails, nothing at all for it. Records of other kinds pass through in order.
+
+Each window runs, with SACCT_* and SLURM_TIME* removed from the environment:
+  TZ=UTC sacct -a -n -p --delimiter=$'\\x1f' --duplicates --noconvert
+    -s CD,F,CA,TO,OOM,NF,PR,BF,DL,RQ -S START-SLACK -E END+SLACK -M CLUSTER
+    -o ${SACCT_FIELDS.join(',')}
+
+Options:
+      --sacct PATH         the sacct program (default: $SB_SACCT, else sacct)
+      --sacctmgr PATH      asked whether a cluster that gave no rows exists
+                           (default: $SB_SACCTMGR, else sacctmgr beside sacct,
+                           else sacctmgr)
+      --slack DURATION     widen the query by this before and after (default: 15m)
+      --settle DURATION    windows ending less than this before now are
+                           'settled: false' (default: 15m)
+      --sacct-timeout SEC  kill sacct and all it started after SEC (default: 120)
+      --retries N          retries of a temporary failure (default: 3)
+      --backoff SEC        first retry delay, doubling, with jitter (default: 5)
+      --failed FILE        append windows that still fail to FILE (NDJSON)
+      --rate N[/PERIOD]    at most N sacct calls per PERIOD (default: 1m) by all
+                           sb-sacct processes of this user on this host;
+                           0 = no limit (default: 30)
+  -j, --concurrency N      windows in flight at once (alias --concurrently);
+                           0 = as many as --rate allows (default: 1)
+      --sleep SEC          pause between one slot's sacct calls (default: 0)
+  -v, --verbose            report retries and a summary on stderr
+      --strict             exit 65 at the end if any input line was bad
+      --errors FMT         diagnostics as 'text' (default) or 'json' lines
+  -h, --help               print this help and exit
+  -V, --version            print the version and exit
+
+DURATION is seconds or a number with s, m, h or d (90, 15m, 1h).
+Exit status: 0 every window done, 75 some windows failed for now (retry them:
+sb-chunk from-file FILE), 1 a window failed for good or another error, 2 usage
+error, 65 bad input lines under --strict.
+`;
+
+export const tool: Tool = { name: 'sb-sacct', usage: USAGE, main };
+
+// sacct printed something that is not a whole line of our field list: retry the window.
+export class GarbledOutput extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GarbledOutput';
+  }
+}
+
+const NFIELDS = SACCT_FIELDS.length;
+const IDX = {
+  db: SACCT_FIELDS.indexOf('DBIndex'),
+  rawId: SACCT_FIELDS.indexOf('JobIDRaw'),
+  end: SACCT_FIELDS.indexOf('End'),
+};
+const JOB_ID_RAW = /^(\d+)(\.[A-Za-z0-9_+-]+)?$/;
+// No field sb asks for holds a control character; the delimiter is \x1f.
+const CONTROL = /[\x00-\x08\x0a-\x1e\x7f]/;
+// A quote, a backslash or a control character other than the delimiter: the slow path.
+const SPECIAL = /["\\\x00-\x08\x0a-\x1e\x7f]/;
+const FIELD_KEYS = SACCT_FIELDS.map((f) => `${JSON.stringify(f)}:`);
+
+interface PendingStep {
+  jobId: number;
+  db: number;
+  text: string;
+}
+
+export interface WindowRows {
+  // The window's row records, serialized.
+  rows: Spool;
+  // sacct lines read, kept or not.
+  seen: number;
+  // Step lines without a job line to go with; dropped.
+  orphans: number;
+}
+
+// Keeps the lines of one window's sacct output whose job's End (UTC) lies in [start, end]; a
+// step (JobIDRaw `N.x`) goes with the job line of the same JobIDRaw N (and the same DBIndex when
+// it has one; otherwise the latest such job line before it, for requeued duplicates). Rows keep
+// sacct's order; a step seen before its job line follows at the end. Throws GarbledOutput on a
+// line that is not exactly the field list.
+export class WindowFilter {
+  readonly rows: Spool;
+  private readonly pendingSteps: PendingStep[] = [];
+  // Job id → its latest job line: (DBIndex + 1) × 2 + (1 if kept), DBIndex -1 when empty.
+  private readonly jobs = new Map<number, number>();
+  // Job ids seen more than once (requeued runs without DBIndex, recycled ids): every entry.
+  private readonly repeats = new Map<number, number[]>();
+  private readonly prefix: string;
+  private seen = 0;
+
+  constructor(cluster: string, private readonly start: number, private readonly end: number, spoolDir?: string) {
+    this.prefix = `{"kind":"row","cluster":${JSON.stringify(cluster)},"chunk":${JSON.stringify(chunkId({ cluster, start, end }))},"f":{`;
+    this.rows = new Spool(spoolDir);
+  }
+
+  feed(line: string, n: number): void {
+    if (line === '') return;
+    const parts = line.split(SACCT_DELIMITER);
+    if (parts.length !== NFIELDS + 1 || parts[NFIELDS] !== '') {
+      const found = parts[parts.length - 1] === '' ? parts.length - 1 : parts.length;
+      throw new GarbledOutput(`line ${n} has ${found} fields, expected ${NFIELDS} each ending in the delimiter`);
+    }
+    const plain = !SPECIAL.test(line);
+    if (!plain && CONTROL.test(line)) throw new GarbledOutput(`line ${n} has a control character`);
+    const rawId = parts[IDX.rawId] as string;
+    const db = parts[IDX.db] as string;
+    const m = JOB_ID_RAW.exec(rawId);
+    if (!m || !/^\d*$/.test(db)) throw new GarbledOutput(`line ${n}: JobIDRaw '${rawId}' or DBIndex '${db}' is not an id`);
+    this.seen++;
+    const jobId = Number(m[1]);
+    const dbNum = db === '' ? -1 : Number(db);
+    if (m[2] === undefined) {
+      const end = parseSacctTime(parts[IDX.end] as string);
+      if (end === undefined) throw new GarbledOutput(`line ${n}: job ${rawId} has End '${parts[IDX.end]}', not a time`);
+      const keep = end >= this.start && end <= this.end;
+      const entry = (dbNum + 1) * 2 + (keep ? 1 : 0);
+      const before = this.jobs.get(jobId);
+      if (before !== undefined) {
+        const list = this.repeats.get(jobId);
+        if (list) list.push(entry);
+        else this.repeats.set(jobId, [before, entry]);
+      }
+      this.jobs.set(jobId, entry);
+      if (keep) this.rows.push(this.serialize(parts, plain));
+      return;
+    }
+    const job = this.jobOf(jobId, dbNum);
+    if (job === undefined) this.pendingSteps.push({ jobId, db: dbNum, text: this.serialize(parts, plain) });
+    else if (job % 2 === 1) this.rows.push(this.serialize(parts, plain));
+  }
+
+  finish(): WindowRows {
+    let orphans = 0;
+    for (const step of this.pendingSteps) {
+      const job = this.jobOf(step.jobId, step.db);
+      if (job === undefined) orphans++;
+      else if (job % 2 === 1) this.rows.push(step.text);
+    }
+    return { rows: this.rows, seen: this.seen, orphans };
+  }
+
+  // The job line a step goes with, as its entry; undefined if none (yet).
+  private jobOf(jobId: number, db: number): number | undefined {
+    const last = this.jobs.get(jobId);
+    if (last === undefined || db === -1 || Math.floor(last / 2) === db + 1) return last;
+    const list = this.repeats.get(jobId) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) if (Math.floor((list[i] as number) / 2) === db + 1) return list[i];
+    return undefined;
+  }
+
+  // `plain`: the line has no character JSON must escape, so each value goes in as it is.
+  private serialize(parts: string[], plain: boolean): string {
+    let s = this.prefix;
+    for (let i = 0; i < NFIELDS; i++) {
+      const v = parts[i] as string;
+      s += (i > 0 ? ',' : '') + FIELD_KEYS[i] + (plain ? `"${v}"` : JSON.stringify(v));
+    }
+    return s + '}}';
+  }
+}
+
+// The delay before retry number `retry` (1-based): base × 2^(retry-1), times a random factor
+// in [0.5, 1) so that processes that failed together do not retry together; at most 10 min.
+export function backoffSeconds(base: number, retry: number, random: () => number = Math.random): number {
+  return Math.min(600, base * 2 ** (retry - 1)) * (0.5 + random() / 2);
+}
+
+// Why one sacct call did not give a usable window.
+export interface Failure {
+  permanent: boolean;
+  // timeout, signal, exit, garbled, truncated, unknown-cluster, cluster-check
+  reason: string;
+  message: string;
+  status?: number;
+  signal?: string;
+  stderr?: string;
+}
+
+// A sacct call's outcome → the failure it is, if any (exit status, signal, timeout, stderr).
+export function classifyExit(r: GroupResult, timeoutSec: number): Failure | undefined {
+  const line = lastLine(r.stderr);
+  const extra = {
+    ...(r.status !== null ? { status: r.status } : {}),
+    ...(r.signal !== null ? { signal: r.signal } : {}),
+    ...(line !== '' ? { stderr: line } : {}),
+  };
+  if (r.timedOut) return { permanent: false, reason: 'timeout', message: `sacct timed out after ${formatDuration(timeoutSec)} and was killed`, ...extra };
+  if (r.signal !== null) return { permanent: false, reason: 'signal', message: `sacct was killed by ${r.signal}${line ? `: ${line}` : ''}`, ...extra };
+  if (r.status !== 0) {
+    return { permanent: isPermanentError(r.stderr), reason: 'exit', message: `sacct exited ${r.status}${line ? `: ${line}` : ''}`, ...extra };
+  }
+  if (isDatabaseError(r.stderr)) return { permanent: false, reason: 'exit', message: `sacct exited 0 but said: ${line}`, ...extra };
+  return undefined;
+}
+
+interface Settings {
+  sacct: string;
+  sacctmgr: string;
+  slack: number;
+  settle: number;
+  timeout: number;
+  retries: number;
+  backoff: number;
+  rate: Rate;
+  concurrency: number;
+  sleep: number;
+  verbose: boolean;
+}
+
+type Outcome =
+  | { ok: true; chunk: Chunk; rows: Spool; settled: boolean; attempts: number; orphans: number }
+  | { ok: false; chunk: Chunk; failure: Failure; attempts: number };
+
+// Aborted: the run is stopping (the reader went away, a signal); not a window failure.
+class Stopped extends Error {}
+
+// Concurrency slots, each remembering when its last sacct call ended (for --sleep).
+class Slots {
+  private free: Array<{ lastEnd: number }> = [];
+  private waiters: Array<(s: { lastEnd: number } | undefined) => void> = [];
+  private made = 0;
+
+  constructor(
+    private readonly max: number,
+    private readonly signal: AbortSignal,
+  ) {
+    signal.addEventListener('abort', () => {
+      for (const w of this.waiters.splice(0)) w(undefined);
+    }, { once: true });
+  }
+
+  // A slot, or Stopped once the run is aborted.
+  async acquire(): Promise<{ lastEnd: number }> {
+    if (this.signal.aborted) throw new Stopped('aborted');
+    const s = this.free.pop();
+    if (s) return s;
+    if (this.max === 0 || this.made < this.max) {
+      this.made++;
+      return { lastEnd: 0 };
+    }
+    const got = await new Promise<{ lastEnd: number } | undefined>((resolve) => this.waiters.push(resolve));
+    if (got === undefined) throw new Stopped('aborted');
+    return got;
+  }
+
+  release(s: { lastEnd: number }): void {
+    const w = this.waiters.shift();
+    if (w) w(s);
+    else this.free.push(s);
+  }
+}
+
+function defaultSacctmgr(sacct: string): string {
+  if (sacct.includes('/')) {
+    const beside = path.join(path.dirname(sacct), 'sacctmgr');
+    try {
+      accessSync(beside, constants.X_OK);
+      return beside;
+    } catch {
+      // not there
+    }
+  }
+  return 'sacctmgr';
+}
+
+function settingsFrom(args: Args, env: NodeJS.ProcessEnv): Settings {
+  const sacct = optString(args, 'sacct') ?? (env['SB_SACCT'] || 'sacct');
+  const timeout = durationOption('sacct-timeout', optString(args, 'sacct-timeout'), 120);
+  if (timeout <= 0) throw new UsageError(`option '--sacct-timeout': must be above 0`);
+  return {
+    sacct,
+    sacctmgr: optString(args, 'sacctmgr') ?? (env['SB_SACCTMGR'] || defaultSacctmgr(sacct)),
+    slack: durationOption('slack', optString(args, 'slack'), 900),
+    settle: durationOption('settle', optString(args, 'settle'), 900),
+    timeout,
+    retries: optInt(args, 'retries', 3, 0, 100),
+    backoff: durationOption('backoff', optString(args, 'backoff'), 5),
+    rate: parseRate(optString(args, 'rate') ?? '30'),
+    concurrency: optInt(args, 'concurrency', 1, 0, 10_000),
+    sleep: durationOption('sleep', optString(args, 'sleep'), 0),
+    verbose: args['verbose'] === true,
+  };
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const SIGNAL_STATUS: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const args = parseArgs(tool, argv, {
+    string: ['sacct', 'sacctmgr', 'slack', 'settle', 'sacct-timeout', 'retries', 'backoff', 'failed', 'rate', 'concurrency', 'sleep'],
+    boolean: ['strict', 'verbose'],
+    alias: { j: 'concurrency', concurrently: 'concurrency', v: 'verbose' },
+  }, io);
+  if (args._.length > 1) throw new UsageError(`unexpected argument '${args._[1]}'`);
+  const set = settingsFrom(args, io.env);
+  const report = new Reporter(tool.name, io.stderr, optString(args, 'errors') === 'json' ? 'json' : 'text');
+  const progress = new ProgressLine(io.stderr, tool.name, progressWanted(io.stderr, io.env));
+  const failedPath = optString(args, 'failed');
+  const ledger = failedPath === undefined ? undefined : new AppendLog(failedPath);
+  ledger?.open();
+  const uid = process.getuid?.() ?? 0;
+  const tickets = rateDir(io.env, uid);
+  if (set.rate.calls > 0) ensureRateDir(tickets, uid);
+  const input = await openInput(args._[0], io.stdin);
+  const out = new Output(io.stdout);
+  const env = sacctEnv(io.env);
+
+  const ac = new AbortController();
+  const signal = ac.signal;
+  let stopError: unknown;
+  let roomWaiter: (() => void) | undefined;
+  const wake = (): void => {
+    const w = roomWaiter;
+    roomWaiter = undefined;
+    w?.();
+  };
+  let caught: NodeJS.Signals | undefined;
+  const stop = (err: unknown): void => {
+    stopError ??= err;
+    if (!signal.aborted) ac.abort();
+    killAllGroups();
+    input.stream.destroy();
+    wake();
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    caught ??= sig;
+    stop(new Stopped(sig));
+  };
+  for (const s of SIGNALS) process.on(s, onSignal);
+
+  const say = (fn: () => void): void => {
+    progress.clear();
+    fn();
+  };
+  const stats = { done: 0, total: undefined as number | undefined, rows: 0, failed: 0, permanent: 0, windows: 0 };
+  const knownClusters = new Set<string>();
+  const clusterChecks = new Map<string, Promise<boolean>>();
+  const slots = new Slots(set.concurrency, signal);
+
+  const pause = async (ms: number): Promise<void> => {
+    if (ms <= 0) return;
+    try {
+      await delay(ms, undefined, { signal });
+    } catch {
+      throw new Stopped('aborted');
+    }
+  };
+  const gate = async (): Promise<void> => {
+    if (set.rate.calls === 0) return;
+    await pause(takeTicket(tickets, set.rate) - Date.now());
+  };
+  const checkStop = (): void => {
+    if (signal.aborted) throw new Stopped('aborted');
+  };
+
+  // One sacct call for one window: its kept rows, or why not.
+  const callSacct = async (chunk: Chunk): Promise<{ rows: ReturnType<WindowFilter['finish']> } | { failure: Failure }> => {
+    const filter = new WindowFilter(chunk.cluster, chunk.start, chunk.end);
+    let garbled: GarbledOutput | undefined;
+    let endsWithNewline = true;
+    let consumed: Promise<void> = Promise.resolve();
+    const r = await runGroup(set.sacct, sacctArgs(chunk.cluster, chunk.start, chunk.end, set.slack, set.slack), {
+      env,
+      timeoutMs: set.timeout * 1000,
+      signal,
+      onStdout: (stdout: Readable) => {
+        consumed = (async () => {
+          let n = 0;
+          for await (const batch of readLineBatches(lastByteOf(stdout, (b) => (endsWithNewline = b === 10)))) {
+            for (const text of batch) {
+              n++;
+              if (garbled) continue;
+              try {
+                filter.feed(text, n);
+              } catch (err) {
+                if (!(err instanceof GarbledOutput)) throw err;
+                garbled = err;
+              }
+            }
+          }
+        })();
+        consumed.catch(() => undefined);
+      },
+    });
+    try {
+      await consumed;
+      checkStop();
+    } catch (err) {
+      filter.rows.close();
+      throw err;
+    }
+    const failure = classifyExit(r, set.timeout) ??
+      (garbled ? { permanent: false, reason: 'garbled', message: `sacct printed garbled output: ${garbled.message}` } : undefined) ??
+      (endsWithNewline ? undefined : { permanent: false, reason: 'truncated', message: 'sacct output ends in the middle of a line (truncated)' });
+    if (failure) {
+      filter.rows.close();
+      return { failure };
+    }
+    return { rows: filter.finish() };
+  };
+
+  // Does slurmdbd know this cluster? Asked once per process, only when a window gave no rows.
+  const clusterKnown = (cluster: string): Promise<boolean> => {
+    let p = clusterChecks.get(cluster);
+    if (!p) {
+      p = (async () => {
+        await gate();
+        const answer: string[] = [];
+        const r = await runGroup(set.sacctmgr, sacctmgrClusterArgs(cluster), {
+          env,
+          timeoutMs: set.timeout * 1000,
+          signal,
+          onStdout: (s) => s.setEncoding('utf8').on('data', (d: string) => answer.push(d)),
+        });
+        checkStop();
+        const f = classifyExit(r, set.timeout);
+        if (f) throw new ClusterCheckFailed({ ...f, permanent: false, reason: 'cluster-check', message: f.message.replace(/^sacct/, `'${set.sacctmgr}'`) });
+        const names = answer.join('').split('\n').map((l) => l.trim().toLowerCase());
+        return names.includes(cluster.toLowerCase());
+      })();
+      clusterChecks.set(cluster, p);
+      p.catch(() => clusterChecks.delete(cluster));
+    }
+    return p;
+  };
+
+  const fetchWindow = async (chunk: Chunk): Promise<Outcome> => {
+    const slot = await slots.acquire();
+    try {
+      let failure: Failure = { permanent: false, reason: 'exit', message: 'not run' };
+      let attempt = 0;
+      while (attempt <= set.retries) {
+        attempt++;
+        if (attempt > 1) {
+          const wait = backoffSeconds(set.backoff, attempt - 1);
+          if (set.verbose) say(() => report.info(`${where(chunk)}: attempt ${attempt - 1} failed (${failure.message}); retrying in ${formatDuration(wait)}`));
+          await pause(wait * 1000);
+        }
+        await pause(slot.lastEnd + set.sleep * 1000 - Date.now());
+        await gate();
+        checkStop();
+        const fetchedAt = Date.now() / 1000;
+        const res = await callSacct(chunk);
+        slot.lastEnd = Date.now();
+        if ('failure' in res) {
+          failure = res.failure;
+          if (failure.permanent) break;
+          continue;
+        }
+        if (res.rows.seen > 0) {
+          knownClusters.add(chunk.cluster);
+        } else if (!knownClusters.has(chunk.cluster)) {
+          let known: boolean;
+          try {
+            known = await clusterKnown(chunk.cluster);
+          } catch (err) {
+            if (err instanceof ClusterCheckFailed) {
+              failure = err.failure;
+              continue;
+            }
+            if (err instanceof SpawnError) {
+              failure = { permanent: true, reason: 'cluster-check', message: `sacct gave no rows, and whether slurmdbd knows cluster '${chunk.cluster}' cannot be checked: ${err.message} (give --sacctmgr PATH)` };
+              break;
+            }
+            throw err;
+          }
+          if (!known) {
+            failure = { permanent: true, reason: 'unknown-cluster', message: `cluster '${chunk.cluster}' is not known to slurmdbd (sacct printed no rows, and '${path.basename(set.sacctmgr)} show cluster ${chunk.cluster}' nothing)` };
+            break;
+          }
+          knownClusters.add(chunk.cluster);
+        }
+        return { ok: true, chunk, rows: res.rows.rows, settled: fetchedAt - chunk.end >= set.settle, attempts: attempt, orphans: res.rows.orphans };
+      }
+      return { ok: false, chunk, failure, attempts: attempt };
+    } finally {
+      slots.release(slot);
+    }
+  };
+
+  // Output in input order: each window's rows together, then its chunk-done.
+  const emit = async (o: Outcome): Promise<void> => {
+    const c = o.chunk;
+    if (o.ok) {
+      try {
+        for (const batch of o.rows.batches()) {
+          out.line(batch);
+          await out.drain();
+        }
+      } finally {
+        o.rows.close();
+      }
+      out.record({ kind: 'chunk-done', cluster: c.cluster, start: formatTime(c.start), end: formatTime(c.end), rows: o.rows.count, settled: o.settled });
+      await out.drain();
+      stats.rows += o.rows.count;
+      if (o.orphans > 0) say(() => report.warn(`${where(c)}: ${o.orphans} step line(s) without their job line dropped`));
+    } else {
+      stats.failed++;
+      if (o.failure.permanent) stats.permanent++;
+      const f = o.failure;
+      ledger?.append({
+        kind: 'failed',
+        cluster: c.cluster,
+        start: formatTime(c.start),
+        end: formatTime(c.end),
+        attempts: o.attempts,
+        ...(f.status !== undefined ? { status: f.status } : {}),
+        ...(f.signal !== undefined ? { signal: f.signal } : {}),
+        reason: f.reason,
+        permanent: f.permanent,
+        error: f.message,
+        ...(f.stderr !== undefined ? { stderr: f.stderr } : {}),
+        time: formatTime(Math.floor(Date.now() / 1000)),
+      });
+      const tries = `${o.attempts} attempt${o.attempts === 1 ? '' : 's'}`;
+      say(() => report.error(`${where(c)}: failed after ${tries}${f.permanent ? ' (not retried: permanent)' : ''}: ${f.message}${ledger ? ` (recorded in ${ledger.path})` : ''}`));
+    }
+    stats.done++;
+    progress.update(stats);
+  };
+
+  let tail: Promise<void> = Promise.resolve();
+  let queued = 0;
+  let windowsOpen = 0;
+  const lookahead = set.concurrency === 0 ? Number.POSITIVE_INFINITY : Math.max(4, set.concurrency * 4);
+  const chain = (fn: () => void | Promise<void>): void => {
+    queued++;
+    tail = tail.then(async () => {
+      queued--;
+      if (stopError === undefined) await fn();
+    }).catch(stop);
+  };
+
+  let line = 0;
+  try {
+    try {
+      for await (const batch of readLineBatches(input.stream)) {
+        for (const text of batch) {
+          line++;
+          if (stopError !== undefined) break;
+          if (isBlank(text)) continue;
+          const whereLine = { source: input.source, line };
+          let rec: Record<string, unknown>;
+          try {
+            rec = parseRecordLine(text);
+          } catch (err) {
+            say(() => report.badLine(whereLine, (err as Error).message));
+            continue;
+          }
+          if (rec['kind'] !== 'chunk') {
+            chain(() => out.line(text));
+            continue;
+          }
+          let chunk: Chunk;
+          try {
+            chunk = chunkFromRecord(rec);
+          } catch (err) {
+            if (!(err instanceof BadInput)) throw err;
+            say(() => report.badLine(whereLine, err.message));
+            continue;
+          }
+          while ((windowsOpen >= lookahead || queued > 10_000) && stopError === undefined) {
+            await new Promise<void>((resolve) => (roomWaiter = resolve));
+          }
+          if (stopError !== undefined) break;
+          windowsOpen++;
+          stats.windows++;
+          const result = fetchWindow(chunk).catch((err: unknown) => {
+            stop(err);
+            throw err;
+          });
+          result.catch(() => undefined);
+          chain(async () => {
+            const o = await result;
+            windowsOpen--;
+            wake();
+            await emit(o);
+          });
+        }
+        if (stopError !== undefined) break;
+        chain(() => out.drain());
+      }
+    } catch (err) {
+      if (stopError === undefined) throw err;
+    }
+    stats.total = stats.windows;
+    await tail;
+    if (stopError !== undefined) throw stopError;
+    await out.flush();
+  } catch (err) {
+    stop(err);
+    const first = stopError ?? err;
+    if (first instanceof Stopped) return caught ? (SIGNAL_STATUS[caught] ?? EXIT.failure) : EXIT.failure;
+    if (first instanceof SpawnError) {
+      throw new SbError(`cannot run sacct: ${first.message}; install the Slurm client or give --sacct PATH (or set SB_SACCT)`);
+    }
+    if (first instanceof PipeClosed) throw first;
+    throw first;
+  } finally {
+    for (const s of SIGNALS) process.off(s, onSignal);
+    killAllGroups();
+    progress.clear();
+    ledger?.close();
+  }
+  if (set.verbose) {
+    report.info(`${stats.done} window(s), ${stats.rows} row(s), ${stats.failed} failed${stats.permanent ? ` (${stats.permanent} for good)` : ''}`);
+  }
+  if (stats.permanent > 0) return EXIT.failure;
+  if (stats.failed > 0) return EXIT.tempFail;
+  return args['strict'] === true && report.bad > 0 ? EXIT.dataErr : EXIT.ok;
+}
+
+class ClusterCheckFailed extends Error {
+  constructor(readonly failure: Failure) {
+    super(failure.message);
+  }
+}
+
+// Passes a stream's chunks through, telling `seen` the last byte of each.
+async function* lastByteOf(stream: Readable, seen: (byte: number) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    if (chunk.length > 0) seen(chunk[chunk.length - 1] as number);
+    yield chunk;
+  }
+}
+
+function where(c: Chunk): string {
+  return `${c.cluster} ${chunkId(c)}`;
+}

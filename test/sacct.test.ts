@@ -1,0 +1,636 @@
+// sb-sacct: the window filter, failure classification, rate tickets and spool as pure functions;
+// then the real bin against the synthetic cluster (sim/sacct), one behaviour of issue 3 a test.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { parseDuration } from '../lib/core/duration.js';
+import { parseRate, takeTicket } from '../lib/core/rate-limit.js';
+import { SACCT_FIELDS, isPermanentError, sacctArgs, sacctEnv } from '../lib/core/sacct-command.js';
+import { Spool } from '../lib/core/spool.js';
+import { parseTime } from '../lib/core/time.js';
+import { GarbledOutput, WindowFilter, backoffSeconds, classifyExit } from '../lib/tools/sacct.js';
+import { goldenCases } from './helpers/golden.js';
+import { ROOT, type Result, records, runBin, runShell } from './helpers/run.js';
+
+const US = '\x1f';
+const T = (s: string): number => parseTime(s) as number;
+const SIM = path.join(ROOT, 'sim', 'sacct');
+const NOW = '2024-03-01T00:00:00Z';
+const EXPECTED_ARGV = (s: string, e: string, cluster: string): string[] => [
+  '-a', '-n', '-p', `--delimiter=${US}`, '--duplicates', '--noconvert', '-s', 'CD,F,CA,TO,OOM,NF,PR,BF,DL,RQ',
+  '-S', s, '-E', e, '-M', cluster, '-o',
+  'DBIndex,JobID,JobIDRaw,Cluster,User,UID,Account,Partition,QOS,State,ExitCode,Submit,Start,End,ElapsedRaw,Timelimit,AllocCPUS,NNodes,ReqMem,MaxRSS,AllocTRES',
+];
+
+type Rec = Record<string, unknown>;
+type Fields = Record<string, string>;
+
+// One sacct line (-p: every field followed by the delimiter) from named values.
+function line(v: Partial<Fields>): string {
+  return SACCT_FIELDS.map((f) => (v[f] ?? '') + US).join('');
+}
+
+function job(id: string, end: string, extra: Partial<Fields> = {}): string {
+  return line({ DBIndex: '', JobID: id, JobIDRaw: id, End: end, State: 'COMPLETED', ...extra });
+}
+
+function filtered(lines: string[], start = '2024-01-01T00:00:00Z', end = '2024-01-01T00:59:59Z'): { ids: string[]; orphans: number; seen: number } {
+  const f = new WindowFilter('hammer', T(start), T(end));
+  lines.forEach((l, i) => f.feed(l, i + 1));
+  const r = f.finish();
+  const ids = [...r.rows.batches()].join('\n').split('\n').filter((x) => x !== '').map((x) => (JSON.parse(x) as { f: Fields }).f['JobIDRaw'] as string);
+  r.rows.close();
+  return { ids, orphans: r.orphans, seen: r.seen };
+}
+
+t.test('WindowFilter keeps jobs whose End is inside the closed window, steps with their job', async (t) => {
+  const r = filtered([
+    job('10', '2023-12-31T23:59:59'),
+    job('10.batch', '2024-01-01T00:00:30'),
+    job('11', '2024-01-01T00:00:00'),
+    job('11.batch', '2024-01-01T00:00:00'),
+    job('11.extern', '2024-01-01T00:00:01'),
+    job('12', '2024-01-01T00:59:59'),
+    job('12.0', '2024-01-01T01:10:00'),
+    job('13', '2024-01-01T01:00:00'),
+    job('13.batch', '2024-01-01T00:30:00'),
+  ]);
+  t.same(r.ids, ['11', '11.batch', '11.extern', '12', '12.0'], 'both ends inclusive; a step follows its job, not its own End');
+  t.equal(r.seen, 9);
+  t.equal(r.orphans, 0);
+});
+
+t.test('WindowFilter: arrays, requeued duplicates, DBIndex, late and orphan steps', async (t) => {
+  const r = filtered([
+    job('200', '2024-01-01T00:10:00', { JobID: '123_4' }),
+    job('200.batch', '2024-01-01T00:10:00', { JobID: '123_4.batch' }),
+    // requeued, no DBIndex: the step goes with the latest job line of its id before it
+    job('300', '2023-12-31T23:00:00', { State: 'REQUEUED' }),
+    job('300.batch', '2023-12-31T23:00:00'),
+    job('300', '2024-01-01T00:20:00'),
+    job('300.batch', '2024-01-01T00:20:00'),
+    // with DBIndex: steps go with the job line of the same DBIndex, wherever it is
+    job('400', '2024-01-01T00:30:00', { DBIndex: '7', State: 'REQUEUED' }),
+    job('400', '2024-01-01T02:00:00', { DBIndex: '9' }),
+    job('400.batch', '2024-01-01T00:30:00', { DBIndex: '7' }),
+    job('400.batch', '2024-01-01T02:00:00', { DBIndex: '9' }),
+    // a step before its job line (kept, after the rest), and one whose job never comes
+    job('500.0', '2024-01-01T00:40:00'),
+    job('500', '2024-01-01T00:40:00'),
+    job('600.0', '2024-01-01T00:40:00'),
+  ]);
+  t.same(r.ids, ['200', '200.batch', '300', '300.batch', '400', '400.batch', '500', '500.0']);
+  t.equal(r.orphans, 1, 'the step without a job line is dropped and counted');
+});
+
+t.test('WindowFilter: a line that is not exactly the field list is garbled', async (t) => {
+  const bad: Array<[string, RegExp]> = [
+    [job('1', '2024-01-01T00:10:00').slice(0, 40), /has \d+ fields, expected 21/],
+    [job('1', '2024-01-01T00:10:00', { AllocTRES: 'cpu=1' }).slice(0, -1), /has 21 fields, expected 21 each ending in the delimiter/],
+    [job('1', '2024-01-01T00:10:00') + 'x' + US, /has 22 fields/],
+    [job('1', '2024-01-01T00:10:00') + 'x', /has 22 fields, expected 21 each ending/],
+    [job('1', '2024-01-01T00:10:00', { User: 'a\u0000#?' }), /control character/],
+    [job('1x', '2024-01-01T00:10:00'), /JobIDRaw '1x'/],
+    [job('1', 'Unknown'), /End 'Unknown', not a time/],
+  ];
+  for (const [l, re] of bad) {
+    const f = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'));
+    t.throws(() => f.feed(l, 3), GarbledOutput);
+    t.throws(() => f.feed(l, 3), re);
+  }
+  const quoted = filtered([job('1', '2024-01-01T00:10:00', { Account: 'we"ird\\acct' })]);
+  t.same(quoted.ids, ['1'], 'quotes and backslashes are escaped, not garbled');
+});
+
+t.test('row records: kind first, the chunk id, every field as a raw string', async (t) => {
+  const f = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'));
+  f.feed(job('1', '2024-01-01T00:10:00', { Account: 'a"b', MaxRSS: '' }), 1);
+  const text = [...f.finish().rows.batches()].join('\n');
+  const rec = JSON.parse(text) as { kind: string; cluster: string; chunk: string; f: Fields };
+  t.same(Object.keys(rec), ['kind', 'cluster', 'chunk', 'f']);
+  t.equal(rec.chunk, '2024-01-01T00:00:00Z/2024-01-01T00:59:59Z');
+  t.same(Object.keys(rec.f), [...SACCT_FIELDS]);
+  t.equal(rec.f['Account'], 'a"b');
+  t.equal(rec.f['End'], '2024-01-01T00:10:00');
+});
+
+t.test('the sacct command line and environment are fixed', async (t) => {
+  t.same(sacctArgs('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'), 900, 900),
+    EXPECTED_ARGV('2023-12-31T23:45:00', '2024-01-01T01:14:59', 'hammer'));
+  t.notMatch(SACCT_FIELDS.join(','), /JobName|SubmitLine|WorkDir/);
+  const env = sacctEnv({ PATH: '/bin', SACCT_FORMAT: 'jobname', SLURM_TIME_FORMAT: '%s', SACCT_FEDERATION: '1', SLURM_TIME_ZONE: 'x', TZ: 'Europe/Berlin', SLURM_CONF: '/etc/slurm.conf' });
+  t.same(env, { PATH: '/bin', SLURM_CONF: '/etc/slurm.conf', TZ: 'UTC' });
+});
+
+t.test('failures: temporary or permanent, from exit status, signal, timeout and stderr', async (t) => {
+  const r = (over: Partial<Parameters<typeof classifyExit>[0]>): ReturnType<typeof classifyExit> =>
+    classifyExit({ status: 0, signal: null, timedOut: false, aborted: false, stderr: '', ...over }, 120);
+  t.equal(r({}), undefined, 'exit 0 is success');
+  t.match(r({ status: 1, stderr: 'sacct: error: Problem talking to the database: Connection refused\n' }), { permanent: false, reason: 'exit', status: 1, stderr: 'sacct: error: Problem talking to the database: Connection refused' });
+  t.match(r({ status: 1, stderr: 'sacct: error: Invalid field requested: "NoSuchField"\n' }), { permanent: true });
+  t.match(r({ status: 1, stderr: "sacct: unrecognized option '--bogus'\nTry \"sacct --help\" for more information\n" }), { permanent: true });
+  t.match(r({ status: 1, stderr: 'Invalid time specification (pos=10): 2024-01-01Z\n' }), { permanent: true });
+  t.match(r({ status: 1, stderr: 'something odd\n' }), { permanent: false }, 'an unknown error is worth a retry');
+  t.match(r({ status: null, signal: 'SIGTERM', timedOut: true }), { permanent: false, reason: 'timeout', signal: 'SIGTERM' });
+  t.match(r({ status: null, signal: 'SIGSEGV' }), { permanent: false, reason: 'signal' });
+  t.match(r({ status: 0, stderr: 'sacct: error: Problem talking to the database: Connection reset by peer' }), { permanent: false });
+  t.notOk(isPermanentError('sacct: error: Sending PersistInit msg: Resource temporarily unavailable'));
+});
+
+t.test('backoff doubles from the base, with jitter in [0.5, 1), capped', async (t) => {
+  t.equal(backoffSeconds(5, 1, () => 0), 2.5);
+  t.equal(backoffSeconds(5, 3, () => 0), 10);
+  t.ok(backoffSeconds(5, 3, () => 0.999) < 20 && backoffSeconds(5, 3, () => 0.999) > 19.9);
+  t.equal(backoffSeconds(5, 30, () => 0), 300, 'at most 10 min');
+});
+
+t.test('durations and rates', async (t) => {
+  t.same(['90', '90s', '15m', '1.5h', '2d', '.5'].map(parseDuration), [90, 90, 900, 5400, 172800, 0.5]);
+  t.same(['', 'x', '5 m', '-3'].map(parseDuration), [undefined, undefined, undefined, undefined]);
+  t.same(parseRate('30'), { calls: 30, periodMs: 60_000 });
+  t.same(parseRate('6/10s'), { calls: 6, periodMs: 10_000 });
+  t.same(parseRate('100/1h'), { calls: 100, periodMs: 3_600_000 });
+  t.throws(() => parseRate('fast'), /not CALLS or CALLS\/PERIOD/);
+  t.throws(() => parseRate('3/0s'));
+});
+
+t.test('tickets: at most N starts in any period, across claimers sharing the directory', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-tickets-'));
+  let clock = 1_000_000;
+  const now = (): number => clock;
+  const rate = { calls: 3, periodMs: 10_000 };
+  const starts: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    starts.push(takeTicket(dir, rate, now));
+    clock += 100;
+  }
+  t.same(starts.map((s) => s - 1_000_000), [0, 100, 200, 10_000, 10_100, 10_200, 20_000, 20_100, 20_200, 30_000]);
+  clock = 5_000_000;
+  t.equal(takeTicket(dir, rate, now), 5_000_000, 'an idle queue starts at once');
+});
+
+t.test('Spool keeps lines in order in memory and, past 16 MiB, in an unlinked file', async (t) => {
+  const small = new Spool();
+  small.push('a');
+  small.push('b');
+  t.same([...small.batches()], ['a\nb']);
+  small.close();
+  const big = new Spool();
+  const row = 'x'.repeat(999);
+  const n = 20_000;
+  for (let i = 0; i < n; i++) big.push(`${i} ${row} é`);
+  const lines = [...big.batches()].join('\n').split('\n');
+  big.close();
+  t.equal(lines.length, n);
+  t.equal(big.count, n);
+  t.ok(lines.every((l, i) => l === `${i} ${row} é`), 'every line intact, in order, UTF-8 whole');
+});
+
+// ---- the real bin against the synthetic cluster
+
+interface Env {
+  dir: string;
+  log: string;
+  env: NodeJS.ProcessEnv;
+  sacct: string;
+}
+
+// A fresh directory per test: its own rate-limit tickets (XDG_RUNTIME_DIR), sim log and state,
+// a sacctmgr that knows $SB_SIM_CLUSTERS, and a sacct under a unique name for pgrep.
+function setup(extra: NodeJS.ProcessEnv = {}): Env {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-sacct-test-'));
+  const sacct = path.join(dir, `sacct-${path.basename(dir)}`);
+  symlinkSync(SIM, sacct);
+  const mgr = path.join(dir, 'sacctmgr');
+  writeFileSync(mgr, [
+    '#!/bin/sh',
+    '# stand-in: sacctmgr -n -P show cluster NAME format=Cluster',
+    'echo "$*" >> "$(dirname "$0")/sacctmgr.log"',
+    'want=$(printf %s "$5" | tr A-Z a-z)',
+    'for c in $(printf %s "${SB_SIM_CLUSTERS:-demo,hammer,anvil}" | tr , " "); do',
+    '  [ "$(printf %s "$c" | tr A-Z a-z)" = "$want" ] && echo "$c"',
+    'done',
+    'exit 0',
+    '',
+  ].join('\n'));
+  chmodSync(mgr, 0o755);
+  const log = path.join(dir, 'sim.log');
+  return {
+    dir,
+    log,
+    sacct,
+    env: { XDG_RUNTIME_DIR: dir, SB_SIM_LOG: log, SB_SIM_STATE: path.join(dir, 'state'), SB_SIM_NOW: NOW, SB_SACCTMGR: mgr, ...extra },
+  };
+}
+
+function chunk(cluster: string, start: string, end: string): string {
+  return JSON.stringify({ kind: 'chunk', cluster, start, end });
+}
+
+function hourly(cluster: string, day: string, hours: number): string {
+  const out: string[] = [];
+  for (let h = 0; h < hours; h++) {
+    const hh = String(h).padStart(2, '0');
+    out.push(chunk(cluster, `${day}T${hh}:00:00Z`, `${day}T${hh}:59:59Z`));
+  }
+  return out.join('\n') + '\n';
+}
+
+interface SimCall {
+  ms: number;
+  pid: number;
+  argv?: string[];
+  tz?: string | null;
+  sacct_format?: string | null;
+  slurm_time_format?: string | null;
+  hang_child?: number;
+}
+
+function simCalls(e: Env): SimCall[] {
+  if (!existsSync(e.log)) return [];
+  return readFileSync(e.log, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as SimCall).filter((c) => c.argv !== undefined);
+}
+
+// Runs the stand-in directly, unlogged; `env -u NODE_OPTIONS`: the test runner injects its
+// loaders into every node child, which the stand-in must not run under.
+function simSync(e: Env, args: string[]): { stdout: string; status: number | null } {
+  return spawnSync('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, SIM, ...args], {
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TZ: 'UTC', ...e.env, SB_SIM_LOG: '' },
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
+}
+
+// A process that still runs: exists and is not a zombie (an orphan waits for init to reap it).
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function ledger(file: string): Rec[] {
+  return existsSync(file) ? records(readFileSync(file, 'utf8')) : [];
+}
+
+const FAST = ['--backoff', '0.01', '--rate', '0'];
+
+function sbSacct(e: Env, args: string[], input: string, env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  return runBin('sb-sacct', ['--sacct', e.sacct, ...args], { input, env: { ...e.env, ...env } });
+}
+
+const rowsOf = (out: Rec[]): Array<Rec & { f: Fields }> => out.filter((r) => r['kind'] === 'row') as Array<Rec & { f: Fields }>;
+const jobKey = (r: { f: Fields }): string => `${r.f['DBIndex']}/${r.f['JobIDRaw']}`;
+const isStep = (r: { f: Fields }): boolean => (r.f['JobIDRaw'] ?? '').includes('.');
+
+t.test('exact windows: two touching windows hold the jobs of the wide one, none lost or doubled', async (t) => {
+  const e = setup();
+  const halves = await sbSacct(e, FAST, chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T02:59:59Z') + '\n' + chunk('hammer', '2024-01-01T03:00:00Z', '2024-01-01T05:59:59Z') + '\n');
+  const wide = await sbSacct(e, FAST, chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T05:59:59Z') + '\n');
+  t.equal(halves.status, 0);
+  t.equal(halves.stderr, '');
+  const a = rowsOf(records(halves.stdout));
+  const b = rowsOf(records(wide.stdout));
+  t.ok(b.length > 100, `the wide window has rows (${b.length})`);
+  t.same(a.map(jobKey).sort(), b.map(jobKey).sort(), 'the same rows, steps included');
+  const jobsA = a.filter((r) => !isStep(r)).map(jobKey);
+  t.equal(new Set(jobsA).size, jobsA.length, 'no job record twice');
+  // The truth: every job record whose End is in the window, from the stand-in itself.
+  const truth = simSync(e, ['--sim-truth-jobs', '-M', 'hammer', '-S', '2024-01-01T00:00:00', '-E', '2024-01-01T05:59:59']);
+  const want = records(truth.stdout).map((j) => `${j['dbindex']}/${j['jobidraw']}`).sort();
+  t.same(b.filter((r) => !isStep(r)).map(jobKey).sort(), want, 'exactly the true job records of the window');
+  // Every step is kept with its job: in the same window, right after it or its siblings.
+  const out = records(halves.stdout);
+  let lastJob = '';
+  let lastChunk = '';
+  for (const r of out) {
+    if (r['kind'] !== 'row') continue;
+    const row = r as Rec & { f: Fields };
+    const id = row.f['JobIDRaw'] ?? '';
+    if (!isStep(row)) {
+      lastJob = `${row.f['DBIndex']}/${id}`;
+      lastChunk = r['chunk'] as string;
+    } else if (`${row.f['DBIndex']}/${id.split('.')[0]}` !== lastJob || r['chunk'] !== lastChunk) {
+      t.fail(`step ${id} does not follow its job`);
+    }
+  }
+  const dones = out.filter((r) => r['kind'] === 'chunk-done');
+  t.same(dones.map((d) => d['rows']), [
+    out.filter((r) => r['chunk'] === '2024-01-01T00:00:00Z/2024-01-01T02:59:59Z').length,
+    out.filter((r) => r['chunk'] === '2024-01-01T03:00:00Z/2024-01-01T05:59:59Z').length,
+  ], 'chunk-done counts its rows');
+});
+
+t.test('rows sacct shows outside the window (End drift) are dropped', async (t) => {
+  const e = setup({ SB_SIM_DRIFT: '900' });
+  const r = await sbSacct(e, FAST, chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n');
+  t.equal(r.status, 0);
+  const calls = simCalls(e);
+  t.equal(calls.length, 1);
+  const raw = simSync(e, calls[0]?.argv ?? []);
+  const jobs = raw.stdout.split('\n').filter((l) => l !== '').map((l) => l.split(US)).filter((p) => !(p[2] ?? '').includes('.'));
+  const outside = jobs.filter((p) => (p[13] ?? '') < '2024-01-01T00:00:00' || (p[13] ?? '') > '2024-01-01T00:59:59');
+  t.ok(outside.length > 0, `sacct's answer holds jobs ending outside the window (${outside.length})`);
+  const kept = rowsOf(records(r.stdout)).filter((x) => !isStep(x));
+  t.equal(kept.length, jobs.length - outside.length);
+  t.ok(kept.every((x) => (x.f['End'] ?? '') >= '2024-01-01T00:00:00' && (x.f['End'] ?? '') <= '2024-01-01T00:59:59'));
+});
+
+t.test('the logged sacct argv is exact: widened by --slack, never JobName; env ignored', async (t) => {
+  const e = setup();
+  const r = await sbSacct(e, [...FAST, '--slack', '10m'], chunk('anvil', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n', {
+    SACCT_FORMAT: 'JobName,WorkDir', SLURM_TIME_FORMAT: '%s', TZ: 'America/New_York',
+  });
+  t.equal(r.status, 0);
+  const calls = simCalls(e);
+  t.equal(calls.length, 1);
+  t.same(calls[0]?.argv, EXPECTED_ARGV('2023-12-31T23:50:00', '2024-01-01T01:09:59', 'anvil'));
+  t.notMatch(JSON.stringify(calls[0]?.argv), /JobName|SubmitLine|WorkDir/i);
+  t.equal(calls[0]?.tz, 'UTC');
+  t.equal(calls[0]?.sacct_format, null, 'SACCT_FORMAT not passed on');
+  t.equal(calls[0]?.slurm_time_format, null, 'SLURM_TIME_FORMAT not passed on');
+  const rows = rowsOf(records(r.stdout));
+  t.ok(rows.length > 0);
+  t.ok(rows.every((x) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/.test(x.f['End'] ?? '')), 'times in sacct\'s naive UTC form');
+});
+
+t.test('settled: false for a window ending less than --settle ago', async (t) => {
+  const e = setup({ SB_SIM_NOW: '' });
+  const now = Math.floor(Date.now() / 1000);
+  const iso = (s: number): string => new Date(s * 1000).toISOString().slice(0, 19) + 'Z';
+  const input = [chunk('demo', iso(now - 7200), iso(now - 3601)), chunk('demo', iso(now - 3600), iso(now - 60))].join('\n') + '\n';
+  const r = await sbSacct(e, FAST, input);
+  t.equal(r.status, 0, r.stderr);
+  t.same(records(r.stdout).filter((x) => x['kind'] === 'chunk-done').map((x) => x['settled']), [true, false]);
+  const loose = await sbSacct(e, [...FAST, '--settle', '0'], input);
+  t.same(records(loose.stdout).filter((x) => x['kind'] === 'chunk-done').map((x) => x['settled']), [true, true]);
+});
+
+t.test('connection refused: retried, then the ledger, exit 75, nothing printed for the window', async (t) => {
+  const e = setup({ SB_SIM_FAIL: 'refused' });
+  const failed = path.join(e.dir, 'failed.ndjson');
+  const r = await sbSacct(e, [...FAST, '--retries', '2', '--failed', failed], chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n');
+  t.equal(r.status, 75);
+  t.equal(r.stdout, '');
+  t.equal(simCalls(e).length, 3, 'one call and two retries');
+  t.match(r.stderr, /^sb-sacct: hammer 2024-01-01T00:00:00Z\/2024-01-01T00:59:59Z: failed after 3 attempts: sacct exited 1: .*Connection refused \(recorded in .*failed\.ndjson\)\n$/);
+  const l = ledger(failed);
+  t.equal(l.length, 1);
+  t.match(l[0], { kind: 'failed', cluster: 'hammer', start: '2024-01-01T00:00:00Z', end: '2024-01-01T00:59:59Z', attempts: 3, status: 1, reason: 'exit', permanent: false, stderr: /Connection refused/ });
+  t.match(l[0]?.['time'], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  t.equal(Object.keys(l[0] ?? {})[0], 'kind');
+  // The ledger reads back as windows to retry.
+  const back = await runBin('sb-chunk', ['from-file', failed]);
+  t.same(records(back.stdout), [{ kind: 'chunk', cluster: 'hammer', start: '2024-01-01T00:00:00Z', end: '2024-01-01T00:59:59Z' }]);
+});
+
+t.test('without --failed a failure is reported on stderr only', async (t) => {
+  const e = setup({ SB_SIM_FAIL: 'refused' });
+  const r = await sbSacct(e, [...FAST, '--retries', '0'], chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n');
+  t.equal(r.status, 75);
+  t.match(r.stderr, /failed after 1 attempt: sacct exited 1/);
+  t.notMatch(r.stderr, /recorded in/);
+});
+
+t.test('a hanging sacct is killed with everything it started, then the ledger', async (t) => {
+  const e = setup({ SB_SIM_FAIL: 'hang' });
+  const failed = path.join(e.dir, 'failed.ndjson');
+  const r = await sbSacct(e, [...FAST, '--retries', '1', '--sacct-timeout', '1', '--failed', failed], chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n');
+  t.equal(r.status, 75);
+  t.equal(r.stdout, '');
+  t.match(r.stderr, /failed after 2 attempts: sacct timed out after 1 s and was killed/);
+  t.match(ledger(failed)[0], { attempts: 2, reason: 'timeout', signal: 'SIGTERM', permanent: false });
+  const log = readFileSync(e.log, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as SimCall);
+  const pids = [...new Set(log.flatMap((c) => [c.pid, ...(c.hang_child !== undefined ? [c.hang_child] : [])]))];
+  t.equal(pids.length, 4, 'two sacct processes, each with a sleeping child');
+  t.same(pids.filter(running), [], 'no sacct process or child left');
+  t.equal(spawnSync('pgrep', ['-f', e.sacct]).status, 1, 'pgrep finds nothing');
+});
+
+t.test('garbled output: retried, then the ledger', async (t) => {
+  const e = setup({ SB_SIM_GARBLE: '40' });
+  const failed = path.join(e.dir, 'failed.ndjson');
+  const r = await sbSacct(e, [...FAST, '--retries', '1', '--failed', failed], chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T05:59:59Z') + '\n');
+  t.equal(r.status, 75);
+  t.equal(r.stdout, '', 'not one row of the window');
+  t.equal(simCalls(e).length, 2);
+  t.match(ledger(failed)[0], { attempts: 2, reason: 'garbled', permanent: false, error: /line 40 has \d+ fields/ });
+});
+
+t.test('truncated output (the stream dies mid-line): retried, then the ledger, no half window', async (t) => {
+  const e = setup({ SB_SIM_FAIL: 'truncate' });
+  const failed = path.join(e.dir, 'failed.ndjson');
+  const r = await sbSacct(e, [...FAST, '--retries', '1', '--failed', failed], chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T05:59:59Z') + '\n');
+  t.equal(r.status, 75);
+  t.equal(r.stdout, '');
+  t.equal(simCalls(e).length, 2);
+  t.match(ledger(failed)[0], { attempts: 2, permanent: false, status: 1 });
+});
+
+t.test('output cut mid-line with exit 0 is a failure too', async (t) => {
+  const e = setup();
+  const fake = path.join(e.dir, 'cut-sacct');
+  writeFileSync(fake, `#!/bin/sh\nprintf '%s\\n%s' '${job('1', '2024-01-01T00:10:00')}' '${job('1.batch', '2024-01-01T00:10:00')}'\n`);
+  chmodSync(fake, 0o755);
+  const r = await runBin('sb-sacct', ['--sacct', fake, ...FAST, '--retries', '0'], { input: chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n', env: e.env });
+  t.equal(r.status, 75);
+  t.equal(r.stdout, '');
+  t.match(r.stderr, /ends in the middle of a line \(truncated\)/);
+});
+
+t.test('a permanent failure (a field sacct does not know) is not retried; exit 1', async (t) => {
+  const e = setup();
+  const old = path.join(e.dir, 'old-sacct');
+  writeFileSync(old, `#!/bin/sh\nexec "${e.sacct}" "$@" -o DBIndex,NoSuchField\n`);
+  chmodSync(old, 0o755);
+  const failed = path.join(e.dir, 'failed.ndjson');
+  const input = chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n';
+  const r = await runBin('sb-sacct', ['--sacct', old, ...FAST, '--retries', '3', '--failed', failed], { input, env: e.env });
+  t.equal(r.status, 1);
+  t.equal(simCalls(e).length, 1, 'called once');
+  t.match(r.stderr, /failed after 1 attempt \(not retried: permanent\): sacct exited 1: sacct: error: Invalid field requested: "NoSuchField"/);
+  t.match(ledger(failed)[0], { attempts: 1, permanent: true, status: 1 });
+});
+
+t.test('retries succeed after N failures', async (t) => {
+  const e = setup({ SB_SIM_FAIL_FIRST: '2' });
+  const r = await sbSacct(e, [...FAST, '--retries', '3', '-v'], chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n');
+  t.equal(r.status, 0);
+  t.equal(simCalls(e).length, 3);
+  const out = records(r.stdout);
+  t.ok(rowsOf(out).length > 0);
+  t.match(out[out.length - 1], { kind: 'chunk-done', rows: rowsOf(out).length });
+  t.match(r.stderr, /attempt 1 failed .*Connection refused.*; retrying in/);
+  t.match(r.stderr, /attempt 2 failed/);
+  t.match(r.stderr, /1 window\(s\), \d+ row\(s\), 0 failed\n$/);
+  const e2 = setup({ SB_SIM_FAIL_FIRST: '2' });
+  const short = await sbSacct(e2, [...FAST, '--retries', '1'], chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n');
+  t.equal(short.status, 75, 'one retry is not enough for two failures');
+});
+
+t.test('all or nothing: windows whose sacct dies half way print nothing; the others print whole', async (t) => {
+  const e = setup({ SB_SIM_FAIL_EVERY: '2', SB_SIM_FAIL_AS: 'truncate' });
+  const failed = path.join(e.dir, 'failed.ndjson');
+  const r = await sbSacct(e, [...FAST, '--retries', '0', '--failed', failed], hourly('hammer', '2024-01-01', 4));
+  t.equal(r.status, 75);
+  const out = records(r.stdout);
+  const done = out.filter((x) => x['kind'] === 'chunk-done').map((x) => x['start']);
+  t.same(done, ['2024-01-01T00:00:00Z', '2024-01-01T02:00:00Z']);
+  t.same([...new Set(rowsOf(out).map((x) => x['chunk']))], ['2024-01-01T00:00:00Z/2024-01-01T00:59:59Z', '2024-01-01T02:00:00Z/2024-01-01T02:59:59Z']);
+  t.same(ledger(failed).map((x) => x['start']), ['2024-01-01T01:00:00Z', '2024-01-01T03:00:00Z']);
+  // Each printed window is whole: the same rows as when nothing fails.
+  const clean = await sbSacct(setup(), FAST, hourly('hammer', '2024-01-01', 4));
+  const want = records(clean.stdout).filter((x) => x['chunk'] === '2024-01-01T00:00:00Z/2024-01-01T00:59:59Z' || x['start'] === '2024-01-01T00:00:00Z' || x['chunk'] === '2024-01-01T02:00:00Z/2024-01-01T02:59:59Z' || x['start'] === '2024-01-01T02:00:00Z');
+  t.same(out, want);
+});
+
+t.test('--concurrency keeps each window contiguous and the input order; other kinds pass through in place', async (t) => {
+  const e = setup({ SB_SIM_DELAY: '0.2' });
+  const input = [
+    chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z'),
+    '{"kind":"note","n":1}',
+    chunk('anvil', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z'),
+    chunk('demo', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z'),
+    '{"kind":"note","n":2}',
+    chunk('hammer', '2024-01-01T01:00:00Z', '2024-01-01T01:59:59Z'),
+  ].join('\n') + '\n';
+  const one = await sbSacct(e, FAST, input);
+  const four = await sbSacct(e, [...FAST, '-j', '4'], input);
+  const alias = await sbSacct(e, [...FAST, '--concurrently', '3'], input);
+  t.equal(one.status, 0);
+  t.equal(four.stdout, one.stdout, '-j 4 prints exactly what -j 1 prints');
+  t.equal(alias.stdout, one.stdout, '--concurrently is an alias');
+  const kinds = records(one.stdout).map((r) => (r['kind'] === 'row' ? `row ${r['cluster']}` : r['kind'] === 'note' ? `note ${r['n']}` : `done ${r['cluster']}`));
+  const compact = kinds.filter((k, i) => k !== kinds[i - 1]);
+  t.same(compact, ['row hammer', 'done hammer', 'note 1', 'row anvil', 'done anvil', 'row demo', 'done demo', 'note 2', 'row hammer', 'done hammer']);
+  t.ok(one.stdout.includes('{"kind":"note","n":1}\n'), 'passed through byte for byte');
+});
+
+t.test('the rate limit is shared by concurrent sb-sacct processes', async (t) => {
+  const e = setup();
+  const calls = 4;
+  const periodMs = 2000;
+  // A wrapper that notes when each sacct is started (a shell starts in a few ms; the stand-in,
+  // a node program, logs only once node has loaded, 0.1-0.5 s later on a busy machine).
+  const stamps = path.join(e.dir, 'stamps');
+  const stamped = path.join(e.dir, 'stamped-sacct');
+  writeFileSync(stamped, `#!/bin/sh\ndate +%s%3N >> '${stamps}'\nexec '${e.sacct}' "$@"\n`);
+  chmodSync(stamped, 0o755);
+  const run = (cluster: string): Promise<Result> =>
+    runBin('sb-sacct', ['--sacct', stamped, '--rate', `${calls}/2s`, '-j', '2', '--backoff', '0.01'], { input: hourly(cluster, '2024-01-01', 4), env: e.env });
+  const rs = await Promise.all([run('hammer'), run('anvil'), run('demo')]);
+  t.same(rs.map((r) => r.status), [0, 0, 0]);
+  t.equal(simCalls(e).length, 12, 'every window fetched');
+  const worst = (ms: number[], within: number): number =>
+    Math.max(...ms.map((m0) => ms.filter((m) => m >= m0 && m < m0 + within).length));
+  // The shared queue itself: the start times the three processes were given.
+  const dir = path.join(e.dir, `sb-sacct-${process.getuid?.() ?? 0}`, 'tickets');
+  const scheduled = readdirSync(dir).filter((n) => /^t\d+$/.test(n)).map((n) => Number(readFileSync(path.join(dir, n), 'utf8')));
+  t.equal(scheduled.length, 12, 'one ticket a call, from one queue');
+  t.ok(worst(scheduled, periodMs) <= calls, `at most ${calls} scheduled starts in any ${periodMs} ms`);
+  // The calls as started, with room for the machine's scheduling delays.
+  const started = readFileSync(stamps, 'utf8').split('\n').filter((l) => l !== '').map(Number).sort((a, b) => a - b);
+  t.equal(started.length, 12);
+  t.ok(worst(started, periodMs - 250) <= calls, `at most ${calls} sacct starts in any ${periodMs - 250} ms (worst: ${worst(started, periodMs - 250)})`);
+  t.ok((started[11] as number) - (started[0] as number) >= 2 * periodMs - 250, '12 calls at 4 per 2 s take at least 4 s');
+});
+
+t.test('unknown cluster: sacct prints nothing and exits 0; the window fails for good', async (t) => {
+  const e = setup();
+  const failed = path.join(e.dir, 'failed.ndjson');
+  const input = chunk('nosuch', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n' + chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n';
+  const r = await sbSacct(e, [...FAST, '--failed', failed], input);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /^sb-sacct: nosuch 2024-01-01T00:00:00Z\/2024-01-01T00:59:59Z: failed after 1 attempt \(not retried: permanent\): cluster 'nosuch' is not known to slurmdbd/);
+  t.match(ledger(failed), [{ cluster: 'nosuch', reason: 'unknown-cluster', permanent: true }]);
+  const out = records(r.stdout);
+  t.notOk(out.some((x) => x['cluster'] === 'nosuch'), 'no chunk-done for it');
+  t.match(out[out.length - 1], { kind: 'chunk-done', cluster: 'hammer' }, 'the other window still done');
+  t.equal(readFileSync(path.join(e.dir, 'sacctmgr.log'), 'utf8'), '-n -P show cluster nosuch format=Cluster\n', 'sacctmgr asked once, only for the cluster that gave no rows');
+});
+
+t.test('a known cluster with an empty window is done with 0 rows; without sacctmgr it cannot be told apart', async (t) => {
+  const e = setup({ SB_SIM_RATE: '0' });
+  const input = chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n' + chunk('hammer', '2024-01-01T01:00:00Z', '2024-01-01T01:59:59Z') + '\n';
+  const r = await sbSacct(e, FAST, input);
+  t.equal(r.status, 0, r.stderr);
+  t.same(records(r.stdout).map((x) => x['rows']), [0, 0]);
+  t.equal(readFileSync(path.join(e.dir, 'sacctmgr.log'), 'utf8').split('\n').length - 1, 1, 'asked once per process');
+  const none = await sbSacct(e, [...FAST, '--sacctmgr', path.join(e.dir, 'missing')], input);
+  t.equal(none.status, 1);
+  t.match(none.stderr, /whether slurmdbd knows cluster 'hammer' cannot be checked: '.*missing' was not found \(give --sacctmgr PATH\)/);
+});
+
+t.test('| head -1: exit 0, empty stderr, no sacct left behind', async (t) => {
+  const e = setup({ SB_SIM_DELAY: '2' });
+  const file = path.join(e.dir, 'chunks.ndjson');
+  writeFileSync(file, hourly('hammer', '2024-01-01', 12));
+  const r = await runShell(`sb-sacct --sacct '${e.sacct}' --rate 0 -j 4 < '${file}' | head -1`, { env: e.env });
+  t.equal(r.status, 0);
+  t.equal(r.stderr, '');
+  t.equal(records(r.stdout).length, 1);
+  t.equal(spawnSync('pgrep', ['-f', e.sacct]).status, 1, 'no sacct process left');
+});
+
+t.test('bad chunk lines are reported with their line and skipped', async (t) => {
+  const e = setup();
+  const input = [
+    chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z'),
+    'not json',
+    '{"kind":"chunk","cluster":"hammer","start":"2024-01-01T01:00:00Z"}',
+    '{"kind":"chunk","cluster":"bad/name","start":"2024-01-01T01:00:00Z","end":"2024-01-01T01:59:59Z"}',
+    '{"kind":"chunk","cluster":"hammer","start":"2024-01-01T03:00:00Z","end":"2024-01-01T02:00:00Z"}',
+    '',
+    chunk('hammer', '2024-01-01T01:00:00Z', '2024-01-01T01:59:59Z'),
+  ].join('\n') + '\n';
+  const r = await sbSacct(e, FAST, input);
+  t.equal(r.status, 0);
+  const lines = r.stderr.trim().split('\n');
+  t.equal(lines.length, 4);
+  t.match(lines[0], /^sb-sacct: stdin:2: not JSON/);
+  t.match(lines[1], /^sb-sacct: stdin:3: 'end' is missing or not a string$/);
+  t.match(lines[2], /^sb-sacct: stdin:4: 'cluster' "bad\/name" is not a cluster name$/);
+  t.match(lines[3], /^sb-sacct: stdin:5: start 2024-01-01T03:00:00Z is after end/);
+  t.same(records(r.stdout).filter((x) => x['kind'] === 'chunk-done').map((x) => x['start']), ['2024-01-01T00:00:00Z', '2024-01-01T01:00:00Z']);
+  const strict = await sbSacct(e, [...FAST, '--strict'], input);
+  t.equal(strict.status, 65);
+  t.equal(strict.stdout, r.stdout, 'good windows still done under --strict');
+});
+
+t.test('empty input, sacct not installed, usage errors, --help', async (t) => {
+  const e = setup();
+  const empty = await sbSacct(e, FAST, '');
+  t.same([empty.status, empty.stdout, empty.stderr], [0, '', '']);
+  const missing = await runBin('sb-sacct', ['--sacct', path.join(e.dir, 'no-sacct'), ...FAST], { input: chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n', env: e.env });
+  t.equal(missing.status, 1);
+  t.match(missing.stderr, /^sb-sacct: cannot run sacct: '.*no-sacct' was not found; install the Slurm client or give --sacct PATH \(or set SB_SACCT\)\n$/);
+  const viaEnv = await runBin('sb-sacct', FAST, { input: chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n', env: { ...e.env, SB_SACCT: e.sacct } });
+  t.equal(viaEnv.status, 0, '$SB_SACCT names the binary');
+  const help = await runBin('sb-sacct', ['--help']);
+  t.equal(help.status, 0);
+  t.match(help.stdout, /^Usage: sb-sacct/);
+  t.match(help.stdout, /TZ=UTC sacct -a -n -p/);
+  t.equal(help.stderr, '');
+  const bad = await runBin('sb-sacct', ['--bogus']);
+  t.equal(bad.status, 2);
+  t.equal(bad.stderr, "sb-sacct: unknown option '--bogus'\nTry 'sb-sacct --help'.\n");
+  for (const [args, re] of [
+    [['--once'], /unknown option '--once'/],
+    [['--rate', 'lots'], /--rate': 'lots' is not CALLS/],
+    [['--retries=-1'], /--retries': '-1' is not a whole number/],
+    [['--sacct-timeout', '0'], /must be above 0/],
+    [['--slack', '5 min'], /'5 min' is not a duration/],
+    [['-j', 'x'], /--concurrency': 'x' is not a whole number/],
+  ] as Array<[string[], RegExp]>) {
+    const u = await runBin('sb-sacct', args);
+    t.equal(u.status, 2, args.join(' '));
+    t.match(u.stderr, re);
+  }
+});
+
+// Fixed sacct answers (a stand-in that cats sacct.out) and what sb-sacct must keep of them.
+goldenCases('sacct');
