@@ -1,0 +1,480 @@
+import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import minimist from 'minimist';
+import { type Args, type Io, type OptionSpec, type Tool, optInt, optNumber, optString, parseArgs } from '../core/cli.js';
+import { isClusterName } from '../core/chunk.js';
+import { EXIT, SbError, UsageError } from '../core/errors.js';
+import { acquireLock, describeOwner, type Lock } from '../core/lock.js';
+import { METRICS, metricValues, type MetricId } from '../core/metrics.js';
+import { homeDirs, homeOptouts, readOptoutList } from '../core/optout.js';
+import { Output } from '../core/output.js';
+import { Reporter } from '../core/report.js';
+import { RollupReader, addInto, clusterFiles, dataYears, listClusters, type ClusterFiles } from '../core/rollup-read.js';
+import type { UserSums } from '../core/rollup-files.js';
+import { formatTime, parseDateExpr } from '../core/time.js';
+import { defaultWindows, parseWindow, windowParts, windowRange, type Part, type Window } from '../core/windows.js';
+import { removeStaleTemps, writeFilesAtomic, type FileText } from '../core/write-atomic.js';
+import { SKILLS, levelForXp, skillXp } from '../core/xp.js';
+
+export const USAGE = `Usage: sb-rank [--root DIR] [-w WINDOW]... [-m METRIC]... [-c CLUSTER]... [options]
+
+Rank users per window × metric × cluster from the store's rollups (read only,
+no cluster lock) and print one NDJSON 'rank' record per row, board after board:
+  {"kind":"rank","window":"rolling-30d","metric":"clock_hours","cluster":"all",
+   "rank":1,"user":"alice","value":123.4,"level":57,"xp":1234}
+Each metric is an OSRS skill: its value earns XP, XP a level 1-99 on the Old
+School RuneScape table; the 'overall' board ranks by total level, then total XP.
+Reads the whole store before printing.
+
+Options:
+  -r, --root DIR        the store (default: $SB_ROOT)
+  -w, --window LIST     windows, comma-separated or repeated: alltime,
+                        rolling-30d, rolling-365d (any rolling-Nd), month-YYYY-MM,
+                        year-YYYY, month, year (the month/year holding now).
+                        Default: alltime, rolling-30d, rolling-365d, month, year
+  -m, --metric LIST     clock_hours, elapsed_hours, gpu_clock_hours,
+                        gpu_elapsed_hours, jobs, gpu_jobs, failed_jobs,
+                        mem_req_gb_hours, mem_used_gb_hours, overall (default: all)
+  -c, --cluster LIST    a cluster's name, or 'all' for every cluster summed
+                        (default: each cluster alone, and all)
+  -n, --top N           keep rows ranked N or better (ties at N all stay)
+      --min-jobs N      hide users with fewer than N finished jobs in that
+                        window and cluster (default: 3; 0 shows everyone)
+      --now TIME        the time windows are counted back from (ISO-8601 or
+                        anything 'date -d' reads; default: now)
+      --write           write leaderboards/<window>_<metric>.json (cluster
+                        'all') and leaderboards/by-cluster/<cluster>/... instead,
+                        atomically, under the leaderboard lock; print one
+                        'leaderboard' record per file written
+      --wait SECONDS    with --write, wait this long for the leaderboard lock
+                        held by another run, then exit 3 (default: 60)
+      --stale SECONDS   a lock holder on another host whose heartbeat is older
+                        than this is dead (default: 60); one on this host is
+                        dead as soon as its process is gone
+  -v, --verbose         say on stderr how many rollup files were read
+      --errors FMT      diagnostics as 'text' (default) or 'json' lines on stderr
+  -h, --help            print this help and exit
+  -V, --version         print the version and exit
+
+Rolling windows are exact to the UTC day: rolling-30d is the 30 days ending with
+the day of --now, that day included. Opted-out users (<root>/config/optout.txt,
+~user/.slurm_scoreboard_optout) never appear. Exit status: 0 ok, 1 failure (such
+as a corrupt rollup file, named), 2 usage error, 3 leaderboard lock held.
+
+Example: sb-rank --root /srv/sb -w rolling-30d -m clock_hours -c all --top 10
+`;
+
+const SPEC: OptionSpec = {
+  string: ['root', 'window', 'metric', 'cluster', 'top', 'min-jobs', 'now', 'wait', 'stale'],
+  boolean: ['write', 'verbose'],
+  alias: { r: 'root', w: 'window', m: 'metric', c: 'cluster', n: 'top', v: 'verbose' },
+};
+
+export const tool: Tool = { name: 'sb-rank', usage: USAGE, main };
+
+export type BoardMetric = MetricId | 'overall';
+export const BOARD_METRICS: readonly BoardMetric[] = [...METRICS.map((m) => m.id), 'overall'];
+export const ALL = 'all';
+
+export interface Row {
+  rank: number;
+  user: string;
+  value: number;
+  level: number;
+  xp: number;
+}
+
+export interface Board {
+  window: Window;
+  metric: BoardMetric;
+  cluster: string;
+  rows: Row[];
+}
+
+// One user's standing in every skill of one window and cluster, by SKILLS index: the exact
+// ranked quantity, a float of it that sorts fast, the XP and the level.
+interface Scored {
+  user: string;
+  values: Record<MetricId, number>;
+  exact: Array<number | bigint>;
+  approx: number[];
+  xp: number[];
+  levels: number[];
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const args = parseArgs(tool, argv, SPEC, io);
+  if (args._.length > 0) throw new UsageError(`unexpected argument '${args._[0]}'`);
+  const root = optString(args, 'root') ?? io.env['SB_ROOT'];
+  if (root === undefined || root === '') throw new UsageError('no store: give --root DIR or set SB_ROOT');
+  const nowExpr = optString(args, 'now');
+  const now = nowExpr === undefined ? Math.floor(Date.now() / 1000) : parseDateExpr(nowExpr, io.env);
+  const lists = listOptions(argv);
+  const windows = lists.window ? unique(lists.window.map((w) => parseWindow(w, now).id)) : defaultWindows(now).map((w) => w.id);
+  const metrics = lists.metric ? unique(lists.metric.map(checkMetric)) : [...BOARD_METRICS];
+  const scopes = lists.cluster ? unique(lists.cluster.map(checkCluster)) : null;
+  const top = optInt(args, 'top', Number.POSITIVE_INFINITY, 1);
+  const minJobs = optInt(args, 'min-jobs', 3);
+  const waitMs = optNumber(args, 'wait', 60) * 1000;
+  const staleMs = optNumber(args, 'stale', 60) * 1000;
+  const write = args['write'] === true;
+  const report = new Reporter(tool.name, io.stderr, optString(args, 'errors') === 'json' ? 'json' : 'text');
+  const out = new Output(io.stdout);
+
+  let lock: Lock | undefined;
+  if (write) {
+    // Lock first, read after: a writer that waited writes boards at least as fresh as the last.
+    listClusters(root);
+    const lockPath = path.join(root, 'leaderboards', '.lock');
+    lock = await acquireLock(lockPath, {
+      tool: tool.name,
+      what: `the leaderboard lock (${lockPath})`,
+      waitMs,
+      staleMs,
+      onBreak: (o, why) => report.warn(`broke the leaderboard lock of ${describeOwner(o)}: ${why}`),
+    });
+  }
+  try {
+    const job: RankJob = { root, now, windows, metrics, scopes, top, minJobs, write, env: { ...io.env } };
+    const result = await rankInThreads(job);
+    if (result.unreadable.length > 0) {
+      const some = result.unreadable.slice(0, 5).join(', ') + (result.unreadable.length > 5 ? ', ...' : '');
+      report.warn(`cannot see whether ${result.unreadable.length} user(s) opted out: home directory not searchable (${some}); list them in config/optout.txt`);
+    }
+    if (args['verbose'] === true) {
+      report.info(`read ${result.filesRead} rollup file(s), ${(result.bytesRead / 1e6).toFixed(1)} MB, of ${result.clusters} cluster(s); ${result.users.length} user(s), ${result.hidden.length} opted out`);
+    }
+    if (write) {
+      const files = leaderboardFiles(root, result.boards);
+      const dirs = new Set(files.map((f) => path.dirname(f.path)));
+      for (const d of dirs) mkdirSync(d, { recursive: true });
+      for (const d of dirs) await removeStaleTemps(d);
+      const held = lock;
+      await writeFilesAtomic(files, () => {
+        // Presumed dead and broken by another run while we worked: do not publish over its boards.
+        if (held !== undefined && !held.holds()) throw new SbError('lost the leaderboard lock while ranking (broken as stale by another run); nothing written');
+      });
+      for (const f of files) {
+        out.record({ kind: 'leaderboard', window: f.board.window, metric: f.board.metric, cluster: f.board.cluster, rows: f.board.rows, file: f.path });
+        await out.drain();
+      }
+    } else {
+      for (const b of result.boards) {
+        if (b.text !== '') out.line(b.text);
+        await out.drain();
+      }
+    }
+    await out.flush();
+  } finally {
+    lock?.release();
+  }
+  return 0;
+}
+
+// What one thread ranks: some of the windows (by id), the rest as asked. Cloneable.
+export interface RankJob {
+  root: string;
+  now: number;
+  windows: string[];
+  metrics: BoardMetric[];
+  scopes: string[] | null;
+  top: number;
+  minJobs: number;
+  // Render boards as leaderboard files (true) or as rank record lines (false).
+  write: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+// One board rendered: its rank records (lines, no final newline) or its leaderboard file.
+export interface RenderedBoard {
+  window: string;
+  metric: BoardMetric;
+  cluster: string;
+  rows: number;
+  text: string;
+}
+
+export interface RankResult {
+  boards: RenderedBoard[];
+  filesRead: number;
+  bytesRead: number;
+  clusters: number;
+  // Users seen, and those of them hidden as opted out.
+  users: string[];
+  hidden: string[];
+  unreadable: string[];
+}
+
+// Windows from yearly files (alltime, year-YYYY) and the others read disjoint files, so with
+// SB_RANK_THREADS=2 and two CPUs a worker thread ranks the second group while this thread
+// ranks the first, each file still parsed once. Not the default: it costs a fifth more CPU
+// and pays only on an idle second core (bench/rank.sh measures both).
+async function rankInThreads(job: RankJob): Promise<RankResult> {
+  const yearly = job.windows.filter((w) => w === 'alltime' || w.startsWith('year-'));
+  const others = job.windows.filter((w) => !yearly.includes(w));
+  if (yearly.length === 0 || others.length === 0 || availableParallelism() < 2 || job.env['SB_RANK_THREADS'] !== '2') return rankJob(job);
+  const worker = new Worker(new URL(import.meta.url), { workerData: { sbRank: { ...job, windows: others } } });
+  try {
+    const theirs = new Promise<RankResult>((resolve, reject) => {
+      worker.once('message', (m: { ok?: RankResult; error?: string; status?: number }) =>
+        m.ok ? resolve(m.ok) : reject(new SbError(m.error ?? 'worker failed', m.status)),
+      );
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new SbError(`worker thread exited with status ${code}`)));
+    });
+    // If this thread fails first, the worker's end must not be an unhandled rejection.
+    theirs.catch(() => undefined);
+    const mine = rankJob({ ...job, windows: yearly });
+    const other = await theirs;
+    const byWindow = (r: RankResult, w: string): RenderedBoard[] => r.boards.filter((b) => b.window === w);
+    return {
+      boards: job.windows.flatMap((w) => (yearly.includes(w) ? byWindow(mine, w) : byWindow(other, w))),
+      filesRead: mine.filesRead + other.filesRead,
+      bytesRead: mine.bytesRead + other.bytesRead,
+      clusters: mine.clusters,
+      users: unique([...mine.users, ...other.users]),
+      hidden: unique([...mine.hidden, ...other.hidden]),
+      unreadable: unique([...mine.unreadable, ...other.unreadable]).sort(),
+    };
+  } finally {
+    void worker.terminate();
+  }
+}
+
+if (!isMainThread && (workerData as { sbRank?: RankJob } | null)?.sbRank) {
+  const job = (workerData as { sbRank: RankJob }).sbRank;
+  try {
+    parentPort?.postMessage({ ok: rankJob(job) });
+  } catch (err) {
+    parentPort?.postMessage({ error: (err as Error).message, status: err instanceof SbError ? err.status : EXIT.failure });
+  }
+}
+
+// Ranks and renders a job's boards: window by window, cluster 'all' first then the clusters
+// by name, metrics in METRICS order with overall last.
+export function rankJob(job: RankJob): RankResult {
+  const clusters = listClusters(job.root);
+  for (const s of job.scopes ?? []) {
+    if (s !== ALL && !clusters.includes(s)) throw new SbError(`no cluster '${s}' in '${path.join(job.root, 'clusters')}'`);
+  }
+  const wanted = job.scopes ?? [ALL, ...clusters];
+  const needed = wanted.includes(ALL) ? clusters : clusters.filter((c) => wanted.includes(c));
+  const windows = job.windows.map((w) => parseWindow(w, job.now));
+  const metrics = new Set(job.metrics);
+  const reader = new RollupReader();
+  // totals[window index]: scope → users
+  const totals: Array<Map<string, UserSums>> = windows.map(() => new Map());
+  for (const cluster of needed) {
+    const files = clusterFiles(job.root, cluster);
+    const years = dataYears(files);
+    windows.forEach((w, i) => totals[i]?.set(cluster, windowTotals(reader, files, windowParts(w, years))));
+  }
+  if (wanted.includes(ALL)) {
+    for (const byScope of totals) {
+      const all: UserSums = new Map();
+      for (const c of clusters) addInto(all, byScope.get(c) ?? new Map());
+      byScope.set(ALL, all);
+    }
+  }
+  const names = [...new Set(totals.flatMap((byScope) => [...byScope.values()].flatMap((u) => [...u.keys()])))].sort();
+  const hidden = readOptoutList(job.root);
+  const home = homeOptouts(homeDirs(names.filter((u) => !hidden.has(u)), job.env));
+  for (const u of home.users) hidden.add(u);
+  const order = [...(wanted.includes(ALL) ? [ALL] : []), ...clusters.filter((c) => wanted.includes(c))];
+  const boards: RenderedBoard[] = [];
+  windows.forEach((window, i) => {
+    for (const cluster of order) {
+      const users = eligible(totals[i]?.get(cluster) ?? new Map(), names, hidden, job.minJobs);
+      for (const [metric, all] of rankUsers(users, metrics)) {
+        const board = { window, metric, cluster, rows: keepTop(all, job.top) };
+        boards.push({ window: window.id, metric, cluster, rows: board.rows.length, text: job.write ? boardDocument(board, job.now, job.minJobs) : rankLines(board) });
+      }
+    }
+  });
+  return {
+    boards,
+    filesRead: reader.filesRead,
+    bytesRead: reader.bytesRead,
+    clusters: needed.length,
+    users: names,
+    hidden: names.filter((u) => hidden.has(u)),
+    unreadable: home.unreadable,
+  };
+}
+
+// The sum of a window's parts. One part is the reader's own map: read only from here on.
+function windowTotals(reader: RollupReader, files: ClusterFiles, parts: readonly Part[]): UserSums {
+  if (parts.length === 1) return reader.totals(files, parts[0] as Part);
+  const acc: UserSums = new Map();
+  for (const part of parts) addInto(acc, reader.totals(files, part));
+  return acc;
+}
+
+// The users who may appear, in the order of `names`: not opted out, and with at least
+// minJobs finished jobs.
+export function eligible(users: UserSums, names: readonly string[], hidden: ReadonlySet<string>, minJobs: number): UserSums {
+  const out: UserSums = new Map();
+  for (const u of names) {
+    const t = users.get(u);
+    if (t !== undefined && t.jobs >= minJobs && !hidden.has(u)) out.set(u, t);
+  }
+  return out;
+}
+
+// The boards of one window and cluster: per skill the users with a value above zero, by value
+// (exact totals, so equal values are real ties) then name; overall by total level, then
+// total XP, then name. Competition ranking: ties share a rank and the next rank skips.
+export function rankUsers(users: UserSums, metrics: ReadonlySet<BoardMetric>): Map<BoardMetric, Row[]> {
+  const scored: Scored[] = [];
+  for (const [user, totals] of users) {
+    const exact = SKILLS.map((s) => totals[s.field]);
+    const xp = SKILLS.map((s) => skillXp(s, totals));
+    scored.push({ user, values: metricValues(totals), exact, approx: exact.map(Number), xp, levels: xp.map(levelForXp) });
+  }
+  if (scored.some((s, i) => i > 0 && (scored[i - 1] as Scored).user > s.user)) scored.sort((a, b) => (a.user < b.user ? -1 : 1));
+  const boards = new Map<BoardMetric, Row[]>();
+  SKILLS.forEach(({ metric }, k) => {
+    if (!metrics.has(metric)) return;
+    const entries: Array<{ s: Scored; f: number; x: number | bigint }> = [];
+    for (const s of scored) {
+      const f = s.approx[k] as number;
+      if (f > 0) entries.push({ s, f, x: s.exact[k] as number | bigint });
+    }
+    // Stable sort: equal values keep name order. Floats first; exact values break float ties.
+    entries.sort((a, b) => b.f - a.f || cmpExact(b.x, a.x));
+    const rows = competitionRank(entries, (a, b) => a.x === b.x, ({ s }, rank) => ({
+      rank,
+      user: s.user,
+      value: round6(s.values[metric]),
+      level: s.levels[k] as number,
+      xp: s.xp[k] as number,
+    }));
+    boards.set(metric, rows);
+  });
+  if (metrics.has('overall')) {
+    const entries = scored.filter((s) => s.approx.some((x) => x > 0)).map((s) => ({ user: s.user, level: sum(s.levels), xp: sum(s.xp) }));
+    entries.sort((a, b) => b.level - a.level || b.xp - a.xp);
+    boards.set(
+      'overall',
+      competitionRank(entries, (a, b) => a.level === b.level && a.xp === b.xp, (e, rank) => ({ rank, user: e.user, value: e.level, level: e.level, xp: e.xp })),
+    );
+  }
+  return boards;
+}
+
+function cmpExact(a: number | bigint, b: number | bigint): number {
+  return a === b ? 0 : a > b ? 1 : -1;
+}
+
+// Ranks of sorted items: 1, 2, 2, 4 (equal neighbours share a rank; the next one skips).
+export function competitionRank<T, R>(sorted: readonly T[], same: (a: T, b: T) => boolean, row: (item: T, rank: number) => R): R[] {
+  const out: R[] = [];
+  let rank = 0;
+  sorted.forEach((item, i) => {
+    if (i === 0 || !same(sorted[i - 1] as T, item)) rank = i + 1;
+    out.push(row(item, rank));
+  });
+  return out;
+}
+
+// Rows ranked `top` or better: ties at the cut all stay.
+export function keepTop(rows: Row[], top: number): Row[] {
+  return Number.isFinite(top) ? rows.filter((r) => r.rank <= top) : rows;
+}
+
+function sum(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+// A row as JSON without its braces, built by hand: hundreds of thousands per run.
+function rowFields(r: Row): string {
+  return `"rank":${r.rank},"user":${JSON.stringify(r.user)},"value":${r.value},"level":${r.level},"xp":${r.xp}`;
+}
+
+export function rowJson(r: Row): string {
+  return `{${rowFields(r)}}`;
+}
+
+// Six decimals, as the seed's files carry.
+function round6(v: number): number {
+  return Math.round(v * 1e6) / 1e6;
+}
+
+// A board's rank records, one a line, without the last newline.
+export function rankLines(b: Board): string {
+  const head = `{"kind":"rank","window":${JSON.stringify(b.window.id)},"metric":"${b.metric}","cluster":${JSON.stringify(b.cluster)},`;
+  return b.rows.map((r) => `${head}${rowFields(r)}}`).join('\n');
+}
+
+// A board's leaderboard file: the seed's schema ({"asof","metric","rows","window"}, keys in
+// the seed's sorted order) with fields added.
+export function boardDocument(board: Board, now: number, minJobs: number): string {
+  const info = METRICS.find((m) => m.id === board.metric);
+  const range = windowRange(board.window);
+  const fields: Array<[string, unknown]> = [
+    ['asof', formatTime(now)],
+    ['cluster', board.cluster],
+    ...(range ? [['end', formatTime(range[1])] as [string, string]] : []),
+    ['metric', board.metric],
+    ['min_jobs', minJobs],
+    ['rows', undefined],
+    ['schema_version', 2],
+    ...(range ? [['start', formatTime(range[0])] as [string, string]] : []),
+    ['title', info?.title ?? 'Overall'],
+    ['unit', info?.unit ?? 'total level'],
+    ['window', board.window.id],
+  ];
+  const rows = '[' + board.rows.map(rowJson).join(',') + ']';
+  return '{' + fields.map(([k, v]) => `"${k}":${k === 'rows' ? rows : JSON.stringify(v)}`).join(',') + '}\n';
+}
+
+interface BoardFile extends FileText {
+  board: RenderedBoard;
+}
+
+const SEED_ALIASES = new Set(['alltime', 'rolling-30d', 'rolling-365d']);
+
+// Where boards go: cluster 'all' at leaderboards/<window>_<metric>.json (and, as the seed
+// did, leaderboards/<window>.json for clock_hours of its three windows); a cluster's at
+// leaderboards/by-cluster/<cluster>/<window>_<metric>.json.
+export function leaderboardFiles(root: string, boards: readonly RenderedBoard[]): BoardFile[] {
+  const files: BoardFile[] = [];
+  for (const board of boards) {
+    const dir = board.cluster === ALL ? path.join(root, 'leaderboards') : path.join(root, 'leaderboards', 'by-cluster', board.cluster);
+    files.push({ path: path.join(dir, `${board.window}_${board.metric}.json`), text: board.text, board });
+    if (board.cluster === ALL && board.metric === 'clock_hours' && SEED_ALIASES.has(board.window)) {
+      files.push({ path: path.join(dir, `${board.window}.json`), text: board.text, board });
+    }
+  }
+  return files;
+}
+
+// Repeatable list options (`-w a -w b`, `-w a,b`); parseArgs keeps only the last value.
+function listOptions(argv: string[]): Partial<Record<'window' | 'metric' | 'cluster', string[]>> {
+  const args = minimist(argv, { string: SPEC.string ?? [], boolean: SPEC.boolean ?? [], alias: SPEC.alias ?? {} }) as Args;
+  const out: Partial<Record<'window' | 'metric' | 'cluster', string[]>> = {};
+  for (const name of ['window', 'metric', 'cluster'] as const) {
+    const v = args[name];
+    if (v === undefined) continue;
+    const items = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((x) => x.trim());
+    if (items.some((x) => x === '')) throw new UsageError(`option '--${name}' has an empty item`);
+    out[name] = items;
+  }
+  return out;
+}
+
+function checkMetric(m: string): BoardMetric {
+  if (!BOARD_METRICS.includes(m as BoardMetric)) throw new UsageError(`unknown metric '${m}' (expected one of ${BOARD_METRICS.join(', ')})`);
+  return m as BoardMetric;
+}
+
+function checkCluster(c: string): string {
+  if (c !== ALL && !isClusterName(c)) throw new UsageError(`'${c}' is not a cluster name`);
+  return c;
+}
+
+function unique<T>(xs: readonly T[]): T[] {
+  return [...new Set(xs)];
+}

@@ -1,0 +1,475 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { parseTime } from '../lib/core/time.js';
+import { parseWindow, windowParts } from '../lib/core/windows.js';
+import { MAX_XP, SKILLS, XP_TABLE, levelForXp, skillXp } from '../lib/core/xp.js';
+import { parseOptoutList } from '../lib/core/optout.js';
+import { competitionRank } from '../lib/tools/rank.js';
+import { goldenCases } from './helpers/golden.js';
+import { records, runBin, runShell } from './helpers/run.js';
+import { totals, writeOptout, writeStore, type Entry } from './helpers/store-fixture.js';
+
+const NOW = '2024-03-15T12:00:00Z';
+const NOW_SEC = parseTime(NOW) as number;
+const HOUR = 3600;
+const GIB = 2 ** 30;
+
+function tempRoot(t: Tap.Test): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-rank-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function store(t: Tap.Test, entries: Entry[], opts: { yearly?: boolean } = {}): string {
+  const root = tempRoot(t);
+  writeStore(root, entries, opts);
+  return root;
+}
+
+function rank(root: string, args: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof runBin> {
+  return runBin('sb-rank', ['--root', root, '--now', NOW, ...args], { env: { SB_HOME_ROOT: path.join(root, 'no-homes'), ...env } });
+}
+
+type Rec = Record<string, unknown>;
+
+function board(recs: Rec[], window: string, metric: string, cluster = 'all'): Rec[] {
+  return recs.filter((r) => r['window'] === window && r['metric'] === metric && r['cluster'] === cluster);
+}
+
+function users(recs: Rec[], window: string, metric: string, cluster = 'all'): string[] {
+  return board(recs, window, metric, cluster).map((r) => r['user'] as string);
+}
+
+// Every file under dir, recursively.
+function walk(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)],
+  );
+}
+
+const job = (n = 3, extra: Parameters<typeof totals>[0] = {}): Parameters<typeof totals>[0] => ({ jobs: n, elapsed_s: n * HOUR, cpu_s: n * HOUR, ...extra });
+
+t.test('XP table: the OSRS formula and its known values', async (t) => {
+  t.equal(XP_TABLE[1], 0);
+  t.equal(XP_TABLE[2], 83, 'level 2 at 83 XP');
+  t.equal(XP_TABLE[10], 1154, 'level 10 at 1,154 XP');
+  t.equal(XP_TABLE[50], 101333, 'level 50 at 101,333 XP');
+  t.equal(XP_TABLE[92], 6517253, 'level 92 at 6,517,253 XP');
+  t.equal(XP_TABLE[99], 13034431, 'level 99 at 13,034,431 XP');
+  t.equal(XP_TABLE.length, 100, 'levels 1..99');
+  for (let l = 2; l <= 99; l++) t.ok((XP_TABLE[l] as number) > (XP_TABLE[l - 1] as number), `level ${l} needs more than ${l - 1}`);
+});
+
+t.test('levelForXp: boundaries on both sides of every level', async (t) => {
+  t.equal(levelForXp(0), 1);
+  t.equal(levelForXp(82), 1);
+  t.equal(levelForXp(83), 2);
+  for (let l = 2; l <= 99; l++) {
+    const xp = XP_TABLE[l] as number;
+    t.equal(levelForXp(xp - 1), l - 1, `${xp - 1} XP is level ${l - 1}`);
+    t.equal(levelForXp(xp), l, `${xp} XP is level ${l}`);
+  }
+  t.equal(levelForXp(MAX_XP), 99, '200M XP is still level 99');
+});
+
+t.test('skill XP: documented rates, floored, exact on byte-seconds, capped at 200M', async (t) => {
+  const xp = (metric: string, p: Parameters<typeof totals>[0]): number => skillXp(SKILLS.find((s) => s.metric === metric)!, totals(p));
+  t.equal(xp('clock_hours', { cpu_s: HOUR }), 10, '10 XP per core-hour');
+  t.equal(xp('clock_hours', { cpu_s: 359 }), 0, 'floored');
+  t.equal(xp('elapsed_hours', { elapsed_s: HOUR }), 100);
+  t.equal(xp('gpu_clock_hours', { gpu_s: HOUR }), 200);
+  t.equal(xp('gpu_elapsed_hours', { gpu_elapsed_s: HOUR }), 200);
+  t.equal(xp('jobs', { jobs: 1 }), 50);
+  t.equal(xp('gpu_jobs', { gpu_jobs: 1 }), 500);
+  t.equal(xp('failed_jobs', { failed_jobs: 1 }), 500);
+  t.equal(xp('mem_req_gb_hours', { mem_req_byte_s: 2n * BigInt(GIB) * 3600n }), 5, '2.5 XP per requested GiB-hour');
+  t.equal(xp('mem_used_gb_hours', { mem_used_byte_s: BigInt(GIB) * 3600n }), 5, '5 XP per used GiB-hour');
+  t.equal(xp('mem_used_gb_hours', { mem_used_byte_s: 10n ** 30n }), MAX_XP, 'byte-seconds beyond 2^53 cap, exactly');
+  t.equal(xp('jobs', { jobs: 5_000_000 }), MAX_XP, 'capped');
+  // The calibration the man page promises: a heavy user-year high, a thousandth of it low.
+  const heavy = totals({ cpu_s: 500_000 * HOUR, elapsed_s: 70_000 * HOUR, gpu_s: 20_000 * HOUR, gpu_elapsed_s: 20_000 * HOUR, jobs: 100_000, gpu_jobs: 10_000, failed_jobs: 10_000, mem_req_byte_s: 2_000_000n * BigInt(GIB) * 3600n, mem_used_byte_s: 1_000_000n * BigInt(GIB) * 3600n });
+  for (const s of SKILLS) {
+    const level = levelForXp(skillXp(s, heavy));
+    t.ok(level >= 87 && level <= 92, `heavy ${s.metric}: level ${level}`);
+  }
+  const light = totals({ cpu_s: 500 * HOUR, elapsed_s: 70 * HOUR, gpu_s: 20 * HOUR, gpu_elapsed_s: 20 * HOUR, jobs: 100, gpu_jobs: 10, failed_jobs: 10, mem_req_byte_s: 2_000n * BigInt(GIB) * 3600n, mem_used_byte_s: 1_000n * BigInt(GIB) * 3600n });
+  for (const s of SKILLS) {
+    const level = levelForXp(skillXp(s, light));
+    t.ok(level >= 19 && level <= 24, `light ${s.metric}: level ${level}`);
+  }
+});
+
+t.test('windows: exact day ranges, whole months from monthly files, edges from daily bins', async (t) => {
+  const parts = (w: string, now = NOW): unknown => windowParts(parseWindow(w, parseTime(now) as number), []);
+  t.same(parts('rolling-30d'), [
+    { kind: 'days', month: '2024-02', first: 15, last: 29 },
+    { kind: 'days', month: '2024-03', first: 1, last: 15 },
+  ], '30 days ending 2024-03-15: Feb 15 (leap Feb) .. Mar 15');
+  const year = parts('rolling-365d') as Array<Record<string, unknown>>;
+  t.same(year[0], { kind: 'days', month: '2023-03', first: 17, last: 31 }, '365 days ending 2024-03-15 start 2023-03-17');
+  t.same(year.slice(1, -1).map((p) => p['month']), ['2023-04', '2023-05', '2023-06', '2023-07', '2023-08', '2023-09', '2023-10', '2023-11', '2023-12', '2024-01', '2024-02']);
+  t.ok(year.slice(1, -1).every((p) => p['kind'] === 'month'), 'the months in between are whole');
+  t.same(year[year.length - 1], { kind: 'days', month: '2024-03', first: 1, last: 15 });
+  t.same(parts('rolling-30d', '2024-04-30T23:59:59Z'), [{ kind: 'month', month: '2024-04' }], 'a window that is exactly a month reads the monthly file');
+  t.same(parts('rolling-30d', '2024-03-31T00:00:00Z'), [{ kind: 'days', month: '2024-03', first: 2, last: 31 }]);
+  t.same(parts('rolling-365d', '2023-12-31T00:00:00Z'), Array.from({ length: 12 }, (_, i) => ({ kind: 'month', month: `2023-${String(i + 1).padStart(2, '0')}` })));
+  t.same(parts('rolling-1d'), [{ kind: 'days', month: '2024-03', first: 15, last: 15 }]);
+  t.same(parts('month'), [{ kind: 'month', month: '2024-03' }], "'month' is the month holding now");
+  t.same(parts('year'), [{ kind: 'year', year: '2024' }]);
+  t.same(windowParts(parseWindow('alltime', NOW_SEC), ['2019', '2024']), [{ kind: 'year', year: '2019' }, { kind: 'year', year: '2024' }]);
+  for (const bad of ['rolling-0d', 'rolling-30', 'month-2024-13', 'year-24', 'weekly', 'month-1969-12']) {
+    t.throws(() => parseWindow(bad, NOW_SEC), { name: 'UsageError' }, bad);
+  }
+});
+
+t.test('competition ranking: ties share a rank, the next skips', async (t) => {
+  const rows = competitionRank([10, 5, 5, 3, 3, 3, 1], (a, b) => a === b, (v, rank) => [v, rank]);
+  t.same(rows.map((r) => r[1]), [1, 2, 2, 4, 4, 4, 7]);
+  t.same(competitionRank([], () => true, (v, r) => r), []);
+});
+
+t.test('opt-out list: one user a line, comments and blanks ignored', async (t) => {
+  t.same([...parseOptoutList('alice\n# a comment\n\n  bob  # asked 2024-01\r\ncarol')], ['alice', 'bob', 'carol']);
+});
+
+t.test('rolling edges: the 30th day back is in, the 31st out; same at 365', async (t) => {
+  const root = store(t, [
+    { cluster: 'hammer', user: 'in30', day: '2024-02-15', t: job() },
+    { cluster: 'hammer', user: 'out30', day: '2024-02-14', t: job() },
+    { cluster: 'hammer', user: 'today', day: '2024-03-15', t: job() },
+    { cluster: 'hammer', user: 'tomorrow', day: '2024-03-16', t: job() },
+    { cluster: 'hammer', user: 'in365', day: '2023-03-17', t: job() },
+    { cluster: 'hammer', user: 'out365', day: '2023-03-16', t: job() },
+  ]);
+  const r = await rank(root, ['-w', 'rolling-30d,rolling-365d', '-m', 'jobs', '-c', 'all']);
+  t.equal(r.status, 0);
+  t.equal(r.stderr, '');
+  const recs = records(r.stdout);
+  t.same(users(recs, 'rolling-30d', 'jobs'), ['in30', 'today']);
+  t.same(users(recs, 'rolling-365d', 'jobs'), ['in30', 'in365', 'out30', 'today']);
+  // Same at the other side of midnight: --now's time of day does not move the window.
+  const late = records((await rank(root, ['-w', 'rolling-30d', '-m', 'jobs', '-c', 'all', '--now', '2024-03-15T23:59:59Z'])).stdout);
+  t.same(users(late, 'rolling-30d', 'jobs'), ['in30', 'today']);
+  const next = records((await rank(root, ['-w', 'rolling-30d', '-m', 'jobs', '-c', 'all', '--now', '2024-03-16T00:00:00Z'])).stdout);
+  t.same(users(next, 'rolling-30d', 'jobs'), ['today', 'tomorrow'], 'a day later, Feb 15 falls out');
+});
+
+t.test('month and year windows, and the default windows', async (t) => {
+  const root = store(t, [
+    { cluster: 'hammer', user: 'feb', day: '2024-02-29', t: job() },
+    { cluster: 'hammer', user: 'mar', day: '2024-03-01', t: job() },
+    { cluster: 'hammer', user: 'old', day: '2023-12-31', t: job() },
+  ]);
+  const recs = records((await rank(root, ['-w', 'month-2024-02', '-w', 'year-2023', '-m', 'jobs'])).stdout);
+  t.same(users(recs, 'month-2024-02', 'jobs'), ['feb']);
+  t.same(users(recs, 'year-2023', 'jobs'), ['old']);
+  t.same(users(recs, 'month-2024-02', 'jobs', 'hammer'), ['feb'], 'each cluster alone too');
+  const def = records((await rank(root, ['-m', 'jobs', '-c', 'all'])).stdout);
+  t.same([...new Set(def.map((r) => r['window']))], ['alltime', 'rolling-30d', 'rolling-365d', 'month-2024-03', 'year-2024']);
+  t.same(users(def, 'alltime', 'jobs'), ['feb', 'mar', 'old']);
+  t.same(users(def, 'month-2024-03', 'jobs'), ['mar']);
+  t.same(users(def, 'year-2024', 'jobs'), ['feb', 'mar']);
+});
+
+t.test('without yearly files, years are summed from monthly files', async (t) => {
+  const entries: Entry[] = [
+    { cluster: 'hammer', user: 'a', day: '2022-01-10', t: job(3) },
+    { cluster: 'hammer', user: 'a', day: '2022-07-10', t: job(4) },
+    { cluster: 'hammer', user: 'b', day: '2023-05-01', t: job(5) },
+  ];
+  const withYearly = records((await rank(store(t, entries), ['-w', 'alltime,year-2022', '-m', 'jobs'])).stdout);
+  const without = records((await rank(store(t, entries, { yearly: false }), ['-w', 'alltime,year-2022', '-m', 'jobs'])).stdout);
+  t.same(without, withYearly);
+  t.same(board(without, 'alltime', 'jobs').map((r) => [r['user'], r['value']]), [['a', 7], ['b', 5]]);
+});
+
+t.test('reads only the files a window needs, each once; one thread or two give the same output', async (t) => {
+  const entries: Entry[] = [];
+  for (let y = 2021; y <= 2024; y++) {
+    for (let m = 1; m <= (y === 2024 ? 3 : 12); m++) {
+      for (const d of ['10', '20']) entries.push({ cluster: 'hammer', user: `u${m}`, day: `${y}-${String(m).padStart(2, '0')}-${d}`, t: job(3, { cpu_s: m * HOUR }) });
+    }
+  }
+  const root = store(t, entries);
+  const read = async (w: string): Promise<string> => (await rank(root, ['-v', '-w', w])).stderr.replace(/ rollup file.*/s, '');
+  t.equal(await read('rolling-30d'), 'sb-rank: read 2', 'rolling-30d: the daily files of February and March');
+  t.equal(await read('rolling-365d'), 'sb-rank: read 13', 'rolling-365d: 2 daily files at the edges, 11 monthly in between');
+  t.equal(await read('alltime'), 'sb-rank: read 4', 'alltime: the 4 yearly files');
+  t.equal(await read('month'), 'sb-rank: read 1');
+  t.equal(await read('alltime,rolling-30d,rolling-365d,month,year'), 'sb-rank: read 19', 'shared files are read once');
+  const two = await rank(root, [], { SB_RANK_THREADS: '2' });
+  const one = await rank(root, []);
+  t.equal(two.status, 0);
+  t.ok(records(two.stdout).length > 100);
+  t.equal(two.stdout, one.stdout, 'same records, same order');
+});
+
+t.test('several clusters: each alone and summed; min-jobs per window and cluster', async (t) => {
+  const root = store(t, [
+    { cluster: 'hammer', user: 'alice', day: '2024-03-01', t: job(2) },
+    { cluster: 'gilbreth', user: 'alice', day: '2024-03-02', t: job(3, { gpu_s: 7200, gpu_elapsed_s: 3600, gpu_jobs: 1 }) },
+    { cluster: 'gilbreth', user: 'bob', day: '2024-03-03', t: job(4) },
+  ]);
+  const recs = records((await rank(root, ['-w', 'month', '-m', 'jobs,gpu_clock_hours'])).stdout);
+  t.same(board(recs, 'month-2024-03', 'jobs').map((r) => [r['rank'], r['user'], r['value']]), [[1, 'alice', 5], [2, 'bob', 4]]);
+  t.same(board(recs, 'month-2024-03', 'jobs', 'gilbreth').map((r) => [r['user'], r['value']]), [['bob', 4], ['alice', 3]]);
+  t.same(users(recs, 'month-2024-03', 'jobs', 'hammer'), [], 'alice has 2 jobs on hammer: under --min-jobs 3');
+  t.same(board(recs, 'month-2024-03', 'gpu_clock_hours').map((r) => [r['user'], r['value']]), [['alice', 2]]);
+  t.same([...new Set(recs.map((r) => r['cluster']))], ['all', 'gilbreth'], "'all' first, then clusters by name (hammer's boards are empty)");
+  const shown = records((await rank(root, ['-w', 'month', '-m', 'jobs', '--min-jobs', '0', '-c', 'hammer'])).stdout);
+  t.same(shown.map((r) => [r['cluster'], r['user'], r['value']]), [['hammer', 'alice', 2]]);
+  const strict = records((await rank(root, ['-w', 'month', '-m', 'jobs', '--min-jobs', '5'])).stdout);
+  t.same(strict.map((r) => [r['cluster'], r['user']]), [['all', 'alice']]);
+});
+
+t.test('ties share a rank and are in name order; zero values are left out; --top', async (t) => {
+  const root = store(t, [
+    { cluster: 'c1', user: 'zed', day: '2024-03-01', t: job(3, { cpu_s: 10 * HOUR }) },
+    { cluster: 'c1', user: 'may', day: '2024-03-01', t: job(3, { cpu_s: 5 * HOUR }) },
+    { cluster: 'c1', user: 'abe', day: '2024-03-01', t: job(3, { cpu_s: 5 * HOUR }) },
+    { cluster: 'c1', user: 'kim', day: '2024-03-01', t: job(3, { cpu_s: 3 * HOUR }) },
+    { cluster: 'c1', user: 'idle', day: '2024-03-01', t: job(3, { cpu_s: 0 }) },
+  ]);
+  const recs = records((await rank(root, ['-w', 'month', '-m', 'clock_hours', '-c', 'all'])).stdout);
+  t.same(recs.map((r) => [r['rank'], r['user'], r['value']]), [[1, 'zed', 10], [2, 'abe', 5], [2, 'may', 5], [4, 'kim', 3]]);
+  t.same(recs[0], { kind: 'rank', window: 'month-2024-03', metric: 'clock_hours', cluster: 'all', rank: 1, user: 'zed', value: 10, level: levelForXp(100), xp: 100 });
+  t.same(Object.keys(recs[0] ?? {}).slice(0, 1), ['kind'], 'kind first');
+  const top2 = records((await rank(root, ['-w', 'month', '-m', 'clock_hours', '-c', 'all', '--top', '2'])).stdout);
+  t.same(top2.map((r) => r['user']), ['zed', 'abe', 'may'], 'ties at the cut all stay');
+  const top1 = records((await rank(root, ['-w', 'month', '-m', 'clock_hours', '-c', 'all', '-n', '1'])).stdout);
+  t.same(top1.map((r) => r['user']), ['zed']);
+  const jobs = records((await rank(root, ['-w', 'month', '-m', 'jobs', '-c', 'all'])).stdout);
+  t.same(jobs.map((r) => r['rank']), [1, 1, 1, 1, 1], 'five-way tie');
+  t.same(jobs.map((r) => r['user']), ['abe', 'idle', 'kim', 'may', 'zed']);
+});
+
+t.test('ties are exact: values equal only after rounding are not tied', async (t) => {
+  const root = store(t, [
+    { cluster: 'c1', user: 'a', day: '2024-03-01', t: job(3, { cpu_s: 36_000_000_001 }) },
+    { cluster: 'c1', user: 'b', day: '2024-03-01', t: job(3, { cpu_s: 36_000_000_000 }) },
+  ]);
+  const recs = records((await rank(root, ['-w', 'month', '-m', 'clock_hours', '-c', 'all'])).stdout);
+  t.same(recs.map((r) => [r['rank'], r['user']]), [[1, 'a'], [2, 'b']]);
+});
+
+t.test('overall: total level over nine skills (level 1 where no XP), total XP, ranked by level then XP', async (t) => {
+  const root = store(t, [
+    // ana: 1000 core-hours (10,000 XP), 3 jobs (150 XP), 3000 job-hours (300,000 XP)
+    { cluster: 'c1', user: 'ana', day: '2024-03-01', t: { jobs: 3, cpu_s: 1000 * HOUR, elapsed_s: 3000 * HOUR } },
+    // ben: the same levels as cid, less XP
+    { cluster: 'c1', user: 'ben', day: '2024-03-01', t: { jobs: 3, cpu_s: 8 * HOUR } },
+    { cluster: 'c1', user: 'cid', day: '2024-03-01', t: { jobs: 3, cpu_s: 9 * HOUR } },
+  ]);
+  const recs = records((await rank(root, ['-w', 'month', '-m', 'overall', '-c', 'all'])).stdout);
+  const ana = 6 + levelForXp(10_000) + levelForXp(150) + levelForXp(300_000);
+  t.same(recs.map((r) => [r['rank'], r['user'], r['level'], r['xp'], r['value']]), [
+    [1, 'ana', ana, 310_150, ana],
+    [2, 'cid', 7 + levelForXp(90) + levelForXp(150), 240, 7 + levelForXp(90) + levelForXp(150)],
+    [3, 'ben', 7 + levelForXp(80) + levelForXp(150), 230, 7 + levelForXp(80) + levelForXp(150)],
+  ]);
+  t.equal(levelForXp(80), 1);
+  t.equal(levelForXp(90), 2);
+  t.equal(recs[0]?.['metric'], 'overall');
+});
+
+t.test('opt-out: never in any output, stdout or files, any cluster', async (t) => {
+  const root = store(t, [
+    { cluster: 'hammer', user: 'alice', day: '2024-03-01', t: job(5) },
+    { cluster: 'hammer', user: 'carol', day: '2024-03-01', t: job(9) },
+    { cluster: 'gilbreth', user: 'dave', day: '2024-03-02', t: job(7) },
+    { cluster: 'gilbreth', user: 'erin', day: '2024-03-02', t: job(6) },
+  ]);
+  writeOptout(root, ['# people who asked', 'carol   # 2024-02-01']);
+  const homes = path.join(root, 'homes');
+  mkdirSync(path.join(homes, 'dave'), { recursive: true });
+  writeFileSync(path.join(homes, 'dave', '.slurm_scoreboard_optout'), '');
+  mkdirSync(path.join(homes, 'erin'), { recursive: true });
+  const env = { SB_HOME_ROOT: homes };
+  const r = await rank(root, [], env);
+  t.equal(r.status, 0);
+  t.equal(r.stderr, '');
+  t.notMatch(r.stdout, /carol|dave/);
+  t.match(r.stdout, /"user":"alice"/);
+  t.match(r.stdout, /"user":"erin"/);
+  const w = await rank(root, ['--write'], env);
+  t.equal(w.status, 0);
+  const files = walk(path.join(root, 'leaderboards'));
+  t.ok(files.length > 0);
+  for (const f of files) t.notMatch(readFileSync(f, 'utf8'), /carol|dave/, path.relative(root, f));
+  t.ok(files.some((f) => readFileSync(f, 'utf8').includes('"erin"')), 'others are still there');
+  t.ok(readFileSync(path.join(root, 'leaderboards', 'alltime_overall.json'), 'utf8').includes('"alice"'));
+});
+
+t.test('--write: the seed schema, per-cluster boards, aliases, no temp files, summary records', async (t) => {
+  const root = store(t, [
+    { cluster: 'hammer', user: 'alice', day: '2024-03-01', t: job(5, { cpu_s: 100 * HOUR }) },
+    { cluster: 'gilbreth', user: 'bob', day: '2024-03-10', t: job(4, { cpu_s: 50 * HOUR }) },
+  ]);
+  const r = await rank(root, ['--write']);
+  t.equal(r.status, 0);
+  t.equal(r.stderr, '');
+  const summary = records(r.stdout);
+  t.ok(summary.every((s) => s['kind'] === 'leaderboard'));
+  // 5 windows × 10 boards × 3 scopes, and the seed's three clock_hours aliases.
+  t.equal(summary.length, 5 * 10 * 3 + 3);
+  const lb = path.join(root, 'leaderboards');
+  const doc = JSON.parse(readFileSync(path.join(lb, 'rolling-30d_clock_hours.json'), 'utf8')) as Rec;
+  t.same(Object.keys(doc), ['asof', 'cluster', 'end', 'metric', 'min_jobs', 'rows', 'schema_version', 'start', 'title', 'unit', 'window']);
+  t.match(doc, { asof: NOW, window: 'rolling-30d', metric: 'clock_hours', cluster: 'all', start: '2024-02-15T00:00:00Z', end: '2024-03-15T23:59:59Z', min_jobs: 3, schema_version: 2 });
+  t.same(doc['rows'], [
+    { rank: 1, user: 'alice', value: 100, level: levelForXp(1000), xp: 1000 },
+    { rank: 2, user: 'bob', value: 50, level: levelForXp(500), xp: 500 },
+  ]);
+  // What the seed's readers rely on: asof, window, metric, rows of rank/user/value.
+  const seed = JSON.parse(readFileSync(path.join(lb, 'alltime_failed_jobs.json'), 'utf8')) as Rec;
+  t.type(seed['asof'], 'string');
+  t.same(seed['rows'], []);
+  t.same(readFileSync(path.join(lb, 'alltime.json'), 'utf8'), readFileSync(path.join(lb, 'alltime_clock_hours.json'), 'utf8'), 'alltime.json as the seed wrote it');
+  t.ok(existsSync(path.join(lb, 'rolling-30d.json')) && existsSync(path.join(lb, 'rolling-365d.json')));
+  const alltime = JSON.parse(readFileSync(path.join(lb, 'alltime_clock_hours.json'), 'utf8')) as Rec;
+  t.notOk('start' in alltime, 'alltime has no start/end');
+  const hammer = JSON.parse(readFileSync(path.join(lb, 'by-cluster', 'hammer', 'month-2024-03_jobs.json'), 'utf8')) as Rec;
+  t.match(hammer, { cluster: 'hammer', window: 'month-2024-03', metric: 'jobs', rows: [{ rank: 1, user: 'alice', value: 5 }] });
+  const files = walk(lb).map((f) => path.relative(lb, f));
+  t.same(files.filter((f) => !f.endsWith('.json')), [], 'no temporary files, no lock left');
+  t.equal(files.length, 5 * 10 * 3 + 3);
+  t.same(summary[0], { kind: 'leaderboard', window: 'alltime', metric: 'clock_hours', cluster: 'all', rows: 2, file: path.join(lb, 'alltime_clock_hours.json') });
+  // A temporary file a crashed writer left is cleaned up by the next writer.
+  const stale = path.join(lb, '.alltime_jobs.json.0123456789ab.tmp');
+  writeFileSync(stale, '{"partial');
+  t.equal((await rank(root, ['--write', '-w', 'alltime'])).status, 0);
+  t.notOk(existsSync(stale));
+});
+
+t.test('--write is atomic: concurrent writers all finish, a concurrent reader never sees a partial file', async (t) => {
+  const entries: Entry[] = [];
+  for (let i = 0; i < 400; i++) entries.push({ cluster: i % 2 ? 'hammer' : 'gilbreth', user: `user${String(i).padStart(4, '0')}`, day: `2024-03-${String((i % 14) + 1).padStart(2, '0')}`, t: job(3 + (i % 7), { cpu_s: (i + 1) * HOUR }) });
+  const root = store(t, entries);
+  const file = path.join(root, 'leaderboards', 'rolling-30d_clock_hours.json');
+  let reading = true;
+  let reads = 0;
+  const bad: string[] = [];
+  const reader = (async () => {
+    while (reading) {
+      try {
+        const text = await readFile(file, 'utf8');
+        const doc = JSON.parse(text) as Rec;
+        if ((doc['rows'] as unknown[]).length !== 400) bad.push(`${(doc['rows'] as unknown[]).length} rows`);
+        reads++;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') bad.push((err as Error).message);
+      }
+    }
+  })();
+  const runs = await Promise.all(Array.from({ length: 6 }, () => rank(root, ['--write', '--min-jobs', '0', '-w', 'rolling-30d,alltime'])));
+  reading = false;
+  await reader;
+  t.same(runs.map((r) => r.status), [0, 0, 0, 0, 0, 0], 'every writer waited for the lock and wrote');
+  t.same(runs.map((r) => r.stderr).filter((s) => s !== ''), []);
+  t.same(bad, [], 'every read was a whole file');
+  t.ok(reads > 0, `the reader read ${reads} times`);
+  t.same(walk(path.join(root, 'leaderboards')).filter((f) => !f.endsWith('.json')), [], 'no temp files, no lock left');
+});
+
+t.test('the leaderboard lock: held → exit 3 after --wait; stale → broken', async (t) => {
+  const root = store(t, [{ cluster: 'hammer', user: 'alice', day: '2024-03-01', t: job() }]);
+  const lock = path.join(root, 'leaderboards', '.lock');
+  mkdirSync(lock, { recursive: true });
+  writeFileSync(path.join(lock, 'owner'), JSON.stringify({ host: hostname(), pid: process.pid, since: NOW, tool: 'sb-rank', token: 'x' }));
+  const r = await rank(root, ['--write', '--wait', '0']);
+  t.equal(r.status, 3);
+  t.match(r.stderr, new RegExp(`^sb-rank: the leaderboard lock \\(.*/leaderboards/\\.lock\\) is held by sb-rank \\(pid ${process.pid} on `));
+  t.equal(r.stdout, '');
+  t.notOk(existsSync(path.join(root, 'leaderboards', 'alltime_jobs.json')), 'nothing written');
+  // The holder died: its pid is gone on this host.
+  writeFileSync(path.join(lock, 'owner'), JSON.stringify({ host: hostname(), pid: 2 ** 22 + 12345, since: NOW, tool: 'sb-rank', token: 'x' }));
+  const s = await rank(root, ['--write', '--wait', '0']);
+  t.equal(s.status, 0, s.stderr);
+  t.ok(existsSync(path.join(root, 'leaderboards', 'alltime_jobs.json')));
+  t.notOk(existsSync(lock), 'released');
+});
+
+t.test('| head -1: exit 0, nothing on stderr', async (t) => {
+  const entries: Entry[] = [];
+  for (let i = 0; i < 3000; i++) entries.push({ cluster: 'hammer', user: `u${i}`, day: '2024-03-01', t: job(3 + (i % 5), { cpu_s: i * 60 }) });
+  const root = store(t, entries);
+  const r = await runShell(`sb-rank --root '${root}' --now ${NOW} | head -1`, { env: { SB_HOME_ROOT: path.join(root, 'none') } });
+  t.equal(r.status, 0);
+  t.equal(r.stderr, '');
+  t.equal(records(r.stdout).length, 1);
+});
+
+t.test('an empty store prints nothing; --write writes empty boards', async (t) => {
+  const root = tempRoot(t);
+  let r = await rank(root, []);
+  t.same([r.status, r.stdout, r.stderr], [0, '', '']);
+  r = await rank(root, ['--write', '-w', 'alltime', '-m', 'jobs']);
+  t.equal(r.status, 0);
+  const doc = JSON.parse(readFileSync(path.join(root, 'leaderboards', 'alltime_jobs.json'), 'utf8')) as Rec;
+  t.same(doc['rows'], []);
+  r = await rank(path.join(root, 'missing'), []);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /^sb-rank: store '.*missing' does not exist\n$/);
+});
+
+t.test('a corrupt rollup file: exit 1, the file named, nothing written', async (t) => {
+  const root = store(t, [{ cluster: 'hammer', user: 'alice', day: '2024-03-01', t: job() }]);
+  const monthly = path.join(root, 'clusters', 'hammer', 'agg', 'rollups', 'daily', '2024-03.json');
+  writeFileSync(monthly, '{"users":{"alice":{"01":{"jobs":');
+  let r = await rank(root, ['--write']);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /^sb-rank: .*clusters\/hammer\/agg\/rollups\/daily\/2024-03\.json: not JSON/);
+  t.equal(r.stdout, '');
+  t.same(walk(path.join(root, 'leaderboards')), [], 'no leaderboard written from a half-read store');
+  const threads = await rank(root, ['--write'], { SB_RANK_THREADS: '2' });
+  t.same([threads.status, threads.stderr], [r.status, r.stderr], 'the same when the worker thread reads the file');
+  const yearly = path.join(root, 'clusters', 'hammer', 'agg', 'rollups', 'yearly', '2024.json');
+  writeFileSync(yearly, JSON.stringify({ users: [{ username: 'alice', totals: { jobs: -1 } }] }));
+  r = await rank(root, ['-w', 'alltime']);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /yearly\/2024\.json: users\[0\]: totals\.jobs is not a whole number/);
+  r = await rank(root, ['-w', 'rolling-30d']);
+  t.equal(r.status, 1, 'the daily file is read by the rolling window');
+  r = await rank(root, ['-w', 'month']);
+  t.equal(r.status, 0, 'windows that do not read the bad files still work');
+});
+
+t.test('usage: --help, unknown flag, bad values', async (t) => {
+  let r = await runBin('sb-rank', ['--help']);
+  t.equal(r.status, 0);
+  t.match(r.stdout, /^Usage: sb-rank/);
+  t.equal(r.stderr, '');
+  r = await runBin('sb-rank', ['--bogus']);
+  t.equal(r.status, 2);
+  t.equal(r.stderr, "sb-rank: unknown option '--bogus'\nTry 'sb-rank --help'.\n");
+  t.equal(r.stdout, '');
+  const root = tempRoot(t);
+  const cases: Array<[string[], RegExp]> = [
+    [['-w', 'weekly'], /unknown window 'weekly'/],
+    [['-m', 'karma'], /unknown metric 'karma'/],
+    [['--top', '0'], /option '--top': '0'/],
+    [['-c', '../x'], /'..\/x' is not a cluster name/],
+    [['--now', 'the day after never'], /invalid time/],
+    [['extra'], /unexpected argument 'extra'/],
+    [['-w', 'alltime,'], /empty item/],
+  ];
+  for (const [args, re] of cases) {
+    r = await rank(root, args);
+    t.equal(r.status, 2, args.join(' '));
+    t.match(r.stderr, re);
+  }
+  r = await runBin('sb-rank', [], { env: { SB_ROOT: '' } });
+  t.equal(r.status, 2);
+  t.match(r.stderr, /no store: give --root DIR or set SB_ROOT/);
+  r = await rank(root, ['-c', 'nosuch']);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /no cluster 'nosuch'/);
+  r = await runBin('sb-rank', ['--now', NOW, '-w', 'alltime'], { env: { SB_ROOT: root } });
+  t.equal(r.status, 0, '$SB_ROOT is the default store');
+});
+
+goldenCases('rank');
