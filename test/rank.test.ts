@@ -11,6 +11,8 @@ import { competitionRank } from '../lib/tools/rank.js';
 import { goldenCases } from './helpers/golden.js';
 import { records, runBin, runShell } from './helpers/run.js';
 import { totals, writeOptout, writeStore, type Entry } from './helpers/store-fixture.js';
+import type { JobRecord } from '../lib/core/job.js';
+import { jobTotals } from '../lib/core/metrics.js';
 
 const NOW = '2024-03-15T12:00:00Z';
 const NOW_SEC = parseTime(NOW) as number;
@@ -391,6 +393,37 @@ t.test('the leaderboard lock: held → exit 3 after --wait; stale → broken', a
   t.equal(s.status, 0, s.stderr);
   t.ok(existsSync(path.join(root, 'leaderboards', 'alltime_jobs.json')));
   t.notOk(existsSync(lock), 'released');
+});
+
+t.test('a store written by the real sb-reduce ranks exactly like the documented format', async (t) => {
+  const jobs: JobRecord[] = [];
+  const add = (cluster: string, user: string, end: string, over: Partial<JobRecord> = {}): void => {
+    const n = jobs.length + 1;
+    jobs.push({
+      kind: 'job', cluster, key: `${cluster}/db/${n}`, job_id: String(n), job_id_raw: String(n), db_index: n, user, uid: 1000 + n,
+      account: 'acct', partition: 'cpu', qos: 'normal', state: 'COMPLETED', exit_code: '0:0', failed: false,
+      submit: end, start: end, end, elapsed_s: 3600, timelimit_s: 7200, cpus: 4, nodes: 1, gpus: 0,
+      req_mem_bytes: 8 * GIB, max_rss_bytes: 3 * GIB, steps: 1, ...over,
+    });
+  };
+  for (let i = 0; i < 3; i++) add('hammer', 'alice', '2024-03-10T10:00:00Z', { cpus: 8 + i });
+  add('gilbreth', 'alice', '2024-02-15T00:00:00Z', { gpus: 2, elapsed_s: 1800 });
+  for (let i = 0; i < 4; i++) add('gilbreth', 'bob', '2024-02-14T23:59:59Z', { state: i === 0 ? 'FAILED' : 'COMPLETED', failed: i === 0 });
+  for (let i = 0; i < 3; i++) add('hammer', 'carol', '2023-12-31T12:00:00Z', { max_rss_bytes: null });
+  const reduced = tempRoot(t);
+  const r = await runBin('sb-reduce', ['--root', reduced], { input: jobs.map((j) => JSON.stringify(j)).join('\n') + '\n' });
+  t.equal(r.status, 0, r.stderr);
+  const documented = store(t, jobs.map((j) => ({ cluster: j.cluster, user: j.user, day: j.end.slice(0, 10), t: jobTotals(j) })));
+  const a = await rank(reduced, []);
+  const b = await rank(documented, []);
+  t.equal(a.status, 0, a.stderr);
+  t.ok(records(a.stdout).length > 50);
+  t.equal(a.stdout, b.stdout, 'the same boards from both stores');
+  const recs = records(a.stdout);
+  t.same(board(recs, 'rolling-30d', 'clock_hours').map((x) => [x['user'], x['value']]), [['alice', 27 + 4 * 0.5]]);
+  t.same(board(recs, 'alltime', 'failed_jobs').map((x) => [x['user'], x['value']]), [['bob', 1]]);
+  t.same(board(recs, 'year-2024', 'jobs', 'hammer').map((x) => [x['user'], x['value']]), [['alice', 3]]);
+  t.same(board(recs, 'alltime', 'mem_used_gb_hours').map((x) => [x['user'], x['value']]), [['bob', 12], ['alice', 10.5]], 'carol had no MaxRSS: no used memory');
 });
 
 t.test('| head -1: exit 0, nothing on stderr', async (t) => {
