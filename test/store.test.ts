@@ -7,7 +7,7 @@ import { addInterval, emptyLedger, formatLedger, parseLedger, recordChunk, subtr
 import { acquireLock, LockHeld } from '../lib/core/lock.js';
 import { jobKey } from '../lib/core/job.js';
 import { totalsToJson, zeroTotals } from '../lib/core/metrics.js';
-import { formatDaily, formatPeriod, formatUserFile, parseDaily, parsePeriod, parseUserFile, userFileName } from '../lib/core/rollup-files.js';
+import { formatDaily, formatPeriod, formatUserFile, parseDaily, parsePeriod, parseUserFile, totalsText, userFileName } from '../lib/core/rollup-files.js';
 import { CorruptState, decodeSeen, encodeKey, encodeSeen, KeyBatch, SeenSet } from '../lib/core/seen.js';
 import { ClusterStore } from '../lib/core/store.js';
 
@@ -151,6 +151,11 @@ t.test('rollup files: round trips; users sorted; user file names are safe', asyn
   t.same(parseDaily(formatDaily('c', '2024-03', bins), 'f'), bins);
   t.same(parseUserFile(formatUserFile('alice', 'c', 'x', a), 'f', 'c'), a);
   t.same(totalsToJson(parseUserFile(formatUserFile('alice', 'c', 'x', a), 'f', 'c')), totalsToJson(a));
+  const big = { ...a, failed_jobs: 3, gpu_jobs: 2, gpu_s: 5, gpu_elapsed_s: 7, mem_used_byte_s: 12345678901234567890n };
+  t.equal(totalsText(big), JSON.stringify(totalsToJson(big)), 'totalsText is JSON.stringify(totalsToJson(t))');
+  const cache = new Map<string, Map<string, string>>();
+  t.equal(formatDaily('c', '2024-03', bins, cache), formatDaily('c', '2024-03', bins), 'the text cache changes nothing');
+  t.equal(formatDaily('c', '2024-03', bins, cache), formatDaily('c', '2024-03', bins), 'nor does it when warm');
   t.equal(userFileName('alice'), 'alice.json');
   t.equal(userFileName('first.last@ad'), 'first.last@ad.json');
   t.equal(userFileName('../etc'), '%2E%2E%2Fetc.json');

@@ -13,6 +13,11 @@ export type UserSums = Map<string, Totals>;
 
 const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 
+// JSON.stringify(totalsToJson(t)), without the intermediate object: rollups serialize thousands.
+export function totalsText(t: Totals): string {
+  return `{"jobs":${t.jobs},"failed_jobs":${t.failed_jobs},"gpu_jobs":${t.gpu_jobs},"cpu_s":${t.cpu_s},"elapsed_s":${t.elapsed_s},"gpu_s":${t.gpu_s},"gpu_elapsed_s":${t.gpu_elapsed_s},"mem_req_byte_s":"${t.mem_req_byte_s}","mem_used_byte_s":"${t.mem_used_byte_s}"}`;
+}
+
 // One user's row: the seed's fields, the metrics of DESIGN.md (rounded, for people and the seed's
 // readers), and the exact totals readers use.
 export function userRow(t: Totals): Record<string, unknown> {
@@ -48,7 +53,7 @@ export function sumUsers(users: UserSums): Totals {
 export function formatPeriod(cluster: string, period: 'month' | 'year', value: string, asof: string, users: UserSums): string {
   const head = JSON.stringify({ asof, cluster, [period]: value, schema_version: ROLLUP_SCHEMA });
   const rows = [...users.keys()].sort(byName).map((u) => JSON.stringify({ username: u, ...userRow(users.get(u) as Totals) }));
-  const tail = `],"cluster_totals":${JSON.stringify(totalsToJson(sumUsers(users)))}}`;
+  const tail = `],"cluster_totals":${totalsText(sumUsers(users))}}`;
   return `${head.slice(0, -1)},"users":[${rows.length > 0 ? '\n' + rows.join(',\n') + '\n' : ''}${tail}\n`;
 }
 
@@ -91,13 +96,23 @@ export function parsePeriod(text: string, file: string): PeriodFile {
   return { asof: typeof doc['asof'] === 'string' ? doc['asof'] : '', users: out };
 }
 
-export function formatDaily(cluster: string, month: string, bins: DailyBins): string {
+// The text of each user's day, kept between commits by a writer that rewrites a month's daily
+// file often: only the days a commit changed are serialized again (the caller deletes them).
+export type DailyText = Map<string, Map<string, string>>;
+
+export function formatDaily(cluster: string, month: string, bins: DailyBins, cache: DailyText = new Map()): string {
   const head = JSON.stringify({ cluster, month, schema_version: ROLLUP_SCHEMA });
   const rows = [...bins.keys()].sort(byName).map((u) => {
     const days = bins.get(u) as Map<string, Totals>;
-    const obj: Record<string, unknown> = {};
-    for (const d of [...days.keys()].sort()) obj[d] = totalsToJson(days.get(d) as Totals);
-    return `${JSON.stringify(u)}:${JSON.stringify(obj)}`;
+    let texts = cache.get(u);
+    if (texts === undefined) cache.set(u, (texts = new Map()));
+    const parts: string[] = [];
+    for (const d of [...days.keys()].sort()) {
+      let text = texts.get(d);
+      if (text === undefined) texts.set(d, (text = totalsText(days.get(d) as Totals)));
+      parts.push(`"${d}":${text}`);
+    }
+    return `${JSON.stringify(u)}:{${parts.join(',')}}`;
   });
   return `${head.slice(0, -1)},"users":{${rows.length > 0 ? '\n' + rows.join(',\n') + '\n' : ''}}}\n`;
 }

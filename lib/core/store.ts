@@ -224,16 +224,22 @@ export class ClusterStore {
     fence();
     this.crash('before-publish');
     try {
+      // link(2), unlike rename, never replaces a journal that is there: that would be a writer
+      // without the lock, and its commit must not be lost.
       linkSync(jtmp, this.journalPath);
     } catch (err) {
-      // EEXIST after a retransmitted NFS link that did succeed is our own journal.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || readIfExists(this.journalPath)?.toString('utf8') !== jtext) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
+        // A filesystem without hard links: rename, under the lock and after the fence.
+        renameSync(jtmp, this.journalPath);
+      } else if (code !== 'EEXIST' || readIfExists(this.journalPath)?.toString('utf8') !== jtext) {
+        // EEXIST after a retransmitted NFS link that did succeed is our own journal.
         throw new SbError(`${this.journalPath}: cannot publish the commit journal: ${(err as Error).message} (another writer without the lock?)`);
       }
     }
     fsyncDir(this.stateDir);
     this.crash('published');
-    unlinkSync(jtmp);
+    rmSync(jtmp, { force: true });
     this.apply(renames);
     // Not synced: a journal that comes back after a power cut is rolled forward again, a no-op.
     unlinkSync(this.journalPath);

@@ -9,7 +9,7 @@ import { forEachRecord, openInput, stringField, type Rec } from '../core/ndjson.
 import { homeDirs, homeOptouts, readOptoutList } from '../core/optout.js';
 import { Output } from '../core/output.js';
 import { Reporter } from '../core/report.js';
-import { formatDaily, formatPeriod, formatUserFile, monthFromDaily, type DailyBins, type UserSums } from '../core/rollup-files.js';
+import { formatDaily, formatPeriod, formatUserFile, monthFromDaily, type DailyBins, type DailyText, type UserSums } from '../core/rollup-files.js';
 import { encodeKey, encodeSeen, KeyBatch, type KeyCode, type SeenSet } from '../core/seen.js';
 import { ClusterStore, crashHook, formatDirty, newTxnId, storeRoot, type CrashPoint, type FileWrite } from '../core/store.js';
 import { formatTime, parseTime } from '../core/time.js';
@@ -164,6 +164,7 @@ class Cache {
   txn: string | undefined;
   seen = new Map<string, SeenSet>();
   daily = new Map<string, DailyBins>();
+  dailyText = new Map<string, DailyText>();
   yearly = new Map<string, UserSums>();
   ledger: ChunkLedger | undefined;
   dirty: Set<string> | undefined;
@@ -174,6 +175,7 @@ class Cache {
     this.txn = txn;
     this.seen.clear();
     this.daily.clear();
+    this.dailyText.clear();
     this.yearly.clear();
     this.ledger = undefined;
     this.dirty = undefined;
@@ -192,6 +194,7 @@ class Cache {
         this.used.delete(m);
         this.seen.delete(m);
         this.daily.delete(m);
+        this.dailyText.delete(m);
       }
     }
   }
@@ -372,6 +375,8 @@ function addJobs(ctx: Context, st: ClusterState, jobs: PendingJob[], chunk: Pend
     writes.push({ file: store.seenPath(month), data: encodeSeen(seen) });
     let daily = cache.daily.get(month);
     if (daily === undefined) cache.daily.set(month, (daily = store.readDaily(month)));
+    let text = cache.dailyText.get(month);
+    if (text === undefined) cache.dailyText.set(month, (text = new Map()));
     const yearDelta = years.get(month.slice(0, 4)) ?? new Map<string, Totals>();
     years.set(month.slice(0, 4), yearDelta);
     for (const [user, days] of delta.days.get(month) as Map<string, Map<string, Totals>>) {
@@ -381,9 +386,10 @@ function addJobs(ctx: Context, st: ClusterState, jobs: PendingJob[], chunk: Pend
       for (const [day, t] of days) {
         addInto(bins, day, t);
         addInto(yearDelta, user, t);
+        text.get(user)?.delete(day);
       }
     }
-    writes.push({ file: store.dailyPath(month), data: formatDaily(store.cluster, month, daily) });
+    writes.push({ file: store.dailyPath(month), data: formatDaily(store.cluster, month, daily, text) });
     writes.push({ file: store.monthlyPath(month), data: formatPeriod(store.cluster, 'month', month, asof, monthFromDaily(daily)) });
   }
   for (const [year, yd] of [...years].sort()) {

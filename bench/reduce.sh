@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# sb-reduce and sb-dedupe on JOBS synthetic job records (default 1,000,000: a year of one cluster,
+# one window a day, USERS users), next to baselines over the same NDJSON measured in the same
+# run: wc -l, an awk per-user sum (no JSON parser), node's JSON.parse of every line. Prints jobs/s
+# committed, peak RSS, and the dedupe state's bytes per job; memory must not grow with the
+# number of jobs (peak RSS at JOBS/2 vs JOBS). Set SB_BENCH_DIR to keep the input and stores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-1000000} USERS=${USERS:-500}
+[ -f dist/tools/reduce.js ] || make -s build
+
+if [ -n "${SB_BENCH_DIR:-}" ]; then
+  dir=$SB_BENCH_DIR
+  mkdir -p "$dir"
+else
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/sb-reduce-bench.XXXXXX")
+  trap 'rm -rf "$dir"' EXIT
+fi
+export TZ=UTC SB_HOME_ROOT=$dir/homes
+mkdir -p "$SB_HOME_ROOT"
+
+# A year, one chunk-done a day; ~3% more records from requeued runs.
+per=$(( JOBS * 100 / 103 / 365 ))
+full=$dir/jobs-$JOBS.ndjson
+half=$dir/jobs-$JOBS-half.ndjson
+if [ ! -s "$full" ]; then
+  node bench/gen-jobs.mjs --cluster bench --start 2023-01-01T00:00:00Z --end 2023-12-31T23:59:59Z \
+    --step 86400 --per-window "$per" --users "$USERS" --dup 0 --seed 1 > "$full"
+fi
+lines=$(wc -l < "$full")
+head -n $(( lines / 2 )) "$full" > "$half"
+jobs=$(grep -c '"kind":"job"' "$full")
+jobs_half=$(grep -c '"kind":"job"' "$half")
+
+# One timed run: "seconds peak-RSS-KB" of a shell command (its output thrown away).
+measure() {
+  /usr/bin/time -f '%e %M' -o "$dir/time" bash -c "$1" > /dev/null
+  cat "$dir/time"
+}
+
+declare -a rows
+wc_s=""
+awk_s=""
+row() {
+  local name=$1 n=$2 cmd=$3 r s kb
+  r=$(measure "$cmd")
+  s=${r% *}
+  kb=${r#* }
+  case $name in "baseline: wc -l"*) wc_s=$s ;; "baseline: awk"*) awk_s=$s ;; esac
+  rows+=("$(awk -v name="$name" -v n="$n" -v s="$s" -v kb="$kb" -v w="${wc_s:-0}" -v a="${awk_s:-0}" 'BEGIN {
+    printf "| %-52s | %9d | %7.2f | %9.0f | %6.0f | %7s | %6s |", name, n, s, (s > 0 ? n / s : 0), kb / 1024,
+      (w > 0 ? sprintf("%.0f×", s / w) : "-"), (a > 0 ? sprintf("%.1f×", s / a) : "-") }')")
+}
+
+awk_sum='/"kind":"job"/ { u = substr($0, index($0, "\"user\":\"") + 8); u = substr(u, 1, index(u, "\"") - 1); n[u]++; e[u] += substr($0, index($0, "\"elapsed_s\":") + 12) + 0 } END { for (u in n) print u, n[u], e[u] }'
+parse='const rl=require("readline").createInterface({input:require("fs").createReadStream(process.argv[1])});let n=0;rl.on("line",(l)=>{if(JSON.parse(l).kind==="job")n++});rl.on("close",()=>console.log(n))'
+
+s1=$dir/store-half s2=$dir/store-full
+rm -rf "$s1" "$s2"
+row "baseline: wc -l" "$jobs" "wc -l < '$full'"
+row "baseline: awk, jobs and elapsed per user" "$jobs" "LC_ALL=C awk '$awk_sum' '$full'"
+row "baseline: node, JSON.parse of every line" "$jobs" "node -e '$parse' '$full'"
+row "sb-reduce, $jobs_half jobs, fresh store" "$jobs_half" "node bin/sb-reduce --root '$s1' '$half'"
+row "sb-reduce, $jobs jobs, fresh store" "$jobs" "node bin/sb-reduce --root '$s2' '$full'"
+row "sb-reduce, $jobs jobs again (all duplicates)" "$jobs" "node bin/sb-reduce --root '$s2' '$full'"
+row "sb-dedupe, $jobs jobs against that store" "$jobs" "node bin/sb-dedupe --root '$s2' '$full'"
+row "sb-dedupe, $jobs jobs, empty store" "$jobs" "node bin/sb-dedupe --root '$dir/empty' '$full'"
+
+seen=$(du -cb "$s2"/clusters/bench/state/seen/*.seen | tail -1 | cut -f1)
+months=$(ls "$s2"/clusters/bench/state/seen | wc -l)
+all=$(du -sb "$s2" | cut -f1)
+rss_half=$(awk -F'|' 'NR == 4 { print $6 }' <(printf '%s\n' "${rows[@]}"))
+rss_full=$(awk -F'|' 'NR == 5 { print $6 }' <(printf '%s\n' "${rows[@]}"))
+
+echo
+echo "sb-reduce: $jobs job records ($(du -b "$full" | awk '{printf "%.0f MB", $1 / 1e6}') of NDJSON), $USERS users, 365 windows (one commit each); $(nproc) CPUs, $(df -T "$dir" | awk 'NR == 2 { print $2 }') at $dir"
+echo
+printf '| %-52s | %9s | %7s | %9s | %6s | %7s | %6s |\n' command jobs seconds "jobs/s" "RSS MB" "× wc" "× awk"
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "-----------" "---------" "-----------" "--------" "---------" "--------"
+printf '%s\n' "${rows[@]}"
+echo
+awk -v seen="$seen" -v all="$all" -v n="$jobs" -v m="$months" -v h="$rss_half" -v f="$rss_full" 'BEGIN {
+  printf "dedupe state: %d bytes for %d jobs in %d months = %.2f bytes/job (target <= 8)\n", seen, n, m, seen / n
+  printf "whole store:  %.1f MB = %.1f bytes/job (rollups, daily bins, all-time files, state)\n", all / 1e6, all / n
+  printf "memory: peak RSS %s MB at %d/2 jobs, %s MB at %d jobs: ratio %.2f (flat = 1)\n", h + 0, n, f + 0, n, f / h
+}'
