@@ -27,6 +27,9 @@ const EXPECTED_ARGV = (s: string, e: string, cluster: string): string[] => [
 type Rec = Record<string, unknown>;
 type Fields = Record<string, string>;
 
+const jobKey = (r: { f: Fields }): string => `${r.f['DBIndex']}/${r.f['JobIDRaw']}`;
+const isStep = (r: { f: Fields }): boolean => (r.f['JobIDRaw'] ?? '').includes('.');
+
 // One sacct line (-p: every field followed by the delimiter) from named values.
 function line(v: Partial<Fields>): string {
   return SACCT_FIELDS.map((f) => (v[f] ?? '') + US).join('');
@@ -188,6 +191,45 @@ t.test('Spool keeps lines in order in memory and, past 16 MiB, in an unlinked fi
   t.ok(lines.every((l, i) => l === `${i} ${row} é`), 'every line intact, in order, UTF-8 whole');
 });
 
+// ---- real Slurm 22.05 output (test/fixtures/real, captured by capture.sh there)
+
+const REAL = path.join(ROOT, 'test', 'fixtures', 'real');
+
+t.test('real sacct output: touching windows split the 20 job records and 43 steps exactly', { skip: !existsSync(path.join(REAL, 'sacct-noconvert.txt')) }, async (t) => {
+  const lines = readFileSync(path.join(REAL, 'sacct-noconvert.txt'), 'utf8').split('\n').filter((l) => l !== '');
+  const run = (start: string, end: string): Array<{ f: Fields }> => {
+    const f = new WindowFilter('sbtest', T(start), T(end));
+    lines.forEach((l, i) => f.feed(l, i + 1));
+    const r = f.finish();
+    t.equal(r.orphans, 0, 'every step has its job line');
+    const text = [...r.rows.batches()].join('\n');
+    r.rows.close();
+    return text === '' ? [] : text.split('\n').map((x) => JSON.parse(x) as { f: Fields });
+  };
+  const all = run('2026-11-21T05:10:39Z', '2026-11-21T05:12:10Z');
+  t.equal(all.length, 63, 'the capture window keeps every line');
+  const ends = [...new Set(all.filter((r) => !isStep(r)).map((r) => r.f['End'] as string))].sort();
+  const cut = ends[Math.floor(ends.length / 2)] as string;
+  const a = run('2026-11-21T05:10:39Z', `${cut}Z`);
+  const b = run(new Date((T(`${cut}Z`) + 1) * 1000).toISOString().slice(0, 19) + 'Z', '2026-11-21T05:12:10Z');
+  t.ok(a.length > 0 && b.length > 0, `both halves have rows (${a.length} + ${b.length})`);
+  t.same([...a, ...b].map(jobKey).sort(), all.map(jobKey).sort(), 'the two halves hold every line once');
+  const jobIds = all.filter((r) => !isStep(r)).map((r) => r.f['JobIDRaw']);
+  const requeued = jobIds.filter((id, i) => jobIds.indexOf(id) !== i);
+  t.ok(requeued.length > 0, `a requeued job keeps both its records (job ${requeued.join(', ')})`);
+});
+
+t.test('real sacct failures are classified as the captures show', { skip: !existsSync(path.join(REAL, 'errors', 'exit-status.tsv')) }, async (t) => {
+  const stderr = (name: string): string => readFileSync(path.join(REAL, 'errors', `${name}.stderr`), 'utf8');
+  const r = (name: string, status: number): ReturnType<typeof classifyExit> =>
+    classifyExit({ status, signal: null, timedOut: false, aborted: false, stderr: stderr(name) }, 120);
+  t.match(r('slurmdbd-stopped', 1), { permanent: false, stderr: 'sacct: error: Problem talking to the database: Connection refused' });
+  t.match(r('slurmdbd-frozen', 1), { permanent: false, stderr: /Resource temporarily unavailable/ });
+  t.match(r('unknown-field', 1), { permanent: true });
+  t.match(r('time-with-z', 1), { permanent: true });
+  t.equal(r('unknown-cluster', 0), undefined, 'an unknown -M is a clean, empty success to sacct: sb-sacct asks sacctmgr');
+});
+
 // ---- the real bin against the synthetic cluster
 
 interface Env {
@@ -284,8 +326,6 @@ function sbSacct(e: Env, args: string[], input: string, env: NodeJS.ProcessEnv =
 }
 
 const rowsOf = (out: Rec[]): Array<Rec & { f: Fields }> => out.filter((r) => r['kind'] === 'row') as Array<Rec & { f: Fields }>;
-const jobKey = (r: { f: Fields }): string => `${r.f['DBIndex']}/${r.f['JobIDRaw']}`;
-const isStep = (r: { f: Fields }): boolean => (r.f['JobIDRaw'] ?? '').includes('.');
 
 t.test('exact windows: two touching windows hold the jobs of the wide one, none lost or doubled', async (t) => {
   const e = setup();
@@ -537,6 +577,22 @@ t.test('the rate limit is shared by concurrent sb-sacct processes', async (t) =>
   t.equal(started.length, 12);
   t.ok(worst(started, periodMs - 250) <= calls, `at most ${calls} sacct starts in any ${periodMs - 250} ms (worst: ${worst(started, periodMs - 250)})`);
   t.ok((started[11] as number) - (started[0] as number) >= 2 * periodMs - 250, '12 calls at 4 per 2 s take at least 4 s');
+});
+
+t.test('--sleep pauses between calls; -j 0 runs every window at once, in order', async (t) => {
+  const e = setup();
+  const stamps = path.join(e.dir, 'stamps');
+  const stamped = path.join(e.dir, 'stamped-sacct');
+  writeFileSync(stamped, `#!/bin/sh\ndate +%s%3N >> '${stamps}'\nexec '${e.sacct}' "$@"\n`);
+  chmodSync(stamped, 0o755);
+  const r = await runBin('sb-sacct', ['--sacct', stamped, '--rate', '0', '--sleep', '1'], { input: hourly('hammer', '2024-01-01', 2), env: e.env });
+  t.equal(r.status, 0);
+  const started = readFileSync(stamps, 'utf8').split('\n').filter((l) => l !== '').map(Number);
+  t.ok((started[1] as number) - (started[0] as number) >= 1000, `the second call starts at least 1 s after the first (${(started[1] as number) - (started[0] as number)} ms)`);
+  const all = await sbSacct(e, [...FAST, '-j', '0'], hourly('hammer', '2024-01-01', 6));
+  const one = await sbSacct(e, FAST, hourly('hammer', '2024-01-01', 6));
+  t.equal(all.status, 0);
+  t.equal(all.stdout, one.stdout);
 });
 
 t.test('unknown cluster: sacct prints nothing and exits 0; the window fails for good', async (t) => {
