@@ -7,7 +7,7 @@ import { parseTime } from '../lib/core/time.js';
 import { parseWindow, windowParts } from '../lib/core/windows.js';
 import { MAX_XP, SKILLS, XP_TABLE, levelForXp, skillXp } from '../lib/core/xp.js';
 import { parseOptoutList } from '../lib/core/optout.js';
-import { competitionRank } from '../lib/tools/rank.js';
+import { competitionRank, rankUsers } from '../lib/tools/rank.js';
 import { goldenCases } from './helpers/golden.js';
 import { records, runBin, runShell } from './helpers/run.js';
 import { totals, writeOptout, writeStore, type Entry } from './helpers/store-fixture.js';
@@ -132,6 +132,24 @@ t.test('competition ranking: ties share a rank, the next skips', async (t) => {
   const rows = competitionRank([10, 5, 5, 3, 3, 3, 1], (a, b) => a === b, (v, rank) => [v, rank]);
   t.same(rows.map((r) => r[1]), [1, 2, 2, 4, 4, 4, 7]);
   t.same(competitionRank([], () => true, (v, r) => r), []);
+});
+
+t.test('rankUsers: exact order beyond 2^53, any input order, ties in name order', async (t) => {
+  const big = 2n ** 70n;
+  const users = new Map([
+    ['zed', totals({ jobs: 1, mem_used_byte_s: big })],
+    ['abe', totals({ jobs: 1, mem_used_byte_s: big + 1n })],
+    ['kim', totals({ jobs: 1, mem_used_byte_s: big })],
+  ]);
+  t.equal(Number(big), Number(big + 1n), 'the floats are equal');
+  const boards = rankUsers(users, new Set(['mem_used_gb_hours', 'jobs', 'overall']));
+  t.same([...boards.keys()], ['jobs', 'mem_used_gb_hours', 'overall'], 'METRICS order, overall last');
+  t.same(boards.get('mem_used_gb_hours')?.map((r) => [r.rank, r.user]), [[1, 'abe'], [2, 'kim'], [2, 'zed']]);
+  t.same(boards.get('jobs')?.map((r) => [r.rank, r.user]), [[1, 'abe'], [1, 'kim'], [1, 'zed']]);
+  const overall = boards.get('overall') ?? [];
+  t.same(overall.map((r) => [r.rank, r.user]), [[1, 'abe'], [1, 'kim'], [1, 'zed']], 'capped XP: all equal');
+  t.equal(overall[0]?.xp, MAX_XP + 50);
+  t.equal(overall[0]?.level, 7 + 99 + levelForXp(50));
 });
 
 t.test('opt-out list: one user a line, comments and blanks ignored', async (t) => {
