@@ -13,6 +13,7 @@ import { Output } from '../core/output.js';
 import { Reporter } from '../core/report.js';
 import { RollupReader, addInto, clusterFiles, dataYears, listClusters, type ClusterFiles } from '../core/rollup-read.js';
 import type { UserSums } from '../core/rollup-files.js';
+import { storeRoot } from '../core/store.js';
 import { formatTime, parseDateExpr } from '../core/time.js';
 import { defaultWindows, parseWindow, windowParts, windowRange, type Part, type Window } from '../core/windows.js';
 import { removeStaleTemps, writeFilesAtomic, type FileText } from '../core/write-atomic.js';
@@ -96,8 +97,8 @@ export interface Board {
 export async function main(argv: string[], io: Io): Promise<number> {
   const args = parseArgs(tool, argv, SPEC, io);
   if (args._.length > 0) throw new UsageError(`unexpected argument '${args._[0]}'`);
-  const root = optString(args, 'root') ?? io.env['SB_ROOT'];
-  if (root === undefined || root === '') throw new UsageError('no store: give --root DIR or set SB_ROOT');
+  const root = storeRoot(optString(args, 'root'), io.env);
+  if (root === undefined) throw new UsageError('no store: give --root DIR or set SB_ROOT');
   const nowExpr = optString(args, 'now');
   const now = nowExpr === undefined ? Math.floor(Date.now() / 1000) : parseDateExpr(nowExpr, io.env);
   const lists = listOptions(argv);
