@@ -1,7 +1,7 @@
 // sb-sacct: the window filter, failure classification, rate tickets and spool as pure functions;
 // then the real bin against the synthetic cluster (sim/sacct), one behaviour of issue 3 a test.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -23,6 +23,12 @@ const EXPECTED_ARGV = (s: string, e: string, cluster: string): string[] => [
   '-S', s, '-E', e, '-M', cluster, '-o',
   'DBIndex,JobID,JobIDRaw,Cluster,User,UID,Account,Partition,QOS,State,ExitCode,Submit,Start,End,ElapsedRaw,Timelimit,AllocCPUS,NNodes,ReqMem,MaxRSS,AllocTRES',
 ];
+
+// Temporary directories of this file, removed at the end.
+const made: string[] = [];
+t.teardown(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 type Rec = Record<string, unknown>;
 type Fields = Record<string, string>;
@@ -161,6 +167,7 @@ t.test('durations and rates', async (t) => {
 
 t.test('tickets: at most N starts in any period, across claimers sharing the directory', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-tickets-'));
+  made.push(dir);
   let clock = 1_000_000;
   const now = (): number => clock;
   const rate = { calls: 3, periodMs: 10_000 };
@@ -243,6 +250,7 @@ interface Env {
 // a sacctmgr that knows $SB_SIM_CLUSTERS, and a sacct under a unique name for pgrep.
 function setup(extra: NodeJS.ProcessEnv = {}): Env {
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-sacct-test-'));
+  made.push(dir);
   const sacct = path.join(dir, `sacct-${path.basename(dir)}`);
   symlinkSync(SIM, sacct);
   const mgr = path.join(dir, 'sacctmgr');
@@ -575,8 +583,10 @@ t.test('the rate limit is shared by concurrent sb-sacct processes', async (t) =>
   // The calls as started, with room for the machine's scheduling delays.
   const started = readFileSync(stamps, 'utf8').split('\n').filter((l) => l !== '').map(Number).sort((a, b) => a - b);
   t.equal(started.length, 12);
-  t.ok(worst(started, periodMs - 250) <= calls, `at most ${calls} sacct starts in any ${periodMs - 250} ms (worst: ${worst(started, periodMs - 250)})`);
-  t.ok((started[11] as number) - (started[0] as number) >= 2 * periodMs - 250, '12 calls at 4 per 2 s take at least 4 s');
+  // A call that starts late (a busy machine) brings it nearer the next: allow 0.5 s of that.
+  const late = 500;
+  t.ok(worst(started, periodMs - late) <= calls, `at most ${calls} sacct starts in any ${periodMs - late} ms (worst: ${worst(started, periodMs - late)})`);
+  t.ok((started[11] as number) - (started[0] as number) >= 2 * periodMs - late, '12 calls at 4 per 2 s take about 4 s at least');
 });
 
 t.test('--sleep pauses between calls; -j 0 runs every window at once, in order', async (t) => {
