@@ -1,4 +1,5 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { SbError } from './errors.js';
 
 // An NDJSON file that several processes append to at once: opened with O_APPEND and written one
@@ -13,6 +14,8 @@ export class AppendLog {
   open(): void {
     if (this.fd !== undefined) return;
     try {
+      // The ledger usually lives in the store (state/failed.ndjson), which may not exist yet.
+      mkdirSync(dirname(this.path), { recursive: true });
       this.fd = openSync(this.path, 'a', 0o644);
     } catch (err) {
       throw new SbError(`cannot open '${this.path}' for appending: ${(err as Error).message}`);
