@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -273,7 +273,7 @@ t.test('lock: a run that cannot get the lock within --wait exits 3; a dead holde
   // A holder killed with -9 leaves its lock; the next run takes it over at once.
   mkdirSync(lockPath);
   const dead = execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-  writeFileSync(path.join(lockPath, 'owner'), JSON.stringify({ host: hostname(), pid: Number(dead), pstart: null, boot: null, token: 'gone', tool: 'sb-reduce', since: '2024-01-01T00:00:00Z' }));
+  writeFileSync(path.join(lockPath, 'owner'), JSON.stringify({ host: hostname(), pid: Number(dead), pstart: null, boot: null, pidns: readlinkSync('/proc/self/ns/pid'), token: 'gone', tool: 'sb-reduce', since: '2024-01-01T00:00:00Z' }));
   const r2 = await runBin('sb-reduce', ['--root', root, '--wait', '0'], { input: ndjson([job()]) });
   t.equal(r2.status, 0);
   t.match(r2.stderr, /^sb-reduce: warning: c: broke the lock of sb-reduce \(pid \d+ on .*\): process \d+ is gone\n$/);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -229,9 +229,12 @@ function deadPid(): Promise<number> {
   });
 }
 
+const PIDNS = readlinkSync('/proc/self/ns/pid');
+
+// A lock directory as a run of this host (and pid namespace, unless told) would leave it.
 function fakeLock(lockPath: string, owner: Record<string, unknown>): void {
   mkdirSync(lockPath);
-  writeFileSync(path.join(lockPath, 'owner'), JSON.stringify(owner) + '\n');
+  writeFileSync(path.join(lockPath, 'owner'), JSON.stringify({ pidns: PIDNS, ...owner }) + '\n');
 }
 
 t.test('lock: a holder on this host whose process is gone is broken at once', async (t) => {
@@ -262,6 +265,16 @@ t.test('lock: a recycled pid (another start time) or a reboot does not pass for 
   t.not(boot, 'another-boot');
   const l2 = await acquireLock(lockPath, { ...opts, waitMs: 0 });
   l2.release();
+});
+
+t.test('lock: this host name in another pid namespace (a container) is judged by its heartbeat', async (t) => {
+  const lockPath = path.join(tmp(), 'lock');
+  fakeLock(lockPath, { host: hostname(), pid: await deadPid(), pstart: null, boot: null, pidns: 'pid:[1]', token: 'ns', tool: 'x', since: 'x' });
+  const err = await acquireLock(lockPath, { ...opts, waitMs: 200, staleMs: 5000 }).catch((e: unknown) => e);
+  t.ok(err instanceof LockHeld, 'its pid means nothing here: not broken while it beats');
+  const l = await acquireLock(lockPath, { ...opts, waitMs: 3000, staleMs: 400 });
+  t.ok(l.holds());
+  l.release();
 });
 
 t.test('lock: another host — stale after its heartbeat stops, not before', async (t) => {

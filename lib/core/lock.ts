@@ -7,6 +7,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   renameSync,
   rmSync,
   statSync,
@@ -28,6 +29,9 @@ export interface LockOwner {
   // reboot never passes for the holder.
   pstart: string | null;
   boot: string | null;
+  // The pid namespace (/proc/self/ns/pid): containers may share a host name and a kernel, but a
+  // pid means something only in its own namespace.
+  pidns?: string | null;
   token: string;
   tool: string;
   since: string;
@@ -57,6 +61,13 @@ export class LockHeld extends SbError {
 
 const HOST = hostname();
 const BOOT = readText('/proc/sys/kernel/random/boot_id')?.trim() ?? null;
+const PIDNS = ((): string | null => {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return null;
+  }
+})();
 
 function readText(file: string): string | undefined {
   try {
@@ -95,7 +106,7 @@ function parseOwner(text: string): LockOwner | undefined {
   try {
     const o = JSON.parse(text) as Partial<LockOwner>;
     if (typeof o.host === 'string' && typeof o.pid === 'number' && typeof o.token === 'string') {
-      return { host: o.host, pid: o.pid, pstart: o.pstart ?? null, boot: o.boot ?? null, token: o.token, tool: o.tool ?? '?', since: o.since ?? '?' };
+      return { host: o.host, pid: o.pid, pstart: o.pstart ?? null, boot: o.boot ?? null, pidns: o.pidns ?? null, token: o.token, tool: o.tool ?? '?', since: o.since ?? '?' };
     }
   } catch {
     // a torn or foreign owner file reads as unknown
@@ -154,7 +165,8 @@ function inspect(lockPath: string, staleMs: number, token: string): Holder {
     st = undefined;
   }
   const ino = dirStat.ino;
-  if (owner !== undefined && owner.host === HOST) {
+  // Same host and pid namespace: the holder's process can be looked at directly.
+  if (owner !== undefined && owner.host === HOST && (owner.pidns ?? null) === PIDNS) {
     if (owner.boot !== null && BOOT !== null && owner.boot !== BOOT) return { gone: false, stale: 'its host has rebooted since', owner, ino };
     if (!processAlive(owner.pid, owner.pstart)) return { gone: false, stale: `process ${owner.pid} is gone`, owner, ino };
     return { gone: false, stale: undefined, owner, ino };
@@ -239,6 +251,7 @@ export async function acquireLock(lockPath: string, opts: LockOptions): Promise<
     pid: process.pid,
     pstart: info?.start ?? null,
     boot: BOOT,
+    pidns: PIDNS,
     token,
     tool: opts.tool,
     since: new Date().toISOString().slice(0, 19) + 'Z',
@@ -327,7 +340,8 @@ function cleanSiblings(lockPath: string, token: string): void {
       } else if (kind === 'new') {
         const o = readOwner(full);
         const old = now - statSync(full).mtimeMs > LEFTOVER_MS;
-        if (old || (o !== undefined && o.host === HOST && !processAlive(o.pid, o.pstart))) rmSync(full, { recursive: true, force: true });
+        const mine = o !== undefined && o.host === HOST && (o.pidns ?? null) === PIDNS;
+        if (old || (mine && !processAlive(o.pid, o.pstart))) rmSync(full, { recursive: true, force: true });
       } else if (kind === 'dead') {
         let mark: number;
         try {
