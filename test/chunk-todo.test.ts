@@ -5,7 +5,7 @@ import t from 'tap';
 import { formatLedger, type Interval } from '../lib/core/chunk-ledger.js';
 import { parseTime } from '../lib/core/time.js';
 import { todoChunks } from '../lib/tools/chunk.js';
-import { records, runBin } from './helpers/run.js';
+import { records, runBin, runShell } from './helpers/run.js';
 
 const T = (s: string): number => parseTime(s) as number;
 
@@ -70,6 +70,14 @@ t.test('todo skips done windows; a partly done window becomes its missing pieces
   ], 'pieces keep the windows\' own cuts');
   const all = await todo(root, '-s', '2024-01-01T03:00:00Z', '-e', '2024-01-01T20:00:00Z');
   t.equal(all.stdout, '', 'nothing to do prints nothing');
+});
+
+t.test('todo | head -1 exits 0 with empty stderr', async (t) => {
+  const root = store([['2024-01-01T00:00:00Z', '2024-01-01T23:59:59Z']]);
+  const r = await runShell(`sb-chunk todo -c h --root '${root}' -s 2000-01-01T00:00:00Z -e 2024-12-31T23:59:59Z --step 1 | head -1`);
+  t.equal(r.status, 0);
+  t.equal(r.stderr, '');
+  t.same(windows(r.stdout), [['2000-01-01T00:00:00Z', '2000-01-01T00:59:59Z']]);
 });
 
 t.test('todo: $SB_ROOT, usage errors, a corrupt ledger', async (t) => {
