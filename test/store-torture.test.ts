@@ -236,7 +236,11 @@ t.test(`sb-reduce killed at random points ${KILLS} times, resumed until done: to
   // The same month through the pipeline again: nothing new, not a byte changed.
   const before = snapshot(root);
   const again = await reduceText(root, state.input);
-  t.ok(again.every((c) => c['new_jobs'] === 0), 'second run: every commit says new_jobs 0');
+  t.ok(again.length > 0 && again.every((c) => c['new_jobs'] === 0), 'second run: every commit says new_jobs 0');
+  const live = await runShell(`sb-chunk new -c ${CLUSTER} -s ${START} -e ${END} --by day --limit 5 | ${FETCH} | sb-dedupe -v --root '${root}' | sb-reduce --root '${root}'`, { timeoutMs: 60_000 });
+  t.equal(live.status, 0);
+  t.match(live.stderr, /sb-dedupe: \d+ jobs read, 0 passed/, 'the whole pipeline again: sb-dedupe passes nothing');
+  t.same(records(live.stdout).map((c) => [c['new_jobs'], c['chunks_done']]), [[0, 1], [0, 1], [0, 1], [0, 1], [0, 1]], 'and sb-reduce commits nothing new');
   t.same(snapshot(root), before, 'second run: no file changed (bytes and mtimes)');
 });
 
