@@ -657,4 +657,53 @@ t.test('cli: the synthetic sacct end to end', { skip: !existsSync(path.join(ROOT
   t.equal(records(r.stdout).reduce((s, j) => s + (j['elapsed_s'] as number) * (j['cpus'] as number), 0), Number(awk.stdout.trim()), 'CPU-seconds agree with awk');
 });
 
+t.test('the synthetic sacct: every job record agrees with the generator\'s own truth', { skip: !existsSync(path.join(ROOT, 'sim', 'sacct')) && 'no sim/sacct' }, async (t) => {
+  // placeholder rows and pre-21.08 ReqMem forms on; the truth is computed from the generator's numbers
+  const env = { SB_SIM_SEED: '11', SB_SIM_RATE: '150', SB_SIM_NOW: '2024-03-01T00:00:00Z', SB_SIM_PLACEHOLDER: '1', SB_SIM_REQMEM_LEGACY: '0.3' };
+  const [S, E] = ['2024-01-10T00:00:00', '2024-01-10T11:59:59'];
+  const truth = await runShell(`sacct --sim-truth-jobs -S ${S} -E ${E} -M demo`, { env });
+  t.equal(truth.status, 0, truth.stderr);
+  const want = records(truth.stdout);
+  t.ok(want.length > 500, `${want.length} job records`);
+  for (const noconvert of [true, false]) {
+    const r = await runShell(`sacct -a -n -p --delimiter=$'\\x1f' --duplicates ${noconvert ? '--noconvert' : ''} -s CD,F,CA,TO,OOM,NF,PR,BF,DL,RQ -S ${S} -E ${E} -M demo -o ${SB} | sb-parse -v -f sb`, { env });
+    t.equal(r.status, 0);
+    const m = /skipped (\d+), orphan steps (\d+), bad (\d+)/.exec(r.stderr);
+    t.ok(m !== null && Number(m[1]) > 0, `placeholder rows are skipped: ${r.stderr.trim()}`);
+    t.same([m?.[2], m?.[3]], ['0', '0'], 'no orphan steps, no bad rows');
+    const got = new Map(records(r.stdout).filter((j) => (j['end'] as string) >= `${S}Z` && (j['end'] as string) <= `${E}Z`).map((j) => [j['db_index'], j]));
+    t.equal(got.size, want.length, noconvert ? '--noconvert: one record each' : 'converted: one record each');
+    let same = 0;
+    for (const w of want) {
+      const j = got.get(w['dbindex']);
+      const fields = j && [j['job_id'], j['job_id_raw'], j['user'], j['account'], j['partition'], j['state'], j['failed'], j['submit'], j['start'], j['end'], j['cpus'], j['nodes'], j['gpus'], j['elapsed_s']];
+      // a job that never started: sacct prints Start None, the truth its End
+      const start = w['elapsed_seconds'] === 0 && j?.['start'] === null && w['start'] === w['end'] ? null : w['start'];
+      const expect = [w['jobid'], w['jobidraw'], w['user'], w['account'], w['partition'], (w['state'] as string).split(' ')[0], w['failed'], w['submit'], start, w['end'], w['cpus'], w['nodes'], w['gpus'], w['elapsed_seconds']];
+      // sacct without --noconvert rounds sizes to two decimals of a unit
+      const close = (a: unknown, b: unknown): boolean => a === b || (noconvert ? false : Math.abs(Number(a) - Number(b)) <= Number(b) * 0.005 + 1024);
+      if (JSON.stringify(fields) === JSON.stringify(expect) && close(j?.['req_mem_bytes'], w['req_mem_bytes']) && close(j?.['max_rss_bytes'] ?? 0, w['max_rss_bytes'] ?? 0)) same++;
+      else if (same >= 0) {
+        t.fail(`DBIndex ${w['dbindex']}: ${JSON.stringify(j)} vs truth ${JSON.stringify(w)}`);
+        same = -Infinity;
+      }
+    }
+    t.equal(same, want.length, 'every record as the truth has it');
+  }
+});
+
+t.test('the synthetic sacct with garbled rows: each is reported, the rest all parse', { skip: !existsSync(path.join(ROOT, 'sim', 'sacct')) && 'no sim/sacct' }, async (t) => {
+  const env = { SB_SIM_SEED: '3', SB_SIM_RATE: '150', SB_SIM_NOW: '2024-03-01T00:00:00Z', SB_SIM_GARBLE: '40' };
+  const q = `sacct -a -n -p --delimiter=$'\\x1f' --duplicates --noconvert -s CD,F,CA,TO,OOM,NF,PR,BF,DL,RQ -S 2024-01-10T00:00:00 -E 2024-01-10T05:59:59 -M demo -o ${SB}`;
+  const rows = Number((await runShell(`${q} | wc -l`, { env })).stdout.trim());
+  const r = await runShell(`${q} | sb-parse -f sb --strict --errors=json`, { env });
+  t.equal(r.status, 65, '--strict fails at the end');
+  const problems = records(r.stderr);
+  const bad = problems.filter((p) => p['level'] === 'error');
+  t.ok(bad.length >= Math.floor(rows / 40) - 1 && bad.length <= Math.ceil(rows / 40) + 1, `${bad.length} bad of ${rows} rows (every 40th garbled)`);
+  t.ok(bad.every((p) => /^expected 21 fields, found \d+$|is not|unknown unit/.test(p['message'] as string)), 'each says what is wrong');
+  const jobs = records(r.stdout);
+  t.ok(jobs.length > 100 && jobs.every((j) => j['kind'] === 'job'), `${jobs.length} jobs printed`);
+});
+
 goldenCases('parse');

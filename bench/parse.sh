@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# bench/parse.sh — sb-parse's throughput on sacct rows from the synthetic cluster (sim/sacct),
+# as plain sacct text and as sb-sacct's row NDJSON, next to baselines timed in the same run on
+# the same rows: awk -F summing ElapsedRaw × AllocCPUS (what any script would do at least), and
+# for NDJSON a node loop that only JSON.parses each line. At about 1M and 2M rows, so the peak
+# RSS column shows whether memory stays flat as the input grows.
+#
+#   bash bench/parse.sh            (after make build; about a minute on a quiet machine)
+#   SB_BENCH_RUNS=5 bash bench/parse.sh
+#
+# Every program runs on one core (taskset -c 0 when there is taskset); the best wall time of
+# SB_BENCH_RUNS runs (default 3) is kept, with the CPU seconds (user + sys) of that run.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+say() { printf 'bench/parse.sh: %s\n' "$*" >&2; }
+[[ -f dist/tools/parse.js && -f dist/sim/sacct.js ]] || { say "build first: make build"; exit 1; }
+[[ -x /usr/bin/time ]] || { say "needs /usr/bin/time (Debian package 'time') for wall time and peak RSS"; exit 1; }
+RUNS=${SB_BENCH_RUNS:-3}
+ONE=()
+command -v taskset >/dev/null && ONE=(taskset -c 0)
+tmp=$(mktemp -d)
+trap 'status=$?; if ((status == 0)); then rm -rf "$tmp"; else say "inputs kept in $tmp"; fi' EXIT
+
+FIELDS=DBIndex,JobID,JobIDRaw,Cluster,User,UID,Account,Partition,QOS,State,ExitCode,Submit,Start,End,ElapsedRaw,Timelimit,AllocCPUS,NNodes,ReqMem,MaxRSS,AllocTRES
+# sacct text as sb-sacct asks for it: RATE jobs/hour on cluster demo, START .. END
+gen() {
+	TZ=UTC SB_SIM_SEED=1 SB_SIM_RATE=60000 node sim/sacct -a -n -p --delimiter=$'\x1f' --duplicates --noconvert \
+		-s CD,F,CA,TO,OOM,NF,PR,BF,DL,RQ -S 2024-01-01T00:00:00 -E "$1" -M demo -o "$FIELDS"
+}
+
+# run NAME INPUT CMD...: best of RUNS; writes "wall cpu peak_kb" to $tmp/result.NAME
+run() {
+	local name=$1 input=$2 best='' line
+	shift 2
+	for ((i = 0; i < RUNS; i++)); do
+		/usr/bin/time -f '%e %U %S %M' -o "$tmp/t" "${ONE[@]}" "$@" <"$input" >/dev/null
+		line=$(awk '{ printf "%.2f %.2f %d\n", $1, $2 + $3, $4 }' "$tmp/t")
+		if [[ -z $best ]] || awk -v a="${line%% *}" -v b="${best%% *}" 'BEGIN { exit !(a < b) }'; then best=$line; fi
+	done
+	echo "$best" >"$tmp/result.$name"
+}
+
+AWK_SUM='{ s += $15 * $17 } END { print s }'
+JSON_LOOP='import("./dist/core/lines.js").then(async ({ readLineBatches }) => {
+  let n = 0;
+  for await (const b of readLineBatches(process.stdin)) for (const l of b) if (JSON.parse(l).kind === "row") n++;
+  console.log(n);
+})'
+
+rows=()
+for size in 1M:2024-01-01T06:30:00 2M:2024-01-01T11:00:00; do
+	label=${size%%:*}
+	say "generating $label rows"
+	gen "${size#*:}" >"$tmp/$label.txt"
+	node bench/sacct-rows.mjs demo <"$tmp/$label.txt" >"$tmp/$label.ndjson"
+	rows+=("$label:$(wc -l <"$tmp/$label.txt")")
+	say "timing $label rows"
+	run "$label.awk" "$tmp/$label.txt" awk -F $'\x1f' "$AWK_SUM"
+	if command -v mawk >/dev/null; then run "$label.mawk" "$tmp/$label.txt" mawk -F $'\x1f' "$AWK_SUM"; fi
+	run "$label.text" "$tmp/$label.txt" node bin/sb-parse --fields sb
+	run "$label.json" "$tmp/$label.ndjson" node -e "$JSON_LOOP"
+	run "$label.ndjson" "$tmp/$label.ndjson" node bin/sb-parse
+	# the same jobs from either form, and as many CPU-seconds as awk counts on the job rows
+	node bin/sb-parse --fields sb <"$tmp/$label.txt" >"$tmp/jobs"
+	node bin/sb-parse <"$tmp/$label.ndjson" | grep -v '"kind":"chunk-done"' | cmp -s - "$tmp/jobs" ||
+		{ say "sb-parse gives other jobs from NDJSON than from text"; exit 1; }
+	a=$(awk -F'"(elapsed_s|cpus)":' '{ split($2, e, ","); split($3, c, ","); s += e[1] * c[1] } END { printf "%.0f", s }' "$tmp/jobs")
+	b=$(awk -F $'\x1f' '$2 !~ /\./ { s += $15 * $17 } END { printf "%.0f", s }' "$tmp/$label.txt")
+	[[ $a == "$b" ]] || { say "sb-parse counts $a CPU-seconds, awk $b"; exit 1; }
+done
+
+awk_version=$(awk --version 2>/dev/null | head -1 | cut -d, -f1)
+printf '\nsb-parse throughput: node %s, %s, best of %d runs%s; load average %s\n\n' "$(node --version)" \
+	"$(nproc) CPUs" "$RUNS" "${ONE:+, one core (taskset -c 0)}" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-6s %9s  %-28s %6s %6s %9s %7s %11s %8s\n' input rows program 'wall s' 'cpu s' 'rows/s' 'vs awk' 'rows/cpu-s' 'peak RSS'
+for r in "${rows[@]}"; do
+	label=${r%%:*} n=${r#*:}
+	read -r awk_wall _ _ <"$tmp/result.$label.awk"
+	for p in awk:"awk -F ($awk_version)" mawk:"mawk -F" text:"sb-parse --fields sb" json:"node: JSON.parse each line" ndjson:"sb-parse"; do
+		key=${p%%:*} name=${p#*:}
+		[[ -f $tmp/result.$label.$key ]] || continue
+		read -r wall cpu kb <"$tmp/result.$label.$key"
+		form=text
+		[[ $key == json || $key == ndjson ]] && form=ndjson
+		awk -v f="$form" -v n="$n" -v p="$name" -v w="$wall" -v c="$cpu" -v kb="$kb" -v aw="$awk_wall" 'BEGIN {
+			printf "%-6s %9d  %-28s %6.2f %6.2f %9d %7.2f %11d %5.0f MB\n", f, n, p, w, c, (w > 0 ? n / w : 0), (w > 0 ? aw / w : 0), (c > 0 ? n / c : 0), kb / 1024 }'
+	done
+done
+printf '\nrows/s = rows / wall seconds; "vs awk" = awk -F wall time / this wall time on the same rows (above 1\n'
+printf 'is faster than awk); rows/cpu-s = rows / (user + sys) seconds, steadier on a busy machine. sb-parse\n'
+printf 'writes to /dev/null; text and NDJSON give the same jobs, and their CPU-seconds match awk'"'"'s.\n'
