@@ -490,7 +490,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const secs = (Date.now() - started) / 1000;
     for (const [cluster, st] of ctx.clusters) {
       const s = st.stats;
-      report.info(`${cluster}: ${s.read} jobs read, ${s.added} new, ${s.duplicates} duplicates; ${s.commits} transactions, ${s.written} files written; ${secs.toFixed(1)} s`);
+      report.info(`${cluster}: ${s.read} jobs read, ${s.added} new, ${s.duplicates} duplicates; ${s.commits} transactions, ${s.written} files written (${s.flushed} all-time user files); ${secs.toFixed(1)} s`);
     }
   }
   return args['strict'] === true && report.bad > 0 ? 65 : 0;
