@@ -98,13 +98,14 @@ export const JOB_FIELDS = ['kind', 'cluster', 'key', 'job_id', 'job_id_raw', 'db
 const EVERY_FIELD: Exclude<keyof JobRecord, (typeof JOB_FIELDS)[number]> extends never ? true : never = true;
 void EVERY_FIELD;
 
-// `"text"` as a JSON string: copied as is unless it holds a character JSON escapes (rare).
-function str(text: string): string {
+// The inside of a JSON string holding `text`: `text` itself unless it has a character JSON
+// escapes (rare in sacct's output).
+function esc(text: string): string {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c < 32 || c === 34 || c === 92) return JSON.stringify(text);
+    if (c < 32 || c === 34 || c === 92) return JSON.stringify(text).slice(1, -1);
   }
-  return '"' + text + '"';
+  return text;
 }
 
 // A whole number as text; above 2^30 in two pieces, as V8 writes large numbers slowly.
@@ -631,9 +632,9 @@ export class JobReader {
     // cluster, key and ids are checked above and hold nothing JSON escapes
     const line = '{"kind":"job","cluster":"' + cluster + '","key":"' + recordKey(cluster, db, dbText, jobIdRaw, submit) +
       '","job_id":"' + jobId + '","job_id_raw":"' + jobIdRaw + '","db_index":' + (db === null ? 'null' : digitsText(dbText, db)) +
-      ',"user":' + str(user) + ',"uid":' + (uid === null ? 'null' : digitsText(row[UID], uid)) +
-      ',"account":' + str(row[ACCOUNT] ?? '') + ',"partition":' + str(row[PARTITION] ?? '') + ',"qos":' + str(row[QOS] ?? '') +
-      ',"state":"' + state + '","exit_code":' + str(row[EXITCODE] ?? '') + ',"failed":' + this.failed +
+      ',"user":"' + esc(user) + '","uid":' + (uid === null ? 'null' : digitsText(row[UID], uid)) +
+      ',"account":"' + esc(row[ACCOUNT] ?? '') + '","partition":"' + esc(row[PARTITION] ?? '') + '","qos":"' + esc(row[QOS] ?? '') +
+      '","state":"' + state + '","exit_code":"' + esc(row[EXITCODE] ?? '') + '","failed":' + this.failed +
       ',"submit":' + (submit === null ? 'null' : '"' + clock.iso(submitText, submit) + '"') +
       ',"start":' + (start === null ? 'null' : '"' + clock.iso(startText, start) + '"') +
       ',"end":"' + clock.iso(endText, end) + '","elapsed_s":' + elapsed + ',"timelimit_s":' + this.timelimit(row) +
