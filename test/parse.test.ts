@@ -456,6 +456,47 @@ t.test('row NDJSON: jobs folded, other records passed through after the jobs bef
   t.equal(noCluster.jobs[0]?.cluster, 'sbtest', 'a row without cluster takes its Cluster field');
 });
 
+// sb-sacct's batched form: the field list once, each line raw (without its final delimiter).
+const rowsRec = (rows: Array<Record<Field, string> | string | number>, extra: Record<string, unknown> = {}, d = '\x1f'): string =>
+  JSON.stringify({ kind: 'rows', cluster: 'hammer', chunk: '2026-11-21T05:00:00Z/2026-11-21T05:59:59Z', fields: SB_SACCT_FIELDS, delimiter: d,
+    lines: rows.map((r) => (typeof r === 'object' ? SB_SACCT_FIELDS.map((f) => r[f]).join(d) : r)), ...extra });
+
+t.test('rows NDJSON: the same jobs as row NDJSON and as text; bad lines reported by record line and line in it', async (t) => {
+  const next = { ...JOB, DBIndex: '17', JobID: '9', JobIDRaw: '9' };
+  const rows = [JOB, stepOf(JOB, 'batch', '77'), stepOf(JOB, 'extern', '1M'), next, stepOf(next, '0', '5')];
+  const viaRows = parse([rowsRec(rows.slice(0, 2)), rowsRec(rows.slice(2)), done], {});
+  const viaRow = parse([...rows.map((r) => rowRec(r)), done], {});
+  t.same(viaRows.lines, viaRow.lines, 'the same output as one row record a line');
+  t.same(viaRows.counts, viaRow.counts);
+  t.same([viaRows.jobs.length, viaRows.jobs[0]?.max_rss_bytes, viaRows.jobs[0]?.steps, viaRows.jobs[0]?.cluster], [2, 1 * MiB, 2, 'hammer'], "steps fold across records; the record's cluster is the job's");
+  const trailing = parse([rowsRec(text(rows, '\x1f'))], {});
+  t.same(trailing.lines, viaRow.lines.slice(0, 2), 'lines may keep their final delimiter');
+  const pipe = parse([rowsRec(rows, {}, '|')], {});
+  t.same(pipe.lines, viaRow.lines.slice(0, 2), 'any delimiter the record names');
+  const bad = parse([
+    rowsRec([JOB, 'a\x1fb', stepOf(JOB, 'batch', '7'), { ...next, ElapsedRaw: 'abc' }, stepOf(next, '0', '5'), 42, { ...next, DBIndex: '18', JobID: '10', JobIDRaw: '10' }]),
+    '{"kind":"rows","lines":[]}',
+    rowsRec([JOB], { fields: ['JobID'] }),
+    rowsRec([JOB], { cluster: 'no way' }),
+    rowsRec([JOB], { lines: 'x' }),
+  ], {});
+  t.same(bad.jobs.map((j) => [j.job_id, j.steps]), [['8', 1], ['10', 0]], 'a bad line loses nothing around it; a bad job row only its own steps');
+  t.same(bad.bad, [
+    '1: rows line 2: expected 21 fields, found 2',
+    "1: rows line 4: ElapsedRaw 'abc' is not a number",
+    '1: rows line 6: not a string',
+    "2: 'fields' is missing or not a list of field names",
+    "3: 'fields' lack State, End, User, ElapsedRaw (or Elapsed) (sb-parse needs JobID or JobIDRaw, State, End, User, and ElapsedRaw or Elapsed)",
+    `4: 'cluster' "no way" is not a cluster name`,
+    "5: 'lines' is missing or not a list",
+  ]);
+  t.same(bad.warn, [], "the bad job row's step goes with it, unreported");
+  const orphan = parse([rowsRec([stepOf(JOB, 'batch', '7')])], {});
+  t.same(orphan.warn, ["1: rows line 1: step 8.batch does not follow its job's row; not counted"]);
+  const noCluster = parse([rowsRec([{ ...JOB, Cluster: 'forge' }], { cluster: undefined })], {});
+  t.equal(noCluster.jobs[0]?.cluster, 'forge', 'a record without cluster takes each line\'s Cluster field');
+});
+
 t.test('job lines are JSON with every field of JobRecord, in order, of its type', async (t) => {
   const types: Record<string, string> = {
     kind: 'string', cluster: 'string', key: 'string', job_id: 'string', job_id_raw: 'string', db_index: 'number|null',
@@ -556,6 +597,18 @@ t.test('cli: row NDJSON in, jobs and chunk-done out in order', async (t) => {
   t.same([r.status, r.stderr], [0, '']);
   const out = records(r.stdout);
   t.same(out.map((x) => [x['kind'], x['key'] ?? x['rows']]), [['job', 'hammer/db/16'], ['chunk-done', 3], ['job', 'hammer/db/17']]);
+});
+
+t.test('cli: rows NDJSON of long lines; a bad line is stdin:N: rows line K', async (t) => {
+  const many = Array.from({ length: 3000 }, (_, i) => ({ ...JOB, DBIndex: String(100 + i), JobID: String(100 + i), JobIDRaw: String(100 + i) }));
+  const rec = rowsRec([...many.slice(0, 10), 'x', ...many.slice(10)]);
+  t.ok(rec.length > 256 * 1024, `one record line of ${rec.length} bytes`);
+  const r = await runBin('sb-parse', ['-v'], { input: `${done}\r\n${rec}\n${done}` });
+  t.equal(r.status, 0);
+  t.match(r.stderr, /^sb-parse: stdin:2: rows line 11: expected 21 fields, found 1\n/);
+  t.match(r.stderr, /rows 3001, jobs 3000, steps 0, skipped 0, orphan steps 0, bad 1, passed through 2\n$/);
+  const out = records(r.stdout);
+  t.same([out.length, out[0]?.['kind'], out[1]?.['job_id'], out[3000]?.['job_id'], out[3001]?.['kind']], [3002, 'chunk-done', '100', '3099', 'chunk-done']);
 });
 
 t.test('cli: plain text with a header (-P) and with --fields (-p)', async (t) => {

@@ -3,7 +3,6 @@ import { isClusterName } from '../core/chunk.js';
 import { localClusterName } from '../core/cluster.js';
 import { BadInput, EXIT, SbError, UsageError } from '../core/errors.js';
 import { FAILED_STATES, type JobRecord, TERMINAL_STATES, jobKey } from '../core/job.js';
-import { readLineBatches } from '../core/lines.js';
 import { openInput } from '../core/ndjson.js';
 import { Output } from '../core/output.js';
 import { Reporter } from '../core/report.js';
@@ -14,10 +13,11 @@ import { digits, durationSeconds, gpusFromTres, reqMemBytes, sizeBytes, wholeNum
 export const USAGE = `Usage: sb-parse [FILE] [options]
 
 Read sacct rows and print one NDJSON 'job' record per job, its steps folded in
-(peak MaxRSS over the steps, the number of steps). Input is sb-sacct's 'row'
-records, or plain 'sacct -p' / 'sacct -P' text with a header line or --fields;
-which one is told by the first character ('{' is NDJSON). Records of other
-kinds (chunk-done, ...) pass through untouched, after the jobs before them.
+(peak MaxRSS over the steps, the number of steps). Input is sb-sacct's 'rows'
+records (or its --row-records 'row' records), or plain 'sacct -p' / 'sacct -P'
+text with a header line or --fields; which one is told by the first character
+('{' is NDJSON). Records of other kinds (chunk-done, ...) pass through
+untouched, after the jobs before them.
 Running and pending jobs are skipped: they are counted once they end.
 
 Options:
@@ -175,6 +175,12 @@ export class Parser {
   private fallbackCluster: string | undefined;
   private lastCluster = '';
   private line = 0;
+  // In a `rows` record: the number (from 1) of the line being read, else 0; and the record's
+  // cluster, which its lines' own Cluster field does not override.
+  private sub = 0;
+  private forced: string | undefined;
+  // The field list and delimiter the text layout was last set up for (`rows` records).
+  private layout = '';
   // The job being folded.
   private state = NONE;
   private id = '';
@@ -220,20 +226,32 @@ export class Parser {
     this.flush();
   }
 
+  private bad(message: string): void {
+    this.sink.bad(this.line, this.sub > 0 ? `rows line ${this.sub}: ${message}` : message);
+  }
+
+  private warn(message: string): void {
+    this.sink.warn(this.line, this.sub > 0 ? `rows line ${this.sub}: ${message}` : message);
+  }
+
   private jsonLine(text: string): void {
     let rec: unknown;
     try {
       rec = JSON.parse(text);
     } catch (err) {
       if (text.trim().length === 0) return;
-      this.sink.bad(this.line, `not JSON: ${(err as Error).message}`);
+      this.bad(`not JSON: ${(err as Error).message}`);
       return;
     }
     if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
-      this.sink.bad(this.line, 'not a JSON object');
+      this.bad('not a JSON object');
       return;
     }
     const r = rec as Record<string, unknown>;
+    if (r['kind'] === 'rows') {
+      this.rowsRecord(r);
+      return;
+    }
     if (r['kind'] !== 'row') {
       this.flush();
       this.counts.passed++;
@@ -243,7 +261,7 @@ export class Parser {
     this.counts.rows++;
     const f = r['f'];
     if (f === null || typeof f !== 'object' || Array.isArray(f)) {
-      this.sink.bad(this.line, "'f' is missing or not an object");
+      this.bad("'f' is missing or not an object");
       return;
     }
     const fields = f as Record<string, unknown>;
@@ -251,7 +269,7 @@ export class Parser {
     for (let i = 0; i < USED.length; i++) {
       const v = fields[USED[i] as string];
       if (v !== undefined && typeof v !== 'string') {
-        this.sink.bad(this.line, `field '${USED[i]}' is not a string`);
+        this.bad(`field '${USED[i]}' is not a string`);
         return;
       }
       row[i] = v;
@@ -261,12 +279,79 @@ export class Parser {
     if (cluster === undefined) {
       this.rowCluster(row[CLUSTER]);
     } else if (typeof cluster !== 'string' || !isClusterName(cluster)) {
-      this.sink.bad(this.line, `'cluster' ${JSON.stringify(cluster)} is not a cluster name`);
+      this.bad(`'cluster' ${JSON.stringify(cluster)} is not a cluster name`);
       return;
     } else {
       this.lastCluster = cluster;
     }
     this.fold(true);
+  }
+
+  // A `rows` record: its field list and delimiter once, then raw lines read as text rows are.
+  private rowsRecord(r: Record<string, unknown>): void {
+    const fields = r['fields'];
+    const delimiter = r['delimiter'];
+    const lines = r['lines'];
+    if (!Array.isArray(fields) || fields.length === 0 || !fields.every((f) => typeof f === 'string')) {
+      this.bad("'fields' is missing or not a list of field names");
+      return;
+    }
+    if (typeof delimiter !== 'string' || delimiter === '' || delimiter.includes('\n')) {
+      this.bad("'delimiter' is missing or cannot separate fields");
+      return;
+    }
+    if (!Array.isArray(lines)) {
+      this.bad("'lines' is missing or not a list");
+      return;
+    }
+    const cluster = r['cluster'];
+    if (cluster !== undefined && (typeof cluster !== 'string' || !isClusterName(cluster))) {
+      this.bad(`'cluster' ${JSON.stringify(cluster)} is not a cluster name`);
+      return;
+    }
+    const names = fields as string[];
+    const key = delimiter + '\n' + names.join(',');
+    if (key !== this.layout) {
+      const missing = missingFields(names);
+      if (missing.length > 0) {
+        this.bad(`'fields' lack${missing.length === 1 ? 's' : ''} ${missing.join(', ')} (sb-parse needs ${REQUIRED})`);
+        return;
+      }
+      this.delimiter = delimiter;
+      this.header = undefined;
+      this.layoutFor(names);
+      this.layout = key;
+    }
+    this.forced = cluster as string | undefined;
+    if (this.forced !== undefined) this.lastCluster = this.forced;
+    try {
+      for (let k = 0; k < lines.length; k++) {
+        this.sub = k + 1;
+        const l = lines[k] as unknown;
+        if (typeof l !== 'string') {
+          this.counts.rows++;
+          this.bad('not a string');
+          continue;
+        }
+        if (l.length > 0) this.textLine(l);
+      }
+    } finally {
+      this.sub = 0;
+      this.forced = undefined;
+    }
+  }
+
+  // The text layout of a field list: each working-row slot's column, the width.
+  private layoutFor(fields: readonly string[]): void {
+    const columns = new Int32Array(USED.length).fill(-1);
+    fields.forEach((name, i) => {
+      const slot = SLOT.get(name);
+      if (slot !== undefined && columns[slot] === -1) columns[slot] = i;
+    });
+    this.columns = columns;
+    this.width = fields.length;
+    this.starts = new Int32Array(this.width + 1);
+    this.ends = new Int32Array(this.width + 1);
   }
 
   private setupText(first: string): void {
@@ -294,15 +379,7 @@ export class Parser {
       if (this.opts.fields !== undefined) throw new UsageError(`--fields ${why}`);
       throw new SbError(`the input's fields ${why}`);
     }
-    const columns = new Int32Array(USED.length).fill(-1);
-    fields.forEach((name, i) => {
-      const slot = SLOT.get(name);
-      if (slot !== undefined && columns[slot] === -1) columns[slot] = i;
-    });
-    this.columns = columns;
-    this.width = fields.length;
-    this.starts = new Int32Array(this.width + 1);
-    this.ends = new Int32Array(this.width + 1);
+    this.layoutFor(fields);
     if (this.header === undefined) this.textLine(first);
   }
 
@@ -337,7 +414,7 @@ export class Parser {
       const idCol = (columns[JOBIDRAW] as number) >= 0 ? (columns[JOBIDRAW] as number) : (columns[JOBID] as number);
       const id = idCol < n ? this.cell(text, idCol) : undefined;
       if (id !== undefined && id.indexOf('.') < 0 && JOB_ID.test(id)) this.drop(id, undefined, this.lastCluster);
-      this.sink.bad(this.line, `expected ${w} fields, found ${n}`);
+      this.bad(`expected ${w} fields, found ${n}`);
       return;
     }
     const rawCol = columns[JOBIDRAW] as number;
@@ -351,7 +428,8 @@ export class Parser {
     }
     const row = this.row;
     for (let i = 0; i < USED.length; i++) row[i] = this.cell(text, columns[i] as number);
-    this.rowCluster(row[CLUSTER]);
+    if (this.forced !== undefined) this.lastCluster = this.forced;
+    else this.rowCluster(row[CLUSTER]);
     this.fold(false);
   }
 
@@ -388,7 +466,7 @@ export class Parser {
     const raw = row[JOBIDRAW];
     const id = raw !== undefined && raw !== '' ? raw : row[JOBID];
     if (id === undefined || id === '') {
-      this.sink.bad(this.line, json ? 'row has neither JobID nor JobIDRaw' : 'JobID is empty');
+      this.bad(json ? 'row has neither JobID nor JobIDRaw' : 'JobID is empty');
       return;
     }
     const cluster = this.lastCluster;
@@ -400,7 +478,7 @@ export class Parser {
     this.flush();
     if (cluster === '') {
       this.drop(id, row[DB], cluster);
-      this.sink.bad(this.line, `Cluster '${row[CLUSTER] ?? ''}' is not a cluster name`);
+      this.bad(`Cluster '${row[CLUSTER] ?? ''}' is not a cluster name`);
       return;
     }
     try {
@@ -414,7 +492,7 @@ export class Parser {
       if (head === undefined) {
         this.hold(SKIP, id, row[DB], cluster);
         this.counts.skipped++;
-        this.sink.warn(this.line, `${state} job ${id} has no End yet; skipped`);
+        this.warn(`${state} job ${id} has no End yet; skipped`);
         return;
       }
       this.hold(JOB, id, row[DB], cluster);
@@ -423,7 +501,7 @@ export class Parser {
     } catch (err) {
       if (!(err instanceof BadInput)) throw err;
       this.drop(id, row[DB], cluster);
-      this.sink.bad(this.line, err.message);
+      this.bad(err.message);
     }
   }
 
@@ -448,7 +526,8 @@ export class Parser {
     const cc = columns[CLUSTER] as number;
     const cs = cc < 0 ? 0 : (starts[cc] as number);
     const ce = cc < 0 ? 0 : (ends[cc] as number);
-    if (mine && cs !== ce) mine = ce - cs === this.cluster.length && text.startsWith(this.cluster, cs);
+    if (mine && this.forced !== undefined) mine = this.forced === this.cluster;
+    else if (mine && cs !== ce) mine = ce - cs === this.cluster.length && text.startsWith(this.cluster, cs);
     else if (mine) mine = this.fallback() === this.cluster;
     const dc = columns[DB] as number;
     const ds = dc < 0 ? 0 : (starts[dc] as number);
@@ -480,7 +559,7 @@ export class Parser {
 
   private orphan(id: string): void {
     this.counts.orphans++;
-    this.sink.warn(this.line, `step ${id} does not follow its job's row; not counted`);
+    this.warn(`step ${id} does not follow its job's row; not counted`);
   }
 
   // Folds a step of the job being printed, with its MaxRSS text.
@@ -495,7 +574,7 @@ export class Parser {
       bytes = sizeBytes('MaxRSS', rss, 1);
     } catch (err) {
       if (!(err instanceof BadInput)) throw err;
-      this.sink.bad(this.line, err.message);
+      this.bad(err.message);
       return;
     }
     if (bytes === null) {
@@ -533,6 +612,33 @@ export class Parser {
     this.state = NONE;
     this.head = '';
   }
+}
+
+// Lines of a byte stream in batches, as readLineBatches gives them (a trailing '\r' removed, the
+// last line needs no newline), but bytes are decoded once, when their line is whole: a `rows`
+// record is a line of about 1 MiB, which would otherwise be joined again at every 64 KiB read.
+export async function* longLineBatches(input: AsyncIterable<Buffer | string>): AsyncGenerator<string[]> {
+  let held: Buffer[] = [];
+  for await (const got of input) {
+    const chunk = typeof got === 'string' ? Buffer.from(got) : got;
+    const nl = chunk.lastIndexOf(10);
+    if (nl < 0) {
+      if (chunk.length > 0) held.push(chunk);
+      continue;
+    }
+    const whole = held.length === 0 ? chunk.toString('utf8', 0, nl) : Buffer.concat([...held, chunk.subarray(0, nl)]).toString('utf8');
+    held = nl + 1 < chunk.length ? [chunk.subarray(nl + 1)] : [];
+    yield stripCr(whole.split('\n'));
+  }
+  if (held.length > 0) yield stripCr([Buffer.concat(held).toString('utf8')]);
+}
+
+function stripCr(lines: string[]): string[] {
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i] as string;
+    if (l.length > 0 && l.charCodeAt(l.length - 1) === 13) lines[i] = l.slice(0, -1);
+  }
+  return lines;
 }
 
 // `CANCELLED by 20002` → `CANCELLED`; BadInput if it is no state word.
@@ -720,7 +826,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     },
   );
   let line = 0;
-  for await (const batch of readLineBatches(input.stream)) {
+  for await (const batch of longLineBatches(input.stream)) {
     for (let i = 0; i < batch.length; i++) parser.push(batch[i] as string, ++line);
     await out.drain();
   }
