@@ -2,7 +2,12 @@
 # sb-sacct throughput and overhead against the synthetic sacct (sim/sacct): one wide window
 # (rows per second, peak memory: its rows spill to an unlinked file past 16 MiB), then many
 # small windows (the cost per sacct call: spawn, rate ticket, filter, chunk-done).
+# Last, the pipeline sb-sacct | sb-parse on one window of over 1M rows, with sim/sacct alone and
+# awk on its output as baselines, and the same with --row-records (one record a row).
 # Usage: bench/sacct.sh [DAYS] [RATE] [WINDOWS]  (defaults: 1 day at 5000 jobs/hour, 50 windows)
+#   SB_BENCH_BASE=DIR  also time the pipeline of another built checkout (git worktree add DIR
+#                      REV; npx tsc -p tsconfig.json there): before and after in the same run
+#   SB_BENCH_PIPE=0    skip the pipeline
 # Needs the compiled tree: npx tsc -p tsconfig.json. Timing only; no pass/fail.
 set -eu
 cd "$(dirname "$0")/.."
@@ -23,7 +28,7 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 t0=$(date +%s.%N)
 SB_SIM_LOG="$tmp/log" /usr/bin/time -f '%M' -o "$tmp/mem" bin/sb-sacct --sacct sim/sacct --rate 0 < "$tmp/wide" > "$tmp/out"
 t1=$(date +%s.%N)
-rows=$(grep -c '"kind":"row"' "$tmp/out")
+rows=$(tail -n 1 "$tmp/out" | sed 's/.*"rows":\([0-9]*\).*/\1/')
 argv=$(node -e 'const l=require("fs").readFileSync(process.argv[1],"utf8").split("\n")[0]; console.log(JSON.parse(l).argv.map(a=>JSON.stringify(a)).join(" "))' "$tmp/log")
 t2=$(date +%s.%N)
 eval "node sim/sacct $argv" | wc -l > "$tmp/raw"
@@ -45,3 +50,40 @@ for args in "--rate 0 -j 1" "--rate 0 -j 4" "--rate 100000 -j 4"; do
   s=$(secs "$t0" "$t1")
   printf '%s one-minute windows, %-18s %6.2f s  %6.1f ms a window\n' "$n" "$args" "$s" "$(echo "$s * 1000 / $n" | bc -l)"
 done
+
+# 3. The pipeline on one window of over 1M rows (7 h at 60000 jobs/hour): rows/s end to end.
+[ "${SB_BENCH_PIPE:-1}" = 0 ] && exit 0
+US=$(printf '\037')
+fields=DBIndex,JobID,JobIDRaw,Cluster,User,UID,Account,Partition,QOS,State,ExitCode,Submit,Start,End,ElapsedRaw,Timelimit,AllocCPUS,NNodes,ReqMem,MaxRSS,AllocTRES
+export SB_SIM_RATE=60000 SB_SIM_SEED=1
+printf '{"kind":"chunk","cluster":"demo","start":"2024-01-01T00:00:00Z","end":"2024-01-01T06:59:59Z"}\n' > "$tmp/big"
+sim() { node sim/sacct -a -n -p "--delimiter=$US" --duplicates --noconvert -s CD,F,CA,TO,OOM,NF,PR,BF,DL,RQ -S 2023-12-31T23:45:00 -E 2024-01-01T07:14:59 -M demo -o "$fields"; }
+# The window's kept rows (jobs whose End is inside, and their steps), as chunk-done counts them.
+kept=$(bin/sb-sacct --sacct sim/sacct --rate 0 < "$tmp/big" | tail -n 1 | sed 's/.*"rows":\([0-9]*\).*/\1/')
+printed=$(sim | wc -l)
+best() { # best wall seconds of 3 runs of the shell command $1
+  b=''
+  for _ in 1 2 3; do
+    t0=$(date +%s.%N); sh -c "$1" > /dev/null; t1=$(date +%s.%N)
+    s=$(secs "$t0" "$t1")
+    if [ -z "$b" ] || [ "$(echo "$s < $b" | bc)" = 1 ]; then b=$s; fi
+  done
+  echo "$b"
+}
+row() { printf '  %-44s %7.2f s  %9.0f rows/s\n' "$1" "$2" "$(echo "$3 / $2" | bc -l)"; }
+echo
+printf 'pipeline, one window (7 h at 60000 jobs/hour): %s rows kept of %s printed; best of 3, wall time\n' "$kept" "$printed"
+SIMCMD="node sim/sacct -a -n -p --delimiter=$US --duplicates --noconvert -s CD,F,CA,TO,OOM,NF,PR,BF,DL,RQ -S 2023-12-31T23:45:00 -E 2024-01-01T07:14:59 -M demo -o $fields"
+row 'sim/sacct alone (lines printed)' "$(best "$SIMCMD")" "$printed"
+row "sim/sacct | awk -F sum ElapsedRaw x AllocCPUS" "$(best "$SIMCMD | awk -F '$US' '{ s += \$15 * \$17 } END { print s }'")" "$printed"
+for tree in . ${SB_BENCH_BASE:+"$SB_BENCH_BASE"}; do
+  label=''
+  [ "$tree" = . ] || label=" [$tree]"
+  row "sb-sacct > /dev/null$label" "$(best "$tree/bin/sb-sacct --sacct sim/sacct --rate 0 < '$tmp/big'")" "$kept"
+  row "sb-sacct | sb-parse$label" "$(best "$tree/bin/sb-sacct --sacct sim/sacct --rate 0 < '$tmp/big' | $tree/bin/sb-parse")" "$kept"
+  if [ "$tree" = . ]; then
+    row "sb-sacct --row-records | sb-parse" "$(best "bin/sb-sacct --sacct sim/sacct --rate 0 --row-records < '$tmp/big' | bin/sb-parse")" "$kept"
+  fi
+done
+echo '  (rows/s: kept rows / wall seconds; sim and awk: printed lines / wall seconds. sb-sacct holds a'
+echo '  window back until sacct has exited 0, so sb-parse starts only when sim/sacct has finished.)'

@@ -456,8 +456,9 @@ t.test('row NDJSON: jobs folded, other records passed through after the jobs bef
   t.equal(noCluster.jobs[0]?.cluster, 'sbtest', 'a row without cluster takes its Cluster field');
 });
 
-// sb-sacct's batched form: the field list once, each line raw (without its final delimiter).
-const rowsRec = (rows: Array<Record<Field, string> | string | number>, extra: Record<string, unknown> = {}, d = '\x1f'): string =>
+// sb-sacct's batched form: the field list once, each line raw (without its final delimiter,
+// DEL between fields).
+const rowsRec = (rows: Array<Record<Field, string> | string | number>, extra: Record<string, unknown> = {}, d = '\x7f'): string =>
   JSON.stringify({ kind: 'rows', cluster: 'hammer', chunk: '2026-11-21T05:00:00Z/2026-11-21T05:59:59Z', fields: SB_SACCT_FIELDS, delimiter: d,
     lines: rows.map((r) => (typeof r === 'object' ? SB_SACCT_FIELDS.map((f) => r[f]).join(d) : r)), ...extra });
 
@@ -469,12 +470,12 @@ t.test('rows NDJSON: the same jobs as row NDJSON and as text; bad lines reported
   t.same(viaRows.lines, viaRow.lines, 'the same output as one row record a line');
   t.same(viaRows.counts, viaRow.counts);
   t.same([viaRows.jobs.length, viaRows.jobs[0]?.max_rss_bytes, viaRows.jobs[0]?.steps, viaRows.jobs[0]?.cluster], [2, 1 * MiB, 2, 'hammer'], "steps fold across records; the record's cluster is the job's");
-  const trailing = parse([rowsRec(text(rows, '\x1f'))], {});
+  const trailing = parse([rowsRec(text(rows, '\x7f'))], {});
   t.same(trailing.lines, viaRow.lines.slice(0, 2), 'lines may keep their final delimiter');
-  const pipe = parse([rowsRec(rows, {}, '|')], {});
-  t.same(pipe.lines, viaRow.lines.slice(0, 2), 'any delimiter the record names');
+  const pipe = parse([rowsRec(rows, {}, '|'), rowsRec(rows, {}, '\x1f')], {});
+  t.same(pipe.lines, [...viaRow.lines.slice(0, 2), ...viaRow.lines.slice(0, 2)], 'any delimiter the record names');
   const bad = parse([
-    rowsRec([JOB, 'a\x1fb', stepOf(JOB, 'batch', '7'), { ...next, ElapsedRaw: 'abc' }, stepOf(next, '0', '5'), 42, { ...next, DBIndex: '18', JobID: '10', JobIDRaw: '10' }]),
+    rowsRec([JOB, 'a\x7fb', stepOf(JOB, 'batch', '7'), { ...next, ElapsedRaw: 'abc' }, stepOf(next, '0', '5'), 42, { ...next, DBIndex: '18', JobID: '10', JobIDRaw: '10' }]),
     '{"kind":"rows","lines":[]}',
     rowsRec([JOB], { fields: ['JobID'] }),
     rowsRec([JOB], { cluster: 'no way' }),

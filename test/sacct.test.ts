@@ -10,9 +10,9 @@ import { parseRate, takeTicket } from '../lib/core/rate-limit.js';
 import { SACCT_FIELDS, isPermanentError, sacctArgs, sacctEnv } from '../lib/core/sacct-command.js';
 import { Spool } from '../lib/core/spool.js';
 import { parseTime } from '../lib/core/time.js';
-import { GarbledOutput, WindowFilter, backoffSeconds, classifyExit } from '../lib/tools/sacct.js';
+import { GarbledOutput, ROWS_DELIMITER, ROWS_MAX_LINES, WindowFilter, backoffSeconds, classifyExit } from '../lib/tools/sacct.js';
 import { goldenCases } from './helpers/golden.js';
-import { ROOT, type Result, records, runBin, runShell } from './helpers/run.js';
+import { ROOT, type Result, records as rawRecords, runBin, runShell } from './helpers/run.js';
 
 const US = '\x1f';
 const T = (s: string): number => parseTime(s) as number;
@@ -33,6 +33,30 @@ t.teardown(() => {
 type Rec = Record<string, unknown>;
 type Fields = Record<string, string>;
 
+// `rows` records as the `row` records they batch (one per line, its fields by name), in order;
+// other records as they are.
+function expand(recs: Rec[]): Rec[] {
+  const out: Rec[] = [];
+  for (const r of recs) {
+    if (r['kind'] !== 'rows') {
+      out.push(r);
+      continue;
+    }
+    const fields = r['fields'] as string[];
+    for (const l of r['lines'] as string[]) {
+      const v = l.split(r['delimiter'] as string);
+      out.push({ kind: 'row', cluster: r['cluster'], chunk: r['chunk'], f: Object.fromEntries(fields.map((f, i) => [f, v[i]])) });
+    }
+  }
+  return out;
+}
+
+// sb-sacct's output records, `rows` expanded.
+const records = (text: string): Rec[] => expand(rawRecords(text));
+
+// All a spool holds, as text.
+const spoolText = (s: Spool): string => Buffer.concat([...s.buffers()]).toString('utf8');
+
 const jobKey = (r: { f: Fields }): string => `${r.f['DBIndex']}/${r.f['JobIDRaw']}`;
 const isStep = (r: { f: Fields }): boolean => (r.f['JobIDRaw'] ?? '').includes('.');
 
@@ -49,7 +73,7 @@ function filtered(lines: string[], start = '2024-01-01T00:00:00Z', end = '2024-0
   const f = new WindowFilter('hammer', T(start), T(end));
   lines.forEach((l, i) => f.feed(l, i + 1));
   const r = f.finish();
-  const ids = [...r.rows.batches()].join('\n').split('\n').filter((x) => x !== '').map((x) => (JSON.parse(x) as { f: Fields }).f['JobIDRaw'] as string);
+  const ids = (records(spoolText(r.rows)) as Array<{ f: Fields }>).map((x) => x.f['JobIDRaw'] as string);
   r.rows.close();
   return { ids, orphans: r.orphans, seen: r.seen };
 }
@@ -85,12 +109,18 @@ t.test('WindowFilter: arrays, requeued duplicates, DBIndex, late and orphan step
     job('400', '2024-01-01T02:00:00', { DBIndex: '9' }),
     job('400.batch', '2024-01-01T00:30:00', { DBIndex: '7' }),
     job('400.batch', '2024-01-01T02:00:00', { DBIndex: '9' }),
-    // a step before its job line (kept, after the rest), and one whose job never comes
+    // steps before their job line (kept, right after it), and one whose job never comes
     job('500.0', '2024-01-01T00:40:00'),
+    job('500.1', '2024-01-01T00:40:00'),
     job('500', '2024-01-01T00:40:00'),
+    job('501', '2024-01-01T00:41:00'),
     job('600.0', '2024-01-01T00:40:00'),
+    // a step before a job line of another DBIndex waits for its own
+    job('700.0', '2024-01-01T00:40:00', { DBIndex: '71' }),
+    job('700', '2024-01-01T00:30:00', { DBIndex: '70', State: 'REQUEUED' }),
+    job('700', '2024-01-01T00:40:00', { DBIndex: '71' }),
   ]);
-  t.same(r.ids, ['200', '200.batch', '300', '300.batch', '400', '400.batch', '500', '500.0']);
+  t.same(r.ids, ['200', '200.batch', '300', '300.batch', '400', '400.batch', '500', '500.0', '500.1', '501', '700', '700', '700.0']);
   t.equal(r.orphans, 1, 'the step without a job line is dropped and counted');
 });
 
@@ -113,10 +143,79 @@ t.test('WindowFilter: a line that is not exactly the field list is garbled', asy
   t.same(quoted.ids, ['1'], 'quotes and backslashes are escaped, not garbled');
 });
 
-t.test('row records: kind first, the chunk id, every field as a raw string', async (t) => {
+t.test('rows records: the field list once, raw lines without their final delimiter, delimited by DEL, at most ROWS_MAX_LINES each', async (t) => {
   const f = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'));
-  f.feed(job('1', '2024-01-01T00:10:00', { Account: 'a"b', MaxRSS: '' }), 1);
-  const text = [...f.finish().rows.batches()].join('\n');
+  const n = ROWS_MAX_LINES + 10;
+  for (let i = 0; i < n; i++) {
+    const l = job(String(i + 1), '2024-01-01T00:10:00', i === 3 ? { Account: 'a"b\\é' } : {});
+    f.feedBytes(Buffer.from(l + '\n'), 0, Buffer.byteLength(l), i + 1);
+  }
+  const r = f.finish();
+  t.equal(r.count, n);
+  const text = spoolText(r.rows);
+  r.rows.close();
+  t.ok(text.endsWith(']}\n'));
+  const recs = rawRecords(text);
+  t.same(recs.map((x) => (x['lines'] as string[]).length), [ROWS_MAX_LINES, 10]);
+  const first = recs[0] as Rec;
+  t.same(Object.keys(first), ['kind', 'cluster', 'chunk', 'fields', 'delimiter', 'lines']);
+  t.same(first, { ...first, kind: 'rows', cluster: 'hammer', chunk: '2024-01-01T00:00:00Z/2024-01-01T00:59:59Z', fields: [...SACCT_FIELDS], delimiter: '\x7f' });
+  t.equal(ROWS_DELIMITER, '\x7f');
+  const lines = first['lines'] as string[];
+  const asRow = (l: string): string => l.slice(0, -1).replaceAll(US, '\x7f');
+  t.equal(lines[0], asRow(job('1', '2024-01-01T00:10:00')), 'the line as sacct printed it, less the final delimiter, DEL between fields');
+  t.equal(lines[3], asRow(job('4', '2024-01-01T00:10:00', { Account: 'a"b\\é' })), 'quotes, backslashes, UTF-8 kept');
+  t.ok(text.includes('\x7f') && !text.includes('\\u001f'), 'DEL written as it is (JSON does not escape it)');
+  const small = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'), { maxBytes: 1000 });
+  for (let i = 0; i < 20; i++) small.feed(job(String(i + 1), '2024-01-01T00:10:00'), i + 1);
+  const bytes = rawRecords(spoolText(small.finish().rows)).map((x) => (x['lines'] as string[]).length);
+  t.ok(bytes.length > 1 && bytes.reduce((a, b) => a + b) === 20, `a record closes past maxBytes (${bytes.join(' + ')} lines)`);
+});
+
+t.test('the byte path and the text path read lines alike', async (t) => {
+  const lines = [
+    job('1', '2024-01-01T00:10:00', { DBIndex: '5' }),
+    job('1.batch', '2024-01-01T00:10:00', { DBIndex: '5', MaxRSS: '100K' }),
+    job('2.0', '2024-01-01T00:20:00'),
+    job('2', '2024-01-01T00:20:00', { User: 'ünï' }),
+    job('3', '2024-01-01T01:20:00'),
+    job('3.batch', '2024-01-01T01:20:00'),
+    job('4', '2024-01-01T00:59:59', { Account: 'x\\y"z' }),
+    '',
+    job('5', '2024-01-01T00:30:00') + '\r',
+  ];
+  const a = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'));
+  const b = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'));
+  const buf = Buffer.from(lines.join('\n'));
+  let pos = 0;
+  lines.forEach((l, i) => {
+    const len = Buffer.byteLength(l);
+    a.feedBytes(buf, pos, pos + len, i + 1);
+    pos += len + 1;
+    b.feed(l.endsWith('\r') ? l.slice(0, -1) : l, i + 1);
+  });
+  const ra = a.finish();
+  const rb = b.finish();
+  t.equal(spoolText(ra.rows), spoolText(rb.rows));
+  t.same([ra.count, ra.seen, ra.orphans], [rb.count, rb.seen, rb.orphans]);
+  t.equal(ra.count, 6);
+  for (const [l, re] of [
+    [job('1', '2024-01-01T00:10:00').slice(0, 40), /has \d+ fields, expected 21/],
+    [job('1', '2024-01-01T00:10:00', { User: 'a\u0007' }), /control character/],
+    [job('1x', '2024-01-01T00:10:00'), /JobIDRaw '1x'/],
+    [job('1.', '2024-01-01T00:10:00'), /JobIDRaw '1\.'/],
+    [job('1', '2024-13-01T00:10:00'), /End '2024-13-01T00:10:00', not a time/],
+  ] as Array<[string, RegExp]>) {
+    const f = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'));
+    t.throws(() => f.feedBytes(Buffer.from(l), 0, Buffer.byteLength(l), 3), re);
+  }
+});
+
+t.test('row records (--row-records): kind first, the chunk id, every field as a raw string', async (t) => {
+  const f = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'), { rowRecords: true });
+  const l = job('1', '2024-01-01T00:10:00', { Account: 'a"b', MaxRSS: '' });
+  f.feedBytes(Buffer.from(l), 0, l.length, 1);
+  const text = spoolText(f.finish().rows).trimEnd();
   const rec = JSON.parse(text) as { kind: string; cluster: string; chunk: string; f: Fields };
   t.same(Object.keys(rec), ['kind', 'cluster', 'chunk', 'f']);
   t.equal(rec.chunk, '2024-01-01T00:00:00Z/2024-01-01T00:59:59Z');
@@ -192,6 +291,7 @@ t.test('Spool keeps lines in order in memory and, past 16 MiB, in an unlinked fi
   const n = 20_000;
   for (let i = 0; i < n; i++) big.push(`${i} ${row} é`);
   const lines = [...big.batches()].join('\n').split('\n');
+  t.equal(spoolText(big), lines.join('\n') + '\n', 'buffers(): the same bytes, from the file');
   big.close();
   t.equal(lines.length, n);
   t.equal(big.count, n);
@@ -209,9 +309,9 @@ t.test('real sacct output: touching windows split the 20 job records and 43 step
     lines.forEach((l, i) => f.feed(l, i + 1));
     const r = f.finish();
     t.equal(r.orphans, 0, 'every step has its job line');
-    const text = [...r.rows.batches()].join('\n');
+    const text = spoolText(r.rows);
     r.rows.close();
-    return text === '' ? [] : text.split('\n').map((x) => JSON.parse(x) as { f: Fields });
+    return records(text) as Array<{ f: Fields }>;
   };
   const all = run('2026-11-21T05:10:39Z', '2026-11-21T05:12:10Z');
   t.equal(all.length, 63, 'the capture window keeps every line');
@@ -638,7 +738,7 @@ t.test('| head -1: exit 0, empty stderr, no sacct left behind', async (t) => {
   const r = await runShell(`sb-sacct --sacct '${e.sacct}' --rate 0 -j 4 < '${file}' | head -1`, { env: e.env });
   t.equal(r.status, 0);
   t.equal(r.stderr, '');
-  t.equal(records(r.stdout).length, 1);
+  t.equal(rawRecords(r.stdout).length, 1);
   t.equal(spawnSync('pgrep', ['-f', e.sacct]).status, 1, 'no sacct process left');
 });
 

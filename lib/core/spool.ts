@@ -29,6 +29,54 @@ export class Spool {
     this.count++;
   }
 
+  // Appends text as it is (no newline, not counted as a line).
+  write(text: string): void {
+    const need = text.length * 3;
+    if (this.off + need > this.cur.length) this.nextBlock(need);
+    this.off += this.cur.write(text, this.off);
+  }
+
+  // Appends bytes src[start, end) as they are (no newline, not counted as a line).
+  writeBytes(src: Buffer, start: number, end: number): void {
+    const need = end - start;
+    if (this.off + need > this.cur.length) this.nextBlock(need);
+    this.off += src.copy(this.cur, this.off, start, end);
+  }
+
+  // Room for `need` more bytes at the end of the current block: the block and the offset to
+  // write at; then commit(offset after the last byte written). For callers that fill bytes
+  // themselves (no intermediate string).
+  reserve(need: number): Buffer {
+    if (this.off + need > this.cur.length) this.nextBlock(need);
+    return this.cur;
+  }
+
+  get offset(): number {
+    return this.off;
+  }
+
+  commit(off: number): void {
+    this.off = off;
+  }
+
+  // Everything written, in order, as byte blocks (no decoding; each block is new, so a caller
+  // may hand it to a stream that writes later).
+  *buffers(): Generator<Buffer> {
+    this.nextBlock(0);
+    if (this.fd === undefined) {
+      yield* this.blocks;
+      return;
+    }
+    let pos = 0;
+    while (pos < this.written) {
+      const buf = Buffer.allocUnsafe(Math.min(BLOCK * 4, this.written - pos));
+      const n = readSync(this.fd, buf, 0, buf.length, pos);
+      if (n <= 0) break;
+      pos += n;
+      yield n === buf.length ? buf : buf.subarray(0, n);
+    }
+  }
+
   // The lines in order, in batches of whole lines joined with '\n' (no final newline).
   *batches(): Generator<string> {
     this.nextBlock(0);
@@ -72,6 +120,8 @@ export class Spool {
       this.held += this.off;
       this.cur = Buffer.allocUnsafe(Math.max(BLOCK, need));
       this.off = 0;
+    } else if (need > this.cur.length) {
+      this.cur = Buffer.allocUnsafe(need);
     }
     if (this.held >= SPILL_AT || (this.fd !== undefined && this.held > 0)) this.spill();
   }

@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Args, type Io, type Tool, optInt, optString, parseArgs } from '../core/cli.js';
 import { type Chunk, chunkFromRecord, chunkId } from '../core/chunk.js';
@@ -31,9 +31,10 @@ import { formatTime } from '../core/time.js';
 export const USAGE = `Usage: sb-sacct [options] [FILE]
 
 Run sacct once for each 'chunk' record read from FILE or stdin and print the
-jobs whose End lies in that window: the window's 'row' records (one per sacct
-line, steps kept with their job), then one 'chunk-done' record; or, if the
-window fails, nothing at all for it. Records of other kinds pass through in order.
+jobs whose End lies in that window: the window's 'rows' records (its field list
+and up to 4096 raw sacct lines each; steps right after their job), then one
+'chunk-done' record; or, if the window fails, nothing at all for it. Records of
+other kinds pass through in order.
 
 Each window runs, with SACCT_* and SLURM_TIME* removed from the environment:
   TZ=UTC sacct -a -n -p --delimiter=$'\\x1f' --duplicates --noconvert
@@ -58,6 +59,8 @@ Options:
   -j, --concurrency N      windows in flight at once (alias --concurrently);
                            0 = as many as --rate allows (default: 1)
       --sleep SEC          pause between one slot's sacct calls (default: 0)
+      --row-records        one 'row' record per line, its fields by name (for
+                           jq; slower) instead of batched 'rows' records
   -v, --verbose            report retries and a summary on stderr
       --strict             exit 65 at the end if any input line was bad
       --errors FMT         diagnostics as 'text' (default) or 'json' lines
@@ -92,16 +95,35 @@ const CONTROL = /[\x00-\x08\x0a-\x1e\x7f]/;
 // A quote, a backslash or a control character other than the delimiter: the slow path.
 const SPECIAL = /["\\\x00-\x08\x0a-\x1e\x7f]/;
 const FIELD_KEYS = SACCT_FIELDS.map((f) => `${JSON.stringify(f)}:`);
+const DELIM = SACCT_DELIMITER.charCodeAt(0);
+// The delimiter of `rows` lines: DEL, which no kept line holds (sacct's output with one is
+// garbled) and which JSON, unlike sacct's unit separator, writes as it is (1 byte, not 6).
+export const ROWS_DELIMITER = '\x7f';
+const ROWS_DELIM = 0x7f;
+
+// A `rows` record holds at most this many lines, and is closed once past this many bytes.
+export const ROWS_MAX_LINES = 4096;
+export const ROWS_MAX_BYTES = 1024 * 1024;
+
+export interface FilterOptions {
+  // One `row` record per line (sb-sacct --row-records) instead of batched `rows` records.
+  rowRecords?: boolean;
+  spoolDir?: string;
+  maxLines?: number;
+  maxBytes?: number;
+}
 
 interface PendingStep {
-  jobId: number;
   db: number;
+  // The step as its output element: a `rows` line (a JSON string) or a whole `row` record.
   text: string;
 }
 
 export interface WindowRows {
-  // The window's row records, serialized.
+  // The window's records, serialized as NDJSON (each ends in a newline).
   rows: Spool;
+  // sacct lines kept.
+  count: number;
   // sacct lines read, kept or not.
   seen: number;
   // Step lines without a job line to go with; dropped.
@@ -111,23 +133,56 @@ export interface WindowRows {
 // Keeps the lines of one window's sacct output whose job's End (UTC) lies in [start, end]; a
 // step (JobIDRaw `N.x`) goes with the job line of the same JobIDRaw N (and the same DBIndex when
 // it has one; otherwise the latest such job line before it, for requeued duplicates). Rows keep
-// sacct's order; a step seen before its job line follows at the end. Throws GarbledOutput on a
-// line that is not exactly the field list.
+// sacct's order, except that a step printed before its job line follows that job line (sb-parse
+// folds a step into the job row before it). Throws GarbledOutput on a line that is not exactly
+// the field list.
+//
+// Kept lines become `rows` records (the window's field list once, then up to ROWS_MAX_LINES raw
+// lines without their final delimiter, the delimiter written as DEL, as JSON strings), or `row`
+// records with rowRecords. Lines
+// of printable ASCII are checked and copied byte by byte (feedBytes); any other line takes the
+// string path (feed), which reports garbled lines exactly.
 export class WindowFilter {
   readonly rows: Spool;
-  private readonly pendingSteps: PendingStep[] = [];
+  // Steps seen before any job line of their id, by job id.
+  private readonly pendingSteps = new Map<number, PendingStep[]>();
+  private pendingCount = 0;
   // Job id → its latest job line: (DBIndex + 1) × 2 + (1 if kept), DBIndex -1 when empty.
   private readonly jobs = new Map<number, number>();
   // Job ids seen more than once (requeued runs without DBIndex, recycled ids): every entry.
   private readonly repeats = new Map<number, number[]>();
   private readonly prefix: string;
+  private readonly header: string;
+  private readonly rowRecords: boolean;
+  private readonly maxLines: number;
+  private readonly maxBytes: number;
+  // Lines and bytes in the open `rows` record (0 lines: none open).
+  private recLines = 0;
+  private recBytes = 0;
+  private kept = 0;
   private seen = 0;
+  // Field delimiters of the line being read (feedBytes).
+  private readonly delims = new Int32Array(NFIELDS + 1);
 
-  constructor(cluster: string, private readonly start: number, private readonly end: number, spoolDir?: string) {
-    this.prefix = `{"kind":"row","cluster":${JSON.stringify(cluster)},"chunk":${JSON.stringify(chunkId({ cluster, start, end }))},"f":{`;
-    this.rows = new Spool(spoolDir);
+  constructor(cluster: string, private readonly start: number, private readonly end: number, opts: FilterOptions | string = {}) {
+    const o: FilterOptions = typeof opts === 'string' ? { spoolDir: opts } : opts;
+    const head = `"cluster":${JSON.stringify(cluster)},"chunk":${JSON.stringify(chunkId({ cluster, start, end }))}`;
+    this.prefix = `{"kind":"row",${head},"f":{`;
+    this.header = `{"kind":"rows",${head},"fields":${JSON.stringify(SACCT_FIELDS)},"delimiter":"\\u007f","lines":[`;
+    this.rowRecords = o.rowRecords === true;
+    this.maxLines = o.maxLines ?? ROWS_MAX_LINES;
+    this.maxBytes = o.maxBytes ?? ROWS_MAX_BYTES;
+    this.rows = new Spool(o.spoolDir);
   }
 
+  // One line as bytes buf[s, e) without its newline, and its number.
+  feedBytes(buf: Buffer, s: number, e: number, n: number): void {
+    if (e > s && buf[e - 1] === 13) e--;
+    if (e === s) return;
+    if (this.rowRecords || !this.fastLine(buf, s, e)) this.feed(buf.toString('utf8', s, e), n);
+  }
+
+  // One line of text without its newline, and its number.
   feed(line: string, n: number): void {
     if (line === '') return;
     const parts = line.split(SACCT_DELIMITER);
@@ -141,37 +196,131 @@ export class WindowFilter {
     const db = parts[IDX.db] as string;
     const m = JOB_ID_RAW.exec(rawId);
     if (!m || !/^\d*$/.test(db)) throw new GarbledOutput(`line ${n}: JobIDRaw '${rawId}' or DBIndex '${db}' is not an id`);
-    this.seen++;
     const jobId = Number(m[1]);
     const dbNum = db === '' ? -1 : Number(db);
+    let end = 0;
     if (m[2] === undefined) {
-      const end = parseSacctTime(parts[IDX.end] as string);
-      if (end === undefined) throw new GarbledOutput(`line ${n}: job ${rawId} has End '${parts[IDX.end]}', not a time`);
-      const keep = end >= this.start && end <= this.end;
-      const entry = (dbNum + 1) * 2 + (keep ? 1 : 0);
-      const before = this.jobs.get(jobId);
-      if (before !== undefined) {
-        const list = this.repeats.get(jobId);
-        if (list) list.push(entry);
-        else this.repeats.set(jobId, [before, entry]);
-      }
-      this.jobs.set(jobId, entry);
-      if (keep) this.rows.push(this.serialize(parts, plain));
+      const t = parseSacctTime(parts[IDX.end] as string);
+      if (t === undefined) throw new GarbledOutput(`line ${n}: job ${rawId} has End '${parts[IDX.end]}', not a time`);
+      end = t;
+    }
+    this.seen++;
+    const text = (): string => this.rowRecords ? this.serialize(parts, plain) : JSON.stringify(line.slice(0, -1).replaceAll(SACCT_DELIMITER, ROWS_DELIMITER));
+    if (m[2] === undefined) {
+      if (this.jobLine(jobId, dbNum, end)) {
+        this.put(text());
+        this.stepsOf(jobId, dbNum, true);
+      } else this.stepsOf(jobId, dbNum, false);
       return;
     }
     const job = this.jobOf(jobId, dbNum);
-    if (job === undefined) this.pendingSteps.push({ jobId, db: dbNum, text: this.serialize(parts, plain) });
-    else if (job % 2 === 1) this.rows.push(this.serialize(parts, plain));
+    if (job === undefined) this.hold(jobId, dbNum, text());
+    else if (job % 2 === 1) this.put(text());
   }
 
   finish(): WindowRows {
-    let orphans = 0;
-    for (const step of this.pendingSteps) {
-      const job = this.jobOf(step.jobId, step.db);
-      if (job === undefined) orphans++;
-      else if (job % 2 === 1) this.rows.push(step.text);
+    if (this.recLines > 0) this.closeRecord();
+    return { rows: this.rows, count: this.kept, seen: this.seen, orphans: this.pendingCount };
+  }
+
+  // A line of printable ASCII (and delimiters) exactly the field list, read and kept or not
+  // without making a string; false (nothing done) for any other line.
+  private fastLine(buf: Buffer, s: number, e: number): boolean {
+    const d = this.delims;
+    let nd = 0;
+    for (let i = s; i < e; i++) {
+      const c = buf[i] as number;
+      if (c === DELIM) {
+        if (nd === NFIELDS) return false;
+        d[nd++] = i;
+      } else if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
     }
-    return { rows: this.rows, seen: this.seen, orphans };
+    if (nd !== NFIELDS || d[NFIELDS - 1] !== e - 1) return false;
+    // DBIndex: digits or empty.
+    const dbS = IDX.db === 0 ? s : (d[IDX.db - 1] as number) + 1;
+    const dbE = d[IDX.db] as number;
+    if (dbE - dbS > 15) return false;
+    let dbNum = dbE === dbS ? -1 : 0;
+    for (let i = dbS; i < dbE; i++) {
+      const c = (buf[i] as number) - 48;
+      if (c < 0 || c > 9) return false;
+      dbNum = dbNum * 10 + c;
+    }
+    // JobIDRaw: digits, then perhaps '.' and a step name.
+    const idS = (d[IDX.rawId - 1] as number) + 1;
+    const idE = d[IDX.rawId] as number;
+    let i = idS;
+    let jobId = 0;
+    for (; i < idE; i++) {
+      const c = (buf[i] as number) - 48;
+      if (c < 0 || c > 9) break;
+      jobId = jobId * 10 + c;
+    }
+    if (i === idS || i - idS > 15) return false;
+    const step = i < idE;
+    if (step) {
+      if (buf[i] !== 0x2e || i + 1 === idE) return false;
+      for (i++; i < idE; i++) {
+        const c = buf[i] as number;
+        // [A-Za-z0-9_+-]
+        if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2b || c === 0x2d)) return false;
+      }
+    }
+    if (!step) {
+      const end = readTime(buf, (d[IDX.end - 1] as number) + 1, d[IDX.end] as number);
+      if (end < 0) return false;
+      this.seen++;
+      if (this.jobLine(jobId, dbNum, end)) {
+        this.putBytes(buf, s, e - 1);
+        this.stepsOf(jobId, dbNum, true);
+      } else this.stepsOf(jobId, dbNum, false);
+      return true;
+    }
+    this.seen++;
+    const job = this.jobOf(jobId, dbNum);
+    if (job === undefined) this.hold(jobId, dbNum, '"' + buf.toString('latin1', s, e - 1).replaceAll(SACCT_DELIMITER, ROWS_DELIMITER) + '"');
+    else if (job % 2 === 1) this.putBytes(buf, s, e - 1);
+    return true;
+  }
+
+  // Records a job line; whether it is kept (its End in the window).
+  private jobLine(jobId: number, dbNum: number, end: number): boolean {
+    const keep = end >= this.start && end <= this.end;
+    const entry = (dbNum + 1) * 2 + (keep ? 1 : 0);
+    const before = this.jobs.get(jobId);
+    if (before !== undefined) {
+      const list = this.repeats.get(jobId);
+      if (list) list.push(entry);
+      else this.repeats.set(jobId, [before, entry]);
+    }
+    this.jobs.set(jobId, entry);
+    return keep;
+  }
+
+  // A step seen before its job line: held until a job line it goes with.
+  private hold(jobId: number, db: number, text: string): void {
+    const list = this.pendingSteps.get(jobId);
+    if (list) list.push({ db, text });
+    else this.pendingSteps.set(jobId, [{ db, text }]);
+    this.pendingCount++;
+  }
+
+  // The held steps of a job line just read: put right after it when it is kept, else dropped.
+  private stepsOf(jobId: number, db: number, keep: boolean): void {
+    if (this.pendingCount === 0) return;
+    const list = this.pendingSteps.get(jobId);
+    if (list === undefined) return;
+    const rest: PendingStep[] = [];
+    for (const step of list) {
+      if (step.db !== -1 && db !== -1 && step.db !== db) {
+        rest.push(step);
+        continue;
+      }
+      this.pendingCount--;
+      if (keep) this.put(step.text);
+    }
+    if (rest.length > 0) this.pendingSteps.set(jobId, rest);
+    else this.pendingSteps.delete(jobId);
   }
 
   // The job line a step goes with, as its entry; undefined if none (yet).
@@ -183,6 +332,48 @@ export class WindowFilter {
     return undefined;
   }
 
+  // One kept line, as its output element (a `row` record, or a `rows` line as a JSON string).
+  private put(text: string): void {
+    this.kept++;
+    if (this.rowRecords) {
+      this.rows.push(text);
+      return;
+    }
+    this.rows.write(this.recLines === 0 ? this.header + text : ',' + text);
+    this.added(text.length);
+  }
+
+  // One kept line of printable ASCII, buf[s, e) without its final delimiter, into the open
+  // `rows` record as a JSON string: the delimiter written as DEL, every other byte as it is.
+  private putBytes(buf: Buffer, s: number, e: number): void {
+    this.kept++;
+    if (this.recLines === 0) this.rows.write(this.header);
+    const dst = this.rows.reserve(e - s + 3);
+    let o = this.rows.offset;
+    const o0 = o;
+    if (this.recLines > 0) dst[o++] = 0x2c;
+    dst[o++] = 0x22;
+    for (let i = s; i < e; i++) {
+      const c = buf[i] as number;
+      dst[o++] = c === DELIM ? ROWS_DELIM : c;
+    }
+    dst[o++] = 0x22;
+    this.rows.commit(o);
+    this.added(o - o0);
+  }
+
+  private added(bytes: number): void {
+    this.recLines++;
+    this.recBytes += bytes;
+    if (this.recLines >= this.maxLines || this.recBytes >= this.maxBytes) this.closeRecord();
+  }
+
+  private closeRecord(): void {
+    this.rows.write(']}\n');
+    this.recLines = 0;
+    this.recBytes = 0;
+  }
+
   // `plain`: the line has no character JSON must escape, so each value goes in as it is.
   private serialize(parts: string[], plain: boolean): string {
     let s = this.prefix;
@@ -192,6 +383,25 @@ export class WindowFilter {
     }
     return s + '}}';
   }
+}
+
+// sacct's naive `YYYY-MM-DDTHH:MM:SS` in buf[s, e) → epoch seconds, as parseSacctTime reads it;
+// -1 when it is not one.
+function readTime(buf: Buffer, s: number, e: number): number {
+  if (e - s !== 19 || buf[s + 4] !== 0x2d || buf[s + 7] !== 0x2d || buf[s + 10] !== 0x54 || buf[s + 13] !== 0x3a || buf[s + 16] !== 0x3a) return -1;
+  const y = num(buf, s, 4), mo = num(buf, s + 5, 2), d = num(buf, s + 8, 2), h = num(buf, s + 11, 2), mi = num(buf, s + 14, 2), sec = num(buf, s + 17, 2);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) return -1;
+  return Date.UTC(y, mo - 1, d, h, mi, sec) / 1000;
+}
+
+function num(buf: Buffer, s: number, len: number): number {
+  let v = 0;
+  for (let i = s; i < s + len; i++) {
+    const c = (buf[i] as number) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
 }
 
 // The delay before retry number `retry` (1-based): base × 2^(retry-1), times a random factor
@@ -243,7 +453,7 @@ interface Settings {
 }
 
 type Outcome =
-  | { ok: true; chunk: Chunk; rows: Spool; settled: boolean; attempts: number; orphans: number }
+  | { ok: true; chunk: Chunk; rows: Spool; count: number; settled: boolean; attempts: number; orphans: number }
   | { ok: false; chunk: Chunk; failure: Failure; attempts: number };
 
 // Aborted: the run is stopping (the reader went away, a signal); not a window failure.
@@ -323,11 +533,12 @@ const SIGNAL_STATUS: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTER
 export async function main(argv: string[], io: Io): Promise<number> {
   const args = parseArgs(tool, argv, {
     string: ['sacct', 'sacctmgr', 'slack', 'settle', 'sacct-timeout', 'retries', 'backoff', 'failed', 'rate', 'concurrency', 'sleep'],
-    boolean: ['strict', 'verbose'],
+    boolean: ['strict', 'verbose', 'row-records'],
     alias: { j: 'concurrency', concurrently: 'concurrency', v: 'verbose' },
   }, io);
   if (args._.length > 1) throw new UsageError(`unexpected argument '${args._[1]}'`);
   const set = settingsFrom(args, io.env);
+  const rowRecords = args['row-records'] === true;
   const report = new Reporter(tool.name, io.stderr, optString(args, 'errors') === 'json' ? 'json' : 'text');
   const progress = new ProgressLine(io.stderr, tool.name, progressWanted(io.stderr, io.env));
   const failedPath = optString(args, 'failed');
@@ -390,7 +601,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
   // One sacct call for one window: its kept rows, or why not.
   const callSacct = async (chunk: Chunk): Promise<{ rows: ReturnType<WindowFilter['finish']> } | { failure: Failure }> => {
-    const filter = new WindowFilter(chunk.cluster, chunk.start, chunk.end);
+    const filter = new WindowFilter(chunk.cluster, chunk.start, chunk.end, { rowRecords });
     let garbled: GarbledOutput | undefined;
     let endsWithNewline = true;
     let consumed: Promise<void> = Promise.resolve();
@@ -400,18 +611,45 @@ export async function main(argv: string[], io: Io): Promise<number> {
       signal,
       onStdout: (stdout: Readable) => {
         consumed = (async () => {
+          // Lines as bytes: split at '\n' in each chunk, a line cut by a chunk's end carried over.
           let n = 0;
-          for await (const batch of readLineBatches(lastByteOf(stdout, (b) => (endsWithNewline = b === 10)))) {
-            for (const text of batch) {
-              n++;
-              if (garbled) continue;
-              try {
-                filter.feed(text, n);
-              } catch (err) {
-                if (!(err instanceof GarbledOutput)) throw err;
-                garbled = err;
-              }
+          let carry: Buffer[] = [];
+          const feed = (buf: Buffer, s: number, e: number): void => {
+            n++;
+            if (garbled) return;
+            try {
+              filter.feedBytes(buf, s, e, n);
+            } catch (err) {
+              if (!(err instanceof GarbledOutput)) throw err;
+              garbled = err;
             }
+          };
+          for await (const chunk of stdout as AsyncIterable<Buffer>) {
+            if (chunk.length === 0) continue;
+            endsWithNewline = chunk[chunk.length - 1] === 10;
+            let nl = chunk.indexOf(10);
+            if (nl < 0) {
+              carry.push(chunk);
+              continue;
+            }
+            let buf = chunk;
+            let pos = 0;
+            if (carry.length > 0) {
+              const head = carry.reduce((a, b) => a + b.length, 0);
+              buf = Buffer.concat([...carry, chunk]);
+              carry = [];
+              nl += head;
+            }
+            while (nl >= 0) {
+              feed(buf, pos, nl);
+              pos = nl + 1;
+              nl = buf.indexOf(10, pos);
+            }
+            if (pos < buf.length) carry.push(buf.subarray(pos));
+          }
+          if (carry.length > 0) {
+            const last = Buffer.concat(carry);
+            feed(last, 0, last.length);
           }
         })();
         consumed.catch(() => undefined);
@@ -505,7 +743,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
           }
           knownClusters.add(chunk.cluster);
         }
-        return { ok: true, chunk, rows: res.rows.rows, settled: fetchedAt - chunk.end >= set.settle, attempts: attempt, orphans: res.rows.orphans };
+        return { ok: true, chunk, rows: res.rows.rows, count: res.rows.count, settled: fetchedAt - chunk.end >= set.settle, attempts: attempt, orphans: res.rows.orphans };
       }
       return { ok: false, chunk, failure, attempts: attempt };
     } finally {
@@ -518,16 +756,19 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const c = o.chunk;
     if (o.ok) {
       try {
-        for (const batch of o.rows.batches()) {
-          out.line(batch);
+        // The spool holds the window's records as they are printed: its bytes go out as they are.
+        await out.flush();
+        for (const block of o.rows.buffers()) {
+          await writeBytes(io.stdout, block);
           await out.drain();
         }
+        await out.flush();
       } finally {
         o.rows.close();
       }
-      out.record({ kind: 'chunk-done', cluster: c.cluster, start: formatTime(c.start), end: formatTime(c.end), rows: o.rows.count, settled: o.settled });
+      out.record({ kind: 'chunk-done', cluster: c.cluster, start: formatTime(c.start), end: formatTime(c.end), rows: o.count, settled: o.settled });
       await out.drain();
-      stats.rows += o.rows.count;
+      stats.rows += o.count;
       if (o.orphans > 0) say(() => report.warn(`${where(c)}: ${o.orphans} step line(s) without their job line dropped`));
     } else {
       stats.failed++;
@@ -651,12 +892,21 @@ class ClusterCheckFailed extends Error {
   }
 }
 
-// Passes a stream's chunks through, telling `seen` the last byte of each.
-async function* lastByteOf(stream: Readable, seen: (byte: number) => void): AsyncGenerator<Buffer> {
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    if (chunk.length > 0) seen(chunk[chunk.length - 1] as number);
-    yield chunk;
-  }
+// Writes bytes, waiting while the reader is slow; a closed or failed stream is left to Output
+// (its next flush throws PipeClosed or the error).
+async function writeBytes(stream: Writable, bytes: Buffer): Promise<void> {
+  if (stream.destroyed || stream.write(bytes)) return;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+    stream.on('error', done);
+  });
 }
 
 function where(c: Chunk): string {
