@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/parse.sh — sb-parse's throughput on sacct rows from the synthetic cluster (sim/sacct),
-# as plain sacct text and as sb-sacct's row NDJSON, next to baselines timed in the same run on
+# as plain sacct text, as sb-sacct's rows NDJSON (its default: raw lines in batches) and as its
+# row NDJSON (--row-records: one object a row), next to baselines timed in the same run on
 # the same rows: awk -F summing ElapsedRaw × AllocCPUS (what any script would do at least), and
 # for NDJSON a node loop that only JSON.parses each line. At about 1M and 2M rows, so the peak
 # RSS column shows whether memory stays flat as the input grows.
@@ -46,6 +47,30 @@ JSON_LOOP='import("./dist/core/lines.js").then(async ({ readLineBatches }) => {
   for await (const b of readLineBatches(process.stdin)) for (const l of b) if (JSON.parse(l).kind === "row") n++;
   console.log(n);
 })'
+# headerless sacct text → sb-sacct's rows records (4096 lines each, DEL between fields), with a
+# chunk-done after every window of 1000 jobs, as bench/sacct-rows.mjs does for row records
+TO_ROWS='const FIELDS = "'"$FIELDS"'".split(",");
+import("./dist/core/lines.js").then(async ({ readLineBatches }) => {
+  let window = 0, jobs = 0, rows = 0, lines = [], out = [];
+  const head = () => `{"kind":"rows","cluster":"demo","chunk":"2024-01-01T00:00:00Z/window-${window}","fields":${JSON.stringify(FIELDS)},"delimiter":"\\u007f","lines":[`;
+  const close = () => { if (lines.length > 0) out.push(head() + lines.join(",") + "]}"); lines = []; };
+  const flush = async () => { if (out.length > 0 && !process.stdout.write(out.join("\n") + "\n")) await new Promise((r) => process.stdout.once("drain", r)); out = []; };
+  for await (const b of readLineBatches(process.stdin)) {
+    for (const l of b) {
+      if (!l.split("\x1f", 3)[2].includes(".")) {
+        if (jobs > 0 && jobs % 1000 === 0) { close(); out.push(`{"kind":"chunk-done","cluster":"demo","start":"2024-01-01T00:00:00Z","end":"window-${window}","rows":${rows},"settled":true}`); window++; rows = 0; }
+        jobs++;
+      }
+      lines.push(JSON.stringify(l.slice(0, -1).replaceAll("\x1f", "\x7f")));
+      rows++;
+      if (lines.length >= 4096) close();
+    }
+    await flush();
+  }
+  close();
+  if (jobs > 0) out.push(`{"kind":"chunk-done","cluster":"demo","start":"2024-01-01T00:00:00Z","end":"window-${window}","rows":${rows},"settled":true}`);
+  await flush();
+})'
 
 rows=()
 for size in 1M:2024-01-01T06:30:00 2M:2024-01-01T11:00:00; do
@@ -53,6 +78,7 @@ for size in 1M:2024-01-01T06:30:00 2M:2024-01-01T11:00:00; do
 	say "generating $label rows"
 	gen "${size#*:}" >"$tmp/$label.txt"
 	node bench/sacct-rows.mjs demo <"$tmp/$label.txt" >"$tmp/$label.ndjson"
+	node -e "$TO_ROWS" <"$tmp/$label.txt" >"$tmp/$label.rows"
 	rows+=("$label:$(wc -l <"$tmp/$label.txt")")
 	say "timing $label rows"
 	run "$label.awk" "$tmp/$label.txt" awk -F $'\x1f' "$AWK_SUM"
@@ -60,10 +86,13 @@ for size in 1M:2024-01-01T06:30:00 2M:2024-01-01T11:00:00; do
 	run "$label.text" "$tmp/$label.txt" node bin/sb-parse --fields sb
 	run "$label.json" "$tmp/$label.ndjson" node -e "$JSON_LOOP"
 	run "$label.ndjson" "$tmp/$label.ndjson" node bin/sb-parse
+	run "$label.rows" "$tmp/$label.rows" node bin/sb-parse
 	# the same jobs from either form, and as many CPU-seconds as awk counts on the job rows
 	node bin/sb-parse --fields sb <"$tmp/$label.txt" >"$tmp/jobs"
 	node bin/sb-parse <"$tmp/$label.ndjson" | grep -v '"kind":"chunk-done"' | cmp -s - "$tmp/jobs" ||
 		{ say "sb-parse gives other jobs from NDJSON than from text"; exit 1; }
+	node bin/sb-parse <"$tmp/$label.rows" | grep -v '"kind":"chunk-done"' | cmp -s - "$tmp/jobs" ||
+		{ say "sb-parse gives other jobs from rows NDJSON than from text"; exit 1; }
 	a=$(awk -F'"(elapsed_s|cpus)":' '{ split($2, e, ","); split($3, c, ","); s += e[1] * c[1] } END { printf "%.0f", s }' "$tmp/jobs")
 	b=$(awk -F $'\x1f' '$2 !~ /\./ { s += $15 * $17 } END { printf "%.0f", s }' "$tmp/$label.txt")
 	[[ $a == "$b" ]] || { say "sb-parse counts $a CPU-seconds, awk $b"; exit 1; }
@@ -76,12 +105,13 @@ printf '%-6s %9s  %-28s %6s %6s %9s %7s %11s %8s\n' input rows program 'wall s' 
 for r in "${rows[@]}"; do
 	label=${r%%:*} n=${r#*:}
 	read -r awk_wall _ _ <"$tmp/result.$label.awk"
-	for p in awk:"awk -F ($awk_version)" mawk:"mawk -F" text:"sb-parse --fields sb" json:"node: JSON.parse each line" ndjson:"sb-parse"; do
+	for p in awk:"awk -F ($awk_version)" mawk:"mawk -F" text:"sb-parse --fields sb" rows:"sb-parse (rows records)" json:"node: JSON.parse each line" ndjson:"sb-parse (row records)"; do
 		key=${p%%:*} name=${p#*:}
 		[[ -f $tmp/result.$label.$key ]] || continue
 		read -r wall cpu kb <"$tmp/result.$label.$key"
 		form=text
-		[[ $key == json || $key == ndjson ]] && form=ndjson
+		[[ $key == json || $key == ndjson ]] && form=row
+		[[ $key == rows ]] && form=rows
 		awk -v f="$form" -v n="$n" -v p="$name" -v w="$wall" -v c="$cpu" -v kb="$kb" -v aw="$awk_wall" 'BEGIN {
 			printf "%-6s %9d  %-28s %6.2f %6.2f %9d %7.2f %11d %5.0f MB\n", f, n, p, w, c, (w > 0 ? n / w : 0), (w > 0 ? aw / w : 0), (c > 0 ? n / c : 0), kb / 1024 }'
 	done
