@@ -15,6 +15,7 @@ all: build
 help:
 	@echo "make demo      install dependencies, build, run the demo"
 	@echo "make test      install dependencies, build, run the test suite"
+	@echo "make test-slurm  the suite against a real SLURM cluster (root, Debian 12; ~3 min)"
 	@echo "make check     type check, man pages, package.json bin/man"
 	@echo "make install   PREFIX=$(PREFIX): programs and man pages"
 	@echo "make bench     print the benchmark tables"
@@ -32,6 +33,11 @@ build: dist/.stamp
 
 test: build
 	npx tap
+
+# a real single-node SLURM cluster, the workload, the whole pipeline against it (test/slurm/suite.sh);
+# exits 77 with a message when it cannot run here (not root, not Debian)
+test-slurm: build
+	@bash test/slurm/suite.sh
 
 check: build
 	npx tsc -p tsconfig.json --noEmit

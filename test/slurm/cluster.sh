@@ -12,7 +12,8 @@
 #   up      install missing packages (apt-get), write configs, start munged, mariadbd,
 #           slurmdbd, register cluster/accounts/users with sacctmgr, start slurmctld and
 #           slurmd, wait until the node is idle and sacct answers. Idempotent.
-#   down    TERM the recorded daemons (KILL after a timeout). Safe to run twice.
+#   down    cancel jobs still queued or running, then TERM the recorded daemons (KILL after a
+#           timeout). Safe to run twice.
 #   status  tell which recorded daemons run; exit 0 if all do, 3 otherwise.
 #   env     print the `export ...` lines a client needs (eval "$(cluster.sh env)").
 #
@@ -459,11 +460,29 @@ stop_one() { # NAME
 	say "stopped $name (pid $pid)"
 }
 
+# jobs still queued or running (an interrupted workload) are cancelled while slurmctld and
+# slurmd still run: stopping slurmd alone would leave their slurmstepd and processes behind
+cancel_jobs() {
+	pid_of slurmctld >/dev/null && pid_of slurmd >/dev/null || return 0
+	client_env
+	local ids i
+	ids=$(squeue -h -o %i 2>/dev/null) || return 0
+	[[ -n $ids ]] || return 0
+	say "cancelling jobs still queued or running: $(echo $ids)"
+	scancel $ids >/dev/null 2>&1 || true
+	for ((i = 0; i < 120; i++)); do # 30 s: KillWait=5, then SIGKILL and the epilog
+		[[ -z $(squeue -h -o %i 2>/dev/null) ]] && return 0
+		sleep 0.25
+	done
+	say "jobs still there after 30 s: $(squeue -h -o '%i %T' 2>&1 | tr '\n' ' ')"
+}
+
 cmd_down() {
 	[[ -d $PIDS ]] || {
 		say "nothing recorded in $STATE; nothing to stop"
 		return 0
 	}
+	cancel_jobs
 	local i
 	for ((i = ${#DAEMONS[@]} - 1; i >= 0; i--)); do stop_one "${DAEMONS[$i]}"; done
 }

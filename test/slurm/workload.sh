@@ -111,11 +111,14 @@ runuser -u sbalice -- scancel "$ID_never_ran"
 wait_running "$ID_requeue"
 sleep 2
 scontrol requeue "$ID_requeue"
-# a requeued job waits for its old credential to expire (about 2 min); let it go now
+# a requeued job waits for its old credential to expire (about 2 min); let it go now. Not in
+# the second of the requeue: slurmd refuses a credential made in the second its job's old one
+# was revoked ("Killing non-startable batch JobId=N: Job credential revoked", the job FAILED).
 for ((i = 0; i < 40; i++)); do
 	[[ $(job_state "$ID_requeue") == PENDING ]] && break
 	sleep 0.25
 done
+sleep 2
 scontrol update JobId="$ID_requeue" StartTime=now >/dev/null 2>&1 || true
 
 # wait until nothing of ours is queued, then until slurmdbd has every record with an End
