@@ -165,8 +165,9 @@ function inspect(lockPath: string, staleMs: number, token: string): Holder {
     st = undefined;
   }
   const ino = dirStat.ino;
-  // Same host and pid namespace: the holder's process can be looked at directly.
-  if (owner !== undefined && owner.host === HOST && (owner.pidns ?? null) === PIDNS) {
+  // Same host and pid namespace: the holder's process can be looked at directly. An owner file
+  // that names no namespace (written before it was recorded) is taken as this one's.
+  if (owner !== undefined && owner.host === HOST && (owner.pidns == null || owner.pidns === PIDNS)) {
     if (owner.boot !== null && BOOT !== null && owner.boot !== BOOT) return { gone: false, stale: 'its host has rebooted since', owner, ino };
     if (!processAlive(owner.pid, owner.pstart)) return { gone: false, stale: `process ${owner.pid} is gone`, owner, ino };
     return { gone: false, stale: undefined, owner, ino };
