@@ -153,6 +153,7 @@ export class WindowFilter {
   private readonly repeats = new Map<number, number[]>();
   private readonly prefix: string;
   private readonly header: string;
+  private readonly headerBytes: Buffer;
   private readonly rowRecords: boolean;
   private readonly maxLines: number;
   private readonly maxBytes: number;
@@ -169,6 +170,7 @@ export class WindowFilter {
     const head = `"cluster":${JSON.stringify(cluster)},"chunk":${JSON.stringify(chunkId({ cluster, start, end }))}`;
     this.prefix = `{"kind":"row",${head},"f":{`;
     this.header = `{"kind":"rows",${head},"fields":${JSON.stringify(SACCT_FIELDS)},"delimiter":"\\u007f","lines":[`;
+    this.headerBytes = Buffer.from(this.header);
     this.rowRecords = o.rowRecords === true;
     this.maxLines = o.maxLines ?? ROWS_MAX_LINES;
     this.maxBytes = o.maxBytes ?? ROWS_MAX_BYTES;
@@ -224,8 +226,19 @@ export class WindowFilter {
   }
 
   // A line of printable ASCII (and delimiters) exactly the field list, read and kept or not
-  // without making a string; false (nothing done) for any other line.
+  // without making a string; false (nothing done) for any other line. One pass checks each byte
+  // and copies it into the spool as the line's element of the open `rows` record (header or
+  // comma, quotes, DEL for the delimiter); the copy counts only if the line is kept.
   private fastLine(buf: Buffer, s: number, e: number): boolean {
+    const rows = this.rows;
+    const open = this.recLines > 0;
+    const dst = rows.reserve(e - s + this.headerBytes.length + 3);
+    const o0 = rows.offset;
+    let o = o0;
+    if (open) dst[o++] = 0x2c;
+    else o += this.headerBytes.copy(dst, o);
+    const q = o;
+    dst[o++] = 0x22;
     const d = this.delims;
     let nd = 0;
     for (let i = s; i < e; i++) {
@@ -233,9 +246,13 @@ export class WindowFilter {
       if (c === DELIM) {
         if (nd === NFIELDS) return false;
         d[nd++] = i;
+        dst[o++] = ROWS_DELIM;
       } else if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+      else dst[o++] = c;
     }
     if (nd !== NFIELDS || d[NFIELDS - 1] !== e - 1) return false;
+    // the final delimiter is not part of the line
+    dst[o - 1] = 0x22;
     // DBIndex: digits or empty.
     const dbS = IDX.db === 0 ? s : (d[IDX.db - 1] as number) + 1;
     const dbE = d[IDX.db] as number;
@@ -271,16 +288,23 @@ export class WindowFilter {
       if (end < 0) return false;
       this.seen++;
       if (this.jobLine(jobId, dbNum, end)) {
-        this.putBytes(buf, s, e - 1);
+        this.keepCopied(o, o - q);
         this.stepsOf(jobId, dbNum, true);
       } else this.stepsOf(jobId, dbNum, false);
       return true;
     }
     this.seen++;
     const job = this.jobOf(jobId, dbNum);
-    if (job === undefined) this.hold(jobId, dbNum, '"' + buf.toString('latin1', s, e - 1).replaceAll(SACCT_DELIMITER, ROWS_DELIMITER) + '"');
-    else if (job % 2 === 1) this.putBytes(buf, s, e - 1);
+    if (job === undefined) this.hold(jobId, dbNum, dst.toString('latin1', q, o));
+    else if (job % 2 === 1) this.keepCopied(o, o - q);
     return true;
+  }
+
+  // The line fastLine copied is kept: the spool's end moves past it.
+  private keepCopied(end: number, bytes: number): void {
+    this.kept++;
+    this.rows.commit(end);
+    this.added(bytes);
   }
 
   // Records a job line; whether it is kept (its End in the window).
@@ -341,25 +365,6 @@ export class WindowFilter {
     }
     this.rows.write(this.recLines === 0 ? this.header + text : ',' + text);
     this.added(text.length);
-  }
-
-  // One kept line of printable ASCII, buf[s, e) without its final delimiter, into the open
-  // `rows` record as a JSON string: the delimiter written as DEL, every other byte as it is.
-  private putBytes(buf: Buffer, s: number, e: number): void {
-    this.kept++;
-    if (this.recLines === 0) this.rows.write(this.header);
-    const dst = this.rows.reserve(e - s + 3);
-    let o = this.rows.offset;
-    const o0 = o;
-    if (this.recLines > 0) dst[o++] = 0x2c;
-    dst[o++] = 0x22;
-    for (let i = s; i < e; i++) {
-      const c = buf[i] as number;
-      dst[o++] = c === DELIM ? ROWS_DELIM : c;
-    }
-    dst[o++] = 0x22;
-    this.rows.commit(o);
-    this.added(o - o0);
   }
 
   private added(bytes: number): void {
