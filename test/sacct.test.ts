@@ -800,3 +800,30 @@ t.test('empty input, sacct not installed, usage errors, --help', async (t) => {
 
 // Fixed sacct answers (a stand-in that cats sacct.out) and what sb-sacct must keep of them.
 goldenCases('sacct');
+
+t.test("a window's chunk-done is written at once, before more input arrives", async (t) => {
+  const e = setup();
+  const { spawn } = await import('node:child_process');
+  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, path.join(ROOT, 'bin', 'sb-sacct'), '--sacct', e.sacct, '--rate', '0'], {
+    env: { ...process.env, ...e.env, TZ: 'UTC' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  const seen = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 20_000);
+    child.stdout.on('data', (d: string) => {
+      out += d;
+      if (out.includes('"kind":"chunk-done"')) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    });
+  });
+  // stdin stays open: the reader downstream must not wait for the next window or the end.
+  child.stdin.write(chunk('demo', '2024-01-10T00:00:00Z', '2024-01-10T00:59:59Z') + '\n');
+  t.ok(await seen, 'chunk-done arrived while stdin was still open');
+  child.stdin.end();
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  t.equal(status, 0);
+});

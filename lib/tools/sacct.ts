@@ -772,7 +772,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         o.rows.close();
       }
       out.record({ kind: 'chunk-done', cluster: c.cluster, start: formatTime(c.start), end: formatTime(c.end), rows: o.count, settled: o.settled });
-      await out.drain();
+      // Out at once: sb-reduce commits on it, and a gate downstream may wait for that commit.
+      await out.flush();
       stats.rows += o.count;
       if (o.orphans > 0) say(() => report.warn(`${where(c)}: ${o.orphans} step line(s) without their job line dropped`));
     } else {
