@@ -3,15 +3,24 @@ import { PipeClosed } from './errors.js';
 
 const FLUSH_AT = 64 * 1024;
 
-// Buffered line output that honours backpressure and turns EPIPE into PipeClosed.
+// Buffered line output that honours backpressure and turns EPIPE into PipeClosed. Lines are
+// encoded as they come into buffers that are written whole (no string joins, no second copy),
+// and a buffer is used again once the stream has taken it.
+const CAP = 128 * 1024;
+
 export class Output {
-  private parts: string[] = [];
-  private size = 0;
+  private buf: Buffer;
+  private used = 0;
+  // Filled buffers not yet written, and buffers the stream is done with.
+  private full: Buffer[] = [];
+  private fullSize = 0;
+  private free: Buffer[] = [];
   private closed = false;
   private failure: Error | undefined;
   private waiters: Array<() => void> = [];
 
   constructor(private readonly stream: Writable) {
+    this.buf = Buffer.allocUnsafeSlow(CAP);
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') this.closed = true;
       else this.failure = err;
@@ -22,8 +31,11 @@ export class Output {
 
   // Queue one line (without its newline).
   line(text: string): void {
-    this.parts.push(text);
-    this.size += text.length + 1;
+    const most = text.length * 3 + 1;
+    if (this.used + most > this.buf.length) this.next(most);
+    const buf = this.buf;
+    this.used += buf.write(text, this.used);
+    buf[this.used++] = 10;
   }
 
   // Queue a record as one NDJSON line.
@@ -31,24 +43,32 @@ export class Output {
     this.line(JSON.stringify(rec));
   }
 
+  // Bytes queued.
   get pending(): number {
-    return this.size;
+    return this.fullSize + this.used;
   }
 
   // Flush when enough is queued; call once per input batch. Waits while the reader is slow.
   async drain(): Promise<void> {
-    if (this.size >= FLUSH_AT) await this.flush();
+    if (this.fullSize + this.used >= FLUSH_AT) await this.flush();
     else this.check();
   }
 
   // Write everything queued and wait until the stream accepts more.
   async flush(): Promise<void> {
     this.check();
-    if (this.parts.length === 0) return;
-    const text = this.parts.join('\n') + '\n';
-    this.parts = [];
-    this.size = 0;
-    const ok = this.stream.write(text);
+    if (this.used > 0) this.next(0);
+    if (this.full.length === 0) return;
+    const full = this.full;
+    this.full = [];
+    this.fullSize = 0;
+    let ok = true;
+    for (const b of full) {
+      const whole = b.buffer;
+      ok = this.stream.write(b, () => {
+        if (whole.byteLength === CAP && this.free.length < 8) this.free.push(Buffer.from(whole, 0, CAP));
+      });
+    }
     if (!ok) {
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
@@ -56,6 +76,17 @@ export class Output {
       });
     }
     this.check();
+  }
+
+  // Queues the bytes so far and takes a buffer with room for at least `room` bytes.
+  private next(room: number): void {
+    if (this.used > 0) {
+      this.full.push(this.buf.subarray(0, this.used));
+      this.fullSize += this.used;
+    }
+    this.used = 0;
+    if (room > CAP) this.buf = Buffer.allocUnsafeSlow(room);
+    else this.buf = this.free.pop() ?? Buffer.allocUnsafeSlow(CAP);
   }
 
   private wake(): void {
