@@ -6,11 +6,13 @@ const FLUSH_AT = 64 * 1024;
 // Buffered line output that honours backpressure and turns EPIPE into PipeClosed. Lines are
 // encoded as they come into buffers that are written whole (no string joins, no second copy),
 // and a buffer is used again once the stream has taken it.
-const CAP = 128 * 1024;
+const CAP = 256 * 1024;
+const SPILL = 16 * 1024;
 
 export class Output {
   private buf: Buffer;
   private used = 0;
+  private text = '';
   // Filled buffers not yet written, and buffers the stream is done with.
   private full: Buffer[] = [];
   private fullSize = 0;
@@ -31,11 +33,18 @@ export class Output {
 
   // Queue one line (without its newline).
   line(text: string): void {
-    const most = text.length * 3 + 1;
+    // Lines are joined as text first: encoding one long string costs less than many short ones.
+    this.text += text + '\n';
+    if (this.text.length >= SPILL) this.spill();
+  }
+
+  // Encodes the lines joined so far into the buffer.
+  private spill(): void {
+    const text = this.text;
+    this.text = '';
+    const most = text.length * 3;
     if (this.used + most > this.buf.length) this.next(most);
-    const buf = this.buf;
-    this.used += buf.write(text, this.used);
-    buf[this.used++] = 10;
+    this.used += this.buf.write(text, this.used);
   }
 
   // Queue a record as one NDJSON line.
@@ -45,18 +54,19 @@ export class Output {
 
   // Bytes queued.
   get pending(): number {
-    return this.fullSize + this.used;
+    return this.fullSize + this.used + this.text.length;
   }
 
   // Flush when enough is queued; call once per input batch. Waits while the reader is slow.
   async drain(): Promise<void> {
-    if (this.fullSize + this.used >= FLUSH_AT) await this.flush();
+    if (this.fullSize + this.used + this.text.length >= FLUSH_AT) await this.flush();
     else this.check();
   }
 
   // Write everything queued and wait until the stream accepts more.
   async flush(): Promise<void> {
     this.check();
+    if (this.text.length > 0) this.spill();
     if (this.used > 0) this.next(0);
     if (this.full.length === 0) return;
     const full = this.full;
