@@ -229,6 +229,36 @@ t.test('times in a zone (--tz): offsets, DST gaps and repeats, half-hour changes
   }
 });
 
+t.test('times: a clock reading times back and forth across hours, days and DST agrees with a fresh one', async (t) => {
+  const fresh = (zone: string | undefined, text: string): number | null | string => {
+    try {
+      return new SacctClock(zone).read('End', text);
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+  const times = [
+    '2024-03-30T23:59:59', '2024-03-31T00:00:00', '2024-03-30T23:00:01', '2024-03-31 00:59:59', '2024-03-31T01:59:59',
+    '2024-03-31T02:00:00', '2024-03-31T02:30:00', '2024-03-31T03:00:00', '2024-03-31T01:00:00', '2024-03-31T03:59:59',
+    '2024-10-27T01:59:59', '2024-10-27T02:00:00', '2024-10-27T02:59:59', '2024-10-27T03:00:00', '2024-10-27T02:30:00',
+    '2024-10-27T02:60:00', '2024-10-27T02:00:60', '2024-10-27T02:0x:00', '2024-10-27T02-00:00', '2024-10-27T02:30:00',
+    '2024-10-27 02:30:00', '2024-10-27T02:30', '2024-02-29T23:59:59', '2024-03-01T00:00:00', '2024-02-29T23:00:00',
+    '2024-11-03T01:30:00', '2024-11-03T02:00:00', '2024-11-03T01:00:00', '2024-03-10T02:30:00', '2024-03-10T03:30:00',
+  ];
+  for (const zone of [undefined, 'Europe/Berlin', 'America/New_York']) {
+    const c = new SacctClock(zone);
+    for (const text of times) {
+      let got: number | null | string;
+      try {
+        got = c.read('End', text);
+      } catch (err) {
+        got = (err as Error).message;
+      }
+      t.equal(got, fresh(zone, text), `${text} ${zone ?? 'UTC'}`);
+    }
+  }
+});
+
 t.test('state: the base word; failed as DESIGN.md says', async (t) => {
   t.equal(baseState('CANCELLED by 20002'), 'CANCELLED');
   t.equal(baseState('OUT_OF_MEMORY'), 'OUT_OF_MEMORY');

@@ -59,7 +59,33 @@ SLOT.set('NCPUS', CPUS);
 
 const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATES);
 const STATE_WORD = /^[A-Z][A-Z_]*$/;
-const JOB_ID = /^\d+(?:_(?:\d+|\[[0-9,%-]+\]))?(?:\+\d+)?$/;
+export const JOB_ID = /^\d+(?:_(?:\d+|\[[0-9,%-]+\]))?(?:\+\d+)?$/;
+// JOB_ID.test(text) without a regex (most array ids go by here).
+export function isJobId(text: string): boolean {
+  const n = text.length;
+  let i = 0;
+  let c = 0;
+  while (i < n && (c = text.charCodeAt(i)) >= 48 && c <= 57) i++;
+  if (i === 0) return false;
+  if (i < n && text.charCodeAt(i) === 95 /* _ */) {
+    const b = ++i;
+    if (i < n && text.charCodeAt(i) === 91 /* [ */) {
+      i++;
+      while (i < n && (((c = text.charCodeAt(i)) >= 48 && c <= 57) || c === 44 || c === 37 || c === 45)) i++;
+      if (i === b + 1 || i >= n || text.charCodeAt(i) !== 93 /* ] */) return false;
+      i++;
+    } else {
+      while (i < n && (c = text.charCodeAt(i)) >= 48 && c <= 57) i++;
+      if (i === b) return false;
+    }
+  }
+  if (i < n && text.charCodeAt(i) === 43 /* + */) {
+    const b = ++i;
+    while (i < n && (c = text.charCodeAt(i)) >= 48 && c <= 57) i++;
+    if (i === b) return false;
+  }
+  return i === n;
+}
 const REQUIRED = 'JobID or JobIDRaw, State, End, User, and ElapsedRaw or Elapsed';
 
 // The fields a field list lacks of those sb-parse needs.
@@ -413,7 +439,7 @@ export class Parser {
       // A job row cut short still names its job: drop its steps with it.
       const idCol = (columns[JOBIDRAW] as number) >= 0 ? (columns[JOBIDRAW] as number) : (columns[JOBID] as number);
       const id = idCol < n ? this.cell(text, idCol) : undefined;
-      if (id !== undefined && id.indexOf('.') < 0 && JOB_ID.test(id)) this.drop(id, undefined, this.lastCluster);
+      if (id !== undefined && id.indexOf('.') < 0 && isJobId(id)) this.drop(id, undefined, this.lastCluster);
       this.bad(`expected ${w} fields, found ${n}`);
       return;
     }
@@ -708,7 +734,7 @@ export class JobReader {
     const jobIdRaw = rawText !== undefined && rawText !== '' ? rawText : (idText as string);
     const jobId = idText !== undefined && idText !== '' ? idText : jobIdRaw;
     if (rawText !== undefined && rawText !== '' && digits(rawText) < 0) throw new BadInput(`JobIDRaw '${rawText}' is not a job id`);
-    if (digits(jobId) < 0 && !JOB_ID.test(jobId)) throw new BadInput(`JobID '${jobId}' is not a job id`);
+    if (digits(jobId) < 0 && !isJobId(jobId)) throw new BadInput(`JobID '${jobId}' is not a job id`);
     const user = field(row, USER);
     if (user === '') throw new BadInput(`User is empty in job ${jobId}'s row`);
     const elapsedText = row[ELAPSEDRAW];
