@@ -101,10 +101,11 @@ export class SacctClock {
   // The last date read and its midnight: rows of one window share a few dates.
   private day = '';
   private dayStart = 0;
-  // The last hour read (`2024-01-31T23`, its separator included) and its start: most times of
-  // a window share it, and cost two numbers.
-  private hour = '';
-  private hourStart = 0;
+  // The last hour read for each field (`2024-01-31T23`, its separator included) and its start:
+  // most times of a field in one window share it, and cost two numbers. Submit, Start and End
+  // each keep their own (a job's Submit is often hours before its End).
+  private readonly hours = ['', '', '', ''];
+  private readonly hourStarts = [0, 0, 0, 0];
   // The last naive hour fromLocal found steady, and its offset.
   private localHour = Number.NaN;
   private localOffset = 0;
@@ -121,7 +122,7 @@ export class SacctClock {
   read(field: string, text: string): number | null {
     const n = text.length;
     if (n === 19) {
-      const naive = this.naive(text);
+      const naive = this.naive(text, field === 'End' ? 0 : field === 'Start' ? 1 : field === 'Submit' ? 2 : 3);
       if (!Number.isNaN(naive)) return this.offsets === undefined ? naive : this.fromLocal(naive);
     } else if (n === 0 || text === 'Unknown' || text === 'None') {
       return null;
@@ -137,12 +138,13 @@ export class SacctClock {
   }
 
   // `2024-01-31T23:59:59` (or with a space, or more after it) read as if UTC, or NaN.
-  private naive(text: string): number {
-    if (this.hour !== '' && text.startsWith(this.hour)) {
+  private naive(text: string, slot = 3): number {
+    const hour = this.hours[slot] as string;
+    if (hour !== '' && text.startsWith(hour)) {
       const mi = two(text, 14);
       const sec = two(text, 17);
       if (mi < 0 || mi > 59 || sec < 0 || sec > 59 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return Number.NaN;
-      return this.hourStart + mi * 60 + sec;
+      return (this.hourStarts[slot] as number) + mi * 60 + sec;
     }
     if (this.day === '' || !text.startsWith(this.day)) {
       const start = dayEpoch(text);
@@ -152,8 +154,8 @@ export class SacctClock {
     }
     const second = secondOfDay(text);
     if (!Number.isNaN(second)) {
-      this.hour = text.slice(0, 13);
-      this.hourStart = this.dayStart + second - (second % HOUR);
+      this.hours[slot] = text.slice(0, 13);
+      this.hourStarts[slot] = this.dayStart + second - (second % HOUR);
     }
     return this.dayStart + second;
   }
