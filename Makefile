@@ -8,7 +8,7 @@ MAN1 := $(wildcard man/man1/*.1)
 MAN7 := $(wildcard man/man7/*.7)
 TS := $(shell find lib -name '*.ts')
 
-.PHONY: all build test check demo install uninstall clean help test-slurm bench
+.PHONY: all build test check demo poll install uninstall clean help test-slurm bench
 
 all: build
 
@@ -16,6 +16,7 @@ help:
 	@echo "make demo      install dependencies, build, run the demo"
 	@echo "make test      install dependencies, build, run the test suite"
 	@echo "make test-slurm  the suite against a real SLURM cluster (root, Debian 12; ~3 min)"
+	@echo "make poll      SB_ROOT=DIR CLUSTER=NAME: one poll of one cluster (for cron)"
 	@echo "make check     type check, man pages, package.json bin/man"
 	@echo "make install   PREFIX=$(PREFIX): programs and man pages"
 	@echo "make bench     print the benchmark tables"
@@ -49,6 +50,10 @@ check: build
 
 demo: build
 	@bash scripts/demo.sh
+
+# one poll for cron: make poll SB_ROOT=DIR CLUSTER=NAME [SINCE='3 days ago'] [UNTIL=now] [STEP=1] [SACCT_ARGS=...]
+poll: build
+	@bash scripts/poll.sh
 
 bench: build
 	@for b in bench/*.sh; do bash $$b; done
