@@ -9,6 +9,7 @@ import { SeenSet } from '../lib/core/seen.js';
 import { computeDelta, pendingChunk, pendingJob } from '../lib/tools/reduce.js';
 import { goldenCases } from './helpers/golden.js';
 import { records, ROOT, runBin, runShell } from './helpers/run.js';
+import { snapshot } from './helpers/snapshot.js';
 
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'sb-reduce-'));
 const GEN = path.join(ROOT, 'bench', 'gen-jobs.mjs');
@@ -72,19 +73,6 @@ function assertTruth(t: Tap.Test, root: string, cluster: string, truth: Map<stri
   t.equal(wrong, 0, 'every user and metric equals the truth, in agg/users and in the monthly files');
 }
 
-// Every file under root with its bytes and mtime (the lock and temporary files excluded).
-function snapshot(root: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.set(path.relative(root, p), `${statSync(p).mtimeMs} ${readFileSync(p).toString('base64')}`);
-    }
-  };
-  walk(root);
-  return out;
-}
 
 t.test('pendingJob: what a transaction keeps; bad fields are BadInput naming them', async (t) => {
   const { cluster, job: j } = pendingJob(job());

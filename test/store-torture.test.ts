@@ -2,11 +2,12 @@
 // killed with SIGKILL at random points over and over (alone, and five at once on overlapping
 // windows), then every user's every total must equal the cluster's truth exactly.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { BIN, records, ROOT, runBin, runShell } from './helpers/run.js';
+import { snapshot } from './helpers/snapshot.js';
 
 const CLUSTER = 'demo';
 const START = '2024-03-01T00:00:00Z';
@@ -307,15 +308,3 @@ async function reduceText(root: string, input: string): Promise<Array<Record<str
   return records(r.stdout).filter((x) => x['kind'] === 'commit');
 }
 
-function snapshot(root: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.set(path.relative(root, p), `${statSync(p).mtimeMs} ${readFileSync(p).toString('base64')}`);
-    }
-  };
-  walk(root);
-  return out;
-}
