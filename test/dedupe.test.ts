@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { KeyBatch, SeenSet } from '../lib/core/seen.js';
-import { Deduper, jobIdentity } from '../lib/tools/dedupe.js';
+import { jobIdentity } from '../lib/core/seen.js';
+import { Deduper } from '../lib/tools/dedupe.js';
 import { goldenCases } from './helpers/golden.js';
 import { records, runBin, runShell } from './helpers/run.js';
 

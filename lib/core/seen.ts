@@ -1,4 +1,8 @@
 import { crc32 } from 'node:zlib';
+import { isClusterName } from './chunk.js';
+import { BadInput } from './errors.js';
+import { stringField, type Rec } from './ndjson.js';
+import { parseTime } from './time.js';
 
 // A job record's dedupe key (lib/core/job.ts jobKey) in a compact, exact form:
 //   db     `<cluster>/db/<DBIndex>`                 → the DBIndex (a whole number < 2^53)
@@ -344,4 +348,17 @@ class VarintReader {
     this.pos += n;
     return b;
   }
+}
+
+// What dedupe needs of a job record (sb-dedupe and sb-reduce): its cluster, month and key;
+// throws BadInput naming what is wrong.
+export function jobIdentity(rec: Rec): { cluster: string; month: string; code: KeyCode } {
+  const cluster = stringField(rec, 'cluster');
+  if (!isClusterName(cluster)) throw new BadInput(`'cluster' ${JSON.stringify(cluster)} is not a cluster name`);
+  const key = stringField(rec, 'key');
+  const code = encodeKey(key, cluster);
+  if (code === undefined) throw new BadInput(`key '${key}' does not start with the job's cluster '${cluster}/'`);
+  const end = stringField(rec, 'end');
+  if (parseTime(end) === undefined) throw new BadInput(`'end' '${end}' is not a UTC time like 2024-01-01T00:00:00Z`);
+  return { cluster, month: end.slice(0, 7), code };
 }

@@ -1,12 +1,10 @@
 import { type Io, type Tool, optString, parseArgs } from '../core/cli.js';
-import { isClusterName } from '../core/chunk.js';
-import { BadInput, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import { forEachRecord, openInput, stringField, type Rec } from '../core/ndjson.js';
 import { Output } from '../core/output.js';
 import { Reporter } from '../core/report.js';
-import { encodeKey, KeyBatch, SeenSet, type KeyCode } from '../core/seen.js';
+import { jobIdentity, KeyBatch, SeenSet, type KeyCode } from '../core/seen.js';
 import { ClusterStore, storeRoot } from '../core/store.js';
-import { parseTime } from '../core/time.js';
 
 export const USAGE = `Usage: sb-dedupe [--root DIR] [-v] [FILE]
 
@@ -88,18 +86,6 @@ export class Deduper {
     this.counts.passed++;
     return true;
   }
-}
-
-// The parts of a job record dedupe needs; throws BadInput naming what is wrong.
-export function jobIdentity(rec: Rec): { cluster: string; month: string; code: KeyCode } {
-  const cluster = stringField(rec, 'cluster');
-  if (!isClusterName(cluster)) throw new BadInput(`'cluster' ${JSON.stringify(cluster)} is not a cluster name`);
-  const key = stringField(rec, 'key');
-  const code = encodeKey(key, cluster);
-  if (code === undefined) throw new BadInput(`key '${key}' does not start with the job's cluster '${cluster}/'`);
-  const end = stringField(rec, 'end');
-  if (parseTime(end) === undefined) throw new BadInput(`'end' '${end}' is not a UTC time like 2024-01-01T00:00:00Z`);
-  return { cluster, month: end.slice(0, 7), code };
 }
 
 export async function main(argv: string[], io: Io): Promise<number> {

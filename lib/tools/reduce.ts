@@ -1,5 +1,5 @@
 import { type Io, type Tool, optInt, optNumber, optString, parseArgs } from '../core/cli.js';
-import { chunkFromRecord, chunkId, isClusterName } from '../core/chunk.js';
+import { chunkFromRecord, chunkId } from '../core/chunk.js';
 import { formatLedger, recordChunk, type ChunkLedger } from '../core/chunk-ledger.js';
 import { BadInput, SbError, UsageError } from '../core/errors.js';
 import type { JobRecord } from '../core/job.js';
@@ -10,9 +10,9 @@ import { homeDirs, homeOptouts, readOptoutList } from '../core/optout.js';
 import { Output } from '../core/output.js';
 import { Reporter } from '../core/report.js';
 import { formatDaily, formatPeriod, formatUserFile, monthFromDaily, type DailyBins, type DailyText, type UserSums } from '../core/rollup-files.js';
-import { encodeKey, encodeSeen, KeyBatch, type KeyCode, type SeenSet } from '../core/seen.js';
+import { encodeSeen, jobIdentity, KeyBatch, type KeyCode, type SeenSet } from '../core/seen.js';
 import { ClusterStore, crashHook, formatDirty, newTxnId, storeRoot, type CrashPoint, type FileWrite } from '../core/store.js';
-import { formatTime, parseTime } from '../core/time.js';
+import { formatTime } from '../core/time.js';
 
 export const USAGE = `Usage: sb-reduce [--root DIR] [options] [FILE]
 
@@ -67,15 +67,10 @@ const NONNEG = (v: unknown): v is number => typeof v === 'number' && Number.isFi
 
 // A job record → what its transaction needs; throws BadInput naming the bad field.
 export function pendingJob(rec: Rec): { cluster: string; job: PendingJob } {
-  const cluster = stringField(rec, 'cluster');
-  if (!isClusterName(cluster)) throw new BadInput(`'cluster' ${JSON.stringify(cluster)} is not a cluster name`);
-  const key = stringField(rec, 'key');
-  const code = encodeKey(key, cluster);
-  if (code === undefined) throw new BadInput(`key '${key}' does not start with the job's cluster '${cluster}/'`);
+  const { cluster, month, code } = jobIdentity(rec);
   const user = stringField(rec, 'user');
   if (/[\0\n]/.test(user)) throw new BadInput(`'user' ${JSON.stringify(user)} is not a user name`);
-  const end = stringField(rec, 'end');
-  if (parseTime(end) === undefined) throw new BadInput(`'end' '${end}' is not a UTC time like 2024-01-01T00:00:00Z`);
+  const end = rec['end'] as string;
   for (const f of ['elapsed_s', 'cpus', 'gpus']) {
     if (!NONNEG_INT(rec[f])) throw new BadInput(`'${f}' ${JSON.stringify(rec[f])} is not a whole number`);
   }
@@ -87,7 +82,7 @@ export function pendingJob(rec: Rec): { cluster: string; job: PendingJob } {
   if (rec['failed'] !== undefined && typeof rec['failed'] !== 'boolean') throw new BadInput(`'failed' is not true or false`);
   return {
     cluster,
-    job: { code, month: end.slice(0, 7), day: end.slice(8, 10), user, totals: jobTotals(rec as unknown as JobRecord) },
+    job: { code, month, day: end.slice(8, 10), user, totals: jobTotals(rec as unknown as JobRecord) },
   };
 }
 
