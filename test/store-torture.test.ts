@@ -1,12 +1,12 @@
 // The acceptance test of issue 5: a month of the synthetic cluster through the pipeline, sb-reduce
 // killed with SIGKILL at random points over and over (alone, and five at once on overlapping
 // windows), then every user's every total must equal the cluster's truth exactly.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { BIN, records, ROOT, runBin, runShell } from './helpers/run.js';
+import { BIN, cleanEnv, records, ROOT, runBin, runShell } from './helpers/run.js';
 import { snapshot } from './helpers/snapshot.js';
 
 const CLUSTER = 'demo';
@@ -56,29 +56,35 @@ function armKill(child: ReturnType<typeof spawn>, killMs: number | undefined): (
   return () => clearTimeout(timer);
 }
 
-// sb-reduce on a file, SIGKILLed killMs after its first commit (if it is still running then).
-function reduce(root: string, file: string, killMs: number | undefined, env: Record<string, string> = {}): Promise<Run> {
+// A real sb-reduce on the store (arguments after the fixed ones in `extra`).
+function spawnReduce(root: string, extra: string[], env: NodeJS.ProcessEnv, stdin: 'ignore' | 'pipe'): ChildProcess {
+  // `env -u`: the test runner puts its loaders back into every node child's NODE_OPTIONS.
+  return spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, path.join(BIN, 'sb-reduce'), '--root', root, '--wait', '60', '--batch', BATCH, ...extra], {
+    env,
+    stdio: [stdin, 'pipe', 'pipe'],
+  });
+}
+
+// Waits for a spawned sb-reduce (arming the kill), then for `upstream` to end if there is one.
+function settle(child: ChildProcess, killMs: number | undefined, upstream?: ChildProcess): Promise<Run> {
   return new Promise((resolve, reject) => {
-    // `env -u`: the test runner puts its loaders back into every node child's NODE_OPTIONS.
-    const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, path.join(BIN, 'sb-reduce'), '--root', root, '--wait', '60', '--batch', BATCH, file], {
-      env: { ...cleanEnv(), TZ: 'UTC', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const disarm = armKill(child, killMs);
     child.on('error', reject);
     child.on('close', (status, signal) => {
       disarm();
-      resolve(tally({ status, signal, stderr }));
+      const done = (): void => resolve(tally({ status, signal, stderr }));
+      if (upstream === undefined || upstream.exitCode !== null || upstream.signalCode !== null) return done();
+      upstream.stdout?.destroy();
+      upstream.on('close', done);
     });
   });
 }
 
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k === 'NODE_OPTIONS' || k.startsWith('TAP') || k.startsWith('_TAPJS') || k === 'NODE_V8_COVERAGE') delete env[k];
-  return env;
+// sb-reduce on a file, SIGKILLed killMs after its first commit (if it is still running then).
+function reduce(root: string, file: string, killMs: number | undefined, env: Record<string, string> = {}): Promise<Run> {
+  return settle(spawnReduce(root, [file], { ...cleanEnv(), TZ: 'UTC', ...env }, 'ignore'), killMs);
 }
 
 const simEnv = Object.entries(SIM).map(([k, v]) => `${k}=${v}`).join(' ');
@@ -97,23 +103,12 @@ async function pipelineOutput(): Promise<string> {
 // sb-reduce, which is SIGKILLed killMs after its first commit (the upstream tools then end on a
 // closed pipe).
 function livePipeline(root: string, killMs: number | undefined, limit = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env = { ...cleanEnv(), TZ: 'UTC', PATH: `${BIN}:${process.env['PATH'] ?? ''}` };
-    const up = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', '/bin/bash', '-c', `sb-chunk todo -c ${CLUSTER} --root '${root}' -s ${START} -e ${END} --by day ${limit} | ${FETCH} | sb-dedupe --root '${root}'`], { env, stdio: ['ignore', 'pipe', 'ignore'] });
-    const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, path.join(BIN, 'sb-reduce'), '--root', root, '--wait', '60', '--batch', BATCH], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    up.stdout.pipe(child.stdin);
-    child.stdin.on('error', () => undefined);
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const disarm = armKill(child, killMs);
-    child.on('error', reject);
-    child.on('close', (status, signal) => {
-      disarm();
-      up.stdout.destroy();
-      up.on('close', () => resolve(tally({ status, signal, stderr })));
-      if (up.exitCode !== null || up.signalCode !== null) resolve(tally({ status, signal, stderr }));
-    });
-  });
+  const env = { ...cleanEnv(), TZ: 'UTC', PATH: `${BIN}:${process.env['PATH'] ?? ''}` };
+  const up = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', '/bin/bash', '-c', `sb-chunk todo -c ${CLUSTER} --root '${root}' -s ${START} -e ${END} --by day ${limit} | ${FETCH} | sb-dedupe --root '${root}'`], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawnReduce(root, [], env, 'pipe');
+  child.stdin?.on('error', () => undefined);
+  if (child.stdin) up.stdout.pipe(child.stdin);
+  return settle(child, killMs, up);
 }
 
 // user → the sim's true totals, in the store's field names.

@@ -66,7 +66,7 @@ export function records(text: string): Array<Record<string, unknown>> {
 }
 
 // The parent's environment without what the test runner injects into node (loaders, coverage).
-function cleanEnv(): NodeJS.ProcessEnv {
+export function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const k of Object.keys(env)) {
     if (k === 'NODE_OPTIONS' || k.startsWith('TAP') || k.startsWith('_TAPJS') || k === 'NODE_V8_COVERAGE') delete env[k];
