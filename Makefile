@@ -26,9 +26,15 @@ node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-dist/.stamp: node_modules/.package-lock.json tsconfig.json $(TS)
+dist/.stamp: node_modules/.package-lock.json tsconfig.json $(TS) dist/wasm/rows.wasm
 	npx tsc -p tsconfig.json
 	@touch $@
+
+# sb-parse's row kernel (wasm/rows.ts, AssemblyScript): no runtime, no imports, SIMD; its
+# memory map starts static data at 64 KiB (lib/core/row-kernel.ts owns the bytes below)
+dist/wasm/rows.wasm: wasm/rows.ts node_modules/.package-lock.json
+	@mkdir -p dist/wasm
+	npx asc wasm/rows.ts -O3 --runtime stub --noAssert --enable simd --memoryBase 65536 --initialMemory 4 --use abort= -o $@
 
 build: dist/.stamp
 

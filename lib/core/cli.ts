@@ -7,6 +7,8 @@ import { Reporter, type ErrorFormat } from './report.js';
 // What a tool reads and writes; tests pass their own streams, the bin passes the process's.
 export interface Io {
   stdin: Readable;
+  // stdin's file descriptor, for tools that read(2) it themselves (the bin's; tests' streams have none)
+  stdinFd?: number;
   stdout: Writable;
   stderr: Writable;
   env: NodeJS.ProcessEnv;
@@ -41,7 +43,16 @@ class EarlyExit extends Error {
 }
 
 export function processIo(): Io {
-  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
+  // process.stdin only when asked for: making it turns a pipe non-blocking for read(2)
+  return {
+    get stdin(): Readable {
+      return process.stdin;
+    },
+    stdinFd: 0,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+  };
 }
 
 export function version(): string {

@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { once } from 'node:events';
+import { createReadStream, open } from 'node:fs';
+import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 import { BadInput, SbError } from './errors.js';
 import { readLineBatches } from './lines.js';
@@ -12,21 +12,32 @@ export type Rec = Record<string, unknown>;
 export type Handler = (rec: Rec, where: Where) => void | Promise<void>;
 
 export interface Input {
-  stream: Readable;
+  readonly stream: Readable;
   source: string;
+  // The file descriptor under the stream, for readers that read(2) it themselves (and then
+  // never touch the stream): the process's stdin, or the named file.
+  fd?: number;
 }
 
 // stdin for '-' or no path, else the named file; a missing file is a plain one-line error.
-export async function openInput(path: string | undefined, stdin: Readable): Promise<Input> {
-  if (path === undefined || path === '-') return { stream: stdin, source: 'stdin' };
-  const stream = createReadStream(path);
+export async function openInput(path: string | undefined, stdin: Readable, stdinFd?: number): Promise<Input> {
+  if (path === undefined || path === '-') return stdinFd === undefined ? { stream: stdin, source: 'stdin' } : { stream: stdin, source: 'stdin', fd: stdinFd };
+  let fd: number;
   try {
-    await once(stream, 'open');
+    fd = await promisify(open)(path, 'r');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new SbError(`cannot open '${path}': ${e.code === 'ENOENT' ? 'No such file or directory' : e.message}`);
   }
-  return { stream, source: path };
+  let stream: Readable | undefined;
+  return {
+    get stream(): Readable {
+      stream ??= createReadStream('', { fd });
+      return stream;
+    },
+    source: path,
+    fd,
+  };
 }
 
 // Parses one NDJSON line into an object record, or says why it cannot.

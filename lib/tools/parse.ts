@@ -3,9 +3,11 @@ import { isClusterName } from '../core/chunk.js';
 import { localClusterName } from '../core/cluster.js';
 import { BadInput, EXIT, SbError, UsageError } from '../core/errors.js';
 import { FAILED_STATES, type JobRecord, TERMINAL_STATES, jobKey } from '../core/job.js';
-import { openInput } from '../core/ndjson.js';
+import { type Input, openInput } from '../core/ndjson.js';
+import { readSync } from 'node:fs';
 import { Output } from '../core/output.js';
 import { Reporter } from '../core/report.js';
+import { CLUSTER_ALL, CLUSTER_FIELD, CLUSTER_FIELD_OR_EMPTY, CLUSTER_NONE, HELD_JOB, HELD_NONE, HELD_OTHER, KERNEL_MAX_FIELDS, RowKernel } from '../core/row-kernel.js';
 import { SB_SACCT_FIELDS, sacctFieldName } from '../core/sacct-fields.js';
 import { SacctClock } from '../core/sacct-time.js';
 import { digits, durationSeconds, gpusFromTres, reqMemBytes, sizeBytes, wholeNumber } from '../core/units.js';
@@ -163,6 +165,8 @@ export interface ParserOptions {
   // The cluster of rows that name none; called at most once, when first needed.
   cluster?: () => string;
   clock?: SacctClock;
+  // The row kernel, for write(): step rows of the held job are folded without JavaScript.
+  kernel?: RowKernel;
 }
 
 // What the parser hands out: output lines, and diagnostics about input line numbers.
@@ -216,12 +220,121 @@ export class Parser {
   private head = '';
   private rss: number | null = null;
   private steps = 0;
+  // The row kernel, whether it can read the current layout, and the held job it was told of
+  // (version counts changes of the held job).
+  private readonly kernel: RowKernel | undefined;
+  private kernelOk = false;
+  private version = 0;
+  private synced = -1;
+  // write(): bytes of a line not yet whole; whether input goes to the kernel; lines so far.
+  private partial: Buffer[] = [];
+  private kernelText = false;
+  private lines = 0;
 
   constructor(
     private readonly sink: Sink,
     private readonly opts: ParserOptions = {},
   ) {
     this.reader = new JobReader(opts.clock);
+    this.kernel = opts.kernel;
+  }
+
+  // Input bytes, in order (lines are numbered from 1 across calls); end() after the last.
+  // Whole lines go to push(); once the input shows itself as text the kernel can read, the
+  // bytes go to the kernel, which hands back the rows it does not fold.
+  write(chunk: Buffer): void {
+    if (this.kernelText) {
+      (this.kernel as RowKernel).append(chunk);
+      this.kernelRun(false);
+      return;
+    }
+    let from = 0;
+    // Line by line until the first line says what the input is.
+    while (this.mode === undefined) {
+      const nl = chunk.indexOf(10, from);
+      if (nl < 0) break;
+      this.pushBytes(chunk.subarray(from, nl));
+      from = nl + 1;
+      if (this.mode === 'text' && this.kernelOk) {
+        this.kernelText = true;
+        this.write(chunk.subarray(from));
+        return;
+      }
+    }
+    if (from >= chunk.length) return;
+    const rest = from === 0 ? chunk : chunk.subarray(from);
+    const nl = this.mode === undefined ? -1 : rest.lastIndexOf(10);
+    if (nl < 0) {
+      this.partial.push(rest);
+      return;
+    }
+    this.pushBytes(rest.subarray(0, nl));
+    if (nl + 1 < rest.length) this.partial.push(rest.subarray(nl + 1));
+  }
+
+  // Whether write() hands input to the kernel: then fill() may read straight into it.
+  get direct(): boolean {
+    return this.kernelText;
+  }
+
+  // Reads input straight into the kernel's window with `read` (bytes read, 0 at the end) and
+  // folds it; returns what `read` returned. Only while `direct`.
+  fill(read: (into: Uint8Array, offset: number, length: number) => number): number {
+    const n = (this.kernel as RowKernel).fill(read);
+    if (n > 0) this.kernelRun(false);
+    return n;
+  }
+
+  // Lines (joined with the bytes held from before), decoded once, pushed one by one.
+  private pushBytes(bytes: Buffer): void {
+    const whole = this.partial.length === 0 ? bytes.toString('utf8') : Buffer.concat([...this.partial, bytes]).toString('utf8');
+    this.partial = [];
+    if (whole.indexOf('\n') < 0) {
+      this.push(stripCr(whole), ++this.lines);
+      return;
+    }
+    const lines = whole.split('\n');
+    for (let i = 0; i < lines.length; i++) this.push(stripCr(lines[i] as string), ++this.lines);
+  }
+
+  // Folds rows in the kernel and reads the rows it hands back.
+  private kernelRun(last: boolean): void {
+    const k = this.kernel as RowKernel;
+    for (;;) {
+      if (this.synced !== this.version) this.syncKernel();
+      const end = k.next(last);
+      if (k.rows > 0) this.lines += this.kernelFolded();
+      if (end < 0) return;
+      const text = k.text(end);
+      k.skip(end);
+      this.push(stripCr(text), ++this.lines);
+    }
+  }
+
+  // Tells the kernel which job step rows fold into.
+  private syncKernel(): void {
+    const k = this.kernel as RowKernel;
+    const state = this.state === JOB ? HELD_JOB : this.state === NONE ? HELD_NONE : HELD_OTHER;
+    let mode: number;
+    if (this.forced !== undefined) mode = this.forced === this.cluster ? CLUSTER_ALL : CLUSTER_NONE;
+    else mode = this.fallbackCluster !== undefined && this.fallbackCluster === this.cluster ? CLUSTER_FIELD_OR_EMPTY : CLUSTER_FIELD;
+    k.hold(state, this.id, this.db ?? '', this.cluster, mode);
+    this.synced = this.version;
+  }
+
+  // Takes the rows the kernel folded into the held job; returns how many.
+  private kernelFolded(): number {
+    const k = this.kernel as RowKernel;
+    const rows = k.rows;
+    const steps = k.steps;
+    this.counts.rows += rows;
+    this.counts.steps += steps;
+    this.counts.skipped += k.skipped;
+    this.steps += steps;
+    const rss = k.rss;
+    if (rss >= 0 && (this.rss === null || rss > this.rss)) this.rss = rss;
+    k.reset();
+    return rows;
   }
 
   // One input line (without its newline) and its number.
@@ -247,8 +360,10 @@ export class Parser {
     }
   }
 
-  // End of input: print the last job.
+  // End of input: read what write() holds, print the last job.
   end(): void {
+    if (this.kernelText) this.kernelRun(true);
+    else if (this.partial.length > 0) this.pushBytes(Buffer.alloc(0));
     this.flush();
   }
 
@@ -349,8 +464,10 @@ export class Parser {
       this.layout = key;
     }
     this.forced = cluster as string | undefined;
+    this.version++;
     if (this.forced !== undefined) this.lastCluster = this.forced;
     try {
+      if (this.kernelOk && lines.length > 1 && this.kernelLines(lines)) return;
       for (let k = 0; k < lines.length; k++) {
         this.sub = k + 1;
         const l = lines[k] as unknown;
@@ -364,7 +481,32 @@ export class Parser {
     } finally {
       this.sub = 0;
       this.forced = undefined;
+      this.version++;
     }
+  }
+
+  // A `rows` record's lines through the kernel, joined by newlines; false (nothing read) when a
+  // line is no string or holds a newline, which the kernel would miscount.
+  private kernelLines(lines: unknown[]): boolean {
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i];
+      if (typeof l !== 'string' || l.indexOf('\n') >= 0) return false;
+    }
+    const texts = lines as string[];
+    const k = this.kernel as RowKernel;
+    k.setText(texts.join('\n') + '\n');
+    let sub = 0;
+    for (;;) {
+      if (this.synced !== this.version) this.syncKernel();
+      const end = k.next(true);
+      if (k.rows > 0) sub += this.kernelFolded();
+      if (end < 0) break;
+      k.skip(end);
+      const l = texts[sub++] as string;
+      this.sub = sub;
+      if (l.length > 0) this.textLine(l);
+    }
+    return true;
   }
 
   // The text layout of a field list: each working-row slot's column, the width.
@@ -376,6 +518,11 @@ export class Parser {
     });
     this.columns = columns;
     this.width = fields.length;
+    const d = this.delimiter.charCodeAt(0);
+    this.kernelOk = this.kernel !== undefined && this.delimiter.length === 1 && d < 128 && d !== 10 && d !== 13 && this.width <= KERNEL_MAX_FIELDS;
+    if (this.kernelOk) {
+      (this.kernel as RowKernel).layout(this.width, d, columns[JOBID] as number, columns[JOBIDRAW] as number, columns[CLUSTER] as number, columns[DB] as number, columns[MAXRSS] as number);
+    }
     this.starts = new Int32Array(this.width + 1);
     this.ends = new Int32Array(this.width + 1);
   }
@@ -482,6 +629,7 @@ export class Parser {
       const get = this.opts.cluster;
       if (get === undefined) throw new UsageError('the rows do not name their cluster: give --cluster NAME');
       this.fallbackCluster = get();
+      this.version++;
     }
     return this.fallbackCluster;
   }
@@ -616,6 +764,7 @@ export class Parser {
   }
 
   private hold(state: number, id: string, db: string | undefined, cluster: string): void {
+    this.version++;
     this.state = state;
     this.id = id;
     this.db = db;
@@ -635,36 +784,15 @@ export class Parser {
       this.sink.line(this.head + ',"max_rss_bytes":' + (this.rss === null ? 'null' : int(this.rss)) + ',"steps":' + this.steps + '}');
       this.counts.jobs++;
     }
+    if (this.state !== NONE) this.version++;
     this.state = NONE;
     this.head = '';
   }
 }
 
-// Lines of a byte stream in batches, as readLineBatches gives them (a trailing '\r' removed, the
-// last line needs no newline), but bytes are decoded once, when their line is whole: a `rows`
-// record is a line of about 1 MiB, which would otherwise be joined again at every 64 KiB read.
-export async function* longLineBatches(input: AsyncIterable<Buffer | string>): AsyncGenerator<string[]> {
-  let held: Buffer[] = [];
-  for await (const got of input) {
-    const chunk = typeof got === 'string' ? Buffer.from(got) : got;
-    const nl = chunk.lastIndexOf(10);
-    if (nl < 0) {
-      if (chunk.length > 0) held.push(chunk);
-      continue;
-    }
-    const whole = held.length === 0 ? chunk.toString('utf8', 0, nl) : Buffer.concat([...held, chunk.subarray(0, nl)]).toString('utf8');
-    held = nl + 1 < chunk.length ? [chunk.subarray(nl + 1)] : [];
-    yield stripCr(whole.split('\n'));
-  }
-  if (held.length > 0) yield stripCr([Buffer.concat(held).toString('utf8')]);
-}
-
-function stripCr(lines: string[]): string[] {
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i] as string;
-    if (l.length > 0 && l.charCodeAt(l.length - 1) === 13) lines[i] = l.slice(0, -1);
-  }
-  return lines;
+// A line without the '\r' of a CRLF line end.
+function stripCr(line: string): string {
+  return line.length > 0 && line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
 }
 
 // `CANCELLED by 20002` → `CANCELLED`; BadInput if it is no state word.
@@ -835,9 +963,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const tz = optString(args, 'tz');
   const clock = new SacctClock(tz);
   const report = new Reporter(tool.name, io.stderr, optString(args, 'errors') === 'json' ? 'json' : 'text');
-  const input = await openInput(args._[0], io.stdin);
+  const input = await openInput(args._[0], io.stdin, io.stdinFd);
   const out = new Output(io.stdout);
   const where = (line: number): { source: string; line: number } => ({ source: input.source, line });
+  const kernel = RowKernel.load(io.env);
   const parser = new Parser(
     {
       line: (text) => out.line(text),
@@ -849,13 +978,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       ...(delimiter !== undefined ? { delimiter } : {}),
       cluster: () => given ?? localClusterName(io.env),
       clock,
+      ...(kernel !== undefined ? { kernel } : {}),
     },
   );
-  let line = 0;
-  for await (const batch of longLineBatches(input.stream)) {
-    for (let i = 0; i < batch.length; i++) parser.push(batch[i] as string, ++line);
-    await out.drain();
-  }
+  await readInput(input, parser, out);
   parser.end();
   await out.flush();
   if (args['verbose'] === true) {
@@ -863,4 +989,39 @@ export async function main(argv: string[], io: Io): Promise<number> {
     report.info(`rows ${c.rows}, jobs ${c.jobs}, steps ${c.steps}, skipped ${c.skipped}, orphan steps ${c.orphans}, bad ${report.bad}, passed through ${c.passed}`);
   }
   return args['strict'] === true && report.bad > 0 ? EXIT.dataErr : EXIT.ok;
+}
+
+// Bytes read at a time from a file descriptor.
+const READ_SIZE = 256 * 1024;
+
+// The input into the parser: by read(2) on its file descriptor where it has one (after the
+// first line straight into the kernel's window), yielding to the event loop after each read so
+// output callbacks run; else, or once a non-blocking descriptor has nothing (EAGAIN), from the
+// stream. Output drains after each read.
+async function readInput(input: Input, parser: Parser, out: Output): Promise<void> {
+  const fd = input.fd;
+  if (fd !== undefined) {
+    const read = (into: Uint8Array, offset: number, length: number): number => readSync(fd, into, offset, length, null);
+    try {
+      for (;;) {
+        let n: number;
+        if (parser.direct) {
+          n = parser.fill(read);
+        } else {
+          const chunk = Buffer.allocUnsafe(READ_SIZE);
+          n = read(chunk, 0, READ_SIZE);
+          if (n > 0) parser.write(chunk.subarray(0, n));
+        }
+        if (n === 0) return;
+        await out.drain();
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    }
+  }
+  for await (const chunk of input.stream as AsyncIterable<Buffer | string>) {
+    parser.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    await out.drain();
+  }
 }

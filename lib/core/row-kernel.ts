@@ -1,0 +1,213 @@
+import { readFileSync } from 'node:fs';
+
+// The row kernel (wasm/rows.ts, built to dist/wasm/rows.wasm): folds the step rows of the job
+// sb-parse holds without JavaScript and hands every other row back. This is its driver: the
+// kernel's memory, its input window, the held job. The memory map is the kernel's.
+const HELD_ID = 0;
+const HELD_DB = 256;
+const HELD_CLUSTER = 512;
+const HELD_MAX = [255, 255, 511];
+const COUNTS = 1024;
+const RSS_AT = 1088;
+const STARTS = 2048;
+// fields a row may have for the kernel to fold it (its MAX_FIELDS less a spare)
+export const KERNEL_MAX_FIELDS = 478;
+// SIMD loads read up to 16 bytes past the input
+const PAD = 16;
+const PAGE = 65536;
+// input bytes the window holds at first; it grows for longer rows or texts
+const WINDOW = 1 << 20;
+// room fill() makes for a read
+const READ = 256 * 1024;
+
+// counter slots
+const ROWS = 0;
+const STEPS = 1;
+const SKIPPED = 2;
+const ROW_END = 3;
+
+// What the kernel holds: no job (every row comes back), a job to print, a job not printed.
+export const HELD_NONE = 0;
+export const HELD_JOB = 1;
+export const HELD_OTHER = 2;
+// How step rows' clusters match the held job's: by a non-empty Cluster field (an empty one comes
+// back), by the field with empty matching too, all (a `rows` record of the job's cluster), none.
+export const CLUSTER_FIELD = 0;
+export const CLUSTER_FIELD_OR_EMPTY = 1;
+export const CLUSTER_ALL = 2;
+export const CLUSTER_NONE = 3;
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  INPUT: WebAssembly.Global;
+  layout(width: number, delimiter: number, id: number, raw: number, cluster: number, db: number, rss: number): void;
+  hold(state: number, id: number, db: number, cluster: number, mode: number): void;
+  run(pos: number, end: number, last: number): number;
+}
+
+let module: WebAssembly.Module | null | undefined;
+
+// The compiled kernel, or null where it cannot run (not built, no WebAssembly SIMD) or
+// SB_PARSE_KERNEL=js asks for JavaScript alone.
+function compiled(env: NodeJS.ProcessEnv): WebAssembly.Module | null {
+  if (env['SB_PARSE_KERNEL'] === 'js') return null;
+  if (module !== undefined) return module;
+  try {
+    module = new WebAssembly.Module(readFileSync(new URL('../../dist/wasm/rows.wasm', import.meta.url)));
+  } catch {
+    module = null;
+  }
+  return module;
+}
+
+export class RowKernel {
+  private readonly k: Exports;
+  private readonly base: number;
+  private u8!: Uint8Array;
+  private i32!: Int32Array;
+  private f64!: Float64Array;
+  private buf!: Buffer;
+  // The input window: bytes [start, end) of the input area are not read yet.
+  start = 0;
+  end = 0;
+  // Whether the row handed back last ended at a newline (else it was the input's last).
+  private newline = true;
+
+  private constructor(instance: WebAssembly.Instance) {
+    this.k = instance.exports as unknown as Exports;
+    this.base = this.k.INPUT.value as number;
+    this.room(WINDOW);
+    this.reset();
+  }
+
+  static load(env: NodeJS.ProcessEnv = process.env): RowKernel | undefined {
+    const m = compiled(env);
+    if (m === null) return undefined;
+    return new RowKernel(new WebAssembly.Instance(m, {}));
+  }
+
+  layout(width: number, delimiter: number, id: number, raw: number, cluster: number, db: number, rss: number): void {
+    this.k.layout(width, delimiter, id, raw, cluster, db, rss);
+  }
+
+  // The job rows are folded into. Strings the kernel cannot compare byte for byte (not ASCII,
+  // too long, an id with a '.') make it hand every row back instead.
+  hold(state: number, id: string, db: string, cluster: string, mode: number): void {
+    if (state !== HELD_NONE && (id.includes('.') || !this.ascii(id, HELD_ID, 0) || !this.ascii(db, HELD_DB, 1) || !this.ascii(cluster, HELD_CLUSTER, 2))) {
+      state = HELD_NONE;
+    }
+    this.k.hold(state, id.length, db.length, cluster.length, mode);
+  }
+
+  private ascii(text: string, at: number, slot: number): boolean {
+    if (text.length > (HELD_MAX[slot] as number)) return false;
+    const u8 = this.u8;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c > 127) return false;
+      u8[at + i] = c;
+    }
+    return true;
+  }
+
+  // Appends input bytes to the window.
+  append(chunk: Uint8Array): void {
+    if (this.end + chunk.length + PAD > this.capacity) {
+      if (this.start > 0) {
+        this.u8.copyWithin(this.base, this.base + this.start, this.base + this.end);
+        this.end -= this.start;
+        this.start = 0;
+      }
+      this.room(this.end + chunk.length);
+    }
+    this.u8.set(chunk, this.base + this.end);
+    this.end += chunk.length;
+  }
+
+  // Reads into the window with `read` (bytes read, 0 at the end of input); returns its result.
+  fill(read: (into: Uint8Array, offset: number, length: number) => number): number {
+    if (this.capacity - this.end < READ) {
+      if (this.start > 0) {
+        this.u8.copyWithin(this.base, this.base + this.start, this.base + this.end);
+        this.end -= this.start;
+        this.start = 0;
+      }
+      if (this.capacity - this.end < READ) this.room(this.end + READ);
+    }
+    const n = read(this.u8, this.base + this.end, this.capacity - this.end);
+    this.end += n;
+    return n;
+  }
+
+  // Makes the window the whole of `text` (its UTF-8 bytes).
+  setText(text: string): void {
+    this.start = 0;
+    this.end = 0;
+    // UTF-8 takes at most 3 bytes for each UTF-16 unit
+    this.room(text.length * 3);
+    this.end = this.buf.write(text, this.base, 'utf8');
+  }
+
+  private get capacity(): number {
+    return this.u8.length - this.base - PAD;
+  }
+
+  // Grows the memory until the window holds `bytes`.
+  private room(bytes: number): void {
+    const need = this.base + bytes + PAD;
+    const mem = this.k.memory;
+    if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / PAGE));
+    if (this.u8 === undefined || this.u8.buffer !== mem.buffer) {
+      this.u8 = new Uint8Array(mem.buffer);
+      this.i32 = new Int32Array(mem.buffer, 0, STARTS / 4);
+      this.f64 = new Float64Array(mem.buffer, 0, STARTS / 8);
+      this.buf = Buffer.from(mem.buffer);
+    }
+  }
+
+  // Folds rows from the window's start. Returns the end of a row handed back (the row is
+  // [start, end), read it with text()), or -1 once the window is used up; a row without its
+  // newline stays in the window unless `last`.
+  next(last: boolean): number {
+    this.start = this.k.run(this.start, this.end, last ? 1 : 0);
+    const end = this.i32[(COUNTS >> 2) + ROW_END] as number;
+    if (end >= 0) this.newline = end < this.end;
+    return end;
+  }
+
+  // The row handed back, as text.
+  text(end: number): string {
+    return this.buf.toString('utf8', this.base + this.start, this.base + end);
+  }
+
+  // Moves past the row handed back.
+  skip(end: number): void {
+    this.start = this.newline ? end + 1 : end;
+  }
+
+  // Rows folded since the last reset, and of them steps of a job to print and steps skipped.
+  get rows(): number {
+    return this.i32[(COUNTS >> 2) + ROWS] as number;
+  }
+
+  get steps(): number {
+    return this.i32[(COUNTS >> 2) + STEPS] as number;
+  }
+
+  get skipped(): number {
+    return this.i32[(COUNTS >> 2) + SKIPPED] as number;
+  }
+
+  // The largest MaxRSS of the steps folded, or -1.
+  get rss(): number {
+    return this.f64[RSS_AT >> 3] as number;
+  }
+
+  reset(): void {
+    const i32 = this.i32;
+    i32[(COUNTS >> 2) + ROWS] = 0;
+    i32[(COUNTS >> 2) + STEPS] = 0;
+    i32[(COUNTS >> 2) + SKIPPED] = 0;
+    this.f64[RSS_AT >> 3] = -1;
+  }
+}

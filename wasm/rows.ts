@@ -1,0 +1,181 @@
+// sb-parse's row kernel, in AssemblyScript (compiled to dist/wasm/rows.wasm by `make build`).
+//
+// It reads sacct text rows from its input area and folds away, without JavaScript, the rows
+// that are the common case: a step row (`123.batch`) of the job sb-parse holds, well formed,
+// whose MaxRSS is plain digits or empty. Every other row (job rows, orphans, bad rows, rows
+// with '\r', a MaxRSS with a unit, the last row without a newline) is handed back to
+// JavaScript, which reads it exactly as it would without the kernel. So the kernel can only
+// make sb-parse faster, never different: lib/core/row-kernel.ts drives it, and the tests run
+// every parse case with and without it.
+//
+// Memory (bytes): 0 the held job's id, 256 its DBIndex, 512 its cluster; 1024 the counters
+// (i32 slots below, the peak RSS as f64 at 1088); 2048 the field starts of the row handed
+// back (i32 each); static data from 65536 (asc --memoryBase); input from INPUT.
+
+const HELD_ID: usize = 0;
+const HELD_DB: usize = 256;
+const HELD_CLUSTER: usize = 512;
+const COUNTS: usize = 1024;
+const RSS_AT: usize = 1088;
+const STARTS: usize = 2048;
+// Field starts kept for a row: rows with more fields are always handed back.
+const MAX_FIELDS: i32 = 480;
+export const INPUT: usize = 131072;
+
+// counter slots (i32), read and reset by JavaScript after each run
+const ROWS = 0; // rows folded
+const STEPS = 1; // steps of a held job to print
+const SKIPPED = 2; // steps of a held job not printed (running, dropped)
+const ROW_END = 3; // end of the row handed back (before its '\n'); -1: input used up
+const FIELDS = 4; // fields of the row handed back
+
+// the layout: fields a row has, its delimiter byte, the columns read (-1: not in the input)
+let width: i32 = 0;
+let delimiter: i32 = 0x1f;
+let idCol: i32 = -1;
+let rawCol: i32 = -1;
+let clusterCol: i32 = -1;
+let dbCol: i32 = -1;
+let rssCol: i32 = -1;
+
+// the held job: 0 none (hand back every row), 1 a job to print, 2 a job not printed
+let held: i32 = 0;
+let idLen: i32 = 0;
+let dbLen: i32 = 0;
+let clusterLen: i32 = 0;
+// how a step row's cluster is matched: 0 by its Cluster field, an empty one handed back;
+// 1 by its Cluster field, an empty one matching; 2 all match (the record names the held
+// job's cluster); 3 none match
+let clusterMode: i32 = 0;
+
+export function layout(w: i32, d: i32, id: i32, raw: i32, cluster: i32, db: i32, rss: i32): void {
+  width = w;
+  delimiter = d;
+  idCol = id;
+  rawCol = raw;
+  clusterCol = cluster;
+  dbCol = db;
+  rssCol = rss;
+}
+
+export function hold(state: i32, id: i32, db: i32, cluster: i32, mode: i32): void {
+  held = state;
+  idLen = id;
+  dbLen = db;
+  clusterLen = cluster;
+  clusterMode = mode;
+}
+
+@inline function count(slot: i32): i32 {
+  return load<i32>(COUNTS + (<usize>slot << 2));
+}
+
+@inline function bump(slot: i32): void {
+  store<i32>(COUNTS + (<usize>slot << 2), count(slot) + 1);
+}
+
+@inline function fieldStart(k: i32): i32 {
+  return load<i32>(STARTS + (<usize>k << 2));
+}
+
+// The end of field k of a row with `last` + 1 fields ending at nl.
+@inline function fieldEnd(k: i32, last: i32, nl: i32): i32 {
+  return k < last ? fieldStart(k + 1) - 1 : nl;
+}
+
+function same(at: i32, ref: usize, n: i32): bool {
+  for (let i = 0; i < n; i++) {
+    if (load<u8>(INPUT + <usize>(at + i)) != load<u8>(ref + <usize>i)) return false;
+  }
+  return true;
+}
+
+// Folds rows from pos until the input [pos, end) is used up or a row must go to JavaScript.
+// Returns where it stopped; the counter ROW_END says why: -1, the input is used up (a row
+// without its '\n' is left from the returned position unless `last`); else the row from the
+// returned position to ROW_END is handed back, its field starts at STARTS.
+// Needs 16 readable bytes after end (the input area is padded).
+export function run(pos: i32, end: i32, last: i32): i32 {
+  const dv = i8x16.splat(<i8>delimiter);
+  const nv = i8x16.splat(10);
+  while (pos < end) {
+    // the row's field starts and its newline, 16 bytes at a time
+    store<i32>(STARTS, pos);
+    let n: i32 = 0; // delimiters seen
+    let nl: i32 = -1;
+    let i = pos;
+    while (nl < 0 && i < end) {
+      const v = v128.load(INPUT + <usize>i);
+      let m: i32 = i8x16.bitmask(v128.or(i8x16.eq(v, dv), i8x16.eq(v, nv)));
+      if (end - i < 16) m &= (1 << (end - i)) - 1;
+      while (m != 0) {
+        const p = i + ctz(m);
+        if (load<u8>(INPUT + <usize>p) == 10) {
+          nl = p;
+          break;
+        }
+        n++;
+        if (n < MAX_FIELDS) store<i32>(STARTS + (<usize>n << 2), p + 1);
+        m &= m - 1;
+      }
+      i += 16;
+    }
+    if (nl < 0) {
+      if (last == 0) break;
+      nl = end;
+    }
+    store<i32>(COUNTS + (<usize>FIELDS << 2), n + 1);
+    // hand back what is not a well-formed row: empty, '\r' before the newline, the wrong number
+    // of fields (a trailing delimiter adds an empty one), the last row of the input
+    if (nl == end || nl == pos || load<u8>(INPUT + <usize>(nl - 1)) == 13 || n >= MAX_FIELDS) return handBack(pos, nl);
+    if (n + 1 != width && !(n == width && fieldStart(n) == nl)) return handBack(pos, nl);
+    // the id: JobIDRaw, or JobID where JobIDRaw is empty; a step's has a '.' after its job's id
+    let col = idCol;
+    if (rawCol >= 0 && fieldStart(rawCol) != fieldEnd(rawCol, n, nl)) col = rawCol;
+    if (col < 0 || held == 0) return handBack(pos, nl);
+    const s = fieldStart(col);
+    const e = fieldEnd(col, n, nl);
+    if (e - s <= idLen || load<u8>(INPUT + <usize>(s + idLen)) != 46 || !same(s, HELD_ID, idLen)) return handBack(pos, nl);
+    // a '.' inside the held id would make this another job's id (JavaScript looks at the first)
+    // — held ids hold none (JavaScript only holds ids without one)
+    if (clusterMode == 3) return handBack(pos, nl);
+    if (clusterMode < 2) {
+      const cs = clusterCol < 0 ? 0 : fieldStart(clusterCol);
+      const ce = clusterCol < 0 ? 0 : fieldEnd(clusterCol, n, nl);
+      if (cs != ce) {
+        if (ce - cs != clusterLen || !same(cs, HELD_CLUSTER, clusterLen)) return handBack(pos, nl);
+      } else if (clusterMode == 0) return handBack(pos, nl);
+    }
+    if (dbCol >= 0 && dbLen > 0) {
+      const ds = fieldStart(dbCol);
+      const de = fieldEnd(dbCol, n, nl);
+      if (ds != de && (de - ds != dbLen || !same(ds, HELD_DB, dbLen))) return handBack(pos, nl);
+    }
+    if (held != 1) {
+      bump(SKIPPED);
+    } else if (rssCol >= 0 && fieldStart(rssCol) != fieldEnd(rssCol, n, nl)) {
+      const rs = fieldStart(rssCol);
+      const re = fieldEnd(rssCol, n, nl);
+      if (re - rs > 15) return handBack(pos, nl);
+      let v: f64 = 0;
+      for (let k = rs; k < re; k++) {
+        const c = <i32>load<u8>(INPUT + <usize>k) - 48;
+        if (c < 0 || c > 9) return handBack(pos, nl);
+        v = v * 10 + <f64>c;
+      }
+      if (v > load<f64>(RSS_AT)) store<f64>(RSS_AT, v);
+      bump(STEPS);
+    } else {
+      bump(STEPS);
+    }
+    bump(ROWS);
+    pos = nl + 1;
+  }
+  store<i32>(COUNTS + (<usize>ROW_END << 2), -1);
+  return pos;
+}
+
+function handBack(pos: i32, nl: i32): i32 {
+  store<i32>(COUNTS + (<usize>ROW_END << 2), nl);
+  return pos;
+}
