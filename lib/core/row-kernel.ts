@@ -25,6 +25,7 @@ const ROWS = 0;
 const STEPS = 1;
 const SKIPPED = 2;
 const ROW_END = 3;
+const FIELDS = 4;
 
 // What the kernel holds: no job (every row comes back), a job to print, a job not printed.
 export const HELD_NONE = 0;
@@ -159,7 +160,7 @@ export class RowKernel {
     if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / PAGE));
     if (this.u8 === undefined || this.u8.buffer !== mem.buffer) {
       this.u8 = new Uint8Array(mem.buffer);
-      this.i32 = new Int32Array(mem.buffer, 0, STARTS / 4);
+      this.i32 = new Int32Array(mem.buffer, 0, (STARTS >> 2) + 512);
       this.f64 = new Float64Array(mem.buffer, 0, STARTS / 8);
       this.buf = Buffer.from(mem.buffer);
     }
@@ -178,6 +179,24 @@ export class RowKernel {
   // The row handed back, as text.
   text(end: number): string {
     return this.buf.toString('utf8', this.base + this.start, this.base + end);
+  }
+
+  // Fields of the row handed back (its delimiters + 1).
+  get fields(): number {
+    return this.i32[(COUNTS >> 2) + FIELDS] as number;
+  }
+
+  // The bounds of the first `count` fields of the row handed back (ending at `end`),
+  // relative to its start. count <= fields, KERNEL_MAX_FIELDS.
+  bounds(starts: Int32Array, ends: Int32Array, count: number, end: number): void {
+    const i32 = this.i32;
+    const at = STARTS >> 2;
+    const fields = this.fields;
+    const s = this.start;
+    for (let k = 0; k < count; k++) {
+      starts[k] = (i32[at + k] as number) - s;
+      ends[k] = (k + 1 < fields ? (i32[at + k + 1] as number) - 1 : end) - s;
+    }
   }
 
   // Moves past the row handed back.

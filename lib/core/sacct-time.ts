@@ -25,29 +25,6 @@ function two(s: string, i: number): number {
   return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
 }
 
-// `2024-01-31` → epoch seconds of its midnight, or NaN.
-function dayEpoch(s: string): number {
-  const c1 = two(s, 0);
-  const c2 = two(s, 2);
-  const mo = two(s, 5);
-  const d = two(s, 8);
-  if (c1 < 0 || c2 < 0 || mo < 1 || mo > 12 || d < 1 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return Number.NaN;
-  const y = c1 * 100 + c2;
-  return d > daysInMonth(y, mo) ? Number.NaN : daysFromCivil(y, mo, d) * DAY;
-}
-
-// `T23:59:59` (or with a space) at offset 10 → seconds into the day, or NaN.
-function secondOfDay(s: string): number {
-  const h = two(s, 11);
-  const mi = two(s, 14);
-  const sec = two(s, 17);
-  const sep = s.charCodeAt(10);
-  if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || (sep !== 84 && sep !== 32) || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) {
-    return Number.NaN;
-  }
-  return h * HOUR + mi * 60 + sec;
-}
-
 // A zone's UTC offset (seconds east) at an instant, from Intl, remembered per UTC hour.
 class ZoneOffsets {
   private readonly fmt: Intl.DateTimeFormat;
@@ -98,14 +75,9 @@ export class SacctClock {
   private readonly offsets: ZoneOffsets | undefined;
   // Naive hour → the offset that holds for all of it (hours in or next to a change are not kept).
   private readonly byLocalHour = new Map<number, number>();
-  // The last date read and its midnight: rows of one window share a few dates.
-  private day = '';
+  // The last date read (yyyymmdd) and its midnight.
+  private date = -1;
   private dayStart = 0;
-  // The last hour read for each field (`2024-01-31T23`, its separator included) and its start:
-  // most times of a field in one window share it, and cost two numbers. Submit, Start and End
-  // each keep their own (a job's Submit is often hours before its End).
-  private readonly hours = ['', '', '', ''];
-  private readonly hourStarts = [0, 0, 0, 0];
   // The last naive hour fromLocal found steady, and its offset.
   private localHour = Number.NaN;
   private localOffset = 0;
@@ -122,7 +94,7 @@ export class SacctClock {
   read(field: string, text: string): number | null {
     const n = text.length;
     if (n === 19) {
-      const naive = this.naive(text, field === 'End' ? 0 : field === 'Start' ? 1 : field === 'Submit' ? 2 : 3);
+      const naive = this.naive(text);
       if (!Number.isNaN(naive)) return this.offsets === undefined ? naive : this.fromLocal(naive);
     } else if (n === 0 || text === 'Unknown' || text === 'None') {
       return null;
@@ -137,27 +109,29 @@ export class SacctClock {
     throw new BadInput(`${field} '${text}' is not a time like 2024-01-01T00:00:00`);
   }
 
-  // `2024-01-31T23:59:59` (or with a space, or more after it) read as if UTC, or NaN.
-  private naive(text: string, slot = 3): number {
-    const hour = this.hours[slot] as string;
-    if (hour !== '' && text.startsWith(hour)) {
-      const mi = two(text, 14);
-      const sec = two(text, 17);
-      if (mi < 0 || mi > 59 || sec < 0 || sec > 59 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return Number.NaN;
-      return (this.hourStarts[slot] as number) + mi * 60 + sec;
+  // `2024-01-31T23:59:59` (or with a space, or more after it) read as if UTC, or NaN. Digits
+  // are read in place; the last date's midnight is kept (rows of a window share a few dates).
+  private naive(text: string): number {
+    const c1 = two(text, 0);
+    const c2 = two(text, 2);
+    const mo = two(text, 5);
+    const d = two(text, 8);
+    const h = two(text, 11);
+    const mi = two(text, 14);
+    const sec = two(text, 17);
+    if ((c1 | c2 | h | mi | sec) < 0 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return Number.NaN;
+    const sep = text.charCodeAt(10);
+    if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || (sep !== 84 && sep !== 32) || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) {
+      return Number.NaN;
     }
-    if (this.day === '' || !text.startsWith(this.day)) {
-      const start = dayEpoch(text);
-      if (Number.isNaN(start)) return start;
-      this.day = text.slice(0, 10);
-      this.dayStart = start;
+    const date = (c1 * 100 + c2) * 10000 + mo * 100 + d;
+    if (date !== this.date) {
+      const y = c1 * 100 + c2;
+      if (d > daysInMonth(y, mo)) return Number.NaN;
+      this.date = date;
+      this.dayStart = daysFromCivil(y, mo, d) * DAY;
     }
-    const second = secondOfDay(text);
-    if (!Number.isNaN(second)) {
-      this.hours[slot] = text.slice(0, 13);
-      this.hourStarts[slot] = this.dayStart + second - (second % HOUR);
-    }
-    return this.dayStart + second;
+    return this.dayStart + h * HOUR + mi * 60 + sec;
   }
 
   // The record form of a time read from `text`: sacct's own text plus `Z` when it already is

@@ -306,8 +306,17 @@ export class Parser {
       if (k.rows > 0) this.lines += this.kernelFolded();
       if (end < 0) return;
       const text = k.text(end);
+      // The kernel's field bounds are the row's own when its bytes are its characters (not
+      // so for other UTF-8, or after a CR goes).
+      const fields = k.fields;
+      if (text.length === end - k.start && text.length > 0 && fields <= KERNEL_MAX_FIELDS && text !== this.header) {
+        this.line = ++this.lines;
+        k.bounds(this.starts, this.ends, Math.min(fields, this.width + 1), end);
+        this.textFields(text, fields);
+      } else {
+        this.push(stripCr(text), ++this.lines);
+      }
       k.skip(end);
-      this.push(stripCr(text), ++this.lines);
     }
   }
 
@@ -575,6 +584,15 @@ export class Parser {
       if (at < 0) break;
       pos = at + dl;
     }
+    this.textFields(text, n);
+  }
+
+  // A text row whose field bounds are in starts/ends (as far as its first width + 1 fields),
+  // with n fields.
+  private textFields(text: string, n: number): void {
+    const w = this.width;
+    const starts = this.starts;
+    const ends = this.ends;
     if (n === w + 1 && starts[w] === text.length) n--;
     const columns = this.columns as Int32Array;
     this.counts.rows++;
