@@ -75,9 +75,10 @@ export class SacctClock {
   private readonly offsets: ZoneOffsets | undefined;
   // Naive hour → the offset that holds for all of it (hours in or next to a change are not kept).
   private readonly byLocalHour = new Map<number, number>();
-  // The last date read (yyyymmdd) and its midnight.
-  private date = -1;
-  private dayStart = 0;
+  // The month of the last time read (yyyymm), its first midnight, its days.
+  private month = -1;
+  private monthStart = 0;
+  private monthDays = 0;
   // The last naive hour fromLocal found steady, and its offset.
   private localHour = Number.NaN;
   private localOffset = 0;
@@ -110,7 +111,7 @@ export class SacctClock {
   }
 
   // `2024-01-31T23:59:59` (or with a space, or more after it) read as if UTC, or NaN. Digits
-  // are read in place; the last date's midnight is kept (rows of a window share a few dates).
+  // are read in place; the last month's start is kept (rows of a window share one or two).
   private naive(text: string): number {
     const c1 = two(text, 0);
     const c2 = two(text, 2);
@@ -124,14 +125,15 @@ export class SacctClock {
     if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || (sep !== 84 && sep !== 32) || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) {
       return Number.NaN;
     }
-    const date = (c1 * 100 + c2) * 10000 + mo * 100 + d;
-    if (date !== this.date) {
+    const month = (c1 * 100 + c2) * 100 + mo;
+    if (month !== this.month) {
       const y = c1 * 100 + c2;
-      if (d > daysInMonth(y, mo)) return Number.NaN;
-      this.date = date;
-      this.dayStart = daysFromCivil(y, mo, d) * DAY;
+      this.month = month;
+      this.monthStart = daysFromCivil(y, mo, 1) * DAY;
+      this.monthDays = daysInMonth(y, mo);
     }
-    return this.dayStart + h * HOUR + mi * 60 + sec;
+    if (d > this.monthDays) return Number.NaN;
+    return this.monthStart + (d - 1) * DAY + h * HOUR + mi * 60 + sec;
   }
 
   // The record form of a time read from `text`: sacct's own text plus `Z` when it already is

@@ -503,7 +503,9 @@ export class Parser {
     }
     const texts = lines as string[];
     const k = this.kernel as RowKernel;
-    k.setText(texts.join('\n') + '\n');
+    // in pieces: one string of all the lines (~1 MiB) would be a fresh mapping, page faults
+    k.clear();
+    for (let i = 0; i < texts.length; i += KERNEL_LINES) k.appendText(texts.slice(i, i + KERNEL_LINES).join('\n') + '\n');
     let sub = 0;
     for (;;) {
       if (this.synced !== this.version) this.syncKernel();
@@ -1008,6 +1010,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   return args['strict'] === true && report.bad > 0 ? EXIT.dataErr : EXIT.ok;
 }
+
+// Lines of a `rows` record copied to the kernel at a time.
+const KERNEL_LINES = 128;
 
 // Bytes read at a time from a file descriptor.
 const READ_SIZE = 256 * 1024;
