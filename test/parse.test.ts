@@ -791,3 +791,5 @@ t.test('the synthetic sacct with garbled rows: each is reported, the rest all pa
 });
 
 goldenCases('parse');
+// the same bytes without the row kernel (and the kernel must load for the first run to count)
+goldenCases('parse', { SB_PARSE_KERNEL: 'js' }, ' (SB_PARSE_KERNEL=js)');

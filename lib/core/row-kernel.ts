@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { SbError, UsageError } from './errors.js';
 
 // The row kernel (wasm/rows.ts, built to dist/wasm/rows.wasm): folds the step rows of the job
 // sb-parse holds without JavaScript and hands every other row back. This is its driver: the
@@ -50,17 +51,15 @@ interface Exports {
   run(pos: number, end: number, last: number): number;
 }
 
-let module: WebAssembly.Module | null | undefined;
+let module: WebAssembly.Module | Error | undefined;
 
-// The compiled kernel, or null where it cannot run (not built, no WebAssembly SIMD) or
-// SB_PARSE_KERNEL=js asks for JavaScript alone.
-function compiled(env: NodeJS.ProcessEnv): WebAssembly.Module | null {
-  if (env['SB_PARSE_KERNEL'] === 'js') return null;
+// The compiled kernel, or why there is none (not built, no WebAssembly SIMD).
+function compiled(): WebAssembly.Module | Error {
   if (module !== undefined) return module;
   try {
     module = new WebAssembly.Module(readFileSync(new URL('../../dist/wasm/rows.wasm', import.meta.url)));
-  } catch {
-    module = null;
+  } catch (err) {
+    module = err as Error;
   }
   return module;
 }
@@ -85,10 +84,16 @@ export class RowKernel {
     this.reset();
   }
 
+  // The kernel as SB_PARSE_KERNEL asks: unset, where it can run; `js`, none; `wasm`, this
+  // one or an error saying why it cannot run.
   static load(env: NodeJS.ProcessEnv = process.env): RowKernel | undefined {
-    const m = compiled(env);
-    if (m === null) return undefined;
-    return new RowKernel(new WebAssembly.Instance(m, {}));
+    const want = env['SB_PARSE_KERNEL'] ?? '';
+    if (want !== '' && want !== 'js' && want !== 'wasm') throw new UsageError(`SB_PARSE_KERNEL='${want}': expected 'wasm' or 'js'`);
+    if (want === 'js') return undefined;
+    const m = compiled();
+    if (!(m instanceof Error)) return new RowKernel(new WebAssembly.Instance(m, {}));
+    if (want === 'wasm') throw new SbError(`SB_PARSE_KERNEL=wasm, but the row kernel cannot load: ${m.message}`);
+    return undefined;
   }
 
   layout(width: number, delimiter: number, id: number, raw: number, cluster: number, db: number, rss: number): void {

@@ -192,6 +192,8 @@ const NONE = 0, JOB = 1, SKIP = 2, DROP = 3;
 // steps are still arriving (sacct prints a job, then its steps). No I/O: lines go to the sink.
 export class Parser {
   readonly counts: Counts = { rows: 0, jobs: 0, steps: 0, skipped: 0, orphans: 0, passed: 0 };
+  // Rows the kernel read (of counts.rows).
+  folded = 0;
   private mode: 'ndjson' | 'text' | undefined;
   private readonly reader: JobReader;
   private readonly row: Array<string | undefined> = new Array<string | undefined>(USED.length).fill(undefined);
@@ -307,9 +309,9 @@ export class Parser {
       if (end < 0) return;
       const text = k.text(end);
       // The kernel's field bounds are the row's own when its bytes are its characters (not
-      // so for other UTF-8, or after a CR goes).
+      // so for other UTF-8) and no CR is to go.
       const fields = k.fields;
-      if (text.length === end - k.start && text.length > 0 && fields <= KERNEL_MAX_FIELDS && text !== this.header) {
+      if (text.length === end - k.start && text.length > 0 && text.charCodeAt(text.length - 1) !== 13 && fields <= KERNEL_MAX_FIELDS && text !== this.header) {
         this.line = ++this.lines;
         k.bounds(this.starts, this.ends, Math.min(fields, this.width + 1), end);
         this.textFields(text, fields);
@@ -335,6 +337,7 @@ export class Parser {
   private kernelFolded(): number {
     const k = this.kernel as RowKernel;
     const rows = k.rows;
+    this.folded += rows;
     const steps = k.steps;
     this.counts.rows += rows;
     this.counts.steps += steps;

@@ -6,7 +6,8 @@ import { ROOT, runShell } from './run.js';
 // Golden cases: test/cases/<tool>/<case>/{cmd,input,expected.stdout,expected.stderr,expected.status}.
 // `cmd` is one shell line run in the case folder with bin/ on PATH and TZ=UTC; a missing
 // expected.stderr means stderr must be empty, a missing expected.status means 0.
-export function goldenCases(tool: string): void {
+// With `env`, the cases run again with those variables (`label` names the run).
+export function goldenCases(tool: string, env?: NodeJS.ProcessEnv, label = ''): void {
   const dir = path.join(ROOT, 'test', 'cases', tool);
   if (!existsSync(dir)) return;
   for (const name of readdirSync(dir).sort()) {
@@ -15,9 +16,9 @@ export function goldenCases(tool: string): void {
       existsSync(path.join(caseDir, f)) ? readFileSync(path.join(caseDir, f), 'utf8') : undefined;
     const cmd = read('cmd');
     if (cmd === undefined) continue;
-    t.test(`golden ${tool}/${name}`, async (t) => {
+    t.test(`golden ${tool}/${name}${label}`, async (t) => {
       const input = read('input');
-      const r = await runShell(cmd.trim(), { cwd: caseDir, ...(input !== undefined ? { input } : {}) });
+      const r = await runShell(cmd.trim(), { cwd: caseDir, ...(input !== undefined ? { input } : {}), ...(env !== undefined ? { env } : {}) });
       t.equal(r.stdout, read('expected.stdout') ?? '', 'stdout');
       t.equal(r.stderr, read('expected.stderr') ?? '', 'stderr');
       t.equal(r.status, Number((read('expected.status') ?? '0').trim()), 'exit status');

@@ -1,0 +1,248 @@
+// sb-parse's row kernel (wasm/rows.ts) may only make sb-parse faster: every input here is read
+// with and without it, whole and in pieces, as text and as rows records, and must give the same
+// jobs, the same diagnostics with the same line numbers and the same counts.
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, constants as fsConstants, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { UsageError } from '../lib/core/errors.js';
+import { SB_SACCT_FIELDS } from '../lib/core/sacct-fields.js';
+import { RowKernel } from '../lib/core/row-kernel.js';
+import { Parser, type ParserOptions } from '../lib/tools/parse.js';
+import { BIN, ROOT, cleanEnv, runBin } from './helpers/run.js';
+
+const FIELDS = SB_SACCT_FIELDS.join(',');
+const US = '\x1f';
+const col = (name: string): number => (SB_SACCT_FIELDS as readonly string[]).indexOf(name);
+
+// A small deterministic generator (mulberry32).
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Rows of the synthetic cluster as sb-sacct asks for them (unit separator, trailing delimiter).
+function simRows(rate: number, hours: number): string[] {
+  const end = `2024-01-01T${String(hours).padStart(2, '0')}:00:00`;
+  // through env -u: the test runner puts its loaders back into node children's environment
+  const out = execFileSync('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, path.join(ROOT, 'sim', 'sacct'), '-a', '-n', '-p', `--delimiter=${US}`, '--duplicates', '--noconvert',
+    '-S', '2024-01-01T00:00:00', '-E', end, '-M', 'demo', '-o', FIELDS], {
+    env: { ...cleanEnv(), TZ: 'UTC', SB_SIM_SEED: '7', SB_SIM_RATE: String(rate), SB_SIM_NOW: '2024-03-01T00:00:00Z' },
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+  });
+  return out.split('\n').filter((l) => l !== '');
+}
+
+const isStep = (line: string): boolean => (line.split(US)[col('JobIDRaw')] ?? '').includes('.');
+function setField(line: string, name: string, value: string): string {
+  const f = line.split(US);
+  f[col(name)] = value;
+  return f.join(US);
+}
+
+// The rows with every kind of row the kernel must hand back, at random places.
+function nasty(rows: string[], seed: number): string[] {
+  const r = random(seed);
+  const out: string[] = [];
+  let huge = 2;
+  for (let line of rows) {
+    const x = r();
+    const step = isStep(line);
+    if (step) {
+      if (x < 0.03) line = setField(line, 'MaxRSS', r() < 0.5 ? '2.50M' : '3388K');
+      else if (x < 0.04) line = line.slice(0, line.lastIndexOf(US, line.length - 2) + 1); // a field short
+      else if (x < 0.05) line += 'extra' + US; // a field too many
+      else if (x < 0.06) line = setField(line, 'Cluster', '');
+      else if (x < 0.07) line = setField(line, 'Cluster', 'other');
+      else if (x < 0.08) line = setField(line, 'DBIndex', '1');
+      else if (x < 0.09) line = setField(line, 'DBIndex', '');
+      else if (x < 0.10) line = setField(line, 'MaxRSS', '12345678901234567');
+      else if (x < 0.11) line = setField(line, 'MaxRSS', '12x');
+      else if (x < 0.12) line = setField(line, 'JobIDRaw', line.split(US)[col('JobIDRaw')] + 'ä');
+      else if (x < 0.13) line = setField(line, 'JobIDRaw', '');
+      else if (x < 0.14) line += '\r';
+      else if (x < 0.15) out.push('');
+      else if (x < 0.16) line = setField(line, 'MaxRSS', '');
+    } else {
+      if (x < 0.02) continue; // its steps become orphans
+      if (x < 0.04) line = setField(line, 'State', 'RUNNING');
+      else if (x < 0.05) line = setField(line, 'User', 'zoë');
+      else if (x < 0.06) line = setField(line, 'UID', 'x');
+      else if (x < 0.07) line = setField(line, 'Cluster', 'bad name');
+      else if (x < 0.08) line = setField(line, 'JobIDRaw', line.split(US)[col('JobIDRaw')] + '0');
+      else if (x < 0.09) line = setField(line, 'AllocTRES', 'cpu=1,gres/gpu:a100=2');
+      else if (x < 0.10) line += '\r';
+      else if (x < 0.105 && huge-- > 0) line = setField(line, 'AllocTRES', 'cpu=1,' + 'x'.repeat(300_000)); // longer than a read
+      else if (x < 0.11) out.push('   ');
+    }
+    out.push(line);
+  }
+  return out;
+}
+
+interface Result {
+  out: string[];
+  bad: string[];
+  warn: string[];
+  counts: Parser['counts'];
+}
+
+function parser(opts: ParserOptions): { p: Parser; res: Result } {
+  const res: Result = { out: [], bad: [], warn: [], counts: undefined as unknown as Parser['counts'] };
+  const p = new Parser({ line: (l) => res.out.push(l), bad: (n, m) => res.bad.push(`${n}: ${m}`), warn: (n, m) => res.warn.push(`${n}: ${m}`) }, opts);
+  res.counts = p.counts;
+  return { p, res };
+}
+
+// Line by line through push(), no kernel: what sb-parse printed before the kernel.
+function byLines(lines: string[], opts: ParserOptions): Result {
+  const { p, res } = parser(opts);
+  lines.forEach((l, i) => p.push(l.endsWith('\r') ? l.slice(0, -1) : l, i + 1));
+  p.end();
+  return res;
+}
+
+// Bytes through write() in random pieces, with or without the kernel.
+function byBytes(text: string, opts: ParserOptions, seed: number, most: number): Result {
+  const { p, res } = parser(opts);
+  const bytes = Buffer.from(text);
+  const r = random(seed);
+  for (let at = 0; at < bytes.length; ) {
+    const n = 1 + Math.floor(r() * most);
+    p.write(bytes.subarray(at, at + n));
+    at += n;
+  }
+  p.end();
+  return res;
+}
+
+const kernel = (): RowKernel => RowKernel.load({ SB_PARSE_KERNEL: 'wasm' }) as RowKernel;
+
+t.test('the kernel loads in the build, and SB_PARSE_KERNEL chooses', async (t) => {
+  t.ok(RowKernel.load({ SB_PARSE_KERNEL: 'wasm' }) instanceof RowKernel, 'wasm: loaded');
+  t.ok(RowKernel.load({}) instanceof RowKernel, 'unset: loaded');
+  t.equal(RowKernel.load({ SB_PARSE_KERNEL: 'js' }), undefined, 'js: none');
+  t.throws(() => RowKernel.load({ SB_PARSE_KERNEL: 'fast' }), UsageError);
+});
+
+const rows = simRows(3000, 3);
+const lines = nasty(rows, 1);
+// the last line without its newline
+const text = lines.join('\n');
+
+t.test('text: the kernel folds most rows and changes nothing', async (t) => {
+  t.ok(rows.length > 20_000, `${rows.length} rows from the synthetic cluster`);
+  const opts = { fields: SB_SACCT_FIELDS, cluster: () => 'demo' };
+  const want = byLines(lines, opts);
+  t.ok(want.bad.length > 100 && want.warn.length > 100, `the input has bad rows (${want.bad.length}) and orphans (${want.warn.length})`);
+  t.ok(want.counts.jobs > 5000, `${want.counts.jobs} jobs`);
+  for (const [seed, most] of [[1, 1 << 20], [2, 4096], [3, 300], [4, 17]] as const) {
+    const got = byBytes(text, { ...opts, kernel: kernel() }, seed, most);
+    t.same(got, want, `kernel, pieces of up to ${most} bytes`);
+  }
+  t.same(byBytes(text, opts, 5, 5000), want, 'no kernel, pieces of up to 5000 bytes');
+  // the kernel did the work: most step rows never reach JavaScript
+  const { p } = parser({ ...opts, kernel: kernel() });
+  p.write(Buffer.from(text));
+  p.end();
+  t.ok(p.folded > p.counts.steps * 0.8, `the kernel folded ${p.folded} rows of ${p.counts.rows} (${p.counts.steps} steps)`);
+  const js = parser(opts).p;
+  js.write(Buffer.from(text));
+  js.end();
+  t.equal(js.folded, 0, 'without it, none');
+});
+
+t.test('text with a header line, and with | as the delimiter', async (t) => {
+  const piped = rows.slice(0, 4000).map((l) => l.replaceAll(US, '|'));
+  const withHeader = [SB_SACCT_FIELDS.join('|') + '|', ...piped];
+  const want = byLines(withHeader, {});
+  t.ok(want.counts.jobs > 500);
+  t.same(byBytes(withHeader.join('\n') + '\n', { kernel: kernel() }, 6, 10_000), want, 'header: same');
+  // the header again in the middle (two sacct runs' output concatenated) is skipped either way
+  const twice = [...withHeader, ...withHeader];
+  t.same(byBytes(twice.join('\n') + '\n', { kernel: kernel() }, 7, 10_000), byLines(twice, {}), 'header twice: same');
+});
+
+// sb-sacct's rows records of the lines, `per` lines each.
+function rowsRecords(lines: string[], per: number, cluster?: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i += per) {
+    out.push(JSON.stringify({ kind: 'rows', ...(cluster !== undefined ? { cluster } : {}), chunk: 'c', fields: [...SB_SACCT_FIELDS], delimiter: '\x7f', lines: lines.slice(i, i + per).map((l) => l.replaceAll(US, '\x7f')) }));
+    if (i % (per * 3) === 0) out.push(JSON.stringify({ kind: 'chunk-done', cluster: 'demo', start: 'a', end: 'b' }));
+  }
+  return out;
+}
+
+t.test('rows records: the kernel changes nothing', async (t) => {
+  for (const cluster of [undefined, 'demo', 'other']) {
+    const records = rowsRecords(lines, 1000, cluster);
+    const opts = { cluster: () => 'demo' };
+    const want = byLines(records, opts);
+    t.ok(want.counts.jobs > (cluster === 'other' ? 0 : 5000), `${want.counts.jobs} jobs (cluster ${cluster})`);
+    t.same(byBytes(records.join('\n') + '\n', { ...opts, kernel: kernel() }, 8, 1 << 18), want, `cluster ${cluster}: same`);
+  }
+  // a line holding a newline, and one that is no string: the record is read without the kernel
+  const odd = [JSON.stringify({ kind: 'rows', fields: [...SB_SACCT_FIELDS], delimiter: US, lines: [...rows.slice(0, 50), rows[50] + '\n' + rows[51], 7, ...rows.slice(52, 99)] })];
+  t.same(byBytes(odd.join('\n'), { cluster: () => 'demo', kernel: kernel() }, 9, 1 << 16), byLines(odd, { cluster: () => 'demo' }), 'odd lines: same');
+});
+
+// The bin, default (kernel) and SB_PARSE_KERNEL=js, on the same input: the same bytes out.
+t.test('the bin: same stdout, stderr and status with and without the kernel', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-parse-kernel-'));
+  const file = path.join(dir, 'rows.txt');
+  writeFileSync(file, text);
+  const cases: Array<[string, string[], string | undefined]> = [
+    ['stdin', ['--fields', 'sb', '-c', 'demo', '-v'], text],
+    ['file', ['--fields', 'sb', '-c', 'demo', '-v', file], undefined],
+    ['rows records', ['-c', 'demo', '-v', '--strict'], rowsRecords(lines, 700).join('\n') + '\n'],
+  ];
+  for (const [name, args, input] of cases) {
+    const fast = await runBin('sb-parse', args, { env: { SB_PARSE_KERNEL: 'wasm' }, ...(input !== undefined ? { input } : {}) });
+    const slow = await runBin('sb-parse', args, { env: { SB_PARSE_KERNEL: 'js' }, ...(input !== undefined ? { input } : {}) });
+    t.ok(fast.stdout.length > 1_000_000, `${name}: jobs printed`);
+    t.match(fast.stderr, /sb-parse: rows \d+, jobs \d+, steps \d+/, `${name}: counts printed`);
+    t.equal(fast.stdout, slow.stdout, `${name}: stdout`);
+    t.equal(fast.stderr, slow.stderr, `${name}: stderr`);
+    t.equal(fast.status, slow.status, `${name}: status`);
+  }
+  const bad = await runBin('sb-parse', ['--fields', 'sb'], { env: { SB_PARSE_KERNEL: 'yes' }, input: '' });
+  t.equal(bad.status, 2, 'an unknown SB_PARSE_KERNEL is a usage error');
+  t.match(bad.stderr, /SB_PARSE_KERNEL='yes': expected 'wasm' or 'js'/);
+});
+
+// A non-blocking stdin (a FIFO opened O_NONBLOCK, the writer slow): read(2) finds nothing yet
+// (EAGAIN) and sb-parse goes on with the stream, losing nothing.
+t.test('a non-blocking stdin with nothing to read yet', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-parse-fifo-'));
+  const fifo = path.join(dir, 'in');
+  execFileSync('mkfifo', [fifo]);
+  const input = rows.slice(0, 2000).join('\n') + '\n';
+  const rd = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  const wr = openSync(fifo, fsConstants.O_WRONLY);
+  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, path.join(BIN, 'sb-parse'), '--fields', 'sb', '-v'], {
+    env: { ...cleanEnv(), TZ: 'UTC', SB_PARSE_KERNEL: 'wasm' },
+    stdio: [rd, 'pipe', 'pipe'],
+  });
+  closeSync(rd);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const done = new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  writeFileSync(wr, input);
+  closeSync(wr);
+  t.equal(await done, 0, stderr);
+  const want = await runBin('sb-parse', ['--fields', 'sb', '-v'], { input });
+  t.equal(stdout, want.stdout, 'the same jobs as from a blocking pipe');
+  t.equal(stderr, want.stderr, 'the same counts');
+});
