@@ -265,6 +265,11 @@ t.test('state: the base word; failed as DESIGN.md says', async (t) => {
   t.equal(baseState('PENDING'), 'PENDING');
   t.throws(() => baseState('cancelled'), { message: "State 'cancelled' is not a job state" });
   t.throws(() => baseState(''), { message: "State '' is not a job state" });
+  // an empty State is bad on the first row as on any other (the reader remembers the last one)
+  for (const rows of [[{ ...JOB, State: '' }], [JOB, { ...JOB, DBIndex: '17', JobID: '9', JobIDRaw: '9', State: '' }]]) {
+    const r = parse(text(rows));
+    t.same(r.bad, [`${rows.length}: State '' is not a job state`], `empty State on row ${rows.length}`);
+  }
   const failed: Array<[string, boolean]> = [
     ['COMPLETED', false], ['FAILED', true], ['CANCELLED by 1002', false], ['TIMEOUT', true],
     ['OUT_OF_MEMORY', true], ['NODE_FAIL', true], ['PREEMPTED', true], ['BOOT_FAIL', false],

@@ -853,7 +853,9 @@ export class JobReader {
   rss: number | null = null;
   private readonly limits = new Map<string, string>();
   private readonly mems = new Map<string, string>();
-  private stateText = '';
+  // The last State read and its base word ('\n', which no field holds: none yet; '' would take
+  // an empty State on the first row for a known one).
+  private stateText = '\n';
   private stateBase = '';
   // Whether the state last read ends a job, and counts as failed.
   finished = false;
