@@ -104,19 +104,25 @@ export function run(pos: i32, end: i32, last: i32): i32 {
     let n: i32 = 0; // delimiters seen
     let nl: i32 = -1;
     let i = pos;
-    while (nl < 0 && i < end) {
+    while (i < end) {
       const v = v128.load(INPUT + <usize>i);
-      let m: i32 = i8x16.bitmask(v128.or(i8x16.eq(v, dv), i8x16.eq(v, nv)));
-      if (end - i < 16) m &= (1 << (end - i)) - 1;
+      let m: i32 = i8x16.bitmask(i8x16.eq(v, dv));
+      let l: i32 = i8x16.bitmask(i8x16.eq(v, nv));
+      if (end - i < 16) {
+        const valid = (1 << (end - i)) - 1;
+        m &= valid;
+        l &= valid;
+      }
+      // delimiters before the newline, if the block has one
+      if (l != 0) m &= (l & -l) - 1;
       while (m != 0) {
-        const p = i + ctz(m);
-        if (load<u8>(INPUT + <usize>p) == 10) {
-          nl = p;
-          break;
-        }
         n++;
-        if (n < MAX_FIELDS) store<i32>(STARTS + (<usize>n << 2), p + 1);
+        if (n < MAX_FIELDS) store<i32>(STARTS + (<usize>n << 2), i + ctz(m) + 1);
         m &= m - 1;
+      }
+      if (l != 0) {
+        nl = i + ctz(l);
+        break;
       }
       i += 16;
     }
