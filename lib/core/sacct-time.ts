@@ -139,9 +139,16 @@ export class SacctClock {
   // The record form of a time read from `text`: sacct's own text plus `Z` when it already is
   // UTC in ISO form (the common case, no formatting), else formatted.
   iso(text: string, epoch: number): string {
-    if (this.offsets === undefined && text.length === 19 && text.charCodeAt(10) === 84) return text + 'Z';
+    if (this.plain(text)) return text + 'Z';
     return formatTime(epoch);
   }
+
+  // Whether iso() of a time read from `text` is `text` + Z.
+  plain(text: string): boolean {
+    return this.offsets === undefined && text.length === 19 && text.charCodeAt(10) === 84;
+  }
+
+
 
   // Local wall-clock seconds → UTC. In a repeated hour (clocks going back) the earlier instant;
   // in a skipped hour (clocks going forward) the time is read with the offset before the change.

@@ -153,9 +153,9 @@ function digitsText(text: string | undefined, n: number): string {
 // text costs more than the rest of a job); used only while jobKey writes that form.
 const DB_KEY = jobKey('c', 12, '1', 1) === 'c/db/12';
 
-function recordKey(cluster: string, db: number | null, dbText: string | undefined, jobIdRaw: string, submit: number | null): string {
-  if (DB_KEY && db !== null && dbText !== undefined && (dbText.length === 1 || dbText.charCodeAt(0) !== 48)) return cluster + '/db/' + dbText;
-  return jobKey(cluster, db, jobIdRaw, submit);
+// A string as one flat piece (a joined string is a tree of its pieces until something reads it).
+function flatCopy(text: string): string {
+  return (text + ' ').slice(0, -1);
 }
 
 export interface ParserOptions {
@@ -857,6 +857,11 @@ export class JobReader {
   // an empty State on the first row for a known one).
   private stateText = '\n';
   private stateBase = '';
+  // The start of job lines of the last cluster, up to its key, and up to the number of a
+  // `cluster/db/N` key.
+  private prefixCluster = '';
+  private prefix = '';
+  private prefixDb = '';
   // Whether the state last read ends a job, and counts as failed.
   finished = false;
   private failed = false;
@@ -914,15 +919,26 @@ export class JobReader {
     const mem = row[REQMEM];
     const tres = row[TRES];
     const rss = row[MAXRSS];
+    // The line is joined from as few pieces as can be: writing it out walks every piece.
     // cluster, key and ids are checked above and hold nothing JSON escapes
-    const line = '{"kind":"job","cluster":"' + cluster + '","key":"' + recordKey(cluster, db, dbText, jobIdRaw, submit) +
-      '","job_id":"' + jobId + '","job_id_raw":"' + jobIdRaw + '","db_index":' + (db === null ? 'null' : digitsText(dbText, db)) +
+    if (cluster !== this.prefixCluster) {
+      this.prefixCluster = cluster;
+      this.prefix = '{"kind":"job","cluster":"' + cluster + '","key":"';
+      this.prefixDb = flatCopy(this.prefix + cluster + '/db/');
+      this.prefix = flatCopy(this.prefix);
+    }
+    const head = DB_KEY && db !== null && dbText !== undefined && (dbText.length === 1 || dbText.charCodeAt(0) !== 48)
+      ? this.prefixDb + dbText
+      : this.prefix + jobKey(cluster, db, jobIdRaw, submit);
+    // sacct's own UTC times (the common case) go in as they are, with a Z
+    const times = submit !== null && start !== null && clock.plain(submitText) && clock.plain(startText) && clock.plain(endText)
+      ? (this.failed ? '","failed":true,"submit":"' : '","failed":false,"submit":"') + submitText + 'Z","start":"' + startText + 'Z","end":"' + endText + 'Z","elapsed_s":'
+      : (this.failed ? '","failed":true,"submit":' : '","failed":false,"submit":') + (submit === null ? 'null' : '"' + clock.iso(submitText, submit) + '"') +
+        ',"start":' + (start === null ? 'null' : '"' + clock.iso(startText, start) + '"') + ',"end":"' + clock.iso(endText, end) + '","elapsed_s":';
+    const line = head + '","job_id":"' + jobId + '","job_id_raw":"' + jobIdRaw + '","db_index":' + (db === null ? 'null' : digitsText(dbText, db)) +
       ',"user":"' + esc(user) + '","uid":' + (uid === null ? 'null' : digitsText(row[UID], uid)) +
       ',"account":"' + esc(row[ACCOUNT] ?? '') + '","partition":"' + esc(row[PARTITION] ?? '') + '","qos":"' + esc(row[QOS] ?? '') +
-      '","state":"' + state + '","exit_code":"' + esc(row[EXITCODE] ?? '') + '","failed":' + this.failed +
-      ',"submit":' + (submit === null ? 'null' : '"' + clock.iso(submitText, submit) + '"') +
-      ',"start":' + (start === null ? 'null' : '"' + clock.iso(startText, start) + '"') +
-      ',"end":"' + clock.iso(endText, end) + '","elapsed_s":' + elapsed + ',"timelimit_s":' + this.timelimit(row) +
+      '","state":"' + state + '","exit_code":"' + esc(row[EXITCODE] ?? '') + times + elapsed + ',"timelimit_s":' + this.timelimit(row) +
       ',"cpus":' + digitsText(row[CPUS], cpus) + ',"nodes":' + digitsText(row[NODES], nodes) +
       ',"gpus":' + (tres === undefined || tres === '' ? '0' : int(gpusFromTres(tres))) +
       ',"req_mem_bytes":' + (mem === undefined || mem === '' ? '0' : this.reqMem(mem, cpus, nodes));
