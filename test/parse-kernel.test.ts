@@ -195,6 +195,53 @@ t.test('rows records: the kernel changes nothing', async (t) => {
   t.same(byBytes(odd.join('\n'), { cluster: () => 'demo', kernel: kernel() }, 9, 1 << 16), byLines(odd, { cluster: () => 'demo' }), 'odd lines: same');
 });
 
+// rows records as sb-sacct writes them are read in place (the kernel checks their JSON); every
+// other shape of record, right or broken, must read as JSON.parse reads it.
+t.test('rows records read in place: odd and broken JSON reads as without the kernel', async (t) => {
+  const some = rows.slice(0, 40).map((l) => l.replaceAll(US, '\x7f'));
+  const head = `{"kind":"rows","cluster":"demo","chunk":"c","fields":${JSON.stringify(SB_SACCT_FIELDS)},"delimiter":"\\u007f"`;
+  const list = (xs: string[]): string => '[' + xs.map((x) => JSON.stringify(x)).join(',') + ']';
+  const good = head + ',"lines":' + list(some) + '}';
+  const records = [
+    good,
+    good.replace('"lines":[', '"lines": ['), // a space: not sb-sacct's shape
+    good.replace('","', '", "'),
+    good.replace('[', '[ '),
+    good.slice(0, -1) + ' }',
+    good.slice(0, -5) + '}', // broken: a string cut
+    good.slice(0, -1), // broken: no }
+    good.replace(some[3] as string, (some[3] as string).slice(0, 20) + '\\x' + (some[3] as string).slice(20)), // a bad escape
+    good.replace(some[4] as string, (some[4] as string).slice(0, 20) + '\\u00e9\\t\\"\\\\\\/' + (some[4] as string).slice(20)), // escapes
+    good.replace(some[5] as string, (some[5] as string).slice(0, 20) + '\\u12' + (some[5] as string).slice(20)), // \u cut short
+    good.replace(some[6] as string, (some[6] as string) + '\\n' + (some[7] as string)), // an escaped newline inside a line
+    good.replace(some[8] as string, (some[8] as string).slice(0, 30) + '\\u001f' + (some[8] as string).slice(30)),
+    head + ',"lines":[]}',
+    head + ',"lines":' + list(some.slice(0, 3)) + ',"lines":' + list(some.slice(3, 6)) + '}', // the last "lines" counts
+    head + ',"lines":' + list(some.slice(0, 3)) + ',"x":{"lines":' + list(some.slice(3, 6)) + '}}',
+    head + ',"x":{"lines":' + list(some.slice(3, 6)) + '},"lines":' + list(some.slice(0, 3)) + '}',
+    '{"kind":"rows","x":{"lines":' + list(some.slice(3, 6)) + '}}',
+    head + ',"lines":' + list(some.slice(0, 3)).slice(0, -1) + ',7]}', // a number among the lines
+    head + ',"lines":' + list(some.slice(0, 3)).slice(0, -1) + ',]}', // a trailing comma
+    head.replace('"\\u007f"', '"||"') + ',"lines":' + list(some.map((l) => l.replaceAll('\x7f', '||'))) + '}', // two-character delimiter
+    head.replace('"\\u007f"', '"\\u001f"') + ',"lines":' + list(rows.slice(0, 40)) + '}', // the unit separator, escaped in JSON
+    head.replace('"kind":"rows"', '"kind":"rows","kind":"row"') + ',"lines":' + list(some) + '}',
+    good + '\r',
+    good.replace('"cluster":"demo"', '"cluster":"bad name"'),
+    good.replace('"fields":[', '"fields":["Nope",'),
+    JSON.stringify({ kind: 'chunk-done', cluster: 'demo', start: 'a', end: 'b' }),
+  ];
+  const opts = { cluster: () => 'demo' };
+  const want = byLines(records.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)), opts);
+  t.ok(want.bad.length >= 8, `bad records: ${want.bad.length}`);
+  t.ok(want.counts.jobs >= 30, `${want.counts.jobs} jobs`);
+  const got = byBytes(records.join('\n') + '\n', { ...opts, kernel: kernel() }, 10, 1 << 16);
+  t.same(got, want, 'same jobs, diagnostics and counts');
+  const { p } = parser({ ...opts, kernel: kernel() });
+  p.write(Buffer.from(good + '\n'));
+  p.end();
+  t.ok(p.folded > 20, `sb-sacct's shape is read in place (${p.folded} rows folded)`);
+});
+
 // The bin, default (kernel) and SB_PARSE_KERNEL=js, on the same input: the same bytes out.
 t.test('the bin: same stdout, stderr and status with and without the kernel', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-parse-kernel-'));

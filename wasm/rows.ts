@@ -1,6 +1,7 @@
 // sb-parse's row kernel, in AssemblyScript (compiled to dist/wasm/rows.wasm by `make build`).
 //
-// It reads sacct text rows from its input area and folds away, without JavaScript, the rows
+// It reads sacct text rows (or the strings of a `rows` record's JSON) from its input area and
+// folds away, without JavaScript, the rows
 // that are the common case: a step row (`123.batch`) of the job sb-parse holds, well formed,
 // whose MaxRSS is plain digits or empty. Every other row (job rows, orphans, bad rows, rows
 // with '\r', a MaxRSS with a unit, the last row without a newline) is handed back to
@@ -10,7 +11,8 @@
 //
 // Memory (bytes): 0 the held job's id, 256 its DBIndex, 512 its cluster; 1024 the counters
 // (i32 slots below, the peak RSS as f64 at 1088); 2048 the field starts of the row handed
-// back (i32 each); static data from 65536 (asc --memoryBase); input from INPUT.
+// back (i32 each); 4096 where the strings of a `rows` record end (ENDS); static data from
+// 65536 (asc --memoryBase); input from INPUT.
 
 const HELD_ID: usize = 0;
 const HELD_DB: usize = 256;
@@ -28,6 +30,8 @@ const STEPS = 1; // steps of a held job to print
 const SKIPPED = 2; // steps of a held job not printed (running, dropped)
 const ROW_END = 3; // end of the row handed back (before its '\n'); -1: input used up
 const FIELDS = 4; // fields of the row handed back
+const ROW_START = 5; // start of the string handed back by runStrings()
+const ESCAPED = 6; // whether it has escapes
 
 // the layout: fields a row has, its delimiter byte, the columns read (-1: not in the input)
 let width: i32 = 0;
@@ -131,54 +135,169 @@ export function run(pos: i32, end: i32, last: i32): i32 {
       nl = end;
     }
     store<i32>(COUNTS + (<usize>FIELDS << 2), n + 1);
-    // hand back what is not a well-formed row: empty, '\r' before the newline, the wrong number
-    // of fields (a trailing delimiter adds an empty one), the last row of the input
-    if (nl == end || nl == pos || load<u8>(INPUT + <usize>(nl - 1)) == 13 || n >= MAX_FIELDS) return handBack(pos, nl);
-    if (n + 1 != width && !(n == width && fieldStart(n) == nl)) return handBack(pos, nl);
-    // the id: JobIDRaw, or JobID where JobIDRaw is empty; a step's has a '.' after its job's id
-    let col = idCol;
-    if (rawCol >= 0 && fieldStart(rawCol) != fieldEnd(rawCol, n, nl)) col = rawCol;
-    if (col < 0 || held == 0) return handBack(pos, nl);
-    const s = fieldStart(col);
-    const e = fieldEnd(col, n, nl);
-    if (e - s <= idLen || load<u8>(INPUT + <usize>(s + idLen)) != 46 || !same(s, HELD_ID, idLen)) return handBack(pos, nl);
-    // a '.' inside the held id would make this another job's id (JavaScript looks at the first)
-    // — held ids hold none (JavaScript only holds ids without one)
-    if (clusterMode == 3) return handBack(pos, nl);
-    if (clusterMode < 2) {
-      const cs = clusterCol < 0 ? 0 : fieldStart(clusterCol);
-      const ce = clusterCol < 0 ? 0 : fieldEnd(clusterCol, n, nl);
-      if (cs != ce) {
-        if (ce - cs != clusterLen || !same(cs, HELD_CLUSTER, clusterLen)) return handBack(pos, nl);
-      } else if (clusterMode == 0) return handBack(pos, nl);
-    }
-    if (dbCol >= 0 && dbLen > 0) {
-      const ds = fieldStart(dbCol);
-      const de = fieldEnd(dbCol, n, nl);
-      if (ds != de && (de - ds != dbLen || !same(ds, HELD_DB, dbLen))) return handBack(pos, nl);
-    }
-    if (held != 1) {
-      bump(SKIPPED);
-    } else if (rssCol >= 0 && fieldStart(rssCol) != fieldEnd(rssCol, n, nl)) {
-      const rs = fieldStart(rssCol);
-      const re = fieldEnd(rssCol, n, nl);
-      if (re - rs > 15) return handBack(pos, nl);
-      let v: f64 = 0;
-      for (let k = rs; k < re; k++) {
-        const c = <i32>load<u8>(INPUT + <usize>k) - 48;
-        if (c < 0 || c > 9) return handBack(pos, nl);
-        v = v * 10 + <f64>c;
-      }
-      if (v > load<f64>(RSS_AT)) store<f64>(RSS_AT, v);
-      bump(STEPS);
-    } else {
-      bump(STEPS);
-    }
-    bump(ROWS);
+    // the last row of the input goes back (JavaScript reads it as it reads a row cut short)
+    if (nl == end || !fold(pos, nl, n)) return handBack(pos, nl);
     pos = nl + 1;
   }
   store<i32>(COUNTS + (<usize>ROW_END << 2), -1);
   return pos;
+}
+
+// Folds the row [pos, nl) with n delimiters (its field starts at STARTS) when it is a plain
+// step row of the held job; false when it must go to JavaScript: empty, '\r' at its end, the
+// wrong number of fields (a trailing delimiter adds an empty one), not a step of the held job,
+// a MaxRSS that is not plain digits.
+function fold(pos: i32, nl: i32, n: i32): bool {
+  if (nl == pos || load<u8>(INPUT + <usize>(nl - 1)) == 13 || n >= MAX_FIELDS) return false;
+  if (n + 1 != width && !(n == width && fieldStart(n) == nl)) return false;
+  // the id: JobIDRaw, or JobID where JobIDRaw is empty; a step's has a '.' after its job's id
+  let col = idCol;
+  if (rawCol >= 0 && fieldStart(rawCol) != fieldEnd(rawCol, n, nl)) col = rawCol;
+  if (col < 0 || held == 0) return false;
+  const s = fieldStart(col);
+  const e = fieldEnd(col, n, nl);
+  // (held ids have no '.': JavaScript holds none, so the '.' after it is the id's first)
+  if (e - s <= idLen || load<u8>(INPUT + <usize>(s + idLen)) != 46 || !same(s, HELD_ID, idLen)) return false;
+  if (clusterMode == 3) return false;
+  if (clusterMode < 2) {
+    const cs = clusterCol < 0 ? 0 : fieldStart(clusterCol);
+    const ce = clusterCol < 0 ? 0 : fieldEnd(clusterCol, n, nl);
+    if (cs != ce) {
+      if (ce - cs != clusterLen || !same(cs, HELD_CLUSTER, clusterLen)) return false;
+    } else if (clusterMode == 0) return false;
+  }
+  if (dbCol >= 0 && dbLen > 0) {
+    const ds = fieldStart(dbCol);
+    const de = fieldEnd(dbCol, n, nl);
+    if (ds != de && (de - ds != dbLen || !same(ds, HELD_DB, dbLen))) return false;
+  }
+  if (held != 1) {
+    bump(SKIPPED);
+  } else if (rssCol >= 0 && fieldStart(rssCol) != fieldEnd(rssCol, n, nl)) {
+    const rs = fieldStart(rssCol);
+    const re = fieldEnd(rssCol, n, nl);
+    if (re - rs > 15) return false;
+    let v: f64 = 0;
+    for (let k = rs; k < re; k++) {
+      const c = <i32>load<u8>(INPUT + <usize>k) - 48;
+      if (c < 0 || c > 9) return false;
+      v = v * 10 + <f64>c;
+    }
+    if (v > load<f64>(RSS_AT)) store<f64>(RSS_AT, v);
+    bump(STEPS);
+  } else {
+    bump(STEPS);
+  }
+  bump(ROWS);
+  return true;
+}
+
+// JSON: a `rows` record's "lines" as sb-sacct writes them, read in place. strings() checks
+// that the input [pos, end) is the inside of a JSON array of strings written without spaces
+// ("…","…",…) and notes where each string ends; runStrings() then folds them as rows, each
+// string one row. A string with escapes goes back to JavaScript whole, to be read by JSON.
+
+// where each string ends (the offset of its closing quote; ~offset when it has escapes)
+const ENDS: usize = 4096;
+const MAX_STRINGS: i32 = 15360; // (65536 - ENDS) / 4
+let stringCount: i32 = 0;
+let stringNext: i32 = 0;
+let stringAt: i32 = 0;
+
+// The number of strings; -1 when [pos, end) is not such an array, -2 when it has more than
+// MAX_STRINGS.
+export function strings(pos: i32, end: i32): i32 {
+  const qv = i8x16.splat(34);
+  const bv = i8x16.splat(92);
+  const cv = i8x16.splat(32);
+  stringCount = 0;
+  stringNext = 0;
+  stringAt = pos + 1;
+  if (pos == end) return 0;
+  let k: i32 = 0;
+  let i = pos;
+  while (true) {
+    if (load<u8>(INPUT + <usize>i) != 34) return -1;
+    i++;
+    let escaped = false;
+    // to the closing quote: a quote, a backslash or a control character, 16 bytes at a time
+    while (true) {
+      if (i >= end) return -1;
+      const v = v128.load(INPUT + <usize>i);
+      let m: i32 = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, qv), i8x16.eq(v, bv)), i8x16.lt_u(v, cv)));
+      if (end - i < 16) m &= (1 << (end - i)) - 1;
+      if (m == 0) {
+        i += 16;
+        continue;
+      }
+      i += ctz(m);
+      const c = load<u8>(INPUT + <usize>i);
+      if (c == 34) break;
+      if (c < 32) return -1;
+      // an escape: \" \\ \/ \b \f \n \r \t or \u and four hex digits
+      escaped = true;
+      if (i + 1 >= end) return -1;
+      const x = load<u8>(INPUT + <usize>(i + 1));
+      if (x == 34 || x == 92 || x == 47 || x == 98 || x == 102 || x == 110 || x == 114 || x == 116) {
+        i += 2;
+      } else if (x == 117) {
+        if (i + 6 > end) return -1;
+        for (let h = i + 2; h < i + 6; h++) {
+          const d = load<u8>(INPUT + <usize>h) | 32;
+          if (!((d >= 48 && d <= 57) || (d >= 97 && d <= 102))) return -1;
+        }
+        i += 6;
+      } else {
+        return -1;
+      }
+    }
+    if (k >= MAX_STRINGS) return -2;
+    store<i32>(ENDS + (<usize>k << 2), escaped ? ~i : i);
+    k++;
+    i++;
+    if (i == end) break;
+    if (load<u8>(INPUT + <usize>i) != 44 || i + 1 >= end) return -1;
+    i++;
+  }
+  stringCount = k;
+  return k;
+}
+
+// Folds the strings strings() found, from the next one, as rows; returns the index of a string
+// handed back (its bytes from ROW_START to ROW_END, ESCAPED 1 when it has escapes), or -1 once
+// all are read. The next call goes on after the string handed back.
+export function runStrings(): i32 {
+  const dv = i8x16.splat(<i8>delimiter);
+  while (stringNext < stringCount) {
+    const k = stringNext;
+    const raw = load<i32>(ENDS + (<usize>k << 2));
+    const pos = stringAt;
+    const end = raw < 0 ? ~raw : raw;
+    stringNext = k + 1;
+    stringAt = end + 3;
+    store<i32>(COUNTS + (<usize>ROW_START << 2), pos);
+    store<i32>(COUNTS + (<usize>ROW_END << 2), end);
+    if (raw < 0) {
+      store<i32>(COUNTS + (<usize>ESCAPED << 2), 1);
+      return k;
+    }
+    store<i32>(COUNTS + (<usize>ESCAPED << 2), 0);
+    store<i32>(STARTS, pos);
+    let n: i32 = 0;
+    for (let i = pos; i < end; i += 16) {
+      let m: i32 = i8x16.bitmask(i8x16.eq(v128.load(INPUT + <usize>i), dv));
+      if (end - i < 16) m &= (1 << (end - i)) - 1;
+      while (m != 0) {
+        n++;
+        if (n < MAX_FIELDS) store<i32>(STARTS + (<usize>n << 2), i + ctz(m) + 1);
+        m &= m - 1;
+      }
+    }
+    store<i32>(COUNTS + (<usize>FIELDS << 2), n + 1);
+    if (!fold(pos, end, n)) return k;
+  }
+  store<i32>(COUNTS + (<usize>ROW_END << 2), -1);
+  return -1;
 }
 
 function handBack(pos: i32, nl: i32): i32 {

@@ -27,6 +27,8 @@ const STEPS = 1;
 const SKIPPED = 2;
 const ROW_END = 3;
 const FIELDS = 4;
+const ROW_START = 5;
+const ESCAPED = 6;
 
 // What the kernel holds: no job (every row comes back), a job to print, a job not printed.
 export const HELD_NONE = 0;
@@ -49,6 +51,8 @@ interface Exports {
   layout(width: number, delimiter: number, id: number, raw: number, cluster: number, db: number, rss: number): void;
   hold(state: number, id: number, db: number, cluster: number, mode: number): void;
   run(pos: number, end: number, last: number): number;
+  strings(pos: number, end: number): number;
+  runStrings(): number;
 }
 
 let module: WebAssembly.Module | Error | undefined;
@@ -193,6 +197,36 @@ export class RowKernel {
     const end = this.i32[(COUNTS >> 2) + ROW_END] as number;
     if (end >= 0) this.newline = end < this.end;
     return end;
+  }
+
+  // JSON strings: the window holds the inside of a JSON array of strings (a `rows` record's
+  // "lines"), written without spaces. Returns how many strings it holds, or -1 when it is not
+  // such an array (or holds more than the kernel can note).
+  strings(): number {
+    const n = this.k.strings(this.start, this.end);
+    return n < 0 ? -1 : n;
+  }
+
+  // Folds the strings as rows, from the one after the last handed back. Returns the index of a
+  // string handed back (its bytes from `start` to `rowEnd`; `escaped` says whether JSON must
+  // read it), or -1 once all are read.
+  nextString(): number {
+    const k = this.k.runStrings();
+    if (k >= 0) this.start = this.i32[(COUNTS >> 2) + ROW_START] as number;
+    return k;
+  }
+
+  get rowEnd(): number {
+    return this.i32[(COUNTS >> 2) + ROW_END] as number;
+  }
+
+  get escaped(): boolean {
+    return this.i32[(COUNTS >> 2) + ESCAPED] === 1;
+  }
+
+  // The string handed back with its quotes, as text (for JSON.parse).
+  quoted(end: number): string {
+    return (this.buf as unknown as Utf8Slice).utf8Slice(this.base + this.start - 1, this.base + end + 1);
   }
 
   // The row handed back, as text (Buffer's own utf8Slice: toString's argument checks cost a

@@ -229,7 +229,8 @@ export class Parser {
   private version = 0;
   private synced = -1;
   // write(): bytes of a line not yet whole; whether input goes to the kernel; lines so far.
-  private partial: Buffer[] = [];
+  private partial = Buffer.alloc(0);
+  private partialLength = 0;
   private kernelText = false;
   private lines = 0;
 
@@ -265,13 +266,114 @@ export class Parser {
     }
     if (from >= chunk.length) return;
     const rest = from === 0 ? chunk : chunk.subarray(from);
+    if (this.mode === 'ndjson' && this.kernel !== undefined) {
+      this.ndjsonLines(rest);
+      return;
+    }
     const nl = this.mode === undefined ? -1 : rest.lastIndexOf(10);
     if (nl < 0) {
-      this.partial.push(rest);
+      this.keep(rest);
       return;
     }
     this.pushBytes(rest.subarray(0, nl));
-    if (nl + 1 < rest.length) this.partial.push(rest.subarray(nl + 1));
+    if (nl + 1 < rest.length) this.keep(rest.subarray(nl + 1));
+  }
+
+  // NDJSON with the kernel: line by line, `rows` records as sb-sacct writes them read in place.
+  private ndjsonLines(bytes: Buffer): void {
+    let from = 0;
+    for (;;) {
+      const nl = bytes.indexOf(10, from);
+      if (nl < 0) break;
+      let line: Buffer;
+      if (this.partialLength > 0) {
+        this.keep(bytes.subarray(from, nl));
+        line = this.partial.subarray(0, this.partialLength);
+        this.partialLength = 0;
+      } else {
+        line = bytes.subarray(from, nl);
+      }
+      if (!this.rawRows(line)) this.push(stripCr(line.toString('utf8')), ++this.lines);
+      from = nl + 1;
+    }
+    if (from < bytes.length) this.keep(bytes.subarray(from));
+  }
+
+  // A `rows` record as sb-sacct writes it (kind first, "lines" last, no spaces), read without
+  // making a string of each line: the kernel checks the lines' JSON and reads them in place,
+  // JSON.parse reads the rest with an empty list. False (nothing read) for any other line,
+  // which then goes the usual way and gets the usual diagnostics.
+  private rawRows(line: Buffer): boolean {
+    const n = line.length;
+    if (n < ROWS_PREFIX.length + LINES_KEY.length || line[n - 1] !== 0x7d || line[n - 2] !== 0x5d) return false;
+    for (let i = 0; i < ROWS_PREFIX.length; i++) if (line[i] !== ROWS_PREFIX[i]) return false;
+    const at = line.lastIndexOf(LINES_KEY);
+    if (at < 0) return false;
+    const from = at + LINES_KEY.length;
+    const to = n - 2;
+    if (from > to) return false;
+    const k = this.kernel as RowKernel;
+    k.clear();
+    k.append(line.subarray(from, to));
+    const count = k.strings();
+    if (count < 0) return false;
+    let rec: unknown;
+    try {
+      rec = JSON.parse(line.toString('utf8', 0, from) + line.toString('utf8', to, n));
+    } catch {
+      return false;
+    }
+    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) return false;
+    const r = rec as Record<string, unknown>;
+    // the "lines" found are the record's own (a nested one would leave the record's in place)
+    if (r['kind'] !== 'rows' || !Array.isArray(r['lines']) || r['lines'].length !== 0) return false;
+    const d = r['delimiter'];
+    const fields = r['fields'];
+    if (typeof d !== 'string' || d.length !== 1 || d.charCodeAt(0) >= 128 || d === '\n' || d === '\r') return false;
+    if (!Array.isArray(fields) || fields.length > KERNEL_MAX_FIELDS) return false;
+    this.line = ++this.lines;
+    this.rowsRecord(r, count);
+    return true;
+  }
+
+  // The strings of a `rows` record the kernel checked (rawRows), as rows.
+  private kernelStrings(count: number): void {
+    const k = this.kernel as RowKernel;
+    let sub = 0;
+    for (;;) {
+      if (this.synced !== this.version) this.syncKernel();
+      const i = k.nextString();
+      if (k.rows > 0) sub += this.kernelFolded();
+      if (i < 0) break;
+      sub = i + 1;
+      this.sub = sub;
+      const end = k.rowEnd;
+      if (k.escaped) {
+        const l = JSON.parse(k.quoted(end)) as string;
+        if (l.length > 0) this.textLine(l);
+        continue;
+      }
+      const l = k.text(end);
+      if (l.length === end - k.start && l.length > 0 && k.fields <= KERNEL_MAX_FIELDS) {
+        k.bounds(this.starts, this.ends, Math.min(k.fields, this.width + 1), end);
+        this.textFields(l, k.fields);
+      } else if (l.length > 0) {
+        this.textLine(l);
+      }
+    }
+    if (sub !== count) throw new Error(`row kernel: read ${sub} of ${count} strings`);
+  }
+
+  // Keeps bytes of a line not yet whole (a copy: the caller may reuse its buffer).
+  private keep(bytes: Buffer): void {
+    const need = this.partialLength + bytes.length;
+    if (need > this.partial.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(need, this.partial.length * 2, 64 * 1024));
+      this.partial.copy(grown, 0, 0, this.partialLength);
+      this.partial = grown;
+    }
+    bytes.copy(this.partial, this.partialLength);
+    this.partialLength = need;
   }
 
   // Whether write() hands input to the kernel: then fill() may read straight into it.
@@ -289,8 +391,14 @@ export class Parser {
 
   // Lines (joined with the bytes held from before), decoded once, pushed one by one.
   private pushBytes(bytes: Buffer): void {
-    const whole = this.partial.length === 0 ? bytes.toString('utf8') : Buffer.concat([...this.partial, bytes]).toString('utf8');
-    this.partial = [];
+    let whole: string;
+    if (this.partialLength === 0) {
+      whole = bytes.toString('utf8');
+    } else {
+      this.keep(bytes);
+      whole = this.partial.toString('utf8', 0, this.partialLength);
+      this.partialLength = 0;
+    }
     if (whole.indexOf('\n') < 0) {
       this.push(stripCr(whole), ++this.lines);
       return;
@@ -375,7 +483,7 @@ export class Parser {
   // End of input: read what write() holds, print the last job.
   end(): void {
     if (this.kernelText) this.kernelRun(true);
-    else if (this.partial.length > 0) this.pushBytes(Buffer.alloc(0));
+    else if (this.partialLength > 0) this.pushBytes(Buffer.alloc(0));
     this.flush();
   }
 
@@ -441,7 +549,7 @@ export class Parser {
   }
 
   // A `rows` record: its field list and delimiter once, then raw lines read as text rows are.
-  private rowsRecord(r: Record<string, unknown>): void {
+  private rowsRecord(r: Record<string, unknown>, strings = -1): void {
     const fields = r['fields'];
     const delimiter = r['delimiter'];
     const lines = r['lines'];
@@ -479,6 +587,10 @@ export class Parser {
     this.version++;
     if (this.forced !== undefined) this.lastCluster = this.forced;
     try {
+      if (strings >= 0) {
+        this.kernelStrings(strings);
+        return;
+      }
       if (this.kernelOk && lines.length > 1 && this.kernelLines(lines)) return;
       for (let k = 0; k < lines.length; k++) {
         this.sub = k + 1;
@@ -515,10 +627,17 @@ export class Parser {
       const end = k.next(true);
       if (k.rows > 0) sub += this.kernelFolded();
       if (end < 0) break;
-      k.skip(end);
       const l = texts[sub++] as string;
       this.sub = sub;
-      if (l.length > 0) this.textLine(l);
+      // the line went in whole: the kernel's field bounds are its own when its bytes are its
+      // characters
+      if (l.length === end - k.start && l.length > 0 && k.fields <= KERNEL_MAX_FIELDS) {
+        k.bounds(this.starts, this.ends, Math.min(k.fields, this.width + 1), end);
+        this.textFields(l, k.fields);
+      } else if (l.length > 0) {
+        this.textLine(l);
+      }
+      k.skip(end);
     }
     return true;
   }
@@ -1032,6 +1151,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
   return args['strict'] === true && report.bad > 0 ? EXIT.dataErr : EXIT.ok;
 }
 
+// How sb-sacct writes a `rows` record: it starts so, and its lines come last.
+const ROWS_PREFIX = Buffer.from('{"kind":"rows",');
+const LINES_KEY = Buffer.from('"lines":[');
+
 // Lines of a `rows` record copied to the kernel at a time.
 const KERNEL_LINES = 128;
 
@@ -1046,13 +1169,14 @@ async function readInput(input: Input, parser: Parser, out: Output): Promise<voi
   const fd = input.fd;
   if (fd !== undefined) {
     const read = (into: Uint8Array, offset: number, length: number): number => readSync(fd, into, offset, length, null);
+    // one buffer for all reads: the parser copies what it keeps
+    const chunk = Buffer.allocUnsafeSlow(READ_SIZE);
     try {
       for (;;) {
         let n: number;
         if (parser.direct) {
           n = parser.fill(read);
         } else {
-          const chunk = Buffer.allocUnsafe(READ_SIZE);
           n = read(chunk, 0, READ_SIZE);
           if (n > 0) parser.write(chunk.subarray(0, n));
         }
