@@ -49,6 +49,12 @@ function setField(line: string, name: string, value: string): string {
   return f.join(US);
 }
 
+// Times the kernel reads in place as SacctClock does, or leaves to it.
+const ODD_TIMES = ['Unknown', 'None', '', '2023-02-29T00:00:00', '2024-02-29 12:00:00', '2024-13-01T00:00:00', '2024-01-01T24:00:00',
+  '2024-01-01T00:60:00', '2024-01-01T00:00:60', '2024-01-01T00:00:00Z', '2024-01-01T00:00:00+01:00', '0000-01-01T00:00:00', '0000-03-01T00:00:00',
+  '2100-02-29T00:00:00', '2000-02-29T23:59:59', '2024-04-31T00:00:00', '2024-1-01T00:00:00', '2024-01-01X00:00:00', '2024-01-01T00-00:00',
+  '9999-12-31T23:59:59', '1969-12-31T23:59:59', '２024-01-01T00:00:00'];
+
 // The rows with every kind of row the kernel must hand back, at random places.
 function nasty(rows: string[], seed: number): string[] {
   const r = random(seed);
@@ -83,6 +89,7 @@ function nasty(rows: string[], seed: number): string[] {
       else if (x < 0.10) line += '\r';
       else if (x < 0.105 && huge-- > 0) line = setField(line, 'AllocTRES', 'cpu=1,' + 'x'.repeat(300_000)); // longer than a read
       else if (x < 0.11) out.push('   ');
+      else if (x < 0.13) line = setField(line, (['Submit', 'Start', 'End'] as const)[Math.floor(r() * 3)] as string, ODD_TIMES[Math.floor(r() * ODD_TIMES.length)] as string);
     }
     out.push(line);
   }
@@ -249,6 +256,7 @@ t.test('the bin: same stdout, stderr and status with and without the kernel', as
   writeFileSync(file, text);
   const cases: Array<[string, string[], string | undefined]> = [
     ['stdin', ['--fields', 'sb', '-c', 'demo', '-v'], text],
+    ['stdin, --tz', ['--fields', 'sb', '-c', 'demo', '-v', '--tz', 'Europe/Berlin'], text],
     ['file', ['--fields', 'sb', '-c', 'demo', '-v', file], undefined],
     ['rows records', ['-c', 'demo', '-v', '--strict'], rowsRecords(lines, 700).join('\n') + '\n'],
   ];

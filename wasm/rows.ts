@@ -10,7 +10,8 @@
 // every parse case with and without it.
 //
 // Memory (bytes): 0 the held job's id, 256 its DBIndex, 512 its cluster; 1024 the counters
-// (i32 slots below, the peak RSS as f64 at 1088); 2048 the field starts of the row handed
+// (i32 slots below, the peak RSS as f64 at 1088, the times of the row handed back as f64 at
+// 1096: Submit, Start, End); 2048 the field starts of the row handed
 // back (i32 each); 4096 where the strings of a `rows` record end (ENDS); static data from
 // 65536 (asc --memoryBase); input from INPUT.
 
@@ -19,6 +20,7 @@ const HELD_DB: usize = 256;
 const HELD_CLUSTER: usize = 512;
 const COUNTS: usize = 1024;
 const RSS_AT: usize = 1088;
+const TIMES_AT: usize = 1096;
 const STARTS: usize = 2048;
 // Field starts kept for a row: rows with more fields are always handed back.
 const MAX_FIELDS: i32 = 480;
@@ -41,6 +43,9 @@ let rawCol: i32 = -1;
 let clusterCol: i32 = -1;
 let dbCol: i32 = -1;
 let rssCol: i32 = -1;
+let submitCol: i32 = -1;
+let startCol: i32 = -1;
+let endCol: i32 = -1;
 
 // the held job: 0 none (hand back every row), 1 a job to print, 2 a job not printed
 let held: i32 = 0;
@@ -60,6 +65,13 @@ export function layout(w: i32, d: i32, id: i32, raw: i32, cluster: i32, db: i32,
   clusterCol = cluster;
   dbCol = db;
   rssCol = rss;
+}
+
+// The columns of the times read in rows handed back (-1: not in the input).
+export function times(submit: i32, start: i32, end: i32): void {
+  submitCol = submit;
+  startCol = start;
+  endCol = end;
 }
 
 export function hold(state: i32, id: i32, db: i32, cluster: i32, mode: i32): void {
@@ -136,7 +148,10 @@ export function run(pos: i32, end: i32, last: i32): i32 {
     }
     store<i32>(COUNTS + (<usize>FIELDS << 2), n + 1);
     // the last row of the input goes back (JavaScript reads it as it reads a row cut short)
-    if (nl == end || !fold(pos, nl, n)) return handBack(pos, nl);
+    if (nl == end || !fold(pos, nl, n)) {
+      readTimes(n, nl);
+      return handBack(pos, nl);
+    }
     pos = nl + 1;
   }
   store<i32>(COUNTS + (<usize>ROW_END << 2), -1);
@@ -294,10 +309,64 @@ export function runStrings(): i32 {
       }
     }
     store<i32>(COUNTS + (<usize>FIELDS << 2), n + 1);
-    if (!fold(pos, end, n)) return k;
+    if (!fold(pos, end, n)) {
+      readTimes(n, end);
+      return k;
+    }
   }
   store<i32>(COUNTS + (<usize>ROW_END << 2), -1);
   return -1;
+}
+
+// The times of a row handed back with n delimiters ending at nl, as sacct's UTC times
+// (`2024-01-31T23:59:59`, or a space for the T) read as JavaScript's SacctClock reads them;
+// NaN where the field is not such a time (or the row too short to have it).
+function readTimes(n: i32, nl: i32): void {
+  store<f64>(TIMES_AT, timeAt(submitCol, n, nl));
+  store<f64>(TIMES_AT + 8, timeAt(startCol, n, nl));
+  store<f64>(TIMES_AT + 16, timeAt(endCol, n, nl));
+}
+
+function timeAt(col: i32, n: i32, nl: i32): f64 {
+  if (col < 0 || col > n || n >= MAX_FIELDS) return NaN;
+  const s = fieldStart(col);
+  if (fieldEnd(col, n, nl) - s != 19) return NaN;
+  const c1 = two(s);
+  const c2 = two(s + 2);
+  const mo = two(s + 5);
+  const d = two(s + 8);
+  const h = two(s + 11);
+  const mi = two(s + 14);
+  const sec = two(s + 17);
+  if ((c1 | c2 | h | mi | sec) < 0 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return NaN;
+  const sep = load<u8>(INPUT + <usize>(s + 10));
+  if (load<u8>(INPUT + <usize>(s + 4)) != 45 || load<u8>(INPUT + <usize>(s + 7)) != 45 || (sep != 84 && sep != 32)) return NaN;
+  if (load<u8>(INPUT + <usize>(s + 13)) != 58 || load<u8>(INPUT + <usize>(s + 16)) != 58) return NaN;
+  const y = c1 * 100 + c2;
+  if (d > daysInMonth(y, mo)) return NaN;
+  return <f64>(daysFromCivil(y, mo, d)) * 86400 + <f64>(h * 3600 + mi * 60 + sec);
+}
+
+// Two ASCII digits at input offset i, or -1.
+function two(i: i32): i32 {
+  const a = <i32>load<u8>(INPUT + <usize>i) - 48;
+  const b = <i32>load<u8>(INPUT + <usize>(i + 1)) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+function daysInMonth(y: i32, m: i32): i32 {
+  if (m == 2) return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 ? 29 : 28;
+  return m == 4 || m == 6 || m == 9 || m == 11 ? 30 : 31;
+}
+
+// Days from 1970-01-01 (Hinnant's days_from_civil; floor division for the year before 0).
+function daysFromCivil(y: i32, m: i32, d: i32): i32 {
+  y -= m <= 2 ? 1 : 0;
+  const era = (y >= 0 ? y : y - 399) / 400;
+  const yoe = y - era * 400;
+  const doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
 }
 
 function handBack(pos: i32, nl: i32): i32 {

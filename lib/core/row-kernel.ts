@@ -10,6 +10,7 @@ const HELD_CLUSTER = 512;
 const HELD_MAX = [255, 255, 511];
 const COUNTS = 1024;
 const RSS_AT = 1088;
+const TIMES_AT = 1096;
 const STARTS = 2048;
 // fields a row may have for the kernel to fold it (its MAX_FIELDS less a spare)
 export const KERNEL_MAX_FIELDS = 478;
@@ -49,6 +50,7 @@ interface Exports {
   memory: WebAssembly.Memory;
   INPUT: WebAssembly.Global;
   layout(width: number, delimiter: number, id: number, raw: number, cluster: number, db: number, rss: number): void;
+  times(submit: number, start: number, end: number): void;
   hold(state: number, id: number, db: number, cluster: number, mode: number): void;
   run(pos: number, end: number, last: number): number;
   strings(pos: number, end: number): number;
@@ -74,6 +76,7 @@ export class RowKernel {
   private u8!: Uint8Array;
   private i32!: Int32Array;
   private f64!: Float64Array;
+  private timesView!: Float64Array;
   private buf!: Buffer;
   // The input window: bytes [start, end) of the input area are not read yet.
   start = 0;
@@ -102,6 +105,18 @@ export class RowKernel {
 
   layout(width: number, delimiter: number, id: number, raw: number, cluster: number, db: number, rss: number): void {
     this.k.layout(width, delimiter, id, raw, cluster, db, rss);
+  }
+
+  // The columns of Submit, Start and End (-1: none): the kernel reads them in the rows it hands
+  // back, as SacctClock reads sacct's UTC times (see times).
+  timeColumns(submit: number, start: number, end: number): void {
+    this.k.times(submit, start, end);
+  }
+
+  // Submit, Start and End of the row handed back in epoch seconds, NaN where the field is not a
+  // plain `2024-01-31T23:59:59` (or with a space) time: valid until the next call.
+  get times(): Float64Array {
+    return this.timesView;
   }
 
   // The job rows are folded into. Strings the kernel cannot compare byte for byte (not ASCII,
@@ -185,6 +200,7 @@ export class RowKernel {
       this.u8 = new Uint8Array(mem.buffer);
       this.i32 = new Int32Array(mem.buffer, 0, (STARTS >> 2) + 512);
       this.f64 = new Float64Array(mem.buffer, 0, STARTS / 8);
+      this.timesView = new Float64Array(mem.buffer, TIMES_AT, 3);
       this.buf = Buffer.from(mem.buffer);
     }
   }

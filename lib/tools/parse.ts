@@ -356,7 +356,9 @@ export class Parser {
       const l = k.text(end);
       if (l.length === end - k.start && l.length > 0 && k.fields <= KERNEL_MAX_FIELDS) {
         k.bounds(this.starts, this.ends, Math.min(k.fields, this.width + 1), end);
+        this.reader.pre = k.times;
         this.textFields(l, k.fields);
+        this.reader.pre = undefined;
       } else if (l.length > 0) {
         this.textLine(l);
       }
@@ -422,7 +424,9 @@ export class Parser {
       if (text.length === end - k.start && text.length > 0 && text.charCodeAt(text.length - 1) !== 13 && fields <= KERNEL_MAX_FIELDS && text !== this.header) {
         this.line = ++this.lines;
         k.bounds(this.starts, this.ends, Math.min(fields, this.width + 1), end);
+        this.reader.pre = k.times;
         this.textFields(text, fields);
+        this.reader.pre = undefined;
       } else {
         this.push(stripCr(text), ++this.lines);
       }
@@ -633,7 +637,9 @@ export class Parser {
       // characters
       if (l.length === end - k.start && l.length > 0 && k.fields <= KERNEL_MAX_FIELDS) {
         k.bounds(this.starts, this.ends, Math.min(k.fields, this.width + 1), end);
+        this.reader.pre = k.times;
         this.textFields(l, k.fields);
+        this.reader.pre = undefined;
       } else if (l.length > 0) {
         this.textLine(l);
       }
@@ -654,7 +660,9 @@ export class Parser {
     const d = this.delimiter.charCodeAt(0);
     this.kernelOk = this.kernel !== undefined && this.delimiter.length === 1 && d < 128 && d !== 10 && d !== 13 && this.width <= KERNEL_MAX_FIELDS;
     if (this.kernelOk) {
-      (this.kernel as RowKernel).layout(this.width, d, columns[JOBID] as number, columns[JOBIDRAW] as number, columns[CLUSTER] as number, columns[DB] as number, columns[MAXRSS] as number);
+      const k = this.kernel as RowKernel;
+      k.layout(this.width, d, columns[JOBID] as number, columns[JOBIDRAW] as number, columns[CLUSTER] as number, columns[DB] as number, columns[MAXRSS] as number);
+      k.timeColumns(columns[SUBMIT] as number, columns[START] as number, columns[END] as number);
     }
     this.starts = new Int32Array(this.width + 1);
     this.ends = new Int32Array(this.width + 1);
@@ -981,6 +989,9 @@ export class JobReader {
   private prefixCluster = '';
   private prefix = '';
   private prefixDb = '';
+  // Submit, Start and End of the row being read as the row kernel read them (NaN: it did not;
+  // see RowKernel.times), or undefined.
+  pre: Float64Array | undefined;
   // Whether the state last read ends a job, and counts as failed.
   finished = false;
   private failed = false;
@@ -1003,8 +1014,11 @@ export class JobReader {
   // has no End yet. Throws BadInput naming the first bad field.
   job(row: ReadonlyArray<string | undefined>, cluster: string, state: string): string | undefined {
     const clock = this.clock;
+    // the kernel's times are UTC's
+    const pre = clock.utc ? this.pre : undefined;
     const endText = field(row, END);
-    const end = clock.read('End', endText);
+    const preEnd = pre === undefined ? Number.NaN : (pre[2] as number);
+    const end = preEnd === preEnd ? preEnd : clock.read('End', endText);
     if (end === null) return undefined;
     const rawText = row[JOBIDRAW];
     const idText = row[JOBID];
@@ -1032,9 +1046,11 @@ export class JobReader {
     const db = optCount(row, DB);
     const uid = optCount(row, UID);
     const submitText = row[SUBMIT] ?? '';
-    const submit = clock.read('Submit', submitText);
+    const preSubmit = pre === undefined ? Number.NaN : (pre[0] as number);
+    const submit = preSubmit === preSubmit ? preSubmit : clock.read('Submit', submitText);
     const startText = row[START] ?? '';
-    const start = clock.read('Start', startText);
+    const preStart = pre === undefined ? Number.NaN : (pre[1] as number);
+    const start = preStart === preStart ? preStart : clock.read('Start', startText);
     const mem = row[REQMEM];
     const tres = row[TRES];
     const rss = row[MAXRSS];
