@@ -20,8 +20,19 @@ export interface Input {
 }
 
 // stdin for '-' or no path, else the named file; a missing file is a plain one-line error.
-export async function openInput(path: string | undefined, stdin: Readable, stdinFd?: number): Promise<Input> {
-  if (path === undefined || path === '-') return stdinFd === undefined ? { stream: stdin, source: 'stdin' } : { stream: stdin, source: 'stdin', fd: stdinFd };
+// io.stdin is only touched when the stream is asked for (making process.stdin turns a pipe
+// non-blocking, which a reader of the file descriptor does not want).
+export async function openInput(path: string | undefined, io: { readonly stdin: Readable; readonly stdinFd?: number }): Promise<Input> {
+  if (path === undefined || path === '-') {
+    const fd = io.stdinFd;
+    return {
+      get stream(): Readable {
+        return io.stdin;
+      },
+      source: 'stdin',
+      ...(fd !== undefined ? { fd } : {}),
+    };
+  }
   let fd: number;
   try {
     fd = await promisify(open)(path, 'r');

@@ -84,7 +84,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     for (const name of ['start', 'end', 'step', 'by']) {
       if (optString(args, name) !== undefined) throw new UsageError(`option '--${name}' belongs to 'sb-chunk new'`);
     }
-    chunks = await readChunks(await openInput(rest[0], io.stdin), report, io.env, cluster);
+    chunks = await readChunks(await openInput(rest[0], io), report, io.env, cluster);
   } else if (command === undefined) {
     throw new UsageError('missing command: new, todo or from-file');
   } else {

@@ -105,7 +105,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (s === undefined) stores.set(cluster, (s = new ClusterStore(root, cluster)));
     return s.readSeen(month);
   });
-  const input = await openInput(args._[0], io.stdin);
+  const input = await openInput(args._[0], io);
   await forEachRecord(input, out, report, {
     job: (rec) => {
       const { cluster, month, code } = jobIdentity(rec);

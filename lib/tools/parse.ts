@@ -1139,7 +1139,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const tz = optString(args, 'tz');
   const clock = new SacctClock(tz);
   const report = new Reporter(tool.name, io.stderr, optString(args, 'errors') === 'json' ? 'json' : 'text');
-  const input = await openInput(args._[0], io.stdin, io.stdinFd);
+  const input = await openInput(args._[0], io);
   const out = new Output(io.stdout);
   const where = (line: number): { source: string; line: number } => ({ source: input.source, line });
   const kernel = RowKernel.load(io.env);

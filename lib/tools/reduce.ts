@@ -462,7 +462,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const { checkStore } = await import('../core/store-check.js');
     return checkStore(root, report);
   }
-  const input = await openInput(args._[0], io.stdin);
+  const input = await openInput(args._[0], io);
   const started = Date.now();
   await forEachRecord(input, ctx.out, report, {
     job: async (rec) => {

@@ -552,7 +552,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const uid = process.getuid?.() ?? 0;
   const tickets = rateDir(io.env, uid);
   if (set.rate.calls > 0) ensureRateDir(tickets, uid);
-  const input = await openInput(args._[0], io.stdin);
+  const input = await openInput(args._[0], io);
   const out = new Output(io.stdout);
   const env = sacctEnv(io.env);
 
