@@ -197,6 +197,9 @@ t.test('rows records: the kernel changes nothing', async (t) => {
     t.ok(want.counts.jobs > (cluster === 'other' ? 0 : 5000), `${want.counts.jobs} jobs (cluster ${cluster})`);
     t.same(byBytes(records.join('\n') + '\n', { ...opts, kernel: kernel() }, 8, 1 << 18), want, `cluster ${cluster}: same`);
   }
+  // more lines in a record than the kernel notes the ends of (15360): read the other way
+  const big = rowsRecords(lines, 20_000, 'demo');
+  t.same(byBytes(big.join('\n') + '\n', { cluster: () => 'demo', kernel: kernel() }, 11, 1 << 20), byLines(big, { cluster: () => 'demo' }), '20,000 lines a record: same');
   // a line holding a newline, and one that is no string: the record is read without the kernel
   const odd = [JSON.stringify({ kind: 'rows', fields: [...SB_SACCT_FIELDS], delimiter: US, lines: [...rows.slice(0, 50), rows[50] + '\n' + rows[51], 7, ...rows.slice(52, 99)] })];
   t.same(byBytes(odd.join('\n'), { cluster: () => 'demo', kernel: kernel() }, 9, 1 << 16), byLines(odd, { cluster: () => 'demo' }), 'odd lines: same');

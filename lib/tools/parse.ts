@@ -354,14 +354,7 @@ export class Parser {
         continue;
       }
       const l = k.text(end);
-      if (l.length === end - k.start && l.length > 0 && k.fields <= KERNEL_MAX_FIELDS) {
-        k.bounds(this.starts, this.ends, Math.min(k.fields, this.width + 1), end);
-        this.reader.pre = k.times;
-        this.textFields(l, k.fields);
-        this.reader.pre = undefined;
-      } else if (l.length > 0) {
-        this.textLine(l);
-      }
+      if (l.length > 0 && !this.kernelFields(l, end)) this.textLine(l);
     }
     if (sub !== count) throw new Error(`row kernel: read ${sub} of ${count} strings`);
   }
@@ -418,20 +411,26 @@ export class Parser {
       if (k.rows > 0) this.lines += this.kernelFolded();
       if (end < 0) return;
       const text = k.text(end);
-      // The kernel's field bounds are the row's own when its bytes are its characters (not
-      // so for other UTF-8) and no CR is to go.
-      const fields = k.fields;
-      if (text.length === end - k.start && text.length > 0 && text.charCodeAt(text.length - 1) !== 13 && fields <= KERNEL_MAX_FIELDS && text !== this.header) {
-        this.line = ++this.lines;
-        k.bounds(this.starts, this.ends, Math.min(fields, this.width + 1), end);
-        this.reader.pre = k.times;
-        this.textFields(text, fields);
-        this.reader.pre = undefined;
-      } else {
-        this.push(stripCr(text), ++this.lines);
-      }
+      const line = ++this.lines;
+      this.line = line;
+      // not a row whose CR is to go, nor the header line again
+      if (text.charCodeAt(text.length - 1) === 13 || text === this.header || !this.kernelFields(text, end)) this.push(stripCr(text), line);
       k.skip(end);
     }
+  }
+
+  // A row the kernel handed back (`text`, ending at `end` in its window), read by the kernel's
+  // field bounds and times when they are the row's own: when its bytes are its characters (not
+  // so with other UTF-8). False (nothing read) when they are not.
+  private kernelFields(text: string, end: number): boolean {
+    const k = this.kernel as RowKernel;
+    const fields = k.fields;
+    if (text.length !== end - k.start || text.length === 0 || fields > KERNEL_MAX_FIELDS) return false;
+    k.bounds(this.starts, this.ends, Math.min(fields, this.width + 1), end);
+    this.reader.pre = k.times;
+    this.textFields(text, fields);
+    this.reader.pre = undefined;
+    return true;
   }
 
   // Tells the kernel which job step rows fold into.
@@ -633,16 +632,8 @@ export class Parser {
       if (end < 0) break;
       const l = texts[sub++] as string;
       this.sub = sub;
-      // the line went in whole: the kernel's field bounds are its own when its bytes are its
-      // characters
-      if (l.length === end - k.start && l.length > 0 && k.fields <= KERNEL_MAX_FIELDS) {
-        k.bounds(this.starts, this.ends, Math.min(k.fields, this.width + 1), end);
-        this.reader.pre = k.times;
-        this.textFields(l, k.fields);
-        this.reader.pre = undefined;
-      } else if (l.length > 0) {
-        this.textLine(l);
-      }
+      // the line went in whole, so the row handed back is its bytes
+      if (l.length > 0 && !this.kernelFields(l, end)) this.textLine(l);
       k.skip(end);
     }
     return true;
