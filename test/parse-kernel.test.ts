@@ -174,6 +174,9 @@ t.test('text with a header line, and with | as the delimiter', async (t) => {
   const want = byLines(withHeader, {});
   t.ok(want.counts.jobs > 500);
   t.same(byBytes(withHeader.join('\n') + '\n', { kernel: kernel() }, 6, 10_000), want, 'header: same');
+  // sacct -P: no delimiter after the last field
+  const bare = lines.slice(0, 6000).map((l) => (l.endsWith(US) ? l.slice(0, -1) : l).replaceAll(US, '|'));
+  t.same(byBytes(bare.join('\n'), { fields: SB_SACCT_FIELDS, cluster: () => 'demo', kernel: kernel() }, 12, 50_000), byLines(bare, { fields: SB_SACCT_FIELDS, cluster: () => 'demo' }), '-P: same');
   // the header again in the middle (two sacct runs' output concatenated) is skipped either way
   const twice = [...withHeader, ...withHeader];
   t.same(byBytes(twice.join('\n') + '\n', { kernel: kernel() }, 7, 10_000), byLines(twice, {}), 'header twice: same');
