@@ -83,6 +83,8 @@ export class RowKernel {
   end = 0;
   // Whether the row handed back last ended at a newline (else it was the input's last).
   private newline = true;
+  // The cluster in the kernel's memory (undefined: none that it can hold).
+  private cluster: string | undefined;
 
   private constructor(instance: WebAssembly.Instance) {
     this.k = instance.exports as unknown as Exports;
@@ -131,9 +133,6 @@ export class RowKernel {
     this.k.hold(state, id.length, db.length, cluster.length, mode);
   }
 
-  // The cluster in the kernel's memory (undefined: none that it can hold).
-  private cluster: string | undefined;
-
   private ascii(text: string, at: number, slot: number): boolean {
     if (text.length > (HELD_MAX[slot] as number)) return false;
     const u8 = this.u8;
@@ -147,31 +146,28 @@ export class RowKernel {
 
   // Appends input bytes to the window.
   append(chunk: Uint8Array): void {
-    if (this.end + chunk.length + PAD > this.capacity) {
-      if (this.start > 0) {
-        this.u8.copyWithin(this.base, this.base + this.start, this.base + this.end);
-        this.end -= this.start;
-        this.start = 0;
-      }
-      this.room(this.end + chunk.length);
-    }
+    this.free(chunk.length);
     this.u8.set(chunk, this.base + this.end);
     this.end += chunk.length;
   }
 
   // Reads into the window with `read` (bytes read, 0 at the end of input); returns its result.
   fill(read: (into: Uint8Array, offset: number, length: number) => number): number {
-    if (this.capacity - this.end < READ) {
-      if (this.start > 0) {
-        this.u8.copyWithin(this.base, this.base + this.start, this.base + this.end);
-        this.end -= this.start;
-        this.start = 0;
-      }
-      if (this.capacity - this.end < READ) this.room(this.end + READ);
-    }
+    this.free(READ);
     const n = read(this.u8, this.base + this.end, this.capacity - this.end);
     this.end += n;
     return n;
+  }
+
+  // Makes room for `bytes` more after the window's end: what was read goes, then the memory grows.
+  private free(bytes: number): void {
+    if (this.capacity - this.end >= bytes) return;
+    if (this.start > 0) {
+      this.u8.copyWithin(this.base, this.base + this.start, this.base + this.end);
+      this.end -= this.start;
+      this.start = 0;
+    }
+    if (this.capacity - this.end < bytes) this.room(this.end + bytes);
   }
 
   // Empties the window.
@@ -245,8 +241,8 @@ export class RowKernel {
     return (this.buf as unknown as Utf8Slice).utf8Slice(this.base + this.start - 1, this.base + end + 1);
   }
 
-  // The row handed back, as text (Buffer's own utf8Slice: toString's argument checks cost a
-  // tenth of sb-parse's time on job rows).
+  // The row handed back, as text (Buffer's own utf8Slice: toString's argument checks cost more
+  // than decoding a row).
   text(end: number): string {
     return (this.buf as unknown as Utf8Slice).utf8Slice(this.base + this.start, this.base + end);
   }
