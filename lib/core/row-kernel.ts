@@ -211,11 +211,16 @@ export class RowKernel {
     return end;
   }
 
-  // JSON strings: the window holds the inside of a JSON array of strings (a `rows` record's
-  // "lines"), written without spaces. Returns how many strings it holds, or -1 when it is not
-  // such an array (or holds more than the kernel can note).
-  strings(): number {
-    const n = this.k.strings(this.start, this.end);
+  // The window's bytes (a view: valid until the window changes).
+  get window(): Buffer {
+    return this.buf.subarray(this.base + this.start, this.base + this.end);
+  }
+
+  // JSON strings: window offsets [from, to) hold the inside of a JSON array of strings (a
+  // `rows` record's "lines"), written without spaces. Returns how many strings it holds, or -1
+  // when it is not such an array (or holds more than the kernel can note).
+  strings(from: number, to: number): number {
+    const n = this.k.strings(this.start + from, this.start + to);
     return n < 0 ? -1 : n;
   }
 

@@ -279,31 +279,29 @@ export class Parser {
     if (nl + 1 < rest.length) this.keep(rest.subarray(nl + 1));
   }
 
-  // NDJSON with the kernel: line by line, `rows` records as sb-sacct writes them read in place.
+  // NDJSON with the kernel: line by line, each gathered in the kernel's window (the one copy
+  // of its bytes), `rows` records as sb-sacct writes them read there in place.
   private ndjsonLines(bytes: Buffer): void {
+    const k = this.kernel as RowKernel;
     let from = 0;
     for (;;) {
       const nl = bytes.indexOf(10, from);
       if (nl < 0) break;
-      let line: Buffer;
-      if (this.partialLength > 0) {
-        this.keep(bytes.subarray(from, nl));
-        line = this.partial.subarray(0, this.partialLength);
-        this.partialLength = 0;
-      } else {
-        line = bytes.subarray(from, nl);
-      }
-      if (!this.rawRows(line)) this.push(stripCr(line.toString('utf8')), ++this.lines);
+      k.append(bytes.subarray(from, nl));
+      if (!this.rawRows()) this.push(stripCr(k.text(k.end)), ++this.lines);
+      k.clear();
       from = nl + 1;
     }
-    if (from < bytes.length) this.keep(bytes.subarray(from));
+    if (from < bytes.length) k.append(bytes.subarray(from));
   }
 
-  // A `rows` record as sb-sacct writes it (kind first, "lines" last, no spaces), read without
-  // making a string of each line: the kernel checks the lines' JSON and reads them in place,
-  // JSON.parse reads the rest with an empty list. False (nothing read) for any other line,
-  // which then goes the usual way and gets the usual diagnostics.
-  private rawRows(line: Buffer): boolean {
+  // The line in the kernel's window as a `rows` record as sb-sacct writes it (kind first,
+  // "lines" last, no spaces), read without making a string of each line: the kernel checks the
+  // lines' JSON and reads them in place, JSON.parse reads the rest with an empty list. False
+  // (nothing read) for any other line, which then goes the usual way with the usual diagnostics.
+  private rawRows(): boolean {
+    const k = this.kernel as RowKernel;
+    const line = k.window;
     const n = line.length;
     if (n < ROWS_PREFIX.length + LINES_KEY.length || line[n - 1] !== 0x7d || line[n - 2] !== 0x5d) return false;
     for (let i = 0; i < ROWS_PREFIX.length; i++) if (line[i] !== ROWS_PREFIX[i]) return false;
@@ -312,10 +310,7 @@ export class Parser {
     const from = at + LINES_KEY.length;
     const to = n - 2;
     if (from > to) return false;
-    const k = this.kernel as RowKernel;
-    k.clear();
-    k.append(line.subarray(from, to));
-    const count = k.strings();
+    const count = k.strings(from, to);
     if (count < 0) return false;
     let rec: unknown;
     try {
@@ -485,8 +480,15 @@ export class Parser {
 
   // End of input: read what write() holds, print the last job.
   end(): void {
-    if (this.kernelText) this.kernelRun(true);
-    else if (this.partialLength > 0) this.pushBytes(Buffer.alloc(0));
+    const k = this.kernel;
+    if (this.kernelText) {
+      this.kernelRun(true);
+    } else if (this.mode === 'ndjson' && k !== undefined) {
+      if (k.end > 0 && !this.rawRows()) this.push(stripCr(k.text(k.end)), ++this.lines);
+      k.clear();
+    } else if (this.partialLength > 0) {
+      this.pushBytes(Buffer.alloc(0));
+    }
     this.flush();
   }
 
