@@ -1,19 +1,19 @@
 // sb-parse's row kernel, in AssemblyScript (compiled to dist/wasm/rows.wasm by `make build`).
 //
 // It reads sacct text rows (or the strings of a `rows` record's JSON) from its input area and
-// folds away, without JavaScript, the rows
-// that are the common case: a step row (`123.batch`) of the job sb-parse holds, well formed,
-// whose MaxRSS is plain digits or empty. Every other row (job rows, orphans, bad rows, rows
-// with '\r', a MaxRSS with a unit, the last row without a newline) is handed back to
-// JavaScript, which reads it exactly as it would without the kernel. So the kernel can only
-// make sb-parse faster, never different: lib/core/row-kernel.ts drives it, and the tests run
-// every parse case with and without it.
+// folds away, without JavaScript, the rows that are the common case: a step row (`123.batch`)
+// of the job sb-parse holds, well formed, whose MaxRSS is plain digits or empty. Every other
+// row (job rows, orphans, bad rows, rows with '\r', a MaxRSS with a unit, the last row without
+// a newline) is handed back to JavaScript, which reads it exactly as it would without the
+// kernel; with it go its field bounds and its times, read as JavaScript reads them. So the
+// kernel can only make sb-parse faster, never different: lib/core/row-kernel.ts drives it, and
+// test/parse-kernel.test.ts reads every kind of row with and without it.
 //
 // Memory (bytes): 0 the held job's id, 256 its DBIndex, 512 its cluster; 1024 the counters
-// (i32 slots below, the peak RSS as f64 at 1088, the times of the row handed back as f64 at
-// 1096: Submit, Start, End); 2048 the field starts of the row handed
-// back (i32 each); 4096 where the strings of a `rows` record end (ENDS); static data from
-// 65536 (asc --memoryBase); input from INPUT.
+// (i32 slots below; the peak RSS as f64 at 1088; the times of the row handed back as f64 at
+// 1096: Submit, Start, End); 2048 the field starts of the row handed back (i32 each); 4096
+// where the strings of a `rows` record end (ENDS); static data from 65536 (asc --memoryBase);
+// input from INPUT.
 
 const HELD_ID: usize = 0;
 const HELD_DB: usize = 256;
