@@ -55,43 +55,55 @@ const ODD_TIMES = ['Unknown', 'None', '', '2023-02-29T00:00:00', '2024-02-29 12:
   '2100-02-29T00:00:00', '2000-02-29T23:59:59', '2024-04-31T00:00:00', '2024-1-01T00:00:00', '2024-01-01X00:00:00', '2024-01-01T00-00:00',
   '9999-12-31T23:59:59', '1969-12-31T23:59:59', '２024-01-01T00:00:00'];
 
-// The rows with every kind of row the kernel must hand back, at random places.
+// What is done to a row: its new text, or undefined to leave it out; `out` takes extra lines.
+type Change = (line: string, r: () => number, out: string[]) => string | undefined;
+// Changes of step rows and of job rows, each with the share of rows it gets: every kind of row
+// the kernel must hand back.
+const STEP_CHANGES: Array<[number, Change]> = [
+  [0.03, (l, r) => setField(l, 'MaxRSS', r() < 0.5 ? '2.50M' : '3388K')],
+  [0.01, (l) => l.slice(0, l.lastIndexOf(US, l.length - 2) + 1)], // a field short
+  [0.01, (l) => l + 'extra' + US], // a field too many
+  [0.01, (l) => setField(l, 'Cluster', '')],
+  [0.01, (l) => setField(l, 'Cluster', 'other')],
+  [0.01, (l) => setField(l, 'DBIndex', '1')],
+  [0.01, (l) => setField(l, 'DBIndex', '')],
+  [0.01, (l) => setField(l, 'MaxRSS', '12345678901234567')],
+  [0.01, (l) => setField(l, 'MaxRSS', '12x')],
+  [0.01, (l) => setField(l, 'JobIDRaw', l.split(US)[col('JobIDRaw')] + 'ä')],
+  [0.01, (l) => setField(l, 'JobIDRaw', '')],
+  [0.01, (l) => l + '\r'],
+  [0.01, (l, _r, out) => (out.push(''), l)],
+  [0.01, (l) => setField(l, 'MaxRSS', '')],
+];
+const JOB_CHANGES: Array<[number, Change]> = [
+  [0.02, () => undefined], // its steps become orphans
+  [0.02, (l) => setField(l, 'State', 'RUNNING')],
+  [0.01, (l) => setField(l, 'User', 'zoë')],
+  [0.01, (l) => setField(l, 'UID', 'x')],
+  [0.01, (l) => setField(l, 'Cluster', 'bad name')],
+  [0.01, (l) => setField(l, 'JobIDRaw', l.split(US)[col('JobIDRaw')] + '0')],
+  [0.01, (l) => setField(l, 'AllocTRES', 'cpu=1,gres/gpu:a100=2')],
+  [0.01, (l) => l + '\r'],
+  [0.001, (l) => setField(l, 'AllocTRES', 'cpu=1,' + 'x'.repeat(300_000))], // longer than a read
+  [0.005, (l, _r, out) => (out.push('   '), l)],
+  [0.02, (l, r) => setField(l, (['Submit', 'Start', 'End'] as const)[Math.floor(r() * 3)] as string, ODD_TIMES[Math.floor(r() * ODD_TIMES.length)] as string)],
+];
+
+// The rows with those changes at random places.
 function nasty(rows: string[], seed: number): string[] {
   const r = random(seed);
   const out: string[] = [];
-  let huge = 2;
-  for (let line of rows) {
-    const x = r();
-    const step = isStep(line);
-    if (step) {
-      if (x < 0.03) line = setField(line, 'MaxRSS', r() < 0.5 ? '2.50M' : '3388K');
-      else if (x < 0.04) line = line.slice(0, line.lastIndexOf(US, line.length - 2) + 1); // a field short
-      else if (x < 0.05) line += 'extra' + US; // a field too many
-      else if (x < 0.06) line = setField(line, 'Cluster', '');
-      else if (x < 0.07) line = setField(line, 'Cluster', 'other');
-      else if (x < 0.08) line = setField(line, 'DBIndex', '1');
-      else if (x < 0.09) line = setField(line, 'DBIndex', '');
-      else if (x < 0.10) line = setField(line, 'MaxRSS', '12345678901234567');
-      else if (x < 0.11) line = setField(line, 'MaxRSS', '12x');
-      else if (x < 0.12) line = setField(line, 'JobIDRaw', line.split(US)[col('JobIDRaw')] + 'ä');
-      else if (x < 0.13) line = setField(line, 'JobIDRaw', '');
-      else if (x < 0.14) line += '\r';
-      else if (x < 0.15) out.push('');
-      else if (x < 0.16) line = setField(line, 'MaxRSS', '');
-    } else {
-      if (x < 0.02) continue; // its steps become orphans
-      if (x < 0.04) line = setField(line, 'State', 'RUNNING');
-      else if (x < 0.05) line = setField(line, 'User', 'zoë');
-      else if (x < 0.06) line = setField(line, 'UID', 'x');
-      else if (x < 0.07) line = setField(line, 'Cluster', 'bad name');
-      else if (x < 0.08) line = setField(line, 'JobIDRaw', line.split(US)[col('JobIDRaw')] + '0');
-      else if (x < 0.09) line = setField(line, 'AllocTRES', 'cpu=1,gres/gpu:a100=2');
-      else if (x < 0.10) line += '\r';
-      else if (x < 0.105 && huge-- > 0) line = setField(line, 'AllocTRES', 'cpu=1,' + 'x'.repeat(300_000)); // longer than a read
-      else if (x < 0.11) out.push('   ');
-      else if (x < 0.13) line = setField(line, (['Submit', 'Start', 'End'] as const)[Math.floor(r() * 3)] as string, ODD_TIMES[Math.floor(r() * ODD_TIMES.length)] as string);
+  for (const row of rows) {
+    let x = r();
+    let line: string | undefined = row;
+    for (const [share, change] of isStep(row) ? STEP_CHANGES : JOB_CHANGES) {
+      if (x < share) {
+        line = change(row, r, out);
+        break;
+      }
+      x -= share;
     }
-    out.push(line);
+    if (line !== undefined) out.push(line);
   }
   return out;
 }
