@@ -59,16 +59,26 @@ interface Exports {
 
 let module: WebAssembly.Module | Error | undefined;
 
-// The compiled kernel, or why there is none (not built, no WebAssembly SIMD).
+// The compiled kernel, or why there is none (not built, no WebAssembly SIMD, a big-endian
+// machine: WebAssembly memory is little-endian, and the counters are read through typed arrays,
+// which are the machine's).
 function compiled(): WebAssembly.Module | Error {
   if (module !== undefined) return module;
   try {
+    if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) throw new Error('this machine is big-endian');
     module = new WebAssembly.Module(readFileSync(new URL('../../dist/wasm/rows.wasm', import.meta.url)));
   } catch (err) {
     module = err as Error;
   }
   return module;
 }
+
+// Buffer's own utf8Slice where it has one (toString's argument checks cost more than decoding a
+// row; it is not in Node's documentation, so toString stands in where it is gone).
+const utf8Slice: (buf: Buffer, start: number, end: number) => string =
+  typeof (Buffer.prototype as unknown as Partial<Utf8Slice>).utf8Slice === 'function'
+    ? (buf, start, end) => (buf as unknown as Utf8Slice).utf8Slice(start, end)
+    : (buf, start, end) => buf.toString('utf8', start, end);
 
 export class RowKernel {
   private readonly k: Exports;
@@ -243,13 +253,12 @@ export class RowKernel {
 
   // The string handed back with its quotes, as text (for JSON.parse).
   quoted(end: number): string {
-    return (this.buf as unknown as Utf8Slice).utf8Slice(this.base + this.start - 1, this.base + end + 1);
+    return utf8Slice(this.buf, this.base + this.start - 1, this.base + end + 1);
   }
 
-  // The row handed back, as text (Buffer's own utf8Slice: toString's argument checks cost more
-  // than decoding a row).
+  // The row handed back, as text.
   text(end: number): string {
-    return (this.buf as unknown as Utf8Slice).utf8Slice(this.base + this.start, this.base + end);
+    return utf8Slice(this.buf, this.base + this.start, this.base + end);
   }
 
   // Fields of the row handed back (its delimiters + 1).
