@@ -56,7 +56,7 @@ export class SeenSet {
       case 'id':
         return search(this.id, code.v);
       case 'other':
-        return searchStrings(this.other, code.s);
+        return search(this.other, code.s);
     }
   }
 
@@ -107,7 +107,7 @@ export class KeyBatch {
   }
 }
 
-function search<T extends number | bigint>(a: ArrayLike<T>, x: T): boolean {
+function search<T extends number | bigint | string>(a: ArrayLike<T>, x: T): boolean {
   let lo = 0;
   let hi = a.length - 1;
   while (lo <= hi) {
@@ -122,19 +122,6 @@ function search<T extends number | bigint>(a: ArrayLike<T>, x: T): boolean {
 
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function searchStrings(a: readonly string[], x: string): boolean {
-  let lo = 0;
-  let hi = a.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = a[mid] as string;
-    if (v < x) lo = mid + 1;
-    else if (v > x) hi = mid - 1;
-    else return true;
-  }
-  return false;
 }
 
 type Typed<T> = { length: number; [i: number]: T; subarray(a: number, b?: number): Typed<T> };
