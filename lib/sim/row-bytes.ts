@@ -9,15 +9,29 @@ import { civil, type LocalZone } from './time-format.js';
 export type ByteRow = (b: Buffer, o: number, j: Job) => number;
 export type ByteStepRow = (b: Buffer, o: number, j: Job, s: Step) => number;
 
+// A number of a job printed on each of its rows: its digits made once for the job, then copied.
+class JobDigits {
+  private job: Job | null = null;
+  private readonly digits = Buffer.alloc(24);
+  private len = 0;
+
+  copy(w: ByteWriter, b: Buffer, o: number, j: Job, n: number): number {
+    if (j !== this.job) {
+      this.job = j;
+      this.len = w.uint(this.digits, 0, n);
+    }
+    const d = this.digits;
+    const len = this.len;
+    for (let i = 0; i < len; i++) b[o + i] = d[i]!;
+    return o + len;
+  }
+}
+
 export class ByteWriter {
   private day = NaN;
   private ymd = new Uint8Array(11);
-  private dbJob: Job | null = null;
-  private readonly dbDigits = new Uint8Array(24);
-  private dbLen = 0;
-  private rawJob: Job | null = null;
-  private readonly rawDigits = new Uint8Array(24);
-  private rawLen = 0;
+  private readonly db = new JobDigits();
+  private readonly raw = new JobDigits();
   private day2 = NaN;
   private ymd2 = new Uint8Array(11);
   private t1 = NaN;
@@ -72,25 +86,11 @@ export class ByteWriter {
 
   // A job's DBIndex and JobIDRaw are printed on each of its rows: digits made once, then copied.
   dbIndex(b: Buffer, o: number, j: Job): number {
-    const d = this.dbDigits;
-    if (j !== this.dbJob) {
-      this.dbJob = j;
-      this.dbLen = this.uint(d as Buffer, 0, j.dbIndex);
-    }
-    const n = this.dbLen;
-    for (let i = 0; i < n; i++) b[o + i] = d[i]!;
-    return o + n;
+    return this.db.copy(this, b, o, j, j.dbIndex);
   }
 
   rawId(b: Buffer, o: number, j: Job): number {
-    const d = this.rawDigits;
-    if (j !== this.rawJob) {
-      this.rawJob = j;
-      this.rawLen = this.uint(d as Buffer, 0, j.rawId);
-    }
-    const n = this.rawLen;
-    for (let i = 0; i < n; i++) b[o + i] = d[i]!;
-    return o + n;
+    return this.raw.copy(this, b, o, j, j.rawId);
   }
 
   private two(b: Buffer, o: number, n: number): void {
