@@ -2,7 +2,7 @@
 // with and without it, whole and in pieces, as text and as rows records, and must give the same
 // jobs, the same diagnostics with the same line numbers and the same counts.
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, constants as fsConstants, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, mkdtempSync, openSync, rmSync, symlinkSync, constants as fsConstants, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { UsageError } from '../lib/core/errors.js';
 import { SB_SACCT_FIELDS } from '../lib/core/sacct-fields.js';
 import { RowKernel } from '../lib/core/row-kernel.js';
 import { Parser, type ParserOptions } from '../lib/tools/parse.js';
-import { BIN, ROOT, cleanEnv, runBin } from './helpers/run.js';
+import { BIN, ROOT, cleanEnv, runBin, runShell } from './helpers/run.js';
 
 const FIELDS = SB_SACCT_FIELDS.join(',');
 const US = '\x1f';
@@ -290,6 +290,28 @@ t.test('the bin: same stdout, stderr and status with and without the kernel', as
   const bad = await runBin('sb-parse', ['--fields', 'sb'], { env: { SB_PARSE_KERNEL: 'yes' }, input: '' });
   t.equal(bad.status, 2, 'an unknown SB_PARSE_KERNEL is a usage error');
   t.match(bad.stderr, /SB_PARSE_KERNEL='yes': expected 'wasm' or 'js'/);
+});
+
+// An installed tree without the kernel (not built): sb-parse reads in JavaScript alone, unless
+// SB_PARSE_KERNEL=wasm insists on it.
+t.test('no kernel to load: JavaScript alone, or an error under SB_PARSE_KERNEL=wasm', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-parse-nokernel-'));
+  cpSync(path.join(ROOT, 'bin'), path.join(dir, 'bin'), { recursive: true });
+  cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+  cpSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  rmSync(path.join(dir, 'dist', 'wasm'), { recursive: true });
+  const input = rows.slice(0, 3000).join('\n') + '\n';
+  const cmd = `node ${dir}/bin/sb-parse --fields sb -c demo -v`;
+  const none = await runShell(cmd, { input });
+  const want = await runBin('sb-parse', ['--fields', 'sb', '-c', 'demo', '-v'], { env: { SB_PARSE_KERNEL: 'wasm' }, input });
+  t.equal(none.status, 0, none.stderr);
+  t.equal(none.stdout, want.stdout, 'the same jobs without the kernel');
+  t.equal(none.stderr, want.stderr, 'the same counts');
+  const must = await runShell(cmd, { input, env: { SB_PARSE_KERNEL: 'wasm' } });
+  t.equal(must.status, 1);
+  t.match(must.stderr, /^sb-parse: SB_PARSE_KERNEL=wasm, but the row kernel cannot load: .*rows\.wasm/);
+  t.equal(must.stdout, '');
 });
 
 // A non-blocking stdin (a FIFO opened O_NONBLOCK, the writer slow): read(2) finds nothing yet
