@@ -280,6 +280,16 @@ fi
 
 FIELDS_SB="jobs failed_jobs gpu_jobs cpu_s elapsed_s gpu_s gpu_elapsed_s mem_req_byte_s mem_used_byte_s"
 # check_totals LABEL ROOT: the store's per-user totals (sum of monthly rollups) = the truth
+# check_store LABEL ROOT NAME: sb-reduce --check on a store (its output kept in $W/NAME.check.out)
+check_store() {
+	if "$SB/sb-reduce" --root "$2" --check >"$W/$3.check.out" 2>&1; then
+		pass "$1: sb-reduce --check: the store's files agree"
+	else
+		fail "$1: sb-reduce --check failed"
+		detail "$W/$3.check.out"
+	fi
+}
+
 check_totals() {
 	local label=$1 root=$2 out=$W/$1.totals.tsv
 	if ! js totals "$root/clusters/$CLUSTER/agg/rollups/monthly" >"$out" 2>"$W/$label.totals.err"; then
@@ -355,12 +365,7 @@ else
 	fail "run 1: the jobs came in through $nwin window(s); expected at least 2 (the TIMEOUT job ends ~80 s after the rest)"
 fi
 check_totals "run 1" "$R1"
-if "$SB/sb-reduce" --root "$R1" --check >"$W/run1.check.out" 2>&1; then
-	pass "run 1: sb-reduce --check: the store's files agree"
-else
-	fail "run 1: sb-reduce --check failed"
-	detail "$W/run1.check.out"
-fi
+check_store "run 1" "$R1" run1
 
 # sb-rank: boards exist, rank 1 of jobs is the truth's top user, every user's job count on it
 if "$SB/sb-rank" --root "$R1" --write --min-jobs 0 >"$W/rank.out" 2>"$W/rank.err"; then
@@ -517,11 +522,6 @@ else
 	detail $(stage_logs poll)
 fi
 check_totals "poll" "$R2"
-if "$SB/sb-reduce" --root "$R2" --check >"$W/fault.check.out" 2>&1; then
-	pass "fault store: sb-reduce --check: the store's files agree"
-else
-	fail "fault store: sb-reduce --check failed"
-	detail "$W/fault.check.out"
-fi
+check_store "fault store" "$R2" fault
 
 finish
