@@ -6,7 +6,7 @@ LIBDIR := $(DESTDIR)$(PREFIX)/lib/slurm-scoreboard
 BINS := $(notdir $(wildcard bin/sb-*))
 MAN1 := $(wildcard man/man1/*.1)
 MAN7 := $(wildcard man/man7/*.7)
-TS := $(shell find lib -name '*.ts')
+TS := $(shell find lib sim/src -name '*.ts')
 
 .PHONY: all build test check demo poll install uninstall clean help test-slurm bench
 
@@ -26,12 +26,13 @@ node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-dist/.stamp: node_modules/.package-lock.json tsconfig.json $(TS) dist/wasm/rows.wasm
+dist/.stamp: node_modules/.package-lock.json tsconfig.json sim/tsconfig.json $(TS) dist/wasm/rows.wasm
 	npx tsc -p tsconfig.json
+	npx tsc -p sim/tsconfig.json
 	@touch $@
 
 # sb-parse's row kernel (wasm/rows.ts, AssemblyScript): no runtime, no imports, SIMD; its
-# memory map starts static data at 64 KiB (lib/core/row-kernel.ts owns the bytes below)
+# memory map starts static data at 64 KiB (lib/tools/parse/row-kernel.ts owns the bytes below)
 dist/wasm/rows.wasm: wasm/rows.ts node_modules/.package-lock.json
 	@mkdir -p dist/wasm
 	npx asc wasm/rows.ts -O3 --runtime stub --noAssert --enable simd --memoryBase 65536 --initialMemory 4 --use abort= -o $@
@@ -79,4 +80,4 @@ uninstall:
 	rm -rf $(LIBDIR)
 
 clean:
-	rm -rf dist .tap
+	rm -rf dist sim/dist .tap

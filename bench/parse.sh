@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 say() { printf 'bench/parse.sh: %s\n' "$*" >&2; }
-[[ -f dist/tools/parse.js && -f dist/sim/sacct.js ]] || { say "build first: make build"; exit 1; }
+[[ -f dist/tools/parse.js && -f sim/dist/sacct.js ]] || { say "build first: make build"; exit 1; }
 [[ -x /usr/bin/time ]] || { say "needs /usr/bin/time (Debian package 'time') for wall time and peak RSS"; exit 1; }
 RUNS=${SB_BENCH_RUNS:-3}
 ONE=()
@@ -42,7 +42,7 @@ run() {
 }
 
 AWK_SUM='{ s += $15 * $17 } END { print s }'
-JSON_LOOP='import("./dist/core/lines.js").then(async ({ readLineBatches }) => {
+JSON_LOOP='import("./dist/core/cli/lines.js").then(async ({ readLineBatches }) => {
   let n = 0;
   for await (const b of readLineBatches(process.stdin)) for (const l of b) if (JSON.parse(l).kind === "row") n++;
   console.log(n);
@@ -50,7 +50,7 @@ JSON_LOOP='import("./dist/core/lines.js").then(async ({ readLineBatches }) => {
 # headerless sacct text → sb-sacct's rows records (4096 lines each, DEL between fields), with a
 # chunk-done after every window of 1000 jobs, as bench/sacct-rows.mjs does for row records
 TO_ROWS='const FIELDS = "'"$FIELDS"'".split(",");
-import("./dist/core/lines.js").then(async ({ readLineBatches }) => {
+import("./dist/core/cli/lines.js").then(async ({ readLineBatches }) => {
   let window = 0, jobs = 0, rows = 0, lines = [], out = [];
   const head = () => `{"kind":"rows","cluster":"demo","chunk":"2024-01-01T00:00:00Z/window-${window}","fields":${JSON.stringify(FIELDS)},"delimiter":"\\u007f","lines":[`;
   const close = () => { if (lines.length > 0) out.push(head() + lines.join(",") + "]}"); lines = []; };

@@ -61,6 +61,5 @@ row "baseline: cat the ${#needed[@]} files the default windows need ($(mb "${nee
 row "baseline: JSON.parse of those ${#needed[@]} files" "node -e '$parse' ${needed[*]}"
 row "sb-rank: 5 windows × 10 boards × (all + $CLUSTERS clusters) > /dev/null" "$rank"
 row "sb-rank --write: the same as $(( 5 * 10 * (CLUSTERS + 1) + 3 )) files" "$rank --write"
-row "SB_RANK_THREADS=2 sb-rank --write" "SB_RANK_THREADS=2 $rank --write"
 row "sb-rank -w rolling-30d -m clock_hours -c all --top 10" "$rank -w rolling-30d -m clock_hours -c all --top 10"
 row "sb-rank -w alltime -c all" "$rank -w alltime -c all"

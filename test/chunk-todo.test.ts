@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { formatLedger, type Interval } from '../lib/core/chunk-ledger.js';
-import { parseTime } from '../lib/core/time.js';
+import { formatLedger, type Interval } from '../lib/core/store/chunk-ledger.js';
+import { parseTime } from '../lib/core/records/time.js';
 import { todoChunks } from '../lib/tools/chunk.js';
 import { records, runBin, runShell } from './helpers/run.js';
 

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { cutByCalendar, cutByStep, sortUnique } from '../lib/core/chunk.js';
-import { formatTime, parseTime } from '../lib/core/time.js';
+import { cutByCalendar, cutByStep, sortUnique } from '../lib/core/records/chunk.js';
+import { formatTime, parseTime } from '../lib/core/records/time.js';
 import { goldenCases } from './helpers/golden.js';
 import { records, runBin, runShell } from './helpers/run.js';
 

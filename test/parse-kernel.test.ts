@@ -7,9 +7,9 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { UsageError } from '../lib/core/errors.js';
-import { SB_SACCT_FIELDS } from '../lib/core/sacct-fields.js';
-import { RowKernel } from '../lib/core/row-kernel.js';
+import { UsageError } from '../lib/core/cli/errors.js';
+import { SB_SACCT_FIELDS } from '../lib/core/sacct/fields.js';
+import { RowKernel } from '../lib/tools/parse/row-kernel.js';
 import { Parser, type ParserOptions } from '../lib/tools/parse.js';
 import { BIN, ROOT, cleanEnv, runBin, runShell } from './helpers/run.js';
 

@@ -3,9 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlink
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { BadInput } from '../lib/core/errors.js';
-import { acquireLock } from '../lib/core/lock.js';
-import { SeenSet } from '../lib/core/seen.js';
+import { BadInput } from '../lib/core/cli/errors.js';
+import { acquireLock } from '../lib/core/store/lock.js';
+import { SeenSet } from '../lib/core/store/seen.js';
 import { computeDelta, pendingChunk, pendingJob } from '../lib/tools/reduce.js';
 import { goldenCases } from './helpers/golden.js';
 import { records, ROOT, runBin, runShell } from './helpers/run.js';

@@ -5,11 +5,11 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { parseDuration } from '../lib/core/duration.js';
-import { parseRate, takeTicket } from '../lib/core/rate-limit.js';
-import { SACCT_FIELDS, isPermanentError, sacctArgs, sacctEnv } from '../lib/core/sacct-command.js';
-import { Spool } from '../lib/core/spool.js';
-import { parseTime } from '../lib/core/time.js';
+import { parseDuration } from '../lib/tools/sacct/duration.js';
+import { parseRate, takeTicket } from '../lib/tools/sacct/rate-limit.js';
+import { SACCT_FIELDS, isPermanentError, sacctArgs, sacctEnv } from '../lib/tools/sacct/command.js';
+import { Spool } from '../lib/tools/sacct/spool.js';
+import { parseTime } from '../lib/core/records/time.js';
 import { GarbledOutput, ROWS_DELIMITER, ROWS_MAX_LINES, WindowFilter, backoffSeconds, classifyExit } from '../lib/tools/sacct.js';
 import { goldenCases } from './helpers/golden.js';
 import { ROOT, type Result, records as rawRecords, runBin, runShell } from './helpers/run.js';

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { getopt } from '../lib/sim/parse-args.js';
-import { parseSlurmTime } from '../lib/sim/parse-time.js';
-import { resolveFields, Units, UNIT_MEGA, UNIT_NONE } from '../lib/sim/row-format.js';
-import { LocalZone, strftime } from '../lib/sim/time-format.js';
+import { getopt } from '../sim/src/parse-args.js';
+import { parseSlurmTime } from '../sim/src/parse-time.js';
+import { resolveFields, Units, UNIT_MEGA, UNIT_NONE } from '../sim/src/row-format.js';
+import { LocalZone, strftime } from '../sim/src/time-format.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'sim', 'sacct');
@@ -207,7 +207,7 @@ t.test('getopt: glibc rules and messages', async (t) => {
 });
 
 t.test('the compiled stand-in exists', async (t) => {
-  t.ok(existsSync(path.join(ROOT, 'dist', 'sim', 'sacct.js')), 'run npx tsc -p tsconfig.json before these tests');
+  t.ok(existsSync(path.join(ROOT, 'sim', 'dist', 'sacct.js')), 'run make build before these tests');
 });
 
 t.test('the toolkit query: determinism, row shapes, steps and DBIndex', async (t) => {

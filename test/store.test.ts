@@ -3,13 +3,13 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlink
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { addInterval, emptyLedger, formatLedger, parseLedger, recordChunk, subtractIntervals, type Interval } from '../lib/core/chunk-ledger.js';
-import { acquireLock, LockHeld } from '../lib/core/lock.js';
-import { jobKey } from '../lib/core/job.js';
-import { totalsToJson, zeroTotals } from '../lib/core/metrics.js';
-import { formatDaily, formatPeriod, formatUserFile, parseDaily, parsePeriod, parseUserFile, totalsText, userFileName } from '../lib/core/rollup-files.js';
-import { CorruptState, decodeSeen, encodeKey, encodeSeen, KeyBatch, SeenSet } from '../lib/core/seen.js';
-import { ClusterStore } from '../lib/core/store.js';
+import { addInterval, emptyLedger, formatLedger, parseLedger, recordChunk, subtractIntervals, type Interval } from '../lib/core/store/chunk-ledger.js';
+import { acquireLock, LockHeld } from '../lib/core/store/lock.js';
+import { jobKey } from '../lib/core/records/job.js';
+import { totalsToJson, zeroTotals } from '../lib/core/scores/metrics.js';
+import { formatDaily, formatPeriod, formatUserFile, parseDaily, parsePeriod, parseUserFile, totalsText, userFileName } from '../lib/core/store/rollup-files.js';
+import { CorruptState, decodeSeen, encodeKey, encodeSeen, KeyBatch, SeenSet } from '../lib/core/store/seen.js';
+import { ClusterStore } from '../lib/core/store/store.js';
 
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'sb-store-'));
 

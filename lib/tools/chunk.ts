@@ -1,14 +1,13 @@
-import { type Io, type Tool, optInt, optNumber, optString, parseArgs, runMain } from '../core/cli.js';
-import { type Chunk, type CalendarUnit, chunkFromRecord, chunkRecord, cutByCalendar, cutByStep, isClusterName, sortUnique } from '../core/chunk.js';
-import { type ChunkLedger, ledgerPath, readLedger, subtractIntervals } from '../core/chunk-ledger.js';
-import { localClusterName } from '../core/cluster.js';
-import { BadInput, UsageError } from '../core/errors.js';
-import { readLineBatches } from '../core/lines.js';
-import { isBlank, openInput, parseRecordLine } from '../core/ndjson.js';
-import { Output } from '../core/output.js';
-import { Reporter } from '../core/report.js';
-import { storeRoot } from '../core/store.js';
-import { formatTime, parseDateExpr, parseTime } from '../core/time.js';
+import { type Args, type Context, type Tool, optInt, optNumber, optString } from '../core/cli/run.js';
+import { type Chunk, type CalendarUnit, chunkFromRecord, chunkRecord, cutByCalendar, cutByStep, sortUnique } from '../core/records/chunk.js';
+import { type ChunkLedger, ledgerPath, readLedger, subtractIntervals } from '../core/store/chunk-ledger.js';
+import { isClusterName, localClusterName } from '../core/records/cluster.js';
+import { BadInput, UsageError } from '../core/cli/errors.js';
+import { forEachRecord, type Input } from '../core/cli/input.js';
+import type { Output } from '../core/cli/output.js';
+import type { Reporter } from '../core/cli/report.js';
+import { storeRoot } from '../core/store/store.js';
+import { formatTime, parseDateExpr, parseTime } from '../core/records/time.js';
 
 export const USAGE = `Usage: sb-chunk new [-s START] [-e END] [--step HOURS | --by UNIT] [options]
        sb-chunk todo [-s START] [-e END] [--step HOURS | --by UNIT] --root DIR [options]
@@ -52,22 +51,24 @@ Example: sb-chunk new -s "2024-01-01" -e "2024-12-31 23:59:59" --by month
 
 const UNITS: readonly CalendarUnit[] = ['hour', 'day', 'month'];
 
-export const tool: Tool = { name: 'sb-chunk', usage: USAGE, main };
-
-export async function main(argv: string[], io: Io): Promise<number> {
-  const args = parseArgs(tool, argv, {
+export const tool: Tool = {
+  name: 'sb-chunk',
+  usage: USAGE,
+  options: {
     string: ['start', 'end', 'step', 'by', 'cluster', 'limit', 'root'],
-    boolean: ['strict'],
     alias: { s: 'start', e: 'end', c: 'cluster', n: 'limit', r: 'root' },
-  }, io);
+  },
+  reads: true,
+  main,
+};
+
+export async function main({ args, io, report, out, input }: Context): Promise<void> {
   const [command, ...rest] = args._;
   const limit = optInt(args, 'limit', Number.POSITIVE_INFINITY, 1);
   const given = optString(args, 'cluster');
   if (given !== undefined && !isClusterName(given)) throw new UsageError(`'${given}' is not a cluster name`);
   let cached: string | undefined = given;
   const cluster = (): string => (cached ??= localClusterName(io.env));
-  const report = new Reporter(tool.name, io.stderr, optString(args, 'errors') === 'json' ? 'json' : 'text');
-  const out = new Output(io.stdout);
 
   let chunks: Chunk[];
   if (command !== 'todo' && optString(args, 'root') !== undefined) throw new UsageError(`option '--root' belongs to 'sb-chunk todo'`);
@@ -84,7 +85,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     for (const name of ['start', 'end', 'step', 'by']) {
       if (optString(args, name) !== undefined) throw new UsageError(`option '--${name}' belongs to 'sb-chunk new'`);
     }
-    chunks = await readChunks(await openInput(rest[0], io), report, io.env, cluster);
+    chunks = await readChunks(await input(rest[0]), out, report, io.env, cluster);
   } else if (command === undefined) {
     throw new UsageError('missing command: new, todo or from-file');
   } else {
@@ -97,11 +98,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     out.record(chunkRecord(c));
     await out.drain();
   }
-  await out.flush();
-  return args['strict'] === true && report.bad > 0 ? 65 : 0;
 }
 
-function newChunks(args: ReturnType<typeof parseArgs>, env: NodeJS.ProcessEnv, cluster: () => string): Chunk[] {
+function newChunks(args: Args, env: NodeJS.ProcessEnv, cluster: () => string): Chunk[] {
   const startExpr = optString(args, 'start') ?? '3 hours ago';
   const endExpr = optString(args, 'end') ?? 'now';
   const by = optString(args, 'by');
@@ -129,26 +128,20 @@ export function todoChunks(windows: Chunk[], ledger: ChunkLedger): Chunk[] {
 }
 
 // Reads windows to retry from CSV or NDJSON lines; bad lines are reported and skipped.
-async function readChunks(
-  input: Awaited<ReturnType<typeof openInput>>,
-  report: Reporter,
-  env: NodeJS.ProcessEnv,
-  cluster: () => string,
-): Promise<Chunk[]> {
+async function readChunks(input: Input, out: Output, report: Reporter, env: NodeJS.ProcessEnv, cluster: () => string): Promise<Chunk[]> {
   const chunks: Chunk[] = [];
-  let line = 0;
-  for await (const batch of readLineBatches(input.stream)) {
-    for (const text of batch) {
-      line++;
-      if (isBlank(text) || text.startsWith('#')) continue;
-      try {
-        chunks.push(text.trimStart().startsWith('{') ? chunkFromRecord(parseRecordLine(text), undefined) : csvChunk(text, env, cluster));
-      } catch (err) {
-        if (!(err instanceof BadInput)) throw err;
-        report.badLine({ source: input.source, line }, err.message);
-      }
+  const other = (text: string, where: { source: string; line: number }): void => {
+    if (text.startsWith('#')) return;
+    try {
+      chunks.push(csvChunk(text, env, cluster));
+    } catch (err) {
+      if (!(err instanceof BadInput)) throw err;
+      report.badLine(where, err.message);
     }
-  }
+  };
+  // any record with a cluster, start and end: chunks, sb-sacct's 'failed' ledger lines
+  const window = (rec: Record<string, unknown>): void => void chunks.push(chunkFromRecord(rec, undefined));
+  await forEachRecord(input, out, report, { '*': window }, other);
   return sortUnique(chunks);
 }
 

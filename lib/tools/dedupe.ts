@@ -1,10 +1,8 @@
-import { type Io, type Tool, optString, parseArgs } from '../core/cli.js';
-import { UsageError } from '../core/errors.js';
-import { forEachRecord, openInput, stringField, type Rec } from '../core/ndjson.js';
-import { Output } from '../core/output.js';
-import { Reporter } from '../core/report.js';
-import { jobIdentity, KeyBatch, SeenSet, type KeyCode } from '../core/seen.js';
-import { ClusterStore, storeRoot } from '../core/store.js';
+import { type Context, type Tool, maxOperands, optString } from '../core/cli/run.js';
+import { UsageError } from '../core/cli/errors.js';
+import { forEachRecord } from '../core/cli/input.js';
+import { jobIdentity, KeyBatch, SeenSet, type KeyCode } from '../core/store/seen.js';
+import { ClusterStore, storeRoot } from '../core/store/store.js';
 
 export const USAGE = `Usage: sb-dedupe [--root DIR] [-v] [FILE]
 
@@ -12,7 +10,7 @@ Drop 'job' records the store has already counted, and repeats of a job record
 within the stream; print the rest. Reads NDJSON from FILE or stdin; records of
 other kinds pass through untouched and in order. The store is only read (no
 lock), so sb-dedupe runs beside sb-reduce. A job record is the same when its
-'key' is (DESIGN: cluster + DBIndex, else cluster + JobIDRaw + Submit):
+'key' is (cluster + DBIndex, else cluster + JobIDRaw + Submit; see sb(7)):
 requeued runs and recycled job ids are different records and all pass.
 
 sb-reduce is exact without sb-dedupe; it shows early what is new, and keeps
@@ -32,7 +30,13 @@ Exit status: 0 ok, 1 failure (corrupt dedupe state), 2 usage error,
 Example: sb-sacct < chunks | sb-parse | sb-dedupe -v | sb-reduce
 `;
 
-export const tool: Tool = { name: 'sb-dedupe', usage: USAGE, main };
+export const tool: Tool = {
+  name: 'sb-dedupe',
+  usage: USAGE,
+  options: { string: ['root'], boolean: ['verbose'], alias: { r: 'root', v: 'verbose' } },
+  reads: true,
+  main,
+};
 
 // How many cluster-months sb-dedupe keeps in memory; a stream is ordered by time, so older months
 // rarely come back (and if one does, a repeat may pass: sb-reduce drops it).
@@ -88,34 +92,24 @@ export class Deduper {
   }
 }
 
-export async function main(argv: string[], io: Io): Promise<number> {
-  const args = parseArgs(tool, argv, {
-    string: ['root'],
-    boolean: ['verbose', 'strict'],
-    alias: { r: 'root', v: 'verbose' },
-  }, io);
-  if (args._.length > 1) throw new UsageError(`unexpected argument '${args._[1]}'`);
+export async function main({ args, io, report, out, input }: Context): Promise<void> {
+  maxOperands(args, 1);
   const root = storeRoot(optString(args, 'root'), io.env);
   if (root === undefined) throw new UsageError('no store: give --root DIR or set SB_ROOT');
-  const report = new Reporter(tool.name, io.stderr, optString(args, 'errors') === 'json' ? 'json' : 'text');
-  const out = new Output(io.stdout);
   const stores = new Map<string, ClusterStore>();
   const deduper = new Deduper((cluster, month) => {
     let s = stores.get(cluster);
     if (s === undefined) stores.set(cluster, (s = new ClusterStore(root, cluster)));
     return s.readSeen(month);
   });
-  const input = await openInput(args._[0], io);
-  await forEachRecord(input, out, report, {
+  await forEachRecord(await input(args._[0]), out, report, {
     job: (rec) => {
       const { cluster, month, code } = jobIdentity(rec);
       if (deduper.pass(cluster, month, code)) out.record(rec);
     },
   });
-  await out.flush();
   if (args['verbose'] === true) {
     const c = deduper.counts;
     report.info(`${c.read} jobs read, ${c.passed} passed, ${c.stored} already in the store, ${c.repeated} repeated in the stream${report.bad > 0 ? `, ${report.bad} bad lines` : ''}`);
   }
-  return args['strict'] === true && report.bad > 0 ? 65 : 0;
 }

@@ -1,16 +1,14 @@
-import { type Io, type Tool, optString, parseArgs } from '../core/cli.js';
-import { isClusterName } from '../core/chunk.js';
-import { localClusterName } from '../core/cluster.js';
-import { BadInput, EXIT, SbError, UsageError } from '../core/errors.js';
-import { FAILED_STATES, type JobRecord, TERMINAL_STATES, jobKey } from '../core/job.js';
-import { type Input, openInput } from '../core/ndjson.js';
-import { readSync } from 'node:fs';
-import { Output } from '../core/output.js';
-import { Reporter } from '../core/report.js';
-import { CLUSTER_ALL, CLUSTER_FIELD, CLUSTER_FIELD_OR_EMPTY, CLUSTER_NONE, HELD_JOB, HELD_NONE, HELD_OTHER, KERNEL_MAX_FIELDS, RowKernel } from '../core/row-kernel.js';
-import { SB_SACCT_FIELDS, sacctFieldName } from '../core/sacct-fields.js';
-import { SacctClock } from '../core/sacct-time.js';
-import { digits, durationSeconds, gpusFromTres, reqMemBytes, sizeBytes, wholeNumber } from '../core/units.js';
+import { type Context, type Tool, maxOperands, optString } from '../core/cli/run.js';
+import { isClusterName } from '../core/records/cluster.js';
+import { localClusterName } from '../core/records/cluster.js';
+import { BadInput, SbError, UsageError } from '../core/cli/errors.js';
+import { FAILED_STATES, type JobRecord, TERMINAL_STATES, jobKey } from '../core/records/job.js';
+import type { Input } from '../core/cli/input.js';
+import type { Output } from '../core/cli/output.js';
+import { CLUSTER_ALL, CLUSTER_FIELD, CLUSTER_FIELD_OR_EMPTY, CLUSTER_NONE, HELD_JOB, HELD_NONE, HELD_OTHER, KERNEL_MAX_FIELDS, RowKernel } from './parse/row-kernel.js';
+import { SB_SACCT_FIELDS, sacctFieldName } from '../core/sacct/fields.js';
+import { SacctClock } from '../core/sacct/time.js';
+import { digits, durationSeconds, gpusFromTres, reqMemBytes, sizeBytes, wholeNumber } from './parse/units.js';
 
 export const USAGE = `Usage: sb-parse [FILE] [options]
 
@@ -47,7 +45,17 @@ UTC. Exit status: 0 ok, 1 failure, 2 usage error, 65 bad input under --strict.
 Example: TZ=UTC sacct -a -P --noconvert -S 2024-01-01 -o JobID,User,State,End,ElapsedRaw,AllocCPUS | sb-parse -c hammer
 `;
 
-export const tool: Tool = { name: 'sb-parse', usage: USAGE, main };
+export const tool: Tool = {
+  name: 'sb-parse',
+  usage: USAGE,
+  options: {
+    string: ['fields', 'delimiter', 'cluster', 'tz'],
+    boolean: ['verbose'],
+    alias: { f: 'fields', d: 'delimiter', c: 'cluster', v: 'verbose' },
+  },
+  reads: true,
+  main,
+};
 
 // Where each field the parser reads sits in its working row.
 const DB = 0, JOBID = 1, JOBIDRAW = 2, CLUSTER = 3, USER = 4, UID = 5, ACCOUNT = 6, PARTITION = 7, QOS = 8,
@@ -1107,13 +1115,8 @@ function remember<V>(map: Map<string, V>, key: string, value: V): void {
   map.set(key, value);
 }
 
-export async function main(argv: string[], io: Io): Promise<number> {
-  const args = parseArgs(tool, argv, {
-    string: ['fields', 'delimiter', 'cluster', 'tz'],
-    boolean: ['strict', 'verbose'],
-    alias: { f: 'fields', d: 'delimiter', c: 'cluster', v: 'verbose' },
-  }, io);
-  if (args._.length > 1) throw new UsageError(`unexpected argument '${args._[1]}'`);
+export async function main({ args, io, report, out, input: open }: Context): Promise<void> {
+  maxOperands(args, 1);
   const given = optString(args, 'cluster');
   if (given !== undefined && !isClusterName(given)) throw new UsageError(`'${given}' is not a cluster name`);
   const fieldsText = optString(args, 'fields');
@@ -1131,9 +1134,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   if (delimiterText !== undefined && (delimiter === '' || delimiter?.includes('\n'))) throw new UsageError(`option '--delimiter': '${delimiterText}' cannot separate fields`);
   const tz = optString(args, 'tz');
   const clock = new SacctClock(tz);
-  const report = new Reporter(tool.name, io.stderr, optString(args, 'errors') === 'json' ? 'json' : 'text');
-  const input = await openInput(args._[0], io);
-  const out = new Output(io.stdout);
+  const input = await open(args._[0]);
   const where = (line: number): { source: string; line: number } => ({ source: input.source, line });
   const kernel = RowKernel.load(io.env);
   const parser = new Parser(
@@ -1152,12 +1153,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
   );
   await readInput(input, parser, out);
   parser.end();
-  await out.flush();
   if (args['verbose'] === true) {
     const c = parser.counts;
     report.info(`rows ${c.rows}, jobs ${c.jobs}, steps ${c.steps}, skipped ${c.skipped}, orphan steps ${c.orphans}, bad ${report.bad}, passed through ${c.passed}`);
   }
-  return args['strict'] === true && report.bad > 0 ? EXIT.dataErr : EXIT.ok;
 }
 
 // How sb-sacct writes a `rows` record: it starts so, and its lines come last.
@@ -1167,36 +1166,8 @@ const LINES_KEY = Buffer.from('"lines":[');
 // Lines of a `rows` record copied to the kernel at a time.
 const KERNEL_LINES = 128;
 
-// Bytes read at a time from a file descriptor.
-const READ_SIZE = 256 * 1024;
-
-// The input into the parser: by read(2) on its file descriptor where it has one (after the
-// first line straight into the kernel's window), yielding to the event loop after each read so
-// output callbacks run; else, or once a non-blocking descriptor has nothing (EAGAIN), from the
-// stream. Output drains after each read.
+// The input into the parser, chunk by chunk; output drains after each.
 async function readInput(input: Input, parser: Parser, out: Output): Promise<void> {
-  const fd = input.fd;
-  if (fd !== undefined) {
-    const read = (into: Uint8Array, offset: number, length: number): number => readSync(fd, into, offset, length, null);
-    // one buffer for all reads: the parser copies what it keeps
-    const chunk = Buffer.allocUnsafeSlow(READ_SIZE);
-    try {
-      for (;;) {
-        let n: number;
-        if (parser.direct) {
-          n = parser.fill(read);
-        } else {
-          n = read(chunk, 0, READ_SIZE);
-          if (n > 0) parser.write(chunk.subarray(0, n));
-        }
-        if (n === 0) return;
-        await out.drain();
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-    }
-  }
   for await (const chunk of input.stream as AsyncIterable<Buffer | string>) {
     parser.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     await out.drain();

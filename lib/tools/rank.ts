@@ -1,23 +1,18 @@
 import { mkdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import minimist from 'minimist';
-import { type Args, type Io, type OptionSpec, type Tool, optInt, optNumber, optString, parseArgs } from '../core/cli.js';
-import { isClusterName } from '../core/chunk.js';
-import { EXIT, SbError, UsageError } from '../core/errors.js';
-import { acquireLock, describeOwner, type Lock } from '../core/lock.js';
-import { METRICS, metricValues, type MetricId, type Totals } from '../core/metrics.js';
-import { homeDirs, homeOptouts, readOptoutList } from '../core/optout.js';
-import { Output } from '../core/output.js';
-import { Reporter } from '../core/report.js';
-import { RollupReader, addInto, clusterFiles, dataYears, listClusters, type ClusterFiles } from '../core/rollup-read.js';
-import type { UserSums } from '../core/rollup-files.js';
-import { storeRoot } from '../core/store.js';
-import { formatTime, parseDateExpr } from '../core/time.js';
-import { defaultWindows, parseWindow, windowParts, windowRange, type Part, type Window } from '../core/windows.js';
-import { removeStaleTemps, writeFilesAtomic, type FileText } from '../core/write-atomic.js';
-import { SKILLS, levelForXp, skillXp } from '../core/xp.js';
+import { type Context, type Tool, maxOperands, optInt, optList, optNumber, optString } from '../core/cli/run.js';
+import { isClusterName } from '../core/records/cluster.js';
+import { SbError, UsageError } from '../core/cli/errors.js';
+import { acquireLock, describeOwner, type Lock } from '../core/store/lock.js';
+import { METRICS, metricValues, type MetricId, type Totals } from '../core/scores/metrics.js';
+import { homeDirs, homeOptouts, readOptoutList } from '../core/scores/optout.js';
+import { RollupReader, addInto, clusterFiles, dataYears, listClusters, type ClusterFiles } from './rank/rollup-read.js';
+import type { UserSums } from '../core/store/rollup-files.js';
+import { storeRoot } from '../core/store/store.js';
+import { formatTime, parseDateExpr } from '../core/records/time.js';
+import { defaultWindows, parseWindow, windowParts, windowRange, type Part, type Window } from './rank/windows.js';
+import { removeStaleTemps, writeFilesAtomic, type FileText } from '../core/store/atomic.js';
+import { SKILLS, levelForXp, skillXp } from './rank/xp.js';
 
 export const USAGE = `Usage: sb-rank [--root DIR] [-w WINDOW]... [-m METRIC]... [-c CLUSTER]... [options]
 
@@ -67,13 +62,17 @@ as a corrupt rollup file, named), 2 usage error, 3 leaderboard lock held.
 Example: sb-rank --root /srv/sb -w rolling-30d -m clock_hours -c all --top 10
 `;
 
-const SPEC: OptionSpec = {
-  string: ['root', 'window', 'metric', 'cluster', 'top', 'min-jobs', 'now', 'wait', 'stale'],
-  boolean: ['write', 'verbose'],
-  alias: { r: 'root', w: 'window', m: 'metric', c: 'cluster', n: 'top', v: 'verbose' },
+export const tool: Tool = {
+  name: 'sb-rank',
+  usage: USAGE,
+  options: {
+    string: ['root', 'top', 'min-jobs', 'now', 'wait', 'stale'],
+    list: ['window', 'metric', 'cluster'],
+    boolean: ['write', 'verbose'],
+    alias: { r: 'root', w: 'window', m: 'metric', c: 'cluster', n: 'top', v: 'verbose' },
+  },
+  main,
 };
-
-export const tool: Tool = { name: 'sb-rank', usage: USAGE, main };
 
 export type BoardMetric = MetricId | 'overall';
 export const BOARD_METRICS: readonly BoardMetric[] = [...METRICS.map((m) => m.id), 'overall'];
@@ -94,24 +93,21 @@ export interface Board {
   rows: Row[];
 }
 
-export async function main(argv: string[], io: Io): Promise<number> {
-  const args = parseArgs(tool, argv, SPEC, io);
-  if (args._.length > 0) throw new UsageError(`unexpected argument '${args._[0]}'`);
+export async function main({ args, io, report, out }: Context): Promise<void> {
+  maxOperands(args, 0);
   const root = storeRoot(optString(args, 'root'), io.env);
   if (root === undefined) throw new UsageError('no store: give --root DIR or set SB_ROOT');
   const nowExpr = optString(args, 'now');
   const now = nowExpr === undefined ? Math.floor(Date.now() / 1000) : parseDateExpr(nowExpr, io.env);
-  const lists = listOptions(argv);
-  const windows = lists.window ? unique(lists.window.map((w) => parseWindow(w, now).id)) : defaultWindows(now).map((w) => w.id);
-  const metrics = lists.metric ? unique(lists.metric.map(checkMetric)) : [...BOARD_METRICS];
-  const scopes = lists.cluster ? unique(lists.cluster.map(checkCluster)) : null;
+  const given = { window: optList(args, 'window'), metric: optList(args, 'metric'), cluster: optList(args, 'cluster') };
+  const windows = given.window ? unique(given.window.map((w) => parseWindow(w, now).id)) : defaultWindows(now).map((w) => w.id);
+  const metrics = given.metric ? unique(given.metric.map(checkMetric)) : [...BOARD_METRICS];
+  const scopes = given.cluster ? unique(given.cluster.map(checkCluster)) : null;
   const top = optInt(args, 'top', Number.POSITIVE_INFINITY, 1);
   const minJobs = optInt(args, 'min-jobs', 3);
   const waitMs = optNumber(args, 'wait', 60) * 1000;
   const staleMs = optNumber(args, 'stale', 60) * 1000;
   const write = args['write'] === true;
-  const report = new Reporter(tool.name, io.stderr, optString(args, 'errors') === 'json' ? 'json' : 'text');
-  const out = new Output(io.stdout);
 
   let lock: Lock | undefined;
   if (write) {
@@ -127,8 +123,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     });
   }
   try {
-    const job: RankJob = { root, now, windows, metrics, scopes, top, minJobs, write, env: { ...io.env } };
-    const result = await rankInThreads(job);
+    const job: RankJob = { root, now, windows, metrics, scopes, top, minJobs, write, env: io.env };
+    const result = rankJob(job);
     if (result.unreadable.length > 0) {
       const some = result.unreadable.slice(0, 5).join(', ') + (result.unreadable.length > 5 ? ', ...' : '');
       report.warn(`cannot see whether ${result.unreadable.length} user(s) opted out: home directory not searchable (${some}); list them in config/optout.txt`);
@@ -160,10 +156,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
   } finally {
     lock?.release();
   }
-  return 0;
 }
 
-// What one thread ranks: some of the windows (by id), the rest as asked. Cloneable.
+// What to rank: windows (by id), metrics, clusters, as asked.
 export interface RankJob {
   root: string;
   now: number;
@@ -195,51 +190,6 @@ export interface RankResult {
   users: string[];
   hidden: string[];
   unreadable: string[];
-}
-
-// Windows from yearly files (alltime, year-YYYY) and the others read disjoint files, so with
-// SB_RANK_THREADS=2 and two CPUs a worker thread ranks the second group while this thread
-// ranks the first, each file still parsed once. Not the default: it costs a fifth more CPU
-// and pays only on an idle second core (bench/rank.sh measures both).
-async function rankInThreads(job: RankJob): Promise<RankResult> {
-  const yearly = job.windows.filter((w) => w === 'alltime' || w.startsWith('year-'));
-  const others = job.windows.filter((w) => !yearly.includes(w));
-  if (yearly.length === 0 || others.length === 0 || availableParallelism() < 2 || job.env['SB_RANK_THREADS'] !== '2') return rankJob(job);
-  const worker = new Worker(new URL(import.meta.url), { workerData: { sbRank: { ...job, windows: others } } });
-  try {
-    const theirs = new Promise<RankResult>((resolve, reject) => {
-      worker.once('message', (m: { ok?: RankResult; error?: string; status?: number }) =>
-        m.ok ? resolve(m.ok) : reject(new SbError(m.error ?? 'worker failed', m.status)),
-      );
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new SbError(`worker thread exited with status ${code}`)));
-    });
-    // If this thread fails first, the worker's end must not be an unhandled rejection.
-    theirs.catch(() => undefined);
-    const mine = rankJob({ ...job, windows: yearly });
-    const other = await theirs;
-    const byWindow = (r: RankResult, w: string): RenderedBoard[] => r.boards.filter((b) => b.window === w);
-    return {
-      boards: job.windows.flatMap((w) => (yearly.includes(w) ? byWindow(mine, w) : byWindow(other, w))),
-      filesRead: mine.filesRead + other.filesRead,
-      bytesRead: mine.bytesRead + other.bytesRead,
-      clusters: mine.clusters,
-      users: unique([...mine.users, ...other.users]),
-      hidden: unique([...mine.hidden, ...other.hidden]),
-      unreadable: unique([...mine.unreadable, ...other.unreadable]).sort(),
-    };
-  } finally {
-    void worker.terminate();
-  }
-}
-
-if (!isMainThread && (workerData as { sbRank?: RankJob } | null)?.sbRank) {
-  const job = (workerData as { sbRank: RankJob }).sbRank;
-  try {
-    parentPort?.postMessage({ ok: rankJob(job) });
-  } catch (err) {
-    parentPort?.postMessage({ error: (err as Error).message, status: err instanceof SbError ? err.status : EXIT.failure });
-  }
 }
 
 // Ranks and renders a job's boards: window by window, cluster 'all' first then the clusters
@@ -402,10 +352,6 @@ export function keepTop(rows: Row[], top: number): Row[] {
   return Number.isFinite(top) ? rows.filter((r) => r.rank <= top) : rows;
 }
 
-function sum(xs: readonly number[]): number {
-  return xs.reduce((a, b) => a + b, 0);
-}
-
 // A row as JSON without its braces, built by hand: hundreds of thousands per run.
 function rowFields(r: Row): string {
   return `"rank":${r.rank},"user":${JSON.stringify(r.user)},"value":${r.value},"level":${r.level},"xp":${r.xp}`;
@@ -467,20 +413,6 @@ export function leaderboardFiles(root: string, boards: readonly RenderedBoard[])
     }
   }
   return files;
-}
-
-// Repeatable list options (`-w a -w b`, `-w a,b`); parseArgs keeps only the last value.
-function listOptions(argv: string[]): Partial<Record<'window' | 'metric' | 'cluster', string[]>> {
-  const args = minimist(argv, { string: SPEC.string ?? [], boolean: SPEC.boolean ?? [], alias: SPEC.alias ?? {} }) as Args;
-  const out: Partial<Record<'window' | 'metric' | 'cluster', string[]>> = {};
-  for (const name of ['window', 'metric', 'cluster'] as const) {
-    const v = args[name];
-    if (v === undefined) continue;
-    const items = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((x) => x.trim());
-    if (items.some((x) => x === '')) throw new UsageError(`option '--${name}' has an empty item`);
-    out[name] = items;
-  }
-  return out;
 }
 
 function checkMetric(m: string): BoardMetric {

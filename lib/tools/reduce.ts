@@ -1,18 +1,18 @@
-import { type Io, type Tool, optInt, optNumber, optString, parseArgs } from '../core/cli.js';
-import { chunkFromRecord, chunkId } from '../core/chunk.js';
-import { formatLedger, recordChunk, type ChunkLedger } from '../core/chunk-ledger.js';
-import { BadInput, SbError, UsageError } from '../core/errors.js';
-import type { JobRecord } from '../core/job.js';
-import { acquireLock, describeOwner } from '../core/lock.js';
-import { addTotals, jobTotals, zeroTotals, type Totals } from '../core/metrics.js';
-import { forEachRecord, openInput, stringField, type Rec } from '../core/ndjson.js';
-import { homeDirs, homeOptouts, readOptoutList } from '../core/optout.js';
-import { Output } from '../core/output.js';
-import { Reporter } from '../core/report.js';
-import { formatDaily, formatPeriod, formatUserFile, monthFromDaily, type DailyBins, type DailyText, type UserSums } from '../core/rollup-files.js';
-import { encodeSeen, jobIdentity, KeyBatch, type KeyCode, type SeenSet } from '../core/seen.js';
-import { ClusterStore, crashHook, formatDirty, newTxnId, storeRoot, type CrashPoint, type FileWrite } from '../core/store.js';
-import { formatTime } from '../core/time.js';
+import { type Context as RunContext, type Io, type Tool, maxOperands, optInt, optNumber, optString } from '../core/cli/run.js';
+import { chunkFromRecord, chunkId } from '../core/records/chunk.js';
+import { formatLedger, recordChunk, type ChunkLedger } from '../core/store/chunk-ledger.js';
+import { BadInput, SbError, UsageError } from '../core/cli/errors.js';
+import type { JobRecord } from '../core/records/job.js';
+import { acquireLock, describeOwner } from '../core/store/lock.js';
+import { addTotals, jobTotals, zeroTotals, type Totals } from '../core/scores/metrics.js';
+import { forEachRecord, stringField, type Rec } from '../core/cli/input.js';
+import { homeDirs, homeOptouts, readOptoutList } from '../core/scores/optout.js';
+import type { Output } from '../core/cli/output.js';
+import type { Reporter } from '../core/cli/report.js';
+import { formatDaily, formatPeriod, formatUserFile, monthFromDaily, type DailyBins, type DailyText, type UserSums } from '../core/store/rollup-files.js';
+import { encodeSeen, jobIdentity, KeyBatch, type KeyCode, type SeenSet } from '../core/store/seen.js';
+import { ClusterStore, crashHook, formatDirty, newTxnId, storeRoot, type CrashPoint, type FileWrite } from '../core/store/store.js';
+import { formatTime } from '../core/records/time.js';
 
 export const USAGE = `Usage: sb-reduce [--root DIR] [options] [FILE]
 
@@ -51,7 +51,17 @@ Exit status: 0 ok, 1 failure (corrupt store, I/O error), 2 usage error,
 Example: sb-chunk todo -s 2024-01-01 -e now | sb-sacct | sb-parse | sb-reduce
 `;
 
-export const tool: Tool = { name: 'sb-reduce', usage: USAGE, main };
+export const tool: Tool = {
+  name: 'sb-reduce',
+  usage: USAGE,
+  options: {
+    string: ['root', 'batch', 'wait', 'stale'],
+    boolean: ['verbose', 'check'],
+    alias: { r: 'root', b: 'batch', w: 'wait', v: 'verbose' },
+  },
+  reads: true,
+  main,
+};
 
 // What sb-reduce keeps of one job until its transaction: 50 000 of these are a few MB.
 export interface PendingJob {
@@ -434,22 +444,16 @@ function flushUsers(ctx: Context, st: ClusterState): void {
   if (ctx.verbose) ctx.report.info(`${store.cluster}: brought ${dirty.size} all-time user files up to date`);
 }
 
-export async function main(argv: string[], io: Io): Promise<number> {
-  const args = parseArgs(tool, argv, {
-    string: ['root', 'batch', 'wait', 'stale'],
-    boolean: ['verbose', 'strict', 'check'],
-    alias: { r: 'root', b: 'batch', w: 'wait', v: 'verbose' },
-  }, io);
-  if (args._.length > 1) throw new UsageError(`unexpected argument '${args._[1]}'`);
+export async function main({ args, io, report, out, input }: RunContext): Promise<number | void> {
+  maxOperands(args, 1);
   const root = storeRoot(optString(args, 'root'), io.env);
   if (root === undefined) throw new UsageError('no store: give --root DIR or set SB_ROOT');
   const batch = optInt(args, 'batch', 50_000, 1);
-  const report = new Reporter(tool.name, io.stderr, optString(args, 'errors') === 'json' ? 'json' : 'text');
   const ctx: Context = {
     root,
     io,
     report,
-    out: new Output(io.stdout),
+    out,
     waitMs: optNumber(args, 'wait', 60) * 1000,
     flushMs: 60_000,
     staleMs: optNumber(args, 'stale', 60, 0) * 1000,
@@ -459,12 +463,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
     clusters: new Map(),
   };
   if (args['check'] === true) {
-    const { checkStore } = await import('../core/store-check.js');
+    const { checkStore } = await import('./reduce/check.js');
     return checkStore(root, report);
   }
-  const input = await openInput(args._[0], io);
   const started = Date.now();
-  await forEachRecord(input, ctx.out, report, {
+  await forEachRecord(await input(args._[0]), out, report, {
     job: async (rec) => {
       const { cluster, job } = pendingJob(rec);
       const st = clusterState(ctx, cluster);
@@ -480,7 +483,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   for (const st of ctx.clusters.values()) {
     if (st.cache.dirty === undefined || st.cache.dirty.size > 0) await underLock(ctx, st, () => flushUsers(ctx, st));
   }
-  await ctx.out.flush();
+  await out.flush();
   if (ctx.verbose) {
     const secs = (Date.now() - started) / 1000;
     for (const [cluster, st] of ctx.clusters) {
@@ -488,5 +491,4 @@ export async function main(argv: string[], io: Io): Promise<number> {
       report.info(`${cluster}: ${s.read} jobs read, ${s.added} new, ${s.duplicates} duplicates; ${s.commits} transactions, ${s.written} files written (${s.flushed} all-time user files); ${secs.toFixed(1)} s`);
     }
   }
-  return args['strict'] === true && report.bad > 0 ? 65 : 0;
 }

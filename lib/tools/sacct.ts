@@ -2,19 +2,17 @@ import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type Args, type Io, type Tool, optInt, optString, parseArgs } from '../core/cli.js';
-import { type Chunk, chunkFromRecord, chunkId } from '../core/chunk.js';
-import { durationOption, formatDuration } from '../core/duration.js';
-import { BadInput, EXIT, PipeClosed, SbError, UsageError } from '../core/errors.js';
-import { AppendLog } from '../core/ledger.js';
-import { readLineBatches } from '../core/lines.js';
-import { isBlank, openInput, parseRecordLine } from '../core/ndjson.js';
-import { Output } from '../core/output.js';
-import { type GroupResult, SpawnError, killAllGroups, runGroup } from '../core/process-group.js';
-import { ProgressLine, progressWanted } from '../core/progress.js';
-import { type Rate, ensureRateDir, parseRate, rateDir, takeTicket } from '../core/rate-limit.js';
-import { Reporter } from '../core/report.js';
-import { Spool } from '../core/spool.js';
+import { type Args, type Context, type Tool, maxOperands, optInt, optString } from '../core/cli/run.js';
+import { type Chunk, chunkFromRecord, chunkId } from '../core/records/chunk.js';
+import { durationOption, formatDuration } from './sacct/duration.js';
+import { BadInput, EXIT, PipeClosed, SbError, UsageError } from '../core/cli/errors.js';
+import { AppendLog } from './sacct/append-log.js';
+import { readLineBatches } from '../core/cli/lines.js';
+import { isBlank, parseRecordLine } from '../core/cli/input.js';
+import { type GroupResult, SpawnError, killAllGroups, runGroup } from './sacct/process-group.js';
+import { ProgressLine, progressWanted } from './sacct/progress.js';
+import { type Rate, ensureRateDir, parseRate, rateDir, takeTicket } from './sacct/rate-limit.js';
+import { Spool } from './sacct/spool.js';
 import {
   SACCT_DELIMITER,
   SACCT_FIELDS,
@@ -25,8 +23,8 @@ import {
   sacctArgs,
   sacctEnv,
   sacctmgrClusterArgs,
-} from '../core/sacct-command.js';
-import { formatTime } from '../core/time.js';
+} from './sacct/command.js';
+import { formatTime } from '../core/records/time.js';
 
 export const USAGE = `Usage: sb-sacct [options] [FILE]
 
@@ -73,7 +71,17 @@ sb-chunk from-file FILE), 1 a window failed for good or another error, 2 usage
 error, 65 bad input lines under --strict.
 `;
 
-export const tool: Tool = { name: 'sb-sacct', usage: USAGE, main };
+export const tool: Tool = {
+  name: 'sb-sacct',
+  usage: USAGE,
+  options: {
+    string: ['sacct', 'sacctmgr', 'slack', 'settle', 'sacct-timeout', 'retries', 'backoff', 'failed', 'rate', 'concurrency', 'sleep'],
+    boolean: ['verbose', 'row-records'],
+    alias: { j: 'concurrency', concurrently: 'concurrency', v: 'verbose' },
+  },
+  reads: true,
+  main,
+};
 
 // sacct printed something that is not a whole line of our field list: retry the window.
 export class GarbledOutput extends Error {
@@ -535,16 +543,10 @@ function settingsFrom(args: Args, env: NodeJS.ProcessEnv): Settings {
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const SIGNAL_STATUS: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
-export async function main(argv: string[], io: Io): Promise<number> {
-  const args = parseArgs(tool, argv, {
-    string: ['sacct', 'sacctmgr', 'slack', 'settle', 'sacct-timeout', 'retries', 'backoff', 'failed', 'rate', 'concurrency', 'sleep'],
-    boolean: ['strict', 'verbose', 'row-records'],
-    alias: { j: 'concurrency', concurrently: 'concurrency', v: 'verbose' },
-  }, io);
-  if (args._.length > 1) throw new UsageError(`unexpected argument '${args._[1]}'`);
+export async function main({ args, io, report, out, input: open }: Context): Promise<number> {
+  maxOperands(args, 1);
   const set = settingsFrom(args, io.env);
   const rowRecords = args['row-records'] === true;
-  const report = new Reporter(tool.name, io.stderr, optString(args, 'errors') === 'json' ? 'json' : 'text');
   const progress = new ProgressLine(io.stderr, tool.name, progressWanted(io.stderr, io.env));
   const failedPath = optString(args, 'failed');
   const ledger = failedPath === undefined ? undefined : new AppendLog(failedPath);
@@ -552,8 +554,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const uid = process.getuid?.() ?? 0;
   const tickets = rateDir(io.env, uid);
   if (set.rate.calls > 0) ensureRateDir(tickets, uid);
-  const input = await openInput(args._[0], io);
-  const out = new Output(io.stdout);
+  const input = await open(args._[0]);
   const env = sacctEnv(io.env);
 
   const ac = new AbortController();
@@ -889,7 +890,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   if (stats.permanent > 0) return EXIT.failure;
   if (stats.failed > 0) return EXIT.tempFail;
-  return args['strict'] === true && report.bad > 0 ? EXIT.dataErr : EXIT.ok;
+  return EXIT.ok;
 }
 
 class ClusterCheckFailed extends Error {

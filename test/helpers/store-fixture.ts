@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { addTotals, metricValues, totalsToJson, zeroTotals, type Totals } from '../../lib/core/metrics.js';
+import { addTotals, metricValues, totalsToJson, zeroTotals, type Totals } from '../../lib/core/scores/metrics.js';
 
 // Totals with byte-seconds given as plain numbers or BigInt; unnamed fields are zero.
 export type TotalsInput = Partial<Omit<Totals, 'mem_req_byte_s' | 'mem_used_byte_s'>> & {

@@ -1,5 +1,5 @@
-import { BadInput, UsageError } from './errors.js';
-import { formatTime } from './time.js';
+import { BadInput, UsageError } from '../cli/errors.js';
+import { formatTime } from '../records/time.js';
 
 const HOUR = 3600;
 const DAY = 86400;

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { SbError } from './errors.js';
-import { isClusterName } from './chunk.js';
+import { SbError } from '../cli/errors.js';
 
 // The local cluster's name: $SB_CLUSTER, else ClusterName from `scontrol show config`
 // ($SB_SCONTROL names the binary).
@@ -29,4 +28,11 @@ export function localClusterName(env: NodeJS.ProcessEnv): string {
     throw new SbError(`cannot find ClusterName in '${scontrol} show config'; give --cluster NAME or set SB_CLUSTER`);
   }
   return m[1];
+}
+
+const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+// A cluster name safe to use as a directory name and a sacct -M argument.
+export function isClusterName(name: string): boolean {
+  return CLUSTER_NAME.test(name) && name.length <= 64;
 }

@@ -18,7 +18,7 @@ import {
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EXIT, SbError } from './errors.js';
+import { EXIT, SbError } from '../cli/errors.js';
 
 // Who holds a lock: written once into <lock>/owner before the lock directory appears.
 export interface LockOwner {

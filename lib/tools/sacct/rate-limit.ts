@@ -1,6 +1,6 @@
 import { closeSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { SbError, UsageError } from './errors.js';
+import { SbError, UsageError } from '../../core/cli/errors.js';
 import { parseDuration } from './duration.js';
 
 // At most `calls` starts in any `periodMs`; calls 0 means no limit.

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { isClusterName } from './chunk.js';
-import { SbError } from './errors.js';
-import { addTotals, zeroTotals, type Totals } from './metrics.js';
-import { parseDaily, parsePeriod, type DailyBins, type UserSums } from './rollup-files.js';
+import { isClusterName } from '../../core/records/cluster.js';
+import { SbError } from '../../core/cli/errors.js';
+import { addTotals, zeroTotals, type Totals } from '../../core/scores/metrics.js';
+import { parseDaily, parsePeriod, type DailyBins, type UserSums } from '../../core/store/rollup-files.js';
 import type { Part } from './windows.js';
 
 // Which rollup files one cluster has (docs/store.md): yearly/YYYY, monthly/YYYY-MM, daily/YYYY-MM.

@@ -1,4 +1,4 @@
-import { UsageError } from './errors.js';
+import { UsageError } from '../../core/cli/errors.js';
 
 const UNIT_SECONDS: Record<string, number> = { '': 1, s: 1, m: 60, min: 60, h: 3600, d: 86400 };
 const DURATION = /^(\d+(?:\.\d+)?|\.\d+)(s|m|min|h|d)?$/;

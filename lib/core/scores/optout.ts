@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { SbError } from './errors.js';
+import { SbError } from '../cli/errors.js';
 
 export const OPTOUT_FILE = '.slurm_scoreboard_optout';
 

@@ -1,6 +1,7 @@
-import { BadInput } from './errors.js';
+import { BadInput } from '../cli/errors.js';
+import { isClusterName } from './cluster.js';
 import { formatTime, parseTime } from './time.js';
-import type { Rec } from './ndjson.js';
+import type { Rec } from '../cli/input.js';
 
 // One closed window of one cluster's accounting, in epoch seconds (both ends inclusive).
 export interface Chunk {
@@ -48,13 +49,6 @@ export function chunkRecord(c: Chunk): { kind: 'chunk'; cluster: string; start: 
 // `start/end` as row records name their window.
 export function chunkId(c: Chunk): string {
   return `${formatTime(c.start)}/${formatTime(c.end)}`;
-}
-
-const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-
-// A cluster name safe to use as a directory name and a sacct -M argument.
-export function isClusterName(name: string): boolean {
-  return CLUSTER_NAME.test(name) && name.length <= 64;
 }
 
 // A record carrying cluster/start/end (a chunk, a chunk-done, a ledger entry) → Chunk.

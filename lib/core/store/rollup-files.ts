@@ -1,5 +1,5 @@
-import { SbError } from './errors.js';
-import { addTotals, metricValues, totalsFromJson, totalsToJson, zeroTotals, type Totals } from './metrics.js';
+import { SbError } from '../cli/errors.js';
+import { addTotals, metricValues, totalsFromJson, totalsToJson, zeroTotals, type Totals } from '../scores/metrics.js';
 
 // The rollup files sb-reduce writes (docs/store.md): their text, and strict parsers that name the
 // file and place of anything that is not what the writer wrote.

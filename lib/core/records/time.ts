@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { UsageError } from './errors.js';
+import { UsageError } from '../cli/errors.js';
 
 // Epoch seconds → `2024-01-01T00:00:00Z` (UTC, second precision, as every record carries).
 export function formatTime(sec: number): string {

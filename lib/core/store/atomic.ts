@@ -1,7 +1,49 @@
 import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncDir } from './atomic.js';
+
+// Writes a whole file and forces it to disk before returning (write, fsync, close).
+export function writeDurable(file: string, data: string | Buffer, mode = 0o644): void {
+  const fd = openSync(file, 'w', mode);
+  try {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// A rename or unlink is durable only once its directory is synced.
+export function fsyncDir(dir: string): void {
+  let fd: number;
+  try {
+    fd = openSync(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    fsyncSync(fd);
+  } catch (err) {
+    // Some filesystems refuse fsync on a directory (EINVAL); their renames are already durable.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EBADF' && code !== 'ENOTSUP') throw err;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// A file's bytes, or undefined when it does not exist.
+export function readIfExists(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
 
 export interface FileText {
   path: string;

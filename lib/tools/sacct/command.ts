@@ -1,5 +1,5 @@
-import { SB_SACCT_FIELDS } from './sacct-fields.js';
-import { formatTime } from './time.js';
+import { SB_SACCT_FIELDS } from '../../core/sacct/fields.js';
+import { formatTime } from '../../core/records/time.js';
 
 // The fixed field list sb asks sacct for, in this order (DESIGN.md): enough for every metric and
 // for the dedupe key; never JobName, SubmitLine or WorkDir. One list, shared with sb-parse.

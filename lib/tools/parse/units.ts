@@ -1,4 +1,4 @@
-import { BadInput } from './errors.js';
+import { BadInput } from '../../core/cli/errors.js';
 
 // sacct's size suffixes are powers of 1024 (convert_num_unit: K M G T P).
 export const KIB = 1024;

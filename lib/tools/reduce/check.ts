@@ -1,11 +1,11 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { isClusterName } from './chunk.js';
-import { acquireLock } from './lock.js';
-import { addTotals, totalsToJson, zeroTotals, type Totals } from './metrics.js';
-import type { Reporter } from './report.js';
-import { monthFromDaily, userFileName, type UserSums } from './rollup-files.js';
-import { ClusterStore } from './store.js';
+import { isClusterName } from '../../core/records/cluster.js';
+import { acquireLock } from '../../core/store/lock.js';
+import { addTotals, totalsToJson, zeroTotals, type Totals } from '../../core/scores/metrics.js';
+import type { Reporter } from '../../core/cli/report.js';
+import { monthFromDaily, userFileName, type UserSums } from '../../core/store/rollup-files.js';
+import { ClusterStore } from '../../core/store/store.js';
 
 function names(dir: string, re: RegExp): string[] {
   try {

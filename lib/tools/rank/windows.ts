@@ -1,4 +1,4 @@
-import { UsageError } from './errors.js';
+import { UsageError } from '../../core/cli/errors.js';
 
 // A leaderboard window. Days are UTC epoch days (seconds / 86400, floored); both ends inclusive.
 export type Window =

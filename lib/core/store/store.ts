@@ -4,10 +4,10 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { fsyncDir, readIfExists, writeDurable } from './atomic.js';
 import { ledgerPath, readLedger, type ChunkLedger } from './chunk-ledger.js';
-import { SbError } from './errors.js';
+import { SbError } from '../cli/errors.js';
 import { parseDaily, parsePeriod, parseUserFile, userFileName, type DailyBins, type PeriodFile } from './rollup-files.js';
 import { CorruptState, decodeSeen, SeenSet } from './seen.js';
-import type { Totals } from './metrics.js';
+import type { Totals } from '../scores/metrics.js';
 
 // The store's root: --root, else $SB_ROOT.
 export function storeRoot(given: string | undefined, env: NodeJS.ProcessEnv): string | undefined {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SbError } from './errors.js';
-import { formatTime, parseTime } from './time.js';
+import { SbError } from '../cli/errors.js';
+import { formatTime, parseTime } from '../records/time.js';
 
 // A closed interval of epoch seconds, [start, end].
 export type Interval = [number, number];

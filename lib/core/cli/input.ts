@@ -14,25 +14,11 @@ export type Handler = (rec: Rec, where: Where) => void | Promise<void>;
 export interface Input {
   readonly stream: Readable;
   source: string;
-  // The file descriptor under the stream, for readers that read(2) it themselves (and then
-  // never touch the stream): the process's stdin, or the named file.
-  fd?: number;
 }
 
 // stdin for '-' or no path, else the named file; a missing file is a plain one-line error.
-// io.stdin is only touched when the stream is asked for (making process.stdin turns a pipe
-// non-blocking, which a reader of the file descriptor does not want).
-export async function openInput(path: string | undefined, io: { readonly stdin: Readable; readonly stdinFd?: number }): Promise<Input> {
-  if (path === undefined || path === '-') {
-    const fd = io.stdinFd;
-    return {
-      get stream(): Readable {
-        return io.stdin;
-      },
-      source: 'stdin',
-      ...(fd !== undefined ? { fd } : {}),
-    };
-  }
+export async function openInput(path: string | undefined, io: { readonly stdin: Readable }): Promise<Input> {
+  if (path === undefined || path === '-') return { stream: io.stdin, source: 'stdin' };
   let fd: number;
   try {
     fd = await promisify(open)(path, 'r');
@@ -40,15 +26,7 @@ export async function openInput(path: string | undefined, io: { readonly stdin: 
     const e = err as NodeJS.ErrnoException;
     throw new SbError(`cannot open '${path}': ${e.code === 'ENOENT' ? 'No such file or directory' : e.message}`);
   }
-  let stream: Readable | undefined;
-  return {
-    get stream(): Readable {
-      stream ??= createReadStream('', { fd });
-      return stream;
-    },
-    source: path,
-    fd,
-  };
+  return { stream: createReadStream('', { fd }), source: path };
 }
 
 // Parses one NDJSON line into an object record, or says why it cannot.
@@ -70,13 +48,16 @@ export function isBlank(text: string): boolean {
 }
 
 // The NDJSON loop every filter shares: records of the kinds in `handlers` go to their handler,
-// every other line (other kinds, no kind) passes through untouched and in order; bad lines are
-// reported with their place and skipped.
+// every other line (other kinds, no kind) passes through untouched and in order, unless a '*'
+// handler takes them; bad lines are reported with their place and skipped.
 export async function forEachRecord(
   input: Input,
   out: Output,
   report: Reporter,
   handlers: Record<string, Handler>,
+  // Lines that are not JSON objects (do not start with '{'), for inputs that mix in another
+  // form (sb-chunk's CSV); without it they are bad lines.
+  other?: (text: string, where: Where) => void,
 ): Promise<void> {
   let line = 0;
   for await (const batch of readLineBatches(input.stream)) {
@@ -86,13 +67,18 @@ export async function forEachRecord(
       const where = { source: input.source, line };
       let rec: Rec;
       try {
+        if (other !== undefined && text.trimStart()[0] !== '{') {
+          other(text, where);
+          continue;
+        }
         rec = parseRecordLine(text);
       } catch (err) {
+        if (other !== undefined && !(err instanceof BadInput)) throw err;
         report.badLine(where, (err as Error).message);
         continue;
       }
       const kind = rec['kind'];
-      const handler = typeof kind === 'string' && Object.hasOwn(handlers, kind) ? handlers[kind] : undefined;
+      const handler = typeof kind === 'string' && Object.hasOwn(handlers, kind) ? handlers[kind] : handlers['*'];
       if (handler === undefined) {
         out.line(text);
         continue;

@@ -1,4 +1,4 @@
-import { FAILED_STATES, type JobRecord } from './job.js';
+import { FAILED_STATES, type JobRecord } from '../records/job.js';
 
 // Exact per-user sums in base units. Counts and seconds stay below 2^53 for any real cluster;
 // byte-seconds do not (1 TiB for a day is 9.5e16), so they are BigInt. Every stored rollup

@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { SbError } from './errors.js';
+import { SbError } from '../../core/cli/errors.js';
 
 // An NDJSON file that several processes append to at once: opened with O_APPEND and written one
 // whole line per write(2), so lines never interleave (on a local filesystem; NFS does not

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SbError, UsageError } from './errors.js';
+import { SbError, UsageError } from '../../core/cli/errors.js';
 
 // The row kernel (wasm/rows.ts, built to dist/wasm/rows.wasm): folds the step rows of the job
 // sb-parse holds without JavaScript and hands every other row back. This is its driver: the
@@ -66,7 +66,7 @@ function compiled(): WebAssembly.Module | Error {
   if (module !== undefined) return module;
   try {
     if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) throw new Error('this machine is big-endian');
-    module = new WebAssembly.Module(readFileSync(new URL('../../dist/wasm/rows.wasm', import.meta.url)));
+    module = new WebAssembly.Module(readFileSync(new URL('../../../dist/wasm/rows.wasm', import.meta.url)));
   } catch (err) {
     module = err as Error;
   }

@@ -1,8 +1,8 @@
 import { crc32 } from 'node:zlib';
-import { isClusterName } from './chunk.js';
-import { BadInput } from './errors.js';
-import { stringField, type Rec } from './ndjson.js';
-import { parseTime } from './time.js';
+import { isClusterName } from '../records/cluster.js';
+import { BadInput } from '../cli/errors.js';
+import { stringField, type Rec } from '../cli/input.js';
+import { parseTime } from '../records/time.js';
 
 // A job record's dedupe key (lib/core/job.ts jobKey) in a compact, exact form:
 //   db     `<cluster>/db/<DBIndex>`                 → the DBIndex (a whole number < 2^53)
