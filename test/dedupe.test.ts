@@ -6,7 +6,7 @@ import { KeyBatch, SeenSet } from '../lib/core/store/seen.js';
 import { jobIdentity } from '../lib/core/store/seen.js';
 import { Deduper } from '../lib/tools/dedupe.js';
 import { goldenCases } from './helpers/golden.js';
-import { records, runBin, runShell } from './helpers/run.js';
+import { records, runBin } from './helpers/run.js';
 
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'sb-dedupe-'));
 const job = (key: string, over: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -68,20 +68,7 @@ t.test('bad lines in the middle are reported and skipped; --strict exits 65', as
   t.equal(strict.status, 65);
 });
 
-t.test('empty input, | head -1, --help, unknown flag, no store', async (t) => {
-  const e = await runBin('sb-dedupe', ['--root', tmp()], { input: '' });
-  t.same([e.status, e.stdout, e.stderr], [0, '', '']);
-  const many = ndjson(Array.from({ length: 50_000 }, (_, i) => job(`c/db/${i}`)));
-  const h = await runShell(`sb-dedupe --root '${tmp()}' | head -1`, { input: many });
-  t.equal(h.status, 0);
-  t.equal(h.stderr, '');
-  t.equal(records(h.stdout).length, 1);
-  const help = await runBin('sb-dedupe', ['--help']);
-  t.equal(help.status, 0);
-  t.match(help.stdout, /^Usage: sb-dedupe/);
-  const bad = await runBin('sb-dedupe', ['--bogus']);
-  t.equal(bad.status, 2);
-  t.equal(bad.stderr, "sb-dedupe: unknown option '--bogus'\nTry 'sb-dedupe --help'.\n");
+t.test('no store (the rest of the checklist: test/contract.test.ts)', async (t) => {
   const none = await runBin('sb-dedupe', [], { env: { SB_ROOT: '' } });
   t.equal(none.status, 2);
   t.match(none.stderr, /no store: give --root DIR or set SB_ROOT/);

@@ -339,14 +339,7 @@ t.test('--check finds a rollup that disagrees with its daily bins', async (t) =>
   t.match(r.stderr, /sb-reduce: c: monthly\/2024-03\.json: the totals of one user differ/);
 });
 
-t.test('usage: --help, unknown flag, no store', async (t) => {
-  const help = await runBin('sb-reduce', ['--help']);
-  t.equal(help.status, 0);
-  t.match(help.stdout, /^Usage: sb-reduce/);
-  t.equal(help.stderr, '');
-  const bad = await runBin('sb-reduce', ['--bogus']);
-  t.equal(bad.status, 2);
-  t.equal(bad.stderr, "sb-reduce: unknown option '--bogus'\nTry 'sb-reduce --help'.\n");
+t.test('usage: no store, $SB_ROOT, a bad --batch (the rest: test/contract.test.ts)', async (t) => {
   const none = await runBin('sb-reduce', [], { env: { SB_ROOT: '' } });
   t.equal(none.status, 2);
   t.match(none.stderr, /no store: give --root DIR or set SB_ROOT/);

@@ -65,11 +65,12 @@ export function records(text: string): Array<Record<string, unknown>> {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-// The parent's environment without what the test runner injects into node (loaders, coverage).
+// The parent's environment without what the test runner injects into node (loaders). Kept:
+// NODE_V8_COVERAGE, which `make coverage` sets so that every spawned bin is measured too.
 export function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const k of Object.keys(env)) {
-    if (k === 'NODE_OPTIONS' || k.startsWith('TAP') || k.startsWith('_TAPJS') || k === 'NODE_V8_COVERAGE') delete env[k];
+    if (k === 'NODE_OPTIONS' || k.startsWith('TAP') || k.startsWith('_TAPJS')) delete env[k];
   }
   return env;
 }

@@ -1,0 +1,164 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { SB_SACCT_FIELDS } from '../lib/core/sacct/fields.js';
+import { ROOT, runBin, runShell, type Result } from './helpers/run.js';
+
+// The checklist every tool owes, run against every bin: `| head -1` exits 0 with empty stderr,
+// empty input, a bad line in the middle (reported with its place, skipped, nothing good lost,
+// --strict exits 65, --errors json), --help, --version, an unknown flag.
+
+const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const dirs: string[] = [];
+t.teardown(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = (): string => {
+  const d = mkdtempSync(path.join(tmpdir(), 'sb-contract-'));
+  dirs.push(d);
+  return d;
+};
+const SIM_ENV = { SB_SIM_NOW: '2024-03-01T00:00:00', SB_SIM_SEED: '7' };
+const SIM = path.join(ROOT, 'sim', 'sacct');
+const lines = (text: string): string[] => text.split('\n').filter((l) => l !== '');
+
+// What sim/sacct prints for the fields sb-sacct asks for, and the job records sb-parse makes of it.
+async function sacctText(hours: number): Promise<string> {
+  const r = await runShell(
+    `'${SIM}' -a -n -P --noconvert --duplicates -S 2024-01-01T00:00:00 -E 2024-01-01T${String(hours).padStart(2, '0')}:00:00 -M hammer -o ${SB_SACCT_FIELDS.join(',')}`,
+    { env: SIM_ENV },
+  );
+  if (r.status !== 0) throw new Error(`sim/sacct: ${r.stderr}`);
+  return r.stdout;
+}
+async function jobLines(text: string): Promise<string[]> {
+  const r = await runBin('sb-parse', ['-f', 'sb', '-c', 'hammer'], { input: text });
+  if (r.status !== 0 || r.stderr !== '') throw new Error(`sb-parse: ${r.stderr}`);
+  return lines(r.stdout);
+}
+const chunk = (h: number): string =>
+  JSON.stringify({ kind: 'chunk', cluster: 'hammer', start: `2024-01-01T${String(h).padStart(2, '0')}:00:00Z`, end: `2024-01-01T${String(h).padStart(2, '0')}:59:59Z` });
+
+interface Contract {
+  bin: string;
+  // The usual arguments (a fresh store each call where the tool needs one).
+  args: () => string[];
+  env?: NodeJS.ProcessEnv;
+  // Input lines giving more output than one line; undefined: the tool reads no input.
+  input?: () => Promise<string[]>;
+  // Where a bad line can go without splitting what belongs together (a job from its steps).
+  badAt?: (input: string[]) => number;
+  prepare?: (args: string[]) => Promise<void>;
+  // Output with what differs from run to run taken out (sb-reduce's transaction ids).
+  stable?: (stdout: string) => string;
+}
+
+const text = await sacctText(6);
+const jobs = await jobLines(text);
+const isJobRow = (l: string): boolean => !(l.split('|')[1] ?? '.').includes('.');
+
+const CONTRACTS: Contract[] = [
+  {
+    bin: 'sb-chunk',
+    args: () => ['from-file', '-c', 'hammer'],
+    input: async () => Array.from({ length: 40 }, (_, h) => `2024-01-${String(1 + Math.floor(h / 24)).padStart(2, '0')}T${String(h % 24).padStart(2, '0')}:00:00Z,2024-01-${String(1 + Math.floor(h / 24)).padStart(2, '0')}T${String(h % 24).padStart(2, '0')}:59:59Z`),
+  },
+  {
+    bin: 'sb-sacct',
+    args: () => ['--sacct', SIM, '--sacctmgr', path.join(ROOT, 'sim', 'sacctmgr'), '--rate', '0', '--backoff', '0', '--retries', '0'],
+    env: { ...SIM_ENV, XDG_RUNTIME_DIR: tmp() },
+    input: async () => Array.from({ length: 6 }, (_, h) => chunk(h)),
+  },
+  {
+    bin: 'sb-parse',
+    args: () => ['-f', 'sb', '-c', 'hammer'],
+    input: async () => lines(text),
+    badAt: (input) => input.findIndex((l, i) => i > input.length / 2 && isJobRow(l)),
+  },
+  { bin: 'sb-dedupe', args: () => ['--root', tmp()], input: async () => jobs },
+  {
+    bin: 'sb-reduce',
+    args: () => ['--root', tmp(), '--batch', '50'],
+    input: async () => jobs,
+    stable: (stdout) => stdout.replace(/"txn":"[^"]*"/g, '"txn":"-"'),
+  },
+  {
+    bin: 'sb-rank',
+    args: () => ['--root', tmp(), '--now', '2024-01-02T00:00:00Z', '--min-jobs', '0'],
+    env: { SB_HOME_ROOT: path.join(tmpdir(), 'sb-contract-no-homes') },
+    // sb-rank reads a store, not stdin: one with the jobs in it
+    prepare: async (args) => {
+      const r = await runBin('sb-reduce', ['--root', args[1] as string], { input: jobs.join('\n') + '\n' });
+      if (r.status !== 0) throw new Error(`sb-reduce: ${r.stderr}`);
+    },
+  },
+];
+
+// The tool's arguments, with whatever they name made ready.
+const ready = async (c: Contract): Promise<string[]> => {
+  const args = c.args();
+  await c.prepare?.(args);
+  return args;
+};
+const run = async (c: Contract, extra: string[], input: string): Promise<Result> =>
+  runBin(c.bin, [...(await ready(c)), ...extra], { input, ...(c.env ? { env: c.env } : {}) });
+
+for (const c of CONTRACTS) {
+  t.test(`${c.bin}: --help, --version, an unknown flag`, async (t) => {
+    const help = await runBin(c.bin, ['--help']);
+    t.same([help.status, help.stderr], [0, ''], '--help: status 0, nothing on stderr');
+    t.match(help.stdout, new RegExp(`^Usage: ${c.bin} `), '--help starts with the usage line');
+    t.notMatch(help.stdout, /\bDESIGN\b|STYLE\.md|shared\//, '--help cites only what users have');
+    const v = await runBin(c.bin, ['--version']);
+    t.same([v.status, v.stdout, v.stderr], [0, `${c.bin} ${VERSION}\n`, '']);
+    const bad = await runBin(c.bin, ['--bogus']);
+    t.same([bad.status, bad.stdout, bad.stderr], [2, '', `${c.bin}: unknown option '--bogus'\nTry '${c.bin} --help'.\n`]);
+    const json = await runBin(c.bin, ['--bogus', '--errors', 'json']);
+    t.equal(json.status, 2);
+    t.same(JSON.parse(json.stderr), { tool: c.bin, level: 'error', message: "unknown option '--bogus'" }, 'usage errors as JSON under --errors json');
+    const fmt = await runBin(c.bin, ['--errors', 'yaml']);
+    t.same([fmt.status, fmt.stderr], [2, `${c.bin}: option '--errors': 'yaml' is not one of text, json\nTry '${c.bin} --help'.\n`]);
+  });
+
+  t.test(`${c.bin}: | head -1 exits 0 with empty stderr`, async (t) => {
+    const input = c.input ? (await c.input()).join('\n') + '\n' : '';
+    const full = await run(c, [], input);
+    t.ok(lines(full.stdout).length > 1, `more than one line of output without head (${lines(full.stdout).length})`);
+    const file = path.join(tmp(), 'input');
+    await runShell(`cat > '${file}'`, { input });
+    const args = (await ready(c)).map((a) => `'${a}'`).join(' ');
+    const r = await runShell(`${c.bin} ${args} < '${file}' | head -1`, c.env ? { env: c.env } : {});
+    t.same([r.status, r.stderr], [0, ''], 'status 0 (pipefail), nothing on stderr');
+    t.equal(lines(r.stdout).length, 1);
+  });
+
+  if (c.input === undefined) continue;
+  const reads = c.input;
+
+  t.test(`${c.bin}: empty input`, async (t) => {
+    const r = await run(c, [], '');
+    t.same([r.status, r.stdout, r.stderr], [0, '', '']);
+  });
+
+  t.test(`${c.bin}: a bad line in the middle is reported with its place and skipped`, async (t) => {
+    const good = await reads();
+    const at = c.badAt ? c.badAt(good) : Math.floor(good.length / 2);
+    t.ok(at > 0 && at < good.length, 'the bad line goes between good ones');
+    const withBad = [...good.slice(0, at), 'garbage \u001b[2J not a record', ...good.slice(at)];
+    const clean = await run(c, [], good.join('\n') + '\n');
+    t.equal(clean.status, 0, clean.stderr);
+    const r = await run(c, [], withBad.join('\n') + '\n');
+    t.equal(r.status, 0, 'a bad line alone does not fail the run');
+    const err = lines(r.stderr);
+    t.equal(err.length, 1, 'one diagnostic');
+    t.match(err[0], new RegExp(`^${c.bin}: stdin:${at + 1}: `), 'names the line');
+    const stable = c.stable ?? ((x: string): string => x);
+    t.equal(stable(r.stdout), stable(clean.stdout), 'the output is what the good lines alone give');
+    const strict = await run(c, ['--strict'], withBad.join('\n') + '\n');
+    t.equal(strict.status, 65, '--strict: exit 65 at the end');
+    t.equal(stable(strict.stdout), stable(clean.stdout), '--strict still processes every good line');
+    const json = await run(c, ['--errors', 'json'], withBad.join('\n') + '\n');
+    const rec = JSON.parse(json.stderr) as Record<string, unknown>;
+    t.match(rec, { tool: c.bin, level: 'error', source: 'stdin', line: at + 1 }, '--errors json: one JSON line with the place');
+    t.type(rec['message'], 'string');
+  });
+}
