@@ -1,4 +1,4 @@
-// Exit statuses shared by every tool (DESIGN.md, "Exit status").
+// Exit statuses shared by every tool (sb(7), EXIT STATUS).
 export const EXIT = {
   ok: 0,
   failure: 1,

@@ -44,7 +44,7 @@ export const TERMINAL_STATES = [
   'REQUEUED',
 ] as const;
 
-// States counted by the failed_jobs metric (DESIGN.md).
+// States counted by the failed_jobs metric (sb(7), METRICS).
 export const FAILED_STATES: ReadonlySet<string> = new Set(['FAILED', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'TIMEOUT']);
 
 // The dedupe key of a job record: the record, not the job id (ids are recycled, requeued jobs

@@ -1,5 +1,5 @@
 // The fields sb-sacct asks sacct for (`-o`), in this order; sb-parse reads them by name.
-// Never JobName, SubmitLine or WorkDir (DESIGN.md).
+// Never JobName, SubmitLine or WorkDir: sb neither asks for nor keeps them (sb(7)).
 export const SB_SACCT_FIELDS = [
   'DBIndex',
   'JobID',

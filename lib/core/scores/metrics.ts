@@ -39,7 +39,7 @@ export type MetricId =
   | 'mem_req_gb_hours'
   | 'mem_used_gb_hours';
 
-// The metrics of DESIGN.md, in display order, with their unit.
+// The metrics (sb(7), METRICS), in display order, with their unit.
 export const METRICS: ReadonlyArray<{ id: MetricId; unit: string; title: string }> = [
   { id: 'clock_hours', unit: 'core-hours', title: 'CPU core-hours' },
   { id: 'elapsed_hours', unit: 'hours', title: 'Wall-clock hours' },

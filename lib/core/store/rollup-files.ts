@@ -18,7 +18,7 @@ export function totalsText(t: Totals): string {
   return `{"jobs":${t.jobs},"failed_jobs":${t.failed_jobs},"gpu_jobs":${t.gpu_jobs},"cpu_s":${t.cpu_s},"elapsed_s":${t.elapsed_s},"gpu_s":${t.gpu_s},"gpu_elapsed_s":${t.gpu_elapsed_s},"mem_req_byte_s":"${t.mem_req_byte_s}","mem_used_byte_s":"${t.mem_used_byte_s}"}`;
 }
 
-// One user's row: the seed's fields, the metrics of DESIGN.md (rounded, for people and the seed's
+// One user's row: the seed's fields, the metrics of sb(7) (rounded, for people and the seed's
 // readers), and the exact totals readers use.
 export function userRow(t: Totals): Record<string, unknown> {
   const m = metricValues(t);
