@@ -23,7 +23,8 @@ t.test('encodeKey: db, id and other keys, exact', async (t) => {
   t.same(encodeKey('c/db/42', 'c'), { kind: 'db', n: 42 });
   t.same(encodeKey(jobKey('c', null, '4242', 1700000000), 'c'), { kind: 'id', v: (4242n << 32n) | 1700000000n });
   t.same(encodeKey('c/id/4242/unknown', 'c'), { kind: 'other', s: 'id/4242/unknown' });
-  t.same(encodeKey('c/db/007', 'c'), { kind: 'other', s: 'db/007' }, 'a non-canonical number stays text, so keys compare as text');
+  t.throws(() => encodeKey('c/db/007', 'c'), { message: "key 'c/db/007' is not canonical (expected c/db/DBINDEX or c/id/JOBIDRAW/SUBMIT, numbers without leading zeros)" }, 'a non-canonical number is bad input: c/db/007 and c/db/7 are one job');
+  for (const k of ['c/db/', 'c/db/1/2', 'c/id/0042/1700000000', 'c/id/42/01700000000', 'c/id/42', 'c/job/42', 'c/db/+7', 'c/db/7 ']) t.throws(() => encodeKey(k, 'c'), `'${k}' is rejected`);
   t.same(encodeKey('c/db/99999999999999999', 'c'), { kind: 'other', s: 'db/99999999999999999' }, 'beyond 2^53 stays text');
   t.equal(encodeKey('other/db/1', 'c'), undefined, 'another cluster');
   t.equal(encodeKey('cc/db/1', 'c'), undefined, 'a cluster whose name starts with ours');
@@ -31,13 +32,13 @@ t.test('encodeKey: db, id and other keys, exact', async (t) => {
 });
 
 t.test('SeenSet: membership is exact; requeued and recycled ids are different keys', async (t) => {
-  const s = setOf(['c/db/2', 'c/db/19', 'c/id/4242/1700000000', 'c/id/4242/1700099999', 'c/weird key']);
+  const s = setOf(['c/db/2', 'c/db/19', 'c/id/4242/1700000000', 'c/id/4242/1700099999', 'c/id/4242/unknown']);
   t.ok(s.has({ kind: 'db', n: 2 }));
   t.ok(s.has({ kind: 'db', n: 19 }));
   t.notOk(s.has({ kind: 'db', n: 3 }));
   t.ok(s.has(encodeKey('c/id/4242/1700000000', 'c')!));
   t.notOk(s.has(encodeKey('c/id/4242/1700000001', 'c')!), 'the same job id submitted at another time is another job');
-  t.ok(s.has({ kind: 'other', s: 'weird key' }));
+  t.ok(s.has({ kind: 'other', s: 'id/4242/unknown' }));
   t.equal(s.size, 5);
   const more = new KeyBatch();
   more.add({ kind: 'db', n: 3 });

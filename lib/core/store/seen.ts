@@ -4,36 +4,41 @@ import { BadInput } from '../cli/errors.js';
 import { stringField, type Rec } from '../cli/input.js';
 import { parseTime } from '../records/time.js';
 
-// A job record's dedupe key (lib/core/job.ts jobKey) in a compact, exact form:
+// A job record's dedupe key (lib/core/records/job.ts jobKey) in a compact, exact form:
 //   db     `<cluster>/db/<DBIndex>`                 → the DBIndex (a whole number < 2^53)
 //   id     `<cluster>/id/<JobIDRaw>/<submit epoch>` → JobIDRaw·2^32 + submit (both < 2^32)
-//   other  anything else after `<cluster>/`          → the text itself
+//   other  a canonical key that fits neither (huge numbers, Submit unknown) → the text itself
 export type KeyCode = { kind: 'db'; n: number } | { kind: 'id'; v: bigint } | { kind: 'other'; s: string };
 
 const DIGITS = /^(0|[1-9]\d*)$/;
 const U32 = 2 ** 32;
 
-// The key of a job of `cluster` in compact form, or undefined if it does not start with `<cluster>/`.
+// The key of a job of `cluster` in compact form, or undefined if it does not start with
+// `<cluster>/`. Keys are canonical (as jobKey writes them) or bad input: `c/db/0100` and
+// `c/db/100` must not be two jobs.
 export function encodeKey(key: string, cluster: string): KeyCode | undefined {
   if (key.length <= cluster.length + 1 || !key.startsWith(cluster) || key.charCodeAt(cluster.length) !== 47) return undefined;
   const rest = key.slice(cluster.length + 1);
-  if (rest.startsWith('db/')) {
-    const d = rest.slice(3);
-    if (DIGITS.test(d) && d.length <= 16) {
+  const parts = rest.split('/');
+  if (parts[0] === 'db' && parts.length === 2) {
+    const d = parts[1] as string;
+    if (DIGITS.test(d)) {
       const n = Number(d);
-      if (Number.isSafeInteger(n)) return { kind: 'db', n };
+      return Number.isSafeInteger(n) ? { kind: 'db', n } : { kind: 'other', s: rest };
     }
-  } else if (rest.startsWith('id/')) {
-    const parts = rest.split('/');
-    const id = parts[1] ?? '';
-    const submit = parts[2] ?? '';
-    if (parts.length === 3 && DIGITS.test(id) && DIGITS.test(submit) && id.length <= 10 && submit.length <= 10) {
-      const a = Number(id);
-      const b = Number(submit);
-      if (a < U32 && b < U32) return { kind: 'id', v: (BigInt(a) << 32n) | BigInt(b) };
+  } else if (parts[0] === 'id' && parts.length === 3) {
+    const id = parts[1] as string;
+    const submit = parts[2] as string;
+    if (DIGITS.test(id) && (DIGITS.test(submit) || submit === 'unknown')) {
+      if (id.length <= 10 && submit.length <= 10 && submit !== 'unknown') {
+        const a = Number(id);
+        const b = Number(submit);
+        if (a < U32 && b < U32) return { kind: 'id', v: (BigInt(a) << 32n) | BigInt(b) };
+      }
+      return { kind: 'other', s: rest };
     }
   }
-  return { kind: 'other', s: rest };
+  throw new BadInput(`key '${key}' is not canonical (expected ${cluster}/db/DBINDEX or ${cluster}/id/JOBIDRAW/SUBMIT, numbers without leading zeros)`);
 }
 
 // The exact set of job keys of one cluster-month, kept sorted in typed arrays (8 bytes a key in

@@ -1,0 +1,37 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { records, runBin } from './helpers/run.js';
+
+// Exact under every input: each test is one way a job was lost, doubled or mis-measured, or
+// the store wedged, tried through the real bins.
+
+const dirs: string[] = [];
+t.teardown(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = (): string => {
+  const d = mkdtempSync(path.join(tmpdir(), 'sb-exact-'));
+  dirs.push(d);
+  return d;
+};
+const job = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  kind: 'job', cluster: 'demo', key: 'demo/db/100', job_id: '4242', job_id_raw: '4242', db_index: 100, user: 'alice', uid: 1001,
+  account: 'a', partition: 'p', qos: 'normal', state: 'COMPLETED', exit_code: '0:0', failed: false,
+  submit: '2024-03-05T09:00:00Z', start: '2024-03-05T10:00:00Z', end: '2024-03-05T11:00:00Z', elapsed_s: 3600, timelimit_s: 7200,
+  cpus: 4, nodes: 1, gpus: 0, req_mem_bytes: 4 * 1024 ** 3, max_rss_bytes: 1024 ** 3, steps: 2, ...over,
+});
+const ndjson = (recs: Array<Record<string, unknown>>): string => recs.map((r) => JSON.stringify(r)).join('\n') + '\n';
+const commits = (stdout: string): Array<Record<string, unknown>> => records(stdout).filter((r) => r['kind'] === 'commit');
+const newJobs = (stdout: string): number => commits(stdout).reduce((n, c) => n + (c['new_jobs'] as number), 0);
+
+t.test('two spellings of one key are one job, or bad input: never counted twice', async (t) => {
+  const root = tmp();
+  const input = ndjson([job(), job({ key: 'demo/db/0100' }), job({ key: 'demo/id/04242/1709629200', db_index: null })]);
+  const r = await runBin('sb-reduce', ['--root', root], { input });
+  t.equal(newJobs(r.stdout), 1, 'one job counted');
+  t.match(r.stderr, /^sb-reduce: stdin:2: key 'demo\/db\/0100' is not canonical/m);
+  t.match(r.stderr, /^sb-reduce: stdin:3: key 'demo\/id\/04242\/1709629200' is not canonical/m);
+  const d = await runBin('sb-dedupe', ['--root', tmp()], { input });
+  t.equal(records(d.stdout).length, 1, 'sb-dedupe passes one');
+  t.match(d.stderr, /stdin:2: key 'demo\/db\/0100' is not canonical/);
+});
