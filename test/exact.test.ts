@@ -35,3 +35,20 @@ t.test('two spellings of one key are one job, or bad input: never counted twice'
   t.equal(records(d.stdout).length, 1, 'sb-dedupe passes one');
   t.match(d.stderr, /stdin:2: key 'demo\/db\/0100' is not canonical/);
 });
+
+t.test('a long user name cannot wedge the store: bounded file names, later commits still work', async (t) => {
+  const root = tmp();
+  const cjk = '漢'.repeat(28);
+  const long = 'u'.repeat(300);
+  let r = await runBin('sb-reduce', ['--root', root], { input: ndjson([job({ user: cjk }), job({ key: 'demo/db/101', user: long })]) });
+  t.same([r.status, r.stderr, newJobs(r.stdout)], [0, '', 2]);
+  const names = readdirSync(path.join(root, 'clusters', 'demo', 'agg', 'users'));
+  t.equal(names.length, 2);
+  for (const n of names) t.ok(Buffer.byteLength(n) <= 255, `${n.slice(0, 40)}…: ${Buffer.byteLength(n)} bytes`);
+  const users = names.map((n) => (JSON.parse(readFileSync(path.join(root, 'clusters', 'demo', 'agg', 'users', n), 'utf8')) as { username: string }).username).sort();
+  t.same(users, [cjk, long].sort(), 'each file names its user in full');
+  r = await runBin('sb-reduce', ['--root', root], { input: ndjson([job({ key: 'demo/db/102', user: cjk }), job({ key: 'demo/db/103', user: 'bob' })]) });
+  t.same([r.status, r.stderr, newJobs(r.stdout)], [0, '', 2], 'the next commit works');
+  const check = await runBin('sb-reduce', ['--root', root, '--check']);
+  t.equal(check.status, 0, check.stderr);
+});

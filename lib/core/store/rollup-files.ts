@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { SbError } from '../cli/errors.js';
 import { addTotals, metricValues, totalsFromJson, totalsToJson, zeroTotals, type Totals } from '../scores/metrics.js';
 
@@ -158,8 +159,22 @@ export function parseUserFile(text: string, file: string, cluster: string): Tota
 }
 
 // File name of a user's all-time file: the name itself when it is a plain login name, else
-// percent-encoded, so no user name can leave agg/users/ or hide as a dot file.
+// percent-encoded, so no user name can leave agg/users/ or hide as a dot file. Bounded: a name
+// whose form is longer than NAME_MAX allows keeps a prefix and a hash of the whole name (every
+// file holds its user's name, so the name is never lost).
 export function userFileName(user: string): string {
-  if (/^[A-Za-z0-9_][A-Za-z0-9._@+-]*$/.test(user) && user.length <= 200) return `${user}.json`;
-  return `${[...Buffer.from(user, 'utf8')].map((b) => (/[A-Za-z0-9_-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('')}.json`;
+  const plain = /^[A-Za-z0-9_][A-Za-z0-9._@+-]*$/.test(user);
+  const form = plain
+    ? user
+    : [...Buffer.from(user, 'utf8')].map((b) => (/[A-Za-z0-9_-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  if (form.length <= USER_FILE_STEM) return `${form}.json`;
+  let cut = USER_FILE_STEM - 18;
+  // never inside a %XX
+  if (form[cut - 1] === '%') cut -= 1;
+  else if (form[cut - 2] === '%') cut -= 2;
+  return `${form.slice(0, cut)}~${createHash('sha256').update(user).digest('hex').slice(0, 16)}.json`;
 }
+
+// The longest file name stem (bytes, all ASCII) of agg/users/: NAME_MAX is 255 on Linux file
+// systems, NFS and GPFS; room is left for `.json` and the writer's temporary suffix.
+const USER_FILE_STEM = 200;
