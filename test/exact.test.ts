@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -51,4 +51,35 @@ t.test('a long user name cannot wedge the store: bounded file names, later commi
   t.same([r.status, r.stderr, newJobs(r.stdout)], [0, '', 2], 'the next commit works');
   const check = await runBin('sb-reduce', ['--root', root, '--check']);
   t.equal(check.status, 0, check.stderr);
+});
+
+t.test('a deleted or swapped dedupe state file is refused, naming it, before anything is counted', async (t) => {
+  const root = tmp();
+  const march = [job(), job({ key: 'demo/db/101' })];
+  const april = [job({ key: 'demo/db/200', end: '2024-04-05T11:00:00Z' })];
+  let r = await runBin('sb-reduce', ['--root', root], { input: ndjson([...march, ...april]) });
+  t.equal(newJobs(r.stdout), 3);
+  const seen = path.join(root, 'clusters', 'demo', 'state', 'seen');
+  const again = ndjson([...march, ...april]);
+  // swapped: March's keys under April's name and the other way round
+  const m = readFileSync(path.join(seen, '2024-03.seen'));
+  const a = readFileSync(path.join(seen, '2024-04.seen'));
+  writeFileSync(path.join(seen, '2024-03.seen'), a);
+  writeFileSync(path.join(seen, '2024-04.seen'), m);
+  r = await runBin('sb-reduce', ['--root', root], { input: again });
+  t.equal(r.status, 1);
+  t.equal(newJobs(r.stdout), 0, 'nothing counted');
+  t.match(r.stderr, /2024-0[34]\.seen: dedupe state is corrupt \(it holds the keys of demo\/2024-0[34], not of demo\/2024-0[34] \(a file moved or swapped\)\); refusing to go on/);
+  const d = await runBin('sb-dedupe', ['--root', root], { input: again });
+  t.equal(d.status, 1, 'sb-dedupe refuses too');
+  // deleted
+  writeFileSync(path.join(seen, '2024-04.seen'), a);
+  rmSync(path.join(seen, '2024-03.seen'));
+  r = await runBin('sb-reduce', ['--root', root], { input: again });
+  t.equal(r.status, 1);
+  t.equal(newJobs(r.stdout), 0, 'nothing counted twice');
+  t.match(r.stderr, /2024-03\.seen: dedupe state is missing, but agg\/rollups\/daily\/2024-03\.json holds jobs of that month; refusing to go on/);
+  writeFileSync(path.join(seen, '2024-03.seen'), m);
+  r = await runBin('sb-reduce', ['--root', root], { input: again });
+  t.same([r.status, newJobs(r.stdout)], [0, 0], 'restored: every job already counted');
 });

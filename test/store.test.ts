@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -59,7 +60,7 @@ t.test('seen files: round trip, and no false positives over a million random key
   b.add({ kind: 'other', s: 'id/1/unknown' });
   b.add({ kind: 'other', s: 'ünïcode' });
   const set = new SeenSet().with(b);
-  const back = decodeSeen(encodeSeen(set));
+  const back = decodeSeen(encodeSeen(set, 'c/2024-03'));
   t.same([...back.db], [...set.db]);
   t.same([...back.id], [...set.id]);
   t.same(back.other, set.other);
@@ -76,16 +77,16 @@ t.test('seen files: at most 8 bytes a job (DBIndex, and JobIDRaw+Submit keys); a
   // A busy month: 1M records, DBIndex mostly consecutive with gaps (other months' jobs, requeues).
   let db = 50_000_000;
   for (let i = 0; i < 1_000_000; i++) month.add({ kind: 'db', n: (db += 1 + (i % 7 === 0 ? 5 : 0)) });
-  const dbBytes = encodeSeen(new SeenSet().with(month)).length / 1_000_000;
+  const dbBytes = encodeSeen(new SeenSet().with(month), 'c/2024-03').length / 1_000_000;
   t.ok(dbBytes <= 8, `DBIndex keys: ${dbBytes.toFixed(2)} bytes a job`);
   const ids = new KeyBatch();
   for (let i = 0; i < 100_000; i++) ids.add({ kind: 'id', v: (BigInt(1_000_000 + i * 3) << 32n) | BigInt(1_709_251_200 + i * 26) });
-  const idBytes = encodeSeen(new SeenSet().with(ids)).length / 100_000;
+  const idBytes = encodeSeen(new SeenSet().with(ids), 'c/2024-03').length / 100_000;
   t.ok(idBytes <= 8, `JobIDRaw+Submit keys: ${idBytes.toFixed(2)} bytes a job`);
 });
 
 t.test('seen files: corruption and truncation are detected, never read as fewer keys', async (t) => {
-  const good = encodeSeen(setOf(['c/db/1', 'c/db/5', 'c/db/900', 'c/id/7/1700000000']));
+  const good = encodeSeen(setOf(['c/db/1', 'c/db/5', 'c/db/900', 'c/id/7/1700000000']), 'c/2024-03');
   t.doesNotThrow(() => decodeSeen(good));
   const cases: Array<[string, Buffer]> = [
     ['empty', Buffer.alloc(0)],
@@ -100,6 +101,23 @@ t.test('seen files: corruption and truncation are detected, never read as fewer 
     cases.push([`bit flip at byte ${i}`, flipped]);
   }
   for (const [name, buf] of cases) t.throws(() => decodeSeen(buf), CorruptState, name);
+});
+
+t.test('seen files name their cluster-month: a moved or swapped file is refused; old files still read', async (t) => {
+  const set = setOf(['c/db/1', 'c/db/5']);
+  const file = encodeSeen(set, 'c/2024-03');
+  t.same(decodeSeen(file, 'c/2024-03').db, set.db);
+  t.throws(() => decodeSeen(file, 'c/2024-04'), { message: 'it holds the keys of c/2024-03, not of c/2024-04 (a file moved or swapped)' });
+  t.throws(() => decodeSeen(file, 'd/2024-03'), CorruptState);
+  // version 1: no owner in the payload
+  const owner = 1 + 'c/2024-03'.length;
+  const payload = file.subarray(32 + owner);
+  const head = Buffer.from(file.subarray(0, 32));
+  head[7] = 1;
+  head.writeUInt32LE(payload.length, 20);
+  head.writeUInt32LE(crc32(payload), 24);
+  head.writeUInt32LE(crc32(head.subarray(0, 28)), 28);
+  t.same(decodeSeen(Buffer.concat([head, payload]), 'c/2024-04').db, set.db, 'a version 1 file names no owner and is read as it is');
 });
 
 t.test('chunk ledger intervals: merge touching, subtract, record', async (t) => {

@@ -10,7 +10,7 @@ import { homeDirs, homeOptouts, readOptoutList } from '../core/scores/optout.js'
 import type { Output } from '../core/cli/output.js';
 import type { Reporter } from '../core/cli/report.js';
 import { formatDaily, formatPeriod, formatUserFile, monthFromDaily, type DailyBins, type DailyText, type UserSums } from '../core/store/rollup-files.js';
-import { encodeSeen, jobIdentity, KeyBatch, type KeyCode, type SeenSet } from '../core/store/seen.js';
+import { encodeSeen, jobIdentity, seenOwner, KeyBatch, type KeyCode, type SeenSet } from '../core/store/seen.js';
 import { ClusterStore, crashHook, formatDirty, newTxnId, storeRoot, type CrashPoint, type FileWrite } from '../core/store/store.js';
 import { formatTime } from '../core/records/time.js';
 
@@ -377,7 +377,7 @@ function addJobs(ctx: Context, st: ClusterState, jobs: PendingJob[], chunk: Pend
   for (const month of [...delta.days.keys()].sort()) {
     const seen = seenOf(month).with(delta.keys.get(month) as KeyBatch);
     newSeen.set(month, seen);
-    writes.push({ file: store.seenPath(month), data: encodeSeen(seen) });
+    writes.push({ file: store.seenPath(month), data: encodeSeen(seen, seenOwner(store.cluster, month)) });
     let daily = cache.daily.get(month);
     if (daily === undefined) cache.daily.set(month, (daily = store.readDaily(month)));
     let text = cache.dailyText.get(month);

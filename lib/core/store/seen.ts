@@ -158,21 +158,31 @@ function mergeStrings(a: readonly string[], b: string[]): string[] {
   return out;
 }
 
-// The state file of one cluster-month (docs/store.md, "state/seen"): a 32-byte header, then the
-// sorted keys as LEB128 varints of their differences.
-//   0  8 bytes  magic "SBSEEN" 0x00 0x01
+// The state file of one cluster-month (docs/store.md, "state/seen"): a 32-byte header, the
+// cluster-month it belongs to, then the sorted keys as LEB128 varints of their differences.
+//   0  8 bytes  magic "SBSEEN" 0x00 0x02 (0x01: before the file named its cluster-month)
 //   8  u32 LE   number of db keys          12 u32 LE  number of id keys
 //  16  u32 LE   number of other keys       20 u32 LE  payload length in bytes
 //  24  u32 LE   CRC-32 of the payload      28 u32 LE  CRC-32 of bytes 0..27
-const MAGIC = Buffer.from('SBSEEN\x00\x01', 'latin1');
+// payload: varint length + `<cluster>/<YYYY-MM>` (version 2 only), then the keys.
+const MAGIC = Buffer.from('SBSEEN\x00\x02', 'latin1');
+const MAGIC_V1 = Buffer.from('SBSEEN\x00\x01', 'latin1');
 const HEADER = 32;
 
 export class CorruptState extends Error {
   override name = 'CorruptState';
 }
 
-export function encodeSeen(set: SeenSet): Buffer {
-  const w = new VarintWriter(set.db.length * 2 + set.id.length * 6 + 16);
+// Whose keys a state file holds: `<cluster>/<YYYY-MM>`.
+export function seenOwner(cluster: string, month: string): string {
+  return `${cluster}/${month}`;
+}
+
+export function encodeSeen(set: SeenSet, owner: string): Buffer {
+  const w = new VarintWriter(set.db.length * 2 + set.id.length * 6 + 16 + owner.length);
+  const id = Buffer.from(owner, 'utf8');
+  w.number(id.length);
+  w.bytes(id);
   let prev = 0;
   for (let i = 0; i < set.db.length; i++) {
     const v = set.db[i] as number;
@@ -202,10 +212,13 @@ export function encodeSeen(set: SeenSet): Buffer {
   return Buffer.concat([head, payload]);
 }
 
-// Reads a state file; throws CorruptState saying what is wrong (truncated, checksum, order).
-export function decodeSeen(buf: Buffer): SeenSet {
+// Reads a state file; throws CorruptState saying what is wrong (truncated, checksum, order, or
+// the keys of another cluster-month than `owner`).
+export function decodeSeen(buf: Buffer, owner?: string): SeenSet {
   if (buf.length < HEADER) throw new CorruptState(`truncated: ${buf.length} bytes, shorter than its ${HEADER}-byte header`);
-  if (!buf.subarray(0, 8).equals(MAGIC)) throw new CorruptState('not a dedupe state file (bad magic number)');
+  const magic = buf.subarray(0, 8);
+  const v1 = magic.equals(MAGIC_V1);
+  if (!v1 && !magic.equals(MAGIC)) throw new CorruptState('not a dedupe state file (bad magic number)');
   if (buf.readUInt32LE(28) !== crc32(buf.subarray(0, 28))) throw new CorruptState('header checksum mismatch');
   const nDb = buf.readUInt32LE(8);
   const nId = buf.readUInt32LE(12);
@@ -217,6 +230,10 @@ export function decodeSeen(buf: Buffer): SeenSet {
   const payload = buf.subarray(HEADER);
   if (crc32(payload) !== buf.readUInt32LE(24)) throw new CorruptState('payload checksum mismatch');
   const r = new VarintReader(payload);
+  if (!v1) {
+    const holds = r.bytes(r.number()).toString('utf8');
+    if (owner !== undefined && holds !== owner) throw new CorruptState(`it holds the keys of ${holds}, not of ${owner} (a file moved or swapped)`);
+  }
   const db = new Float64Array(nDb);
   let prev = 0;
   for (let i = 0; i < nDb; i++) {

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { fsyncDir, readIfExists, writeDurable } from './atomic.js';
 import { ledgerPath, readLedger, type ChunkLedger } from './chunk-ledger.js';
 import { SbError } from '../cli/errors.js';
 import { parseDaily, parsePeriod, parseUserFile, userFileName, type DailyBins, type PeriodFile } from './rollup-files.js';
-import { CorruptState, decodeSeen, SeenSet } from './seen.js';
+import { CorruptState, decodeSeen, SeenSet, seenOwner } from './seen.js';
 import type { Totals } from '../scores/metrics.js';
 
 // The store's root: --root, else $SB_ROOT.
@@ -102,19 +102,25 @@ export class ClusterStore {
     return path.relative(this.dir, file);
   }
 
-  // The dedupe state of a month; an empty set if the month has none. Corrupt → SbError.
+  // The dedupe state of a month; an empty set if the month has none. Corrupt, another
+  // cluster-month's, or missing while the month has rollups → SbError, before anything counts.
   readSeen(month: string): SeenSet {
     const file = this.seenPath(month);
     const buf = readIfExists(file);
-    if (buf === undefined) return new SeenSet();
-    try {
-      return decodeSeen(buf);
-    } catch (err) {
-      if (!(err instanceof CorruptState)) throw err;
-      throw new SbError(
-        `${file}: dedupe state is corrupt (${err.message}); refusing to go on, since jobs it holds would be counted twice. ` +
+    const refuse = (why: string): SbError =>
+      new SbError(
+        `${file}: ${why}; refusing to go on, since jobs it holds would be counted twice. ` +
           'Restore the file from a backup, or rebuild the month (see sb-reduce(1), CORRUPT STATE)',
       );
+    if (buf === undefined) {
+      if (existsSync(this.dailyPath(month))) throw refuse(`dedupe state is missing, but ${this.rel(this.dailyPath(month))} holds jobs of that month`);
+      return new SeenSet();
+    }
+    try {
+      return decodeSeen(buf, seenOwner(this.cluster, month));
+    } catch (err) {
+      if (!(err instanceof CorruptState)) throw err;
+      throw refuse(`dedupe state is corrupt (${err.message})`);
     }
   }
 
