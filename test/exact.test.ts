@@ -83,3 +83,22 @@ t.test('a deleted or swapped dedupe state file is refused, naming it, before any
   r = await runBin('sb-reduce', ['--root', root], { input: again });
   t.same([r.status, newJobs(r.stdout)], [0, 0], 'restored: every job already counted');
 });
+
+t.test("a cluster named 'all' is refused wherever a cluster is named: it is the sum board", async (t) => {
+  let r = await runBin('sb-chunk', ['new', '-c', 'all', '-s', '2024-01-01T00:00:00Z', '-e', '2024-01-01T00:59:59Z']);
+  t.same([r.status, r.stdout], [2, '']);
+  t.match(r.stderr, /'all' is not a cluster name \('all' names the sum of every cluster\)/);
+  r = await runBin('sb-chunk', ['new', '-s', '2024-01-01T00:00:00Z', '-e', '2024-01-01T00:59:59Z'], { env: { SB_CLUSTER: 'ALL' } });
+  t.equal(r.status, 1, '$SB_CLUSTER too, in any case');
+  const root = tmp();
+  r = await runBin('sb-reduce', ['--root', root], { input: ndjson([job({ cluster: 'all', key: 'all/db/1' }), { kind: 'chunk-done', cluster: 'all', start: '2024-03-05T00:00:00Z', end: '2024-03-05T23:59:59Z', rows: 1, settled: true }]) });
+  t.equal(newJobs(r.stdout), 0);
+  t.equal(r.stderr.trim().split('\n').length, 2, 'both lines refused');
+  t.match(r.stderr, /stdin:1: 'cluster' "all" is not a cluster name/);
+  const d = await runBin('sb-dedupe', ['--root', root], { input: ndjson([job({ cluster: 'all', key: 'all/db/1' })]) });
+  t.same([d.stdout, d.stderr.includes('is not a cluster name')], ['', true]);
+  const p = await runBin('sb-parse', ['-c', 'all', '-f', 'sb']);
+  t.equal(p.status, 2, 'sb-parse -c all');
+  const s = await runBin('sb-sacct', ['--rate', '0'], { input: JSON.stringify({ kind: 'chunk', cluster: 'all', start: '2024-03-05T00:00:00Z', end: '2024-03-05T00:59:59Z' }) + '\n' });
+  t.match(s.stderr, /stdin:1: 'cluster' "all" is not a cluster name/, 'sb-sacct refuses the chunk');
+});

@@ -1,7 +1,7 @@
 import { type Args, type Context, type Tool, optInt, optNumber, optString } from '../core/cli/run.js';
 import { type Chunk, type CalendarUnit, chunkFromRecord, chunkRecord, cutByCalendar, cutByStep, sortUnique } from '../core/records/chunk.js';
 import { type ChunkLedger, ledgerPath, readLedger, subtractIntervals } from '../core/store/chunk-ledger.js';
-import { isClusterName, localClusterName } from '../core/records/cluster.js';
+import { isClusterName, localClusterName, notClusterName } from '../core/records/cluster.js';
 import { BadInput, UsageError } from '../core/cli/errors.js';
 import { forEachRecord, type Input } from '../core/cli/input.js';
 import type { Output } from '../core/cli/output.js';
@@ -66,7 +66,7 @@ export async function main({ args, io, report, out, input }: Context): Promise<v
   const [command, ...rest] = args._;
   const limit = optInt(args, 'limit', Number.POSITIVE_INFINITY, 1);
   const given = optString(args, 'cluster');
-  if (given !== undefined && !isClusterName(given)) throw new UsageError(`'${given}' is not a cluster name`);
+  if (given !== undefined && !isClusterName(given)) throw new UsageError(`'${given}' ${notClusterName(given)}`);
   let cached: string | undefined = given;
   const cluster = (): string => (cached ??= localClusterName(io.env));
 

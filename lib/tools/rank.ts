@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Context, type Tool, maxOperands, optInt, optList, optNumber, optString } from '../core/cli/run.js';
-import { isClusterName } from '../core/records/cluster.js';
+import { isClusterName, notClusterName } from '../core/records/cluster.js';
 import { SbError, UsageError } from '../core/cli/errors.js';
 import { acquireLock, describeOwner, type Lock } from '../core/store/lock.js';
 import { METRICS, metricValues, type MetricId, type Totals } from '../core/scores/metrics.js';
@@ -421,7 +421,7 @@ function checkMetric(m: string): BoardMetric {
 }
 
 function checkCluster(c: string): string {
-  if (c !== ALL && !isClusterName(c)) throw new UsageError(`'${c}' is not a cluster name`);
+  if (c !== ALL && !isClusterName(c)) throw new UsageError(`'${c}' ${notClusterName(c)}`);
   return c;
 }
 

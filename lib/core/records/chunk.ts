@@ -1,5 +1,5 @@
 import { BadInput } from '../cli/errors.js';
-import { isClusterName } from './cluster.js';
+import { isClusterName, notClusterName } from './cluster.js';
 import { formatTime, parseTime } from './time.js';
 import type { Rec } from '../cli/input.js';
 
@@ -55,7 +55,7 @@ export function chunkId(c: Chunk): string {
 export function chunkFromRecord(rec: Rec, defaultCluster?: string): Chunk {
   const cluster = rec['cluster'] ?? defaultCluster;
   if (typeof cluster !== 'string' || !isClusterName(cluster)) {
-    throw new BadInput(cluster === undefined ? "'cluster' is missing" : `'cluster' ${JSON.stringify(cluster)} is not a cluster name`);
+    throw new BadInput(cluster === undefined ? "'cluster' is missing" : `'cluster' ${JSON.stringify(cluster)} ${notClusterName(String(cluster))}`);
   }
   const start = timeField(rec, 'start');
   const end = timeField(rec, 'end');

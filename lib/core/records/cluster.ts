@@ -6,7 +6,7 @@ import { SbError } from '../cli/errors.js';
 export function localClusterName(env: NodeJS.ProcessEnv): string {
   const fromEnv = env['SB_CLUSTER'];
   if (fromEnv) {
-    if (!isClusterName(fromEnv)) throw new SbError(`SB_CLUSTER '${fromEnv}' is not a cluster name`);
+    if (!isClusterName(fromEnv)) throw new SbError(`SB_CLUSTER '${fromEnv}' ${notClusterName(fromEnv)}`);
     return fromEnv;
   }
   const scontrol = env['SB_SCONTROL'] ?? 'scontrol';
@@ -32,7 +32,15 @@ export function localClusterName(env: NodeJS.ProcessEnv): string {
 
 const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-// A cluster name safe to use as a directory name and a sacct -M argument.
+// A cluster name safe to use as a directory name and a sacct -M argument, and not 'all' (in
+// any case): that names the sum of every cluster on the boards.
 export function isClusterName(name: string): boolean {
-  return CLUSTER_NAME.test(name) && name.length <= 64;
+  return CLUSTER_NAME.test(name) && name.length <= 64 && name.toLowerCase() !== RESERVED;
+}
+
+const RESERVED = 'all';
+
+// What a refused cluster name is told: why, when the reason is the reservation.
+export function notClusterName(name: string): string {
+  return `is not a cluster name${name.toLowerCase() === RESERVED ? " ('all' names the sum of every cluster)" : ''}`;
 }

@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { isClusterName } from '../records/cluster.js';
+import { isClusterName, notClusterName } from '../records/cluster.js';
 import { BadInput } from '../cli/errors.js';
 import { stringField, type Rec } from '../cli/input.js';
 import { parseTime } from '../records/time.js';
@@ -363,7 +363,7 @@ class VarintReader {
 // throws BadInput naming what is wrong.
 export function jobIdentity(rec: Rec): { cluster: string; month: string; code: KeyCode } {
   const cluster = stringField(rec, 'cluster');
-  if (!isClusterName(cluster)) throw new BadInput(`'cluster' ${JSON.stringify(cluster)} is not a cluster name`);
+  if (!isClusterName(cluster)) throw new BadInput(`'cluster' ${JSON.stringify(cluster)} ${notClusterName(cluster)}`);
   const key = stringField(rec, 'key');
   const code = encodeKey(key, cluster);
   if (code === undefined) throw new BadInput(`key '${key}' does not start with the job's cluster '${cluster}/'`);
