@@ -102,3 +102,53 @@ t.test("a cluster named 'all' is refused wherever a cluster is named: it is the 
   const s = await runBin('sb-sacct', ['--rate', '0'], { input: JSON.stringify({ kind: 'chunk', cluster: 'all', start: '2024-03-05T00:00:00Z', end: '2024-03-05T00:59:59Z' }) + '\n' });
   t.match(s.stderr, /stdin:1: 'cluster' "all" is not a cluster name/, 'sb-sacct refuses the chunk');
 });
+
+t.test('an absurd window (before 1990, in the future, longer than a year) is bad input: it never marks history done', async (t) => {
+  const root = tmp();
+  const done = (start: string, end: string): Record<string, unknown> => ({ kind: 'chunk-done', cluster: 'demo', start, end, rows: 0, settled: true });
+  const r = await runBin('sb-reduce', ['--root', root], {
+    input: ndjson([
+      done('0001-01-01T00:00:00Z', '9999-12-31T23:59:59Z'),
+      done('1989-12-31T00:00:00Z', '1989-12-31T23:59:59Z'),
+      done('2099-01-01T00:00:00Z', '2099-01-01T23:59:59Z'),
+      done('2020-01-01T00:00:00Z', '2021-01-01T23:59:59Z'),
+      done('2024-03-05T00:00:00Z', '2024-03-05T23:59:59Z'),
+    ]),
+  });
+  const err = r.stderr.trim().split('\n');
+  t.equal(err.length, 4, r.stderr);
+  t.match(err[0], /stdin:1: the window 0001-01-01T00:00:00Z \.\. 9999-12-31T23:59:59Z starts before 1990/);
+  t.match(err[1], /stdin:2: .* starts before 1990/);
+  t.match(err[2], /stdin:3: .* ends in the future/);
+  t.match(err[3], /stdin:4: .* is longer than a year/);
+  t.same(commits(r.stdout).map((c) => c['chunk']), ['2024-03-05T00:00:00Z/2024-03-05T23:59:59Z'], 'only the sane window is done');
+  const todo = await runBin('sb-chunk', ['todo', '-c', 'demo', '--root', root, '-s', '2024-03-04T00:00:00Z', '-e', '2024-03-06T23:59:59Z', '--by', 'day']);
+  t.equal(records(todo.stdout).length, 2, 'the days around it are still to do');
+  const s = await runBin('sb-sacct', ['--rate', '0'], { input: ndjson([{ kind: 'chunk', cluster: 'demo', start: '1970-01-01T00:00:00Z', end: '2024-01-01T00:00:00Z' }]) });
+  t.match(s.stderr, /stdin:1: the window .* starts before 1990/, 'sb-sacct refuses it before asking slurmdbd');
+  const n = await runBin('sb-chunk', ['new', '-c', 'demo', '-s', '1989-01-01', '-e', '1989-01-02']);
+  t.equal(n.status, 2);
+  const f = await runBin('sb-chunk', ['new', '-c', 'demo', '-s', '2024-01-01', '-e', '2099-01-02']);
+  t.match([f.status, f.stderr], [2, /ends in the future/]);
+  const step = await runBin('sb-chunk', ['new', '-c', 'demo', '-s', '2020-01-01', '-e', '2024-01-02', '--step', '9000']);
+  t.match([step.status, step.stderr], [2, /longer than a year/]);
+});
+
+t.test('diagnostics never send control characters raw, and quote a huge value only in part', async (t) => {
+  const evil = '\u001b[2J\u001b[31mPWN\u009b\u007f';
+  const huge = 'x'.repeat(10 * 1024 * 1024);
+  const input = `${evil},2024-01-01T00:00:00Z\n${huge},2024-01-01T00:00:00Z\n`;
+  const r = await runBin('sb-chunk', ['from-file', '-c', 'demo'], { input });
+  const err = r.stderr.split('\n').filter((l) => l !== '');
+  t.equal(err.length, 2);
+  t.equal(err[0], "sb-chunk: stdin:1: '\\x1b[2J\\x1b[31mPWN\\x9b\\x7f' is not a time");
+  t.notMatch(r.stderr, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, 'no raw control character on stderr');
+  t.ok((err[1] as string).length < 500, `a 10 MB value is cut (${(err[1] as string).length} characters)`);
+  t.match(err[1], /^sb-chunk: stdin:2: 'x+\[\.\.\. \d+ characters cut \.\.\.\]x+' is not a time$/);
+  const json = await runBin('sb-chunk', ['from-file', '-c', 'demo', '--errors', 'json'], { input });
+  t.notMatch(json.stderr, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, '--errors json: none either');
+  t.equal((JSON.parse(json.stderr.split('\n')[0] as string) as { message: string }).message, `'${evil}' is not a time`, 'the JSON message holds the value exactly');
+  const user = await runBin('sb-reduce', ['--root', tmp()], { input: ndjson([job({ user: 'al\u001bice' }), job({ key: 'demo/db/101', user: 'b\ufffdb' })]) });
+  t.equal(newJobs(user.stdout), 0, 'user names with control characters or invalid UTF-8 are bad input');
+  t.equal(user.stderr.split('\n').filter((l) => l.includes('is not a user name')).length, 2);
+});

@@ -1,5 +1,5 @@
 import { type Args, type Context, type Tool, optInt, optNumber, optString } from '../core/cli/run.js';
-import { type Chunk, type CalendarUnit, chunkFromRecord, chunkRecord, cutByCalendar, cutByStep, sortUnique } from '../core/records/chunk.js';
+import { type Chunk, type CalendarUnit, EARLIEST, LONGEST, chunkFromRecord, chunkRecord, cutByCalendar, cutByStep, sortUnique, windowProblem } from '../core/records/chunk.js';
 import { type ChunkLedger, ledgerPath, readLedger, subtractIntervals } from '../core/store/chunk-ledger.js';
 import { isClusterName, localClusterName, notClusterName } from '../core/records/cluster.js';
 import { BadInput, UsageError } from '../core/cli/errors.js';
@@ -111,11 +111,15 @@ function newChunks(args: Args, env: NodeJS.ProcessEnv, cluster: () => string): C
   const stepHours = optNumber(args, 'step', 1);
   const stepSec = Math.round(stepHours * 3600);
   if (stepSec < 1) throw new UsageError(`option '--step': '${optString(args, 'step')}' hours is less than one second`);
+  if (stepSec > LONGEST) throw new UsageError(`option '--step': '${optString(args, 'step')}' hours is longer than a year (the longest window)`);
   const start = parseDateExpr(startExpr, env);
   const end = parseDateExpr(endExpr, env);
   if (start > end) {
     throw new UsageError(`start '${startExpr}' (${formatTime(start)}) is after end '${endExpr}' (${formatTime(end)})`);
   }
+  if (start < EARLIEST) throw new UsageError(`start '${startExpr}' (${formatTime(start)}) is before 1990: no accounting is that old`);
+  const future = windowProblem(end, end, Math.floor(Date.now() / 1000));
+  if (future !== undefined) throw new UsageError(`end '${endExpr}' (${formatTime(end)}) ${future}`);
   const name = cluster();
   const windows = by !== undefined ? cutByCalendar(start, end, by as CalendarUnit) : cutByStep(start, end, stepSec);
   return windows.map(([s, e]) => ({ cluster: name, start: s, end: e }));

@@ -79,7 +79,8 @@ const NONNEG = (v: unknown): v is number => typeof v === 'number' && Number.isFi
 export function pendingJob(rec: Rec): { cluster: string; job: PendingJob } {
   const { cluster, month, code } = jobIdentity(rec);
   const user = stringField(rec, 'user');
-  if (/[\0\n]/.test(user)) throw new BadInput(`'user' ${JSON.stringify(user)} is not a user name`);
+  // control characters, and U+FFFD: what invalid UTF-8 decodes to, which would merge two users
+  if (/[\u0000-\u001f\u007f-\u009f\ufffd]/.test(user)) throw new BadInput(`'user' ${JSON.stringify(user)} is not a user name (control characters or invalid UTF-8)`);
   const end = rec['end'] as string;
   for (const f of ['elapsed_s', 'cpus', 'gpus']) {
     if (!NONNEG_INT(rec[f])) throw new BadInput(`'${f}' ${JSON.stringify(rec[f])} is not a whole number`);

@@ -39,7 +39,8 @@ export class Reporter {
     this.emit('info', message);
   }
 
-  private emit(level: string, message: string, where?: Where): void {
+  private emit(level: string, raw: string, where?: Where): void {
+    const message = bounded(raw);
     if (this.format === 'json') {
       const rec: Record<string, unknown> = { tool: this.tool, level };
       if (where) {
@@ -47,11 +48,29 @@ export class Reporter {
         rec['line'] = where.line;
       }
       rec['message'] = message;
-      this.stderr.write(JSON.stringify(rec) + '\n');
+      // JSON escapes C0 itself; DEL and C1 too, so the line is safe to show as it is
+      this.stderr.write(JSON.stringify(rec).replace(/[\u007f-\u009f]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`) + '\n');
       return;
     }
-    const place = where ? `${where.source}:${where.line}: ` : '';
+    const place = where ? `${escapeControls(where.source)}:${where.line}: ` : '';
     const prefix = level === 'warning' ? 'warning: ' : '';
-    this.stderr.write(`${this.tool}: ${place}${prefix}${message}\n`);
+    this.stderr.write(`${this.tool}: ${place}${prefix}${escapeControls(message)}\n`);
   }
+}
+
+// Control characters (C0, DEL, C1) as `\xNN`: a diagnostic quoting a value must never move the
+// cursor, clear the screen or end its line on the terminal it is shown on.
+export function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+// The longest diagnostic kept whole; a longer one (a huge value quoted) keeps its head and its
+// tail (which says what was expected) around a note of what was cut.
+const MAX_MESSAGE = 400;
+
+export function bounded(message: string): string {
+  if (message.length <= MAX_MESSAGE) return message;
+  const head = message.slice(0, 240);
+  const tail = message.slice(-120);
+  return `${head}[... ${message.length - head.length - tail.length} characters cut ...]${tail}`;
 }

@@ -60,7 +60,25 @@ export function chunkFromRecord(rec: Rec, defaultCluster?: string): Chunk {
   const start = timeField(rec, 'start');
   const end = timeField(rec, 'end');
   if (start > end) throw new BadInput(`start ${formatTime(start)} is after end ${formatTime(end)}`);
+  const absurd = windowProblem(start, end, Math.floor(Date.now() / 1000));
+  if (absurd !== undefined) throw new BadInput(`the window ${formatTime(start)} .. ${formatTime(end)} ${absurd}`);
   return { cluster, start, end };
+}
+
+// No accounting before this (Slurm's first release was 2002); a window starting earlier is a typo
+// that would mark decades done.
+export const EARLIEST = Date.UTC(1990, 0, 1) / 1000;
+// The longest window: a year (a leap year's 366 days).
+export const LONGEST = 366 * 86400;
+// How far in the future a window may end: clocks of different hosts disagree, a day never.
+const SKEW = 86400;
+
+// Why a window is absurd (it would mark history done that was never fetched), or undefined.
+export function windowProblem(start: number, end: number, now: number): string | undefined {
+  if (start < EARLIEST) return 'starts before 1990';
+  if (end > now + SKEW) return `ends in the future (now is ${formatTime(now)})`;
+  if (end - start + 1 > LONGEST) return 'is longer than a year';
+  return undefined;
 }
 
 function timeField(rec: Rec, name: string): number {

@@ -14,9 +14,11 @@ export function parseTime(text: string): number | undefined {
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return undefined;
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-  if (new Date(ms).getUTCDate() !== d) return undefined;
-  return ms / 1000;
+  // setUTCFullYear: Date.UTC reads years 0-99 as 1900-1999
+  const date = new Date(Date.UTC(2000, mo - 1, d, h, mi, s));
+  date.setUTCFullYear(y, mo - 1, d);
+  if (date.getUTCDate() !== d) return undefined;
+  return date.getTime() / 1000;
 }
 
 const ISO_OFFSET = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:?\d{2})$/;
