@@ -152,3 +152,31 @@ t.test('diagnostics never send control characters raw, and quote a huge value on
   t.equal(newJobs(user.stdout), 0, 'user names with control characters or invalid UTF-8 are bad input');
   t.equal(user.stderr.split('\n').filter((l) => l.includes('is not a user name')).length, 2);
 });
+
+t.test('bit rot in a derived file is found by --check and healed by --rebuild from the sources of truth', async (t) => {
+  const root = tmp();
+  const jobs = [job(), job({ key: 'demo/db/101', user: 'bob', end: '2024-04-02T00:00:00Z' }), job({ key: 'demo/db/102', end: '2024-04-03T00:00:00Z' })];
+  await runBin('sb-reduce', ['--root', root], { input: ndjson(jobs) });
+  const rank = async (): Promise<string> => (await runBin('sb-rank', ['--root', root, '--now', '2024-05-01T00:00:00Z', '--min-jobs', '0', '-w', 'alltime,year-2024', '-m', 'clock_hours'], { env: { SB_HOME_ROOT: root } })).stdout;
+  const truth = await rank();
+  const yearly = path.join(root, 'clusters', 'demo', 'agg', 'rollups', 'yearly', '2024.json');
+  const user = path.join(root, 'clusters', 'demo', 'agg', 'users', 'alice.json');
+  writeFileSync(yearly, readFileSync(yearly, 'utf8').replace('"cpu_s":28800', '"cpu_s":28801'));
+  writeFileSync(user, readFileSync(user, 'utf8').replace('"totals":{"jobs":2', '"totals":{"jobs":3'));
+  const stale = path.join(root, 'clusters', 'demo', 'agg', 'rollups', 'monthly', '2023-01.json');
+  writeFileSync(stale, readFileSync(path.join(root, 'clusters', 'demo', 'agg', 'rollups', 'monthly', '2024-03.json')));
+  t.not(await rank(), truth, 'the rotten digit is on the board');
+  let check = await runBin('sb-reduce', ['--root', root, '--check']);
+  t.equal(check.status, 1);
+  t.match(check.stderr, /yearly\/2024\.json: the totals of one user differ/);
+  const r = await runBin('sb-reduce', ['--root', root, '--rebuild']);
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stderr, /^sb-reduce: demo: rebuilt 5 derived files from 2 months of daily bins \(2 differed\), removed 1\n$/);
+  check = await runBin('sb-reduce', ['--root', root, '--check']);
+  t.equal(check.status, 0, check.stderr);
+  t.equal(await rank(), truth, 'the boards are right again');
+  const more = await runBin('sb-reduce', ['--root', root], { input: ndjson([...jobs, job({ key: 'demo/db/103' })]) });
+  t.equal(newJobs(more.stdout), 1, 'later commits go on from the rebuilt files');
+  check = await runBin('sb-reduce', ['--root', root, '--check']);
+  t.equal(check.status, 0, check.stderr);
+});

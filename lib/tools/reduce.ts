@@ -39,6 +39,9 @@ Options:
                        as soon as its process is gone
       --check          verify the store's cluster directories and exit: dedupe
                        state, daily, monthly, yearly and all-time files agree
+      --rebuild        rewrite the derived files (monthly, yearly, all-time per
+                       user) from the daily bins and the dedupe state, and exit:
+                       the recovery when --check finds them wrong
   -v, --verbose        say what each run did on stderr
       --strict         exit 65 at the end if any input line was bad
       --errors FMT     diagnostics as 'text' (default) or 'json' lines on stderr
@@ -56,7 +59,7 @@ export const tool: Tool = {
   usage: USAGE,
   options: {
     string: ['root', 'batch', 'wait', 'stale'],
-    boolean: ['verbose', 'check'],
+    boolean: ['verbose', 'check', 'rebuild'],
     alias: { r: 'root', b: 'batch', w: 'wait', v: 'verbose' },
   },
   reads: true,
@@ -463,6 +466,12 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
     optout: { list: undefined, home: new Map() },
     clusters: new Map(),
   };
+  if (args['check'] === true && args['rebuild'] === true) throw new UsageError('give --check or --rebuild, not both');
+  if (args['rebuild'] === true) {
+    maxOperands(args, 0);
+    const { rebuildStore } = await import('./reduce/rebuild.js');
+    return rebuildStore(root, report, { waitMs: ctx.waitMs, staleMs: ctx.staleMs });
+  }
   if (args['check'] === true) {
     const { checkStore } = await import('./reduce/check.js');
     return checkStore(root, report);

@@ -164,11 +164,12 @@ install_packages() {
 		made_policy=1
 	fi
 	local rc=0 aptlog=$LOG/apt.log
+	# another apt or dpkg (unattended-upgrades, a second suite) may hold the lock: wait for it
 	local -a apt=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
-		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+		-o DPkg::Lock::Timeout=900 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 	"${apt[@]}" $missing >"$aptlog" 2>&1 || {
 		say "apt-get install failed; running apt-get update and trying again"
-		apt-get update -q >>"$aptlog" 2>&1 || true
+		apt-get update -q -o DPkg::Lock::Timeout=900 >>"$aptlog" 2>&1 || true
 		"${apt[@]}" $missing >>"$aptlog" 2>&1 || rc=$?
 	}
 	[[ -n $made_policy ]] && rm -f /usr/sbin/policy-rc.d

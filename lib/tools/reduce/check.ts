@@ -7,7 +7,8 @@ import type { Reporter } from '../../core/cli/report.js';
 import { monthFromDaily, userFileName, type UserSums } from '../../core/store/rollup-files.js';
 import { ClusterStore } from '../../core/store/store.js';
 
-function names(dir: string, re: RegExp): string[] {
+// The first capture of each name in a directory that matches, sorted ([] when it is missing).
+export function names(dir: string, re: RegExp): string[] {
   try {
     return readdirSync(dir).flatMap((f) => re.exec(f)?.slice(1, 2) ?? []).sort();
   } catch {
@@ -15,7 +16,7 @@ function names(dir: string, re: RegExp): string[] {
   }
 }
 
-const same = (a: Totals | undefined, b: Totals | undefined): boolean =>
+export const same = (a: Totals | undefined, b: Totals | undefined): boolean =>
   JSON.stringify(totalsToJson(a ?? zeroTotals())) === JSON.stringify(totalsToJson(b ?? zeroTotals()));
 
 function diffUsers(what: string, got: UserSums, want: UserSums, problems: string[]): void {
