@@ -180,3 +180,27 @@ t.test('bit rot in a derived file is found by --check and healed by --rebuild fr
   check = await runBin('sb-reduce', ['--root', root, '--check']);
   t.equal(check.status, 0, check.stderr);
 });
+
+t.test('numbers past exact sums are bad input: the month stays usable and every total exact', async (t) => {
+  const root = tmp();
+  const input = ndjson([
+    job({ key: 'demo/db/1', cpus: 99999999999, elapsed_s: 99999999 }),
+    job({ key: 'demo/db/2', cpus: 2 ** 24, elapsed_s: 2 ** 32 }),
+    job({ key: 'demo/db/3', gpus: 2 ** 20, elapsed_s: 2 ** 30 }),
+    job({ key: 'demo/db/4', req_mem_bytes: 2 ** 60 }),
+    job({ key: 'demo/db/5', cpus: 2 ** 20, elapsed_s: 2 ** 27 }),
+  ]);
+  const r = await runBin('sb-reduce', ['--root', root], { input });
+  const err = r.stderr.trim().split('\n');
+  t.equal(err.length, 4, r.stderr);
+  t.match(err[0], /stdin:1: 'cpus' 99999999999 is above its limit 16777216: its totals could not stay exact/);
+  t.match(err[1], /stdin:2: cpus × elapsed_s \(16777216 × 4294967296\) is above its limit 2\^47/);
+  t.match(err[2], /stdin:3: gpus × elapsed_s/);
+  t.match(err[3], /stdin:4: 'req_mem_bytes' .* is above its limit/);
+  t.equal(newJobs(r.stdout), 1, 'the job at the limit counts');
+  const more = await runBin('sb-reduce', ['--root', root], { input: ndjson([job({ key: 'demo/db/6' })]) });
+  t.same([more.status, newJobs(more.stdout)], [0, 1], 'later commits of the month work');
+  const rank = await runBin('sb-rank', ['--root', root, '--now', '2024-04-01T00:00:00Z', '--min-jobs', '0', '-w', 'alltime', '-m', 'clock_hours', '-c', 'all'], { env: { SB_HOME_ROOT: root } });
+  t.equal(rank.status, 0, rank.stderr);
+  t.equal(records(rank.stdout)[0]?.['value'], (2 ** 20 * 2 ** 27 + 4 * 3600) / 3600, 'exact core-hours');
+});

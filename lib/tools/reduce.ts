@@ -2,7 +2,7 @@ import { type Context as RunContext, type Io, type Tool, maxOperands, optInt, op
 import { chunkFromRecord, chunkId } from '../core/records/chunk.js';
 import { formatLedger, recordChunk, type ChunkLedger } from '../core/store/chunk-ledger.js';
 import { BadInput, SbError, UsageError } from '../core/cli/errors.js';
-import type { JobRecord } from '../core/records/job.js';
+import { jobLimitProblem, type JobRecord } from '../core/records/job.js';
 import { acquireLock, describeOwner } from '../core/store/lock.js';
 import { addTotals, jobTotals, zeroTotals, type Totals } from '../core/scores/metrics.js';
 import { forEachRecord, stringField, type Rec } from '../core/cli/input.js';
@@ -92,6 +92,16 @@ export function pendingJob(rec: Rec): { cluster: string; job: PendingJob } {
   if (rec['max_rss_bytes'] !== null && rec['max_rss_bytes'] !== undefined && !NONNEG(rec['max_rss_bytes'])) {
     throw new BadInput(`'max_rss_bytes' ${JSON.stringify(rec['max_rss_bytes'])} is not a number of bytes or null`);
   }
+  if (rec['nodes'] !== undefined && !NONNEG_INT(rec['nodes'])) throw new BadInput(`'nodes' ${JSON.stringify(rec['nodes'])} is not a whole number`);
+  const limit = jobLimitProblem({
+    cpus: rec['cpus'] as number,
+    nodes: (rec['nodes'] as number | undefined) ?? 0,
+    gpus: rec['gpus'] as number,
+    elapsed_s: rec['elapsed_s'] as number,
+    req_mem_bytes: rec['req_mem_bytes'] as number,
+    max_rss_bytes: (rec['max_rss_bytes'] as number | null | undefined) ?? null,
+  });
+  if (limit !== undefined) throw new BadInput(`${limit}: its totals could not stay exact`);
   if (typeof rec['state'] !== 'string') throw new BadInput(`'state' is missing or not a string`);
   if (rec['failed'] !== undefined && typeof rec['failed'] !== 'boolean') throw new BadInput(`'failed' is not true or false`);
   return {

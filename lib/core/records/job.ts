@@ -54,3 +54,29 @@ export function jobKey(cluster: string, dbIndex: number | null, jobIdRaw: string
   if (dbIndex !== null) return `${cluster}/db/${dbIndex}`;
   return `${cluster}/id/${jobIdRaw}/${submitEpoch ?? 'unknown'}`;
 }
+
+// The largest values a job record may carry; past them a line is bad input. Far beyond any real
+// job, and small enough that sums stay exact: a user's all-time core-seconds stay below 2^53
+// for any 64 jobs at the per-job limit, and for every real cluster's lifetime.
+export const JOB_LIMITS = {
+  cpus: 2 ** 24,
+  nodes: 2 ** 24,
+  gpus: 2 ** 24,
+  elapsed_s: 2 ** 32,
+  timelimit_s: 2 ** 32,
+  req_mem_bytes: 2 ** 53,
+  max_rss_bytes: 2 ** 53,
+  // cpus × elapsed_s and gpus × elapsed_s of one job (4 × 10^10 core-hours)
+  product: 2 ** 47,
+} as const;
+
+// Why a job's numbers cannot be summed exactly, or undefined.
+export function jobLimitProblem(job: Pick<JobRecord, 'cpus' | 'nodes' | 'gpus' | 'elapsed_s' | 'req_mem_bytes' | 'max_rss_bytes'>): string | undefined {
+  for (const f of ['cpus', 'nodes', 'gpus', 'elapsed_s', 'req_mem_bytes', 'max_rss_bytes'] as const) {
+    const v = job[f];
+    if (v !== null && v > JOB_LIMITS[f]) return `'${f}' ${v} is above its limit ${JOB_LIMITS[f]}`;
+  }
+  if (job.cpus * job.elapsed_s > JOB_LIMITS.product) return `cpus × elapsed_s (${job.cpus} × ${job.elapsed_s}) is above its limit 2^47`;
+  if (job.gpus * job.elapsed_s > JOB_LIMITS.product) return `gpus × elapsed_s (${job.gpus} × ${job.elapsed_s}) is above its limit 2^47`;
+  return undefined;
+}
