@@ -204,3 +204,24 @@ t.test('numbers past exact sums are bad input: the month stays usable and every 
   t.equal(rank.status, 0, rank.stderr);
   t.equal(records(rank.stdout)[0]?.['value'], (2 ** 20 * 2 ** 27 + 4 * 3600) / 3600, 'exact core-hours');
 });
+
+t.test('a retry fetches only what is still missing, and a retry that succeeded leaves an empty failure ledger', async (t) => {
+  const root = tmp();
+  const done = (start: string, end: string): Record<string, unknown> => ({ kind: 'chunk-done', cluster: 'demo', start, end, rows: 0, settled: true });
+  await runBin('sb-reduce', ['--root', root], { input: ndjson([done('2024-03-01T00:00:00Z', '2024-03-01T01:59:59Z')]) });
+  const failed = path.join(root, 'clusters', 'demo', 'state', 'failed.ndjson');
+  const entry = (start: string, end: string): Record<string, unknown> => ({ kind: 'failed', cluster: 'demo', start, end, attempts: 4, reason: 'timeout', permanent: false });
+  writeFileSync(failed, ndjson([entry('2024-03-01T00:00:00Z', '2024-03-01T00:59:59Z'), entry('2024-03-01T01:00:00Z', '2024-03-01T02:59:59Z'), entry('2024-03-01T05:00:00Z', '2024-03-01T05:59:59Z')]) + 'not json, kept\n');
+  const retry = await runBin('sb-chunk', ['from-file', failed, '--root', root]);
+  t.equal(retry.status, 0);
+  t.match(retry.stderr, /failed\.ndjson:4: /, 'the line it cannot read is reported, and skipped');
+  t.same(records(retry.stdout).map((c) => [c['start'], c['end']]), [
+    ['2024-03-01T02:00:00Z', '2024-03-01T02:59:59Z'],
+    ['2024-03-01T05:00:00Z', '2024-03-01T05:59:59Z'],
+  ], 'the windows done are not fetched again; a half-done one is cut to its missing part');
+  const r = await runBin('sb-reduce', ['--root', root, '-v'], {
+    input: ndjson(records(retry.stdout).map((c) => done(c['start'] as string, c['end'] as string))),
+  });
+  t.match(r.stderr, /demo: 3 window\(s\) of the failure ledger are done now; dropped from it/);
+  t.equal(readFileSync(failed, 'utf8'), 'not json, kept\n', 'only what it cannot read stays');
+});

@@ -11,7 +11,7 @@ import { formatTime, parseDateExpr, parseTime } from '../core/records/time.js';
 
 export const USAGE = `Usage: sb-chunk new [-s START] [-e END] [--step HOURS | --by UNIT] [options]
        sb-chunk todo [-s START] [-e END] [--step HOURS | --by UNIT] --root DIR [options]
-       sb-chunk from-file [FILE] [options]
+       sb-chunk from-file [FILE] [--root DIR] [options]
 
 Cut a time range of one cluster into closed, touching windows and print them as
 NDJSON 'chunk' records, one a line, ordered by start (a window is [start, end],
@@ -24,7 +24,9 @@ Commands:
                    its missing pieces. Backfill, resume and poll in one
   from-file [FILE] windows to retry, read from FILE or stdin: a headerless
                    'start,end' CSV, chunk NDJSON, or sb-sacct's failure ledger
-                   (any record with start/end/cluster); duplicates collapse
+                   (any record with start/end/cluster); duplicates collapse.
+                   With a store (--root or $SB_ROOT), only what it does not
+                   hold as done: a retry never fetches a done window again
 
 Options:
   -s, --start TIME   range start, anything 'date -d' reads (default: "3 hours ago")
@@ -35,7 +37,7 @@ Options:
   -c, --cluster NAME cluster the windows belong to (default: $SB_CLUSTER, else
                      ClusterName from 'scontrol show config')
   -n, --limit N      print at most N windows (the earliest)
-  -r, --root DIR     the store, for todo (default: $SB_ROOT)
+  -r, --root DIR     the store, for todo and from-file (default: $SB_ROOT)
       --strict       exit 65 at the end if any input line was bad
       --errors FMT   diagnostics as 'text' (default) or 'json' lines on stderr
   -h, --help         print this help and exit
@@ -71,7 +73,7 @@ export async function main({ args, io, report, out, input }: Context): Promise<v
   const cluster = (): string => (cached ??= localClusterName(io.env));
 
   let chunks: Chunk[];
-  if (command !== 'todo' && optString(args, 'root') !== undefined) throw new UsageError(`option '--root' belongs to 'sb-chunk todo'`);
+  if (command === 'new' && optString(args, 'root') !== undefined) throw new UsageError(`option '--root' belongs to 'sb-chunk todo' and 'sb-chunk from-file'`);
   if (command === 'new') {
     if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`);
     chunks = newChunks(args, io.env, cluster);
@@ -86,6 +88,13 @@ export async function main({ args, io, report, out, input }: Context): Promise<v
       if (optString(args, name) !== undefined) throw new UsageError(`option '--${name}' belongs to 'sb-chunk new'`);
     }
     chunks = await readChunks(await input(rest[0]), out, report, io.env, cluster);
+    // with a store, only what it does not hold as done: a retry never fetches a window twice
+    const root = storeRoot(optString(args, 'root'), io.env);
+    if (root !== undefined) {
+      const ledgers = new Map<string, ChunkLedger>();
+      const ledgerOf = (c: string): ChunkLedger => ledgers.get(c) ?? ledgers.set(c, readLedger(ledgerPath(root, c))).get(c) as ChunkLedger;
+      chunks = chunks.flatMap((c) => todoChunks([c], ledgerOf(c.cluster)));
+    }
   } else if (command === undefined) {
     throw new UsageError('missing command: new, todo or from-file');
   } else {

@@ -1,6 +1,6 @@
 import { type Context as RunContext, type Io, type Tool, maxOperands, optInt, optNumber, optString } from '../core/cli/run.js';
 import { chunkFromRecord, chunkId } from '../core/records/chunk.js';
-import { formatLedger, recordChunk, type ChunkLedger } from '../core/store/chunk-ledger.js';
+import { compactFailed, failedPath, formatLedger, recordChunk, type ChunkLedger } from '../core/store/chunk-ledger.js';
 import { BadInput, SbError, UsageError } from '../core/cli/errors.js';
 import { jobLimitProblem, type JobRecord } from '../core/records/job.js';
 import { acquireLock, describeOwner } from '../core/store/lock.js';
@@ -502,6 +502,9 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
   for (const [cluster, st] of ctx.clusters) if (st.jobs.length > 0) await transact(ctx, cluster, undefined);
   for (const st of ctx.clusters.values()) {
     if (st.cache.dirty === undefined || st.cache.dirty.size > 0) await underLock(ctx, st, () => flushUsers(ctx, st));
+    // the retry list forgets what is done now (at the end: sb-sacct upstream has exited)
+    const dropped = compactFailed(failedPath(root, st.store.cluster), st.store.cluster, st.store.readLedger().done);
+    if (dropped > 0 && ctx.verbose) report.info(`${st.store.cluster}: ${dropped} window(s) of the failure ledger are done now; dropped from it`);
   }
   await out.flush();
   if (ctx.verbose) {

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { SbError } from '../cli/errors.js';
+import { fsyncDir, writeDurable } from './atomic.js';
 import { formatTime, parseTime } from '../records/time.js';
 
 // A closed interval of epoch seconds, [start, end].
@@ -122,4 +123,49 @@ export function readLedger(file: string): ChunkLedger {
     throw new SbError(`cannot read '${file}': ${(err as Error).message}`);
   }
   return parseLedger(text, file);
+}
+
+// The store's failure ledger of a cluster: the windows sb-sacct could not fetch, with why.
+export function failedPath(root: string, cluster: string): string {
+  return path.join(root, 'clusters', cluster, 'state', 'failed.ndjson');
+}
+
+// Is a window wholly inside the done intervals?
+export function isDone(done: readonly Interval[], iv: Interval): boolean {
+  return subtractIntervals(iv, done).length === 0;
+}
+
+// Drops the entries of a failure ledger whose windows are done by now, replacing the file
+// atomically (only when something goes); lines it cannot read stay. The ledger is advisory
+// (`sb-chunk todo` finds every window not done), so an entry appended while this runs and
+// lost with the rename costs a retry list line, never a job. Returns how many were dropped.
+export function compactFailed(file: string, cluster: string, done: readonly Interval[]): number {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw new SbError(`cannot read '${file}': ${(err as Error).message}`);
+  }
+  const kept: string[] = [];
+  let dropped = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    let rec: Record<string, unknown> | undefined;
+    try {
+      rec = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      rec = undefined;
+    }
+    const s = typeof rec?.['start'] === 'string' ? parseTime(rec['start']) : undefined;
+    const e = typeof rec?.['end'] === 'string' ? parseTime(rec['end']) : undefined;
+    if (rec?.['cluster'] === cluster && s !== undefined && e !== undefined && s <= e && isDone(done, [s, e])) dropped++;
+    else kept.push(line);
+  }
+  if (dropped === 0) return 0;
+  const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
+  writeDurable(tmp, kept.length > 0 ? kept.join('\n') + '\n' : '');
+  renameSync(tmp, file);
+  fsyncDir(path.dirname(file));
+  return dropped;
 }
