@@ -41,13 +41,19 @@ dist/wasm/rows.wasm: wasm/rows.ts node_modules/.package-lock.json
 
 build: dist/.stamp
 
+# The TAP report goes to .tap/report.tap; the terminal gets the failures and the totals.
 test: build
-	npx tap
+	@mkdir -p .tap
+	@echo "npx tap (the whole report: .tap/report.tap)"
+	@npx tap --reporter=tap --reporter-file=.tap/report.tap; status=$$?; \
+	  node scripts/tap-summary.mjs .tap/report.tap; exit $$status
 
 # the inner loop (under 90 s here): all but the crash torture test and the stand-in sacct's own tests
 FAST_SKIP := test/store-torture.test.ts test/sim.test.ts
 test-fast: build
-	npx tap $(filter-out $(FAST_SKIP),$(wildcard test/*.test.ts))
+	@mkdir -p .tap
+	@npx tap --reporter=tap --reporter-file=.tap/report.tap $(filter-out $(FAST_SKIP),$(wildcard test/*.test.ts)); status=$$?; \
+	  node scripts/tap-summary.mjs .tap/report.tap; exit $$status
 
 # Coverage measured for real: c8 sets NODE_V8_COVERAGE, which every spawned bin inherits
 # (test/helpers/run.ts keeps it), and maps dist/ back to lib/ through the source maps.
