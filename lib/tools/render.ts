@@ -112,7 +112,7 @@ export async function main(ctx: Context): Promise<number | void> {
   }
   const windows = (optList(args, 'window') ?? [source.windows[0] as string]).map((w) => checkWindow(w, source));
   const clusters = (optList(args, 'cluster') ?? [source.clusters.includes(ALL) ? ALL : (source.clusters[0] as string)]).map((c) => checkCluster(c, source));
-  const skills = metrics ?? ['overall' as SkillId];
+  const skills = metrics ?? [source.skills.includes('overall') ? 'overall' : (source.skills[0] as SkillId)];
   const history = root !== undefined ? new History(root) : undefined;
   const ascii = !utf8Locale(io.env);
   if (user !== undefined) checkUser(user, source, windows, clusters);
@@ -148,7 +148,7 @@ export async function main(ctx: Context): Promise<number | void> {
         if (user !== undefined && history !== undefined) {
           const metric = skillLabel(skills[0] as SkillId).chart;
           const months = history.series(user, c, metric, chartMonths(history, 1200));
-          out.record({ kind: 'history', user, cluster: c, metric, months });
+          out.record({ kind: 'history', user, cluster: c, metric, months: months.map((m) => ({ month: m.month, value: Math.round(m.value * 1e6) / 1e6 })) });
         }
       }
     }

@@ -252,7 +252,8 @@ function asofOf(view: View, scene: Scene): string | undefined {
 }
 
 function titleLine(view: View, scene: Scene, cols: number): string {
-  const right = `as of ${formatAsof(asofOf(view, scene))} `;
+  const asof = asofOf(view, scene);
+  const right = asof === undefined ? '' : `as of ${formatAsof(asof)} `;
   const left = ' SB HIGH SCORES';
   const b = new LineBuilder(cols, scene);
   const room = cols - left.length;
@@ -444,7 +445,7 @@ function userPage(view: View, scene: Scene, cols: number, rows: number): string[
   if (showXp) avail -= GAP + xpW;
   const showValue = avail >= GAP + numW;
   if (showValue) avail -= GAP + numW;
-  const showUnit = showValue && avail >= 1 + Math.min(unitW, 5);
+  const showUnit = showValue && avail >= 1 + unitW;
   const head = new LineBuilder(cols, scene).cell(' ', 1).cell('Skill', skillW, paint.head).cell('', GAP).cell('Rank', rankW, paint.head, 'right');
   if (showLevel) head.cell('', GAP).cell('Level', 5, paint.head, 'right');
   if (showXp) head.cell('', GAP).cell('XP', xpW, paint.head, 'right');
@@ -462,7 +463,7 @@ function userPage(view: View, scene: Scene, cols: number, rows: number): string[
     if (showValue) {
       const v = f.problem !== undefined ? 'unreadable' : r === undefined ? g.dash : f.skill === 'overall' ? '' : formatValue(r.value, label.decimals);
       b.cell('', GAP, st).cell(v, numW, f.problem !== undefined ? paint.error : st, 'right');
-      if (showUnit && r !== undefined && f.skill !== 'overall') b.cell(' ', 1, st).cell(label.unit, Math.min(unitW, cols - b.width), sel ? st : paint.muted);
+      if (showUnit && r !== undefined && f.skill !== 'overall') b.cell(' ', 1, st).cell(label.unit, unitW, sel ? st : paint.muted);
     }
     if (sel) b.cell('', Math.max(0, cols - b.width), st);
     lines.push(b.done());
@@ -503,8 +504,10 @@ function chartLines(view: View, scene: Scene, cols: number, user: string): strin
     // A slot of four columns a month: its name, and the year under each January and the first.
     out.push(line(' ' + months.map((m) => (MONTH_ABBR[Number(m.slice(5, 7)) - 1] ?? '???').padEnd(barW)).join(gap), paint.muted));
     const years = Array.from({ length: months.length * (barW + 1) }, () => ' ');
+    const jan = months.findIndex((m) => m.endsWith('-01'));
     months.forEach((m, i) => {
-      if (i === 0 || m.endsWith('-01')) [...m.slice(0, 4)].forEach((ch, j) => (years[i * (barW + 1) + j] = ch));
+      // Under each January, and under the first month unless a January comes right after it.
+      if (m.endsWith('-01') || (i === 0 && jan !== 1)) [...m.slice(0, 4)].forEach((ch, j) => (years[i * (barW + 1) + j] = ch));
     });
     out.push(line(' ' + years.join(''), paint.muted));
   } else {
