@@ -110,7 +110,8 @@ function boardKey(v: View, key: Key, ctx: KeyContext): View {
     case 'shift-tab':
       return follow(v, { ...v, skill: cycle(source.skills, v.skill, -1) }, ctx);
     case 's':
-      return follow(v, { ...v, ascending: !v.ascending }, ctx);
+      // The board from its other end: its first row there.
+      return follow(v, { ...v, ascending: !v.ascending }, ctx, true);
     case 'f':
     case '/':
       return { ...v, editing: true };
