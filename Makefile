@@ -39,8 +39,12 @@ dist/wasm/rows.wasm: wasm/rows.ts node_modules/.package-lock.json
 
 build: dist/.stamp
 
-test: build
+test: build browser-deps
 	npx tap
+
+# sb-render's tests drive tmux and Debian's chromium: installed when missing (as root)
+browser-deps:
+	@bash scripts/ensure-browser.sh
 
 # a real single-node SLURM cluster, the workload, the whole pipeline against it (test/slurm/suite.sh);
 # exits 77 with a message when it cannot run here (not root, not Debian)
