@@ -37,21 +37,28 @@ export const PAGE_ROWS = 25;
 const MONTHS_SHOWN = 24;
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_CODES = Uint8Array.from(B64, (c) => c.charCodeAt(0));
 
 // Whole numbers as base64 VLQ (the source maps' code: 5 bits a character, sign in the lowest
 // bit); arithmetic, not bit operations, so values past 2^31 survive.
 export function vlq(values: readonly number[]): string {
-  let out = '';
+  let buf = Buffer.allocUnsafe(Math.max(16, values.length * 3));
+  let at = 0;
   for (const v of values) {
+    if (at + 11 > buf.length) {
+      const bigger = Buffer.allocUnsafe(buf.length * 2);
+      buf.copy(bigger, 0, 0, at);
+      buf = bigger;
+    }
     let n = v < 0 ? -v * 2 + 1 : v * 2;
     do {
       let digit = n % 32;
       n = Math.floor(n / 32);
       if (n > 0) digit += 32;
-      out += B64[digit];
+      buf[at++] = B64_CODES[digit] as number;
     } while (n > 0);
   }
-  return out;
+  return buf.toString('latin1', 0, at);
 }
 
 export function unvlq(text: string): number[] {
