@@ -132,12 +132,23 @@ export async function main(ctx: Context): Promise<number | void> {
     }
   }
 
+  // Every board a snapshot shows is read before the first line goes out: a missing or
+  // corrupt one stops the run with nothing printed.
+  if (mode === 'json' || mode === 'text' || mode === 'ansi') {
+    for (const w of windows) {
+      for (const c of clusters) {
+        const wanted = user !== undefined ? (metrics ?? source.skills) : skills;
+        for (const s of wanted) if (source.board(w, s, c) === undefined && (user === undefined || metrics !== undefined)) throw missing(source, w, s, c);
+      }
+    }
+  }
+
   if (mode === 'json') {
     for (const w of windows) {
       for (const c of clusters) {
         for (const s of user !== undefined && metrics === undefined ? source.skills : skills) {
           const b = source.board(w, s, c);
-          if (b === undefined) throw missing(source, w, s, c);
+          if (b === undefined) continue;
           const head = `{"kind":"rank","window":${JSON.stringify(w)},"metric":"${s}","cluster":${JSON.stringify(c)},`;
           for (const r of b.rows) {
             if (r.rank > top || (user !== undefined && r.user !== user)) continue;
