@@ -2,7 +2,7 @@
 // names, and the terminal given back after q, Ctrl-C, SIGINT and a crash. Each test waits for
 // what it expects on the screen (never for a time), under a tmux server of its own.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import stringWidth from 'string-width';
@@ -265,6 +265,16 @@ function tests(): void {
     text = await waitFor(s, /No monthly history/, 'the user page says why there is no chart');
     keys(s, 'q');
     await assertRestored(t, s, 0);
+  });
+
+  t.test('a corrupt first board: one line naming the file, status 1, the screen never taken', async (t) => {
+    const bad = path.join(tmp, 'bad');
+    mkdirSync(path.join(bad, 'leaderboards'), { recursive: true });
+    writeFileSync(path.join(bad, 'leaderboards', 'rolling-30d_overall.json'), '{"rows":[');
+    const s = shell();
+    start(s, `SB_ROOT='${bad}'`);
+    await assertRestored(t, s, 1);
+    t.match(tmux('capture-pane', '-p', '-J', '-t', s), /sb-render: \S+rolling-30d_overall\.json: not JSON \(.*\); the file is corrupt or truncated/);
   });
 
   t.test('colour: the palette on a terminal, none under NO_COLOR or TERM=dumb', async (t) => {

@@ -118,6 +118,10 @@ export async function main(ctx: Context): Promise<number | void> {
   if (user !== undefined) checkUser(user, source, windows, clusters);
 
   if (mode === 'tui') {
+    // The first board, read before the screen is taken: a bad one is one line, as elsewhere.
+    if (user === undefined && source.board(windows[0] as string, skills[0] as SkillId, clusters[0] as string) === undefined) {
+      throw missing(source, windows[0] as string, skills[0] as SkillId, clusters[0] as string);
+    }
     const keys = keyboard(io, fromStdin);
     if (keys === undefined) throw new UsageError('--tui needs a terminal to read keys from (standard input or /dev/tty)');
     const scene: Scene = { source, history, paint: makePaint(wantColour(io.env, true), true), ascii, snapshot: false, top };

@@ -70,8 +70,9 @@ export function initialView(source: BoardSource, want: { window?: string; skill?
 export interface Shown {
   board: Board | undefined;
   rows: readonly Row[];
-  // Why there is nothing to show (no such board, a file that cannot be read).
+  // Why there is nothing to show: no such board, or (failed) a file that cannot be read.
   problem?: string;
+  failed?: boolean;
 }
 
 const shownCache = new WeakMap<Board, Map<string, Row[]>>();
@@ -81,7 +82,7 @@ export function shownRows(view: View, scene: Scene): Shown {
   try {
     board = scene.source.board(view.window, view.skill, view.cluster);
   } catch (err) {
-    if (err instanceof SbError && !scene.snapshot) return { board: undefined, rows: [], problem: err.message };
+    if (err instanceof SbError && !scene.snapshot) return { board: undefined, rows: [], problem: err.message, failed: true };
     throw err;
   }
   if (board === undefined) return { board, rows: [], problem: `no ${skillLabel(view.skill).title} board for ${windowLabel(view.window)}, ${clusterLabel(view.cluster)}` };
@@ -310,7 +311,7 @@ function boardPage(view: View, scene: Scene, cols: number, rows: number): string
     if (r === undefined) {
       if (i === 0 && shown.rows.length === 0) {
         const why = shown.problem ?? (view.filter !== '' ? `no name holds '${view.filter}'` : 'no one on this board yet');
-        b.cell(' ', 1).cell(why, undefined, shown.problem !== undefined && shown.board === undefined && !why.startsWith('no ') ? paint.error : paint.muted);
+        b.cell(' ', 1).cell(why, undefined, shown.failed === true ? paint.error : paint.muted);
       }
       lines.push(b.done());
       continue;
@@ -369,7 +370,7 @@ function keyBar(view: View, scene: Scene, cols: number, count: number, hints: st
   if (view.editing) {
     b.cell(' Filter: ', undefined, paint.gold).cell(view.filter, undefined).cell(g.cursor, 1, paint.gold).cell('  Enter keeps, Esc clears', undefined, paint.muted);
   } else if (view.message !== undefined) {
-    b.cell(' ' + view.message, room, view.message.startsWith('cannot') ? paint.error : paint.gold);
+    b.cell(' ' + view.message, room, paint.gold);
   } else {
     b.cell(' ', 1);
     if (view.filter !== '' && view.page === 'board') b.cell(`filter '${view.filter}' (Esc clears)  `, undefined, paint.gold);
