@@ -380,6 +380,17 @@ t.test('--html: one page, names escaped, nothing fetched', async (t) => {
   t.equal(Object.keys(data.boards).length, 5 * 10 * 3, 'every board of the store');
 });
 
+t.test('--html: the lists choose what the page holds, --top its rows, --user the page it opens on', async (t) => {
+  const r = await runBin('sb-render', ['--root', STORE, '--html', '-w', 'alltime', '-m', 'clock_hours,jobs', '-c', 'hammer', '--top', '3', '-u', 'bob'], { env: { LC_ALL: 'C.UTF-8' } });
+  t.equal(r.status, 0);
+  const data = JSON.parse(/id="sb-data">(.*?)<\/script>/s.exec(r.stdout)?.[1] ?? '{}') as { boards: Record<string, string>; start: Record<string, unknown>; users: string[] };
+  t.same(Object.keys(data.boards).sort(), ['alltime|clock_hours|hammer', 'alltime|jobs|hammer']);
+  t.ok(Object.values(data.boards).every((b) => (unvlq(b)[0] as number) <= 4), 'rows ranked 3 or better (ties may add one)');
+  t.same(data.start, { w: 'alltime', s: 'clock_hours', c: 'hammer', u: data.users.indexOf('bob') });
+  t.match(r.stdout, /<section id="board-view" hidden>/, 'the board waits behind the user page');
+  t.match(r.stdout, /Personal scores for <span class="who">bob<\/span>/, "bob's page is in the HTML itself");
+});
+
 t.test('bad input: missing and corrupt leaderboard files are one line naming the file', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-render-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
