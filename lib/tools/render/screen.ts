@@ -177,18 +177,20 @@ export interface Columns {
 }
 
 const GAP = 2;
-const widthCache = new WeakMap<Board, { name: number; xp: number; value: number; rank: number }>();
+const widthCache = new WeakMap<readonly Row[], { name: number; xp: number; value: number; rank: number }>();
 
-function boardWidths(board: Board | undefined, scene: Scene): { name: number; xp: number; value: number; rank: number } {
+// Column widths for rows of a board: the whole board's on the screen (they stay put while
+// scrolling and filtering), the rows printed in a snapshot.
+function boardWidths(board: Board | undefined, rows: readonly Row[], scene: Scene): { name: number; xp: number; value: number; rank: number } {
   if (board === undefined) return { name: 4, xp: 2, value: 5, rank: 4 };
-  let w = widthCache.get(board);
+  let w = widthCache.get(rows);
   if (w === undefined) {
     const label = skillLabel(board.metric);
     let name = 4;
     let xp = 0;
     let value = 0;
     let rank = 0;
-    for (const r of board.rows) {
+    for (const r of rows) {
       const n = textWidth(showName(r.user, scene.ascii));
       if (n > name) name = n;
       if (r.xp > xp) xp = r.xp;
@@ -201,13 +203,13 @@ function boardWidths(board: Board | undefined, scene: Scene): { name: number; xp
       value: Math.max(textWidth(label.unit), formatValue(value, label.decimals).length),
       rank: Math.max(4, String(rank).length),
     };
-    widthCache.set(board, w);
+    widthCache.set(rows, w);
   }
   return w;
 }
 
-export function tableColumns(avail: number, board: Board | undefined, skill: SkillId, scene: Scene): Columns {
-  const w = boardWidths(board, scene);
+export function tableColumns(avail: number, board: Board | undefined, rows: readonly Row[], skill: SkillId, scene: Scene): Columns {
+  const w = boardWidths(board, rows, scene);
   const c: Columns = { rank: w.rank, name: 0, level: 5, xp: w.xp, value: skill === 'overall' ? 0 : w.value };
   const fixed = (): number => c.rank + [c.level, c.xp, c.value].filter((x) => x > 0).reduce((a, x) => a + x + GAP, 0) + GAP;
   const order: Array<'xp' | 'level' | 'value'> = ['xp', 'level', 'value'];
@@ -283,7 +285,7 @@ function boardPage(view: View, scene: Scene, cols: number, rows: number): string
   const lines: string[] = [titleLine(view, scene, cols), contextLine([clusterLabel(view.cluster), windowLabel(view.window), label.title], scene, cols)];
   const tableX = side > 0 ? side + 1 : 0;
   const avail = cols - tableX - 1;
-  const c = tableColumns(avail, shown.board, view.skill, scene);
+  const c = tableColumns(avail, shown.board, scene.snapshot ? shown.rows : (shown.board?.rows ?? []), view.skill, scene);
   const sidePanel = side > 0 ? sideLines(view, scene, side) : [];
   const sideAt = (i: number, b: LineBuilder): void => {
     if (side === 0) return;
@@ -499,7 +501,9 @@ function chartLines(view: View, scene: Scene, cols: number, user: string): strin
   const bars = [...spark].map((ch) => ch.repeat(barW)).join(gap);
   const best = series.reduce((a, s) => (s.value > a.value ? s : a), series[0] as { month: string; value: number });
   const unit = skillLabel(label.chart).unit;
-  const headText = max > 0 ? `${metricTitle} per month, ${clusterLabel(view.cluster).toLowerCase()}: most ${formatShort(max)} ${unit} in ${monthLabel(best.month)}` : `${metricTitle} per month, ${clusterLabel(view.cluster).toLowerCase()}: none`;
+  const what = `${metricTitle} per month, ${clusterLabel(view.cluster).toLowerCase()}`;
+  const long = `${what}: most ${formatShort(max)} ${unit} in ${monthLabel(best.month)}`;
+  const headText = max === 0 ? `${what}: none` : textWidth(long) < cols ? long : `${what}: most ${formatShort(max)}`;
   const out = [line(` ${headText}`, paint.head), new LineBuilder(cols, scene).cell(' ', 1).cell(bars, undefined, paint.gold).done()];
   if (barW >= 3) {
     // A slot of four columns a month: its name, and the year under each January and the first.
