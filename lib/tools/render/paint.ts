@@ -20,7 +20,8 @@ export function makePaint(colour: boolean, placeColumns = false): Paint {
   const c = pc.createColors(colour);
   return {
     colour,
-    title: (s) => c.bgYellow(c.black(c.bold(s))),
+    // Not bold: many terminals show bold black as grey, faint on yellow.
+    title: (s) => c.bgYellow(c.black(s)),
     gold: (s) => c.yellowBright(c.bold(s)),
     brown: (s) => c.yellow(s),
     head: (s) => c.yellow(c.bold(s)),
