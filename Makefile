@@ -42,7 +42,7 @@ dist/wasm/rows.wasm: wasm/rows.ts node_modules/.package-lock.json
 build: dist/.stamp
 
 # The TAP report goes to .tap/report.tap; the terminal gets the failures and the totals.
-test: build
+test: build browser-deps
 	@mkdir -p .tap
 	@echo "npx tap (the whole report: .tap/report.tap)"
 	@npx tap --reporter=tap --reporter-file=.tap/report.tap; status=$$?; \
@@ -50,7 +50,7 @@ test: build
 
 # the inner loop (under 90 s here): all but the crash torture test and the stand-in sacct's own tests
 FAST_SKIP := test/store-torture.test.ts test/sim.test.ts
-test-fast: build
+test-fast: build browser-deps
 	@mkdir -p .tap
 	@npx tap --reporter=tap --reporter-file=.tap/report.tap $(filter-out $(FAST_SKIP),$(wildcard test/*.test.ts)); status=$$?; \
 	  node scripts/tap-summary.mjs .tap/report.tap; exit $$status
@@ -64,6 +64,10 @@ coverage: build
 	npx c8 --all --src dist --include 'dist/**/*.js' --reports-dir .coverage -r text-summary -r html \
 	  --check-coverage $(COVERAGE_FLOOR) npx tap
 	@echo "per-file report: .coverage/index.html"
+
+# sb-render's tests drive tmux and Debian's chromium: installed when missing (as root)
+browser-deps:
+	@bash scripts/ensure-browser.sh
 
 # a real single-node SLURM cluster, the workload, the whole pipeline against it (test/slurm/suite.sh);
 # exits 77 with a message when it cannot run here (not root, not Debian)

@@ -24,7 +24,14 @@ for cluster in hammer anvil; do
       }).on("close", () => console.error(`  ${c} commits, ${n} new jobs, ${d} already counted`));'
 done
 
-say "# the high scores: sb-rank --write, then the top of two boards"
+say "# the high scores: sb-rank --write, then sb-render"
 sb-rank --write >/dev/null
-sb-rank -w rolling-30d -m clock_hours,overall -c all --top 10 | node scripts/board-table.mjs
 say "# leaderboard files: $SB_ROOT/leaderboards/ (run 'make demo' again: nothing is counted twice)"
+if [ -t 0 ] && [ -t 1 ]; then
+  say "# sb-render: Tab/m skill, w window, g cluster, Enter a user's page, ? keys, q quit"
+  sb-render
+else
+  # not at a terminal (piped, CI): a snapshot, never a screen waiting for keys
+  sb-render --text -w rolling-30d -m clock_hours,overall --top 10 </dev/null
+  say "# on a terminal: SB_ROOT=$SB_ROOT bin/sb-render (or --html > scores.html)"
+fi

@@ -50,11 +50,22 @@ interface Contract {
   prepare?: (args: string[]) => Promise<void>;
   // Output with what differs from run to run taken out (sb-reduce's transaction ids).
   stable?: (stdout: string) => string;
+  // What empty input gives when it is not silence and status 0 (a display with nothing to show).
+  empty?: { status: number; stderr: RegExp };
 }
 
 const text = await sacctText(6);
 const jobs = await jobLines(text);
 const isJobRow = (l: string): boolean => !(l.split('|')[1] ?? '.').includes('.');
+
+// rank records of the jobs above, as sb-rank prints them
+async function rankLines(): Promise<string[]> {
+  const root = tmp();
+  await runBin('sb-reduce', ['--root', root], { input: jobs.join('\n') + '\n' });
+  const r = await runBin('sb-rank', ['--root', root, '--now', '2024-01-02T00:00:00Z', '--min-jobs', '0', '-w', 'alltime,rolling-30d'], { env: { SB_HOME_ROOT: root } });
+  if (r.status !== 0) throw new Error(`sb-rank: ${r.stderr}`);
+  return lines(r.stdout);
+}
 
 const CONTRACTS: Contract[] = [
   {
@@ -90,6 +101,14 @@ const CONTRACTS: Contract[] = [
       const r = await runBin('sb-reduce', ['--root', args[1] as string], { input: jobs.join('\n') + '\n' });
       if (r.status !== 0) throw new Error(`sb-reduce: ${r.stderr}`);
     },
+  },
+  {
+    bin: 'sb-render',
+    args: () => ['--json', '-w', 'alltime,rolling-30d', '-m', 'overall,jobs,clock_hours', '-c', 'all,hammer'],
+    env: { SB_ROOT: '' },
+    input: rankLines,
+    badAt: (input) => input.findIndex((l, i) => i > 0 && l.includes('"metric":"jobs"')),
+    empty: { status: 1, stderr: /^sb-render: no rank records on standard input\n$/ },
   },
 ];
 
@@ -136,7 +155,11 @@ for (const c of CONTRACTS) {
 
   t.test(`${c.bin}: empty input`, async (t) => {
     const r = await run(c, [], '');
-    t.same([r.status, r.stdout, r.stderr], [0, '', '']);
+    if (c.empty === undefined) t.same([r.status, r.stdout, r.stderr], [0, '', '']);
+    else {
+      t.same([r.status, r.stdout], [c.empty.status, ''], 'nothing to show: said so, and not success');
+      t.match(r.stderr, c.empty.stderr);
+    }
   });
 
   t.test(`${c.bin}: a bad line in the middle is reported with its place and skipped`, async (t) => {

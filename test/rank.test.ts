@@ -5,7 +5,7 @@ import path from 'node:path';
 import t from 'tap';
 import { parseTime } from '../lib/core/records/time.js';
 import { parseWindow, windowParts } from '../lib/tools/rank/windows.js';
-import { MAX_XP, SKILLS, XP_TABLE, levelForXp, skillXp } from '../lib/tools/rank/xp.js';
+import { MAX_XP, SKILLS, XP_TABLE, levelForXp, skillXp } from '../lib/core/scores/xp.js';
 import { parseOptoutList } from '../lib/core/scores/optout.js';
 import { competitionRank, rankUsers } from '../lib/tools/rank.js';
 import { goldenCases } from './helpers/golden.js';

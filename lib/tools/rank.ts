@@ -6,13 +6,13 @@ import { SbError, UsageError } from '../core/cli/errors.js';
 import { acquireLock, describeOwner, type Lock } from '../core/store/lock.js';
 import { METRICS, metricValues, type MetricId, type Totals } from '../core/scores/metrics.js';
 import { homeDirs, homeOptouts, readOptoutList } from '../core/scores/optout.js';
-import { RollupReader, addInto, clusterFiles, dataYears, listClusters, type ClusterFiles } from './rank/rollup-read.js';
+import { RollupReader, addInto, clusterFiles, dataYears, listClusters, type ClusterFiles, type Part } from '../core/store/rollup-read.js';
 import type { UserSums } from '../core/store/rollup-files.js';
 import { storeRoot } from '../core/store/store.js';
 import { formatTime, parseDateExpr } from '../core/records/time.js';
-import { defaultWindows, parseWindow, windowParts, windowRange, type Part, type Window } from './rank/windows.js';
+import { defaultWindows, parseWindow, windowParts, windowRange, type Window } from './rank/windows.js';
 import { removeStaleTemps, writeFilesAtomic, type FileText } from '../core/store/atomic.js';
-import { SKILLS, levelForXp, skillXp } from './rank/xp.js';
+import { SKILLS, levelForXp, skillXp } from '../core/scores/xp.js';
 
 export const USAGE = `Usage: sb-rank [--root DIR] [-w WINDOW]... [-m METRIC]... [-c CLUSTER]... [options]
 

@@ -1,4 +1,5 @@
 import { UsageError } from '../../core/cli/errors.js';
+import type { Part } from '../../core/store/rollup-read.js';
 
 // A leaderboard window. Days are UTC epoch days (seconds / 86400, floored); both ends inclusive.
 export type Window =
@@ -6,13 +7,6 @@ export type Window =
   | { id: string; kind: 'rolling'; days: number; from: number; to: number }
   | { id: string; kind: 'month'; month: string }
   | { id: string; kind: 'year'; year: string };
-
-// What a window reads from one cluster's rollups: whole years, whole months, or a range of
-// days (first..last, days of the month, 1-based) of one month's daily bins.
-export type Part =
-  | { kind: 'year'; year: string }
-  | { kind: 'month'; month: string }
-  | { kind: 'days'; month: string; first: number; last: number };
 
 export const MAX_ROLLING_DAYS = 36600;
 const DAY = 86400;

@@ -1,10 +1,16 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { isClusterName } from '../../core/records/cluster.js';
-import { SbError } from '../../core/cli/errors.js';
-import { addTotals, zeroTotals, type Totals } from '../../core/scores/metrics.js';
-import { parseDaily, parsePeriod, type DailyBins, type UserSums } from '../../core/store/rollup-files.js';
-import type { Part } from './windows.js';
+import { isClusterName } from '../records/cluster.js';
+import { SbError } from '../cli/errors.js';
+import { addTotals, zeroTotals, type Totals } from '../scores/metrics.js';
+import { parseDaily, parsePeriod, type DailyBins, type UserSums } from './rollup-files.js';
+
+// What a window reads from one cluster's rollups: whole years, whole months, or a range of
+// days (first..last, days of the month, 1-based) of one month's daily bins.
+export type Part =
+  | { kind: 'year'; year: string }
+  | { kind: 'month'; month: string }
+  | { kind: 'days'; month: string; first: number; last: number };
 
 // Which rollup files one cluster has (docs/store.md): yearly/YYYY, monthly/YYYY-MM, daily/YYYY-MM.
 export interface ClusterFiles {

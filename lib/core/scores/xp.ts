@@ -1,4 +1,4 @@
-import type { MetricId, Totals } from '../../core/scores/metrics.js';
+import type { MetricId, Totals } from './metrics.js';
 
 export const MAX_LEVEL = 99;
 export const MAX_XP = 200_000_000;

@@ -1,0 +1,252 @@
+import { appendFileSync, closeSync, openSync } from 'node:fs';
+import { ReadStream, type WriteStream } from 'node:tty';
+import { type Context, type Tool, maxOperands, optInt, optList, optString } from '../core/cli/run.js';
+import { forEachRecord } from '../core/cli/input.js';
+import { BadInput, SbError, UsageError } from '../core/cli/errors.js';
+import { storeRoot } from '../core/store/store.js';
+import { ALL, RecordBoards, SKILL_IDS, StoreBoards, isSkill, type BoardSource, type SkillId } from './render/boards.js';
+import { History } from './render/history.js';
+import { makePaint, utf8Locale, wantColour } from './render/paint.js';
+import { initialView, render, userRow, type Scene, type View } from './render/screen.js';
+import { chartMonths } from './render/screen.js';
+import { skillLabel } from './render/labels.js';
+
+export const USAGE = `Usage: sb-render [--root DIR] [-w WINDOW] [-m SKILL] [-c CLUSTER] [--user NAME] [MODE]
+       sb-rank ... | sb-render [MODE] [-]
+
+Show the high scores: the leaderboard files of the store (sb-rank --write), or
+'rank' records on standard input. On a terminal, an interactive screen in the
+style of the Old School RuneScape hiscores; otherwise a plain-text snapshot.
+
+Modes (one at most; default --tui on a terminal, else --text):
+      --tui             the interactive screen (press ? for its keys)
+      --text            plain text, stable, for mail and diffs
+      --ansi            the same, coloured (for 'watch --color'; none under NO_COLOR)
+      --json            the boards as NDJSON 'rank' records
+      --html            one self-contained web page of every board (> scores.html)
+
+Options:
+  -r, --root DIR        the store (default: $SB_ROOT); '-' or no store reads
+                        rank records from standard input
+  -w, --window LIST     windows: rolling-30d, month-YYYY-MM, year-YYYY, alltime,
+                        ..., month and year (the newest there is); comma-separated
+                        or repeated (default: the first, rolling windows first)
+  -m, --metric LIST     skills: overall, clock_hours, elapsed_hours,
+                        gpu_clock_hours, gpu_elapsed_hours, jobs, gpu_jobs,
+                        failed_jobs, mem_req_gb_hours, mem_used_gb_hours
+                        (default: overall)
+  -c, --cluster LIST    'all' (every cluster summed) or a cluster (default: all)
+  -n, --top N           rows ranked N or better (default: 25 in --text and
+                        --ansi, every row otherwise)
+  -u, --user NAME       that user's page: every skill, and usage per month
+      --width COLS      width of --text and --ansi (default: the terminal's, or 80)
+      --errors FMT      diagnostics as 'text' (default) or 'json' lines on stderr
+  -h, --help            print this help and exit
+  -V, --version         print the version and exit
+
+On the screen, -w, -m and -c choose what is shown first; the snapshots show each
+board of the lists, window by window, cluster by cluster. Names are shown with
+control characters escaped. Exit status: 0 ok, 1 failure (a leaderboard file
+that is missing or corrupt, named; a store without leaderboards), 2 usage error,
+130 Ctrl-C or SIGINT on the screen.
+
+Example: sb-render --root /srv/sb --text -w rolling-30d -m clock_hours --top 10
+`;
+
+export const tool: Tool = {
+  name: 'sb-render',
+  usage: USAGE,
+  reads: true,
+  options: {
+    string: ['root', 'top', 'user', 'width'],
+    list: ['window', 'metric', 'cluster'],
+    boolean: ['tui', 'text', 'ansi', 'json', 'html'],
+    alias: { r: 'root', w: 'window', m: 'metric', c: 'cluster', n: 'top', u: 'user' },
+  },
+  main,
+};
+
+type Mode = 'tui' | 'text' | 'ansi' | 'json' | 'html';
+const MODES: Mode[] = ['tui', 'text', 'ansi', 'json', 'html'];
+
+export async function main(ctx: Context): Promise<number | void> {
+  const { args, io, report, out } = ctx;
+  maxOperands(args, 1);
+  const operand = args._[0];
+  if (operand !== undefined && operand !== '-') throw new UsageError(`unexpected argument '${operand}' (only '-', standard input, is read)`);
+  const asked = MODES.filter((m) => args[m] === true);
+  if (asked.length > 1) throw new UsageError(`give one mode, not ${asked.map((m) => `--${m}`).join(' and ')}`);
+  const stdoutTty = (io.stdout as Partial<WriteStream>).isTTY === true;
+  const root = storeRoot(optString(args, 'root'), io.env);
+  const fromStdin = operand === '-' || root === undefined;
+  if (fromStdin && root === undefined && (io.stdin as Partial<ReadStream>).isTTY === true) {
+    throw new UsageError('no store: give --root DIR, set SB_ROOT, or pipe rank records in');
+  }
+  let mode: Mode = asked[0] ?? (stdoutTty && hasKeyboard(io, fromStdin) ? 'tui' : 'text');
+  if (mode === 'tui' && !stdoutTty) throw new UsageError('--tui needs a terminal on standard output (use --text or --ansi)');
+  const top = optInt(args, 'top', mode === 'text' || mode === 'ansi' ? 25 : Number.POSITIVE_INFINITY, 1);
+  const width = optInt(args, 'width', stdoutTty ? ((io.stdout as WriteStream).columns ?? 80) : 80, 20, 1000);
+  const user = optString(args, 'user');
+  const metrics = optList(args, 'metric')?.map(checkSkill);
+
+  let source: BoardSource;
+  if (fromStdin) {
+    const boards = new RecordBoards();
+    await forEachRecord(await ctx.input('-'), out, report, {
+      rank: (rec) => {
+        try {
+          boards.add(rec);
+        } catch (err) {
+          throw new BadInput((err as Error).message);
+        }
+      },
+      '*': () => undefined,
+    });
+    boards.finish();
+    source = boards;
+  } else {
+    source = new StoreBoards(root as string);
+  }
+  if (source.windows.length === 0) {
+    throw new SbError(fromStdin ? 'no rank records on standard input' : `no leaderboards in '${(source as StoreBoards).dir}' (run 'sb-rank --write' first)`);
+  }
+  const windows = (optList(args, 'window') ?? [source.windows[0] as string]).map((w) => checkWindow(w, source));
+  const clusters = (optList(args, 'cluster') ?? [source.clusters.includes(ALL) ? ALL : (source.clusters[0] as string)]).map((c) => checkCluster(c, source));
+  const skills = metrics ?? [source.skills.includes('overall') ? 'overall' : (source.skills[0] as SkillId)];
+  const history = root !== undefined ? new History(root) : undefined;
+  const ascii = !utf8Locale(io.env);
+  if (user !== undefined) checkUser(user, source, windows, clusters);
+
+  if (mode === 'tui') {
+    // The first board, read before the screen is taken: a bad one is one line, as elsewhere.
+    if (user === undefined && source.board(windows[0] as string, skills[0] as SkillId, clusters[0] as string) === undefined) {
+      throw missing(source, windows[0] as string, skills[0] as SkillId, clusters[0] as string);
+    }
+    const keys = keyboard(io, fromStdin);
+    if (keys === undefined) throw new UsageError('--tui needs a terminal to read keys from (standard input or /dev/tty)');
+    const scene: Scene = { source, history, paint: makePaint(wantColour(io.env, true), true), ascii, snapshot: false, top };
+    const view = initialView(source, { window: windows[0] as string, skill: skills[0] as SkillId, cluster: clusters[0] as string, ...(user !== undefined ? { user } : {}) });
+    const { runTui } = await import('./render/tui.js');
+    try {
+      const traceFile = io.env['SB_RENDER_TRACE'];
+      const trace = traceFile ? (what: string, ms: number): void => appendFileSync(traceFile, `${what} ${ms.toFixed(2)}\n`) : undefined;
+      return await runTui({ scene, view, keys, screen: io.stdout as WriteStream, crash: io.env['SB_RENDER_CRASH'] === '1', ...(trace ? { trace } : {}) });
+    } finally {
+      if (keys !== io.stdin) keys.destroy();
+    }
+  }
+
+  // Every board a snapshot shows is read before the first line goes out: a missing or
+  // corrupt one stops the run with nothing printed.
+  if (mode === 'json' || mode === 'text' || mode === 'ansi') {
+    for (const w of windows) {
+      for (const c of clusters) {
+        const wanted = user !== undefined ? (metrics ?? source.skills) : skills;
+        for (const s of wanted) if (source.board(w, s, c) === undefined && (user === undefined || metrics !== undefined)) throw missing(source, w, s, c);
+      }
+    }
+  }
+
+  if (mode === 'json') {
+    for (const w of windows) {
+      for (const c of clusters) {
+        for (const s of user !== undefined && metrics === undefined ? source.skills : skills) {
+          const b = source.board(w, s, c);
+          if (b === undefined) continue;
+          const head = `{"kind":"rank","window":${JSON.stringify(w)},"metric":"${s}","cluster":${JSON.stringify(c)},`;
+          for (const r of b.rows) {
+            if (r.rank > top || (user !== undefined && r.user !== user)) continue;
+            out.line(`${head}"rank":${r.rank},"user":${JSON.stringify(r.user)},"value":${r.value},"level":${r.level},"xp":${r.xp}}`);
+          }
+          await out.drain();
+        }
+        if (user !== undefined && history !== undefined) {
+          const metric = skillLabel(skills[0] as SkillId).chart;
+          const months = history.series(user, c, metric, chartMonths(history, 1200));
+          out.record({ kind: 'history', user, cluster: c, metric, months: months.map((m) => ({ month: m.month, value: Math.round(m.value * 1e6) / 1e6 })) });
+        }
+      }
+    }
+    return;
+  }
+
+  if (mode === 'html') {
+    const { writePage } = await import('./render/page.js');
+    await writePage(out, { source, history, windows: optList(args, 'window') ? windows : [...source.windows], clusters: optList(args, 'cluster') ? clusters : [...source.clusters], skills: metrics ?? [...source.skills], top, user });
+    return;
+  }
+
+  // --text, --ansi: the screens, one board after another, as long as they are.
+  const colour = mode === 'ansi' && wantColour(io.env, true);
+  const scene: Scene = { source, history, paint: makePaint(colour), ascii, snapshot: true, top };
+  let first = true;
+  for (const w of windows) {
+    for (const c of clusters) {
+      for (const s of user !== undefined ? [skills[0] as SkillId] : skills) {
+        if (user === undefined && source.board(w, s, c) === undefined) throw missing(source, w, s, c);
+        const view: View = initialView(source, { window: w, skill: s, cluster: c, ...(user !== undefined ? { user } : {}) });
+        const lines = render(view, scene, width, 0);
+        if (!first) out.line('');
+        for (const l of first ? lines : lines.slice(1)) out.line(l);
+        first = false;
+        await out.drain();
+      }
+    }
+  }
+}
+
+// Where keys come from: standard input when it is the terminal, else the controlling
+// terminal (rank records arrive on standard input); undefined when there is none.
+function keyboard(io: Context['io'], stdinTaken: boolean): ReadStream | undefined {
+  const stdin = io.stdin as Partial<ReadStream>;
+  if (!stdinTaken && stdin.isTTY === true) return io.stdin as ReadStream;
+  try {
+    return new ReadStream(openSync('/dev/tty', 'r'));
+  } catch {
+    return undefined;
+  }
+}
+
+function hasKeyboard(io: Context['io'], stdinTaken: boolean): boolean {
+  if (!stdinTaken && (io.stdin as Partial<ReadStream>).isTTY === true) return true;
+  try {
+    closeSync(openSync('/dev/tty', 'r'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkSkill(m: string): SkillId {
+  if (!isSkill(m)) throw new UsageError(`unknown metric '${m}' (expected one of ${SKILL_IDS.join(', ')})`);
+  return m;
+}
+
+function where(source: BoardSource): string {
+  return source instanceof StoreBoards ? `in '${source.dir}'` : 'on standard input';
+}
+
+function checkWindow(w: string, source: BoardSource): string {
+  if (w === 'month' || w === 'year') {
+    const newest = source.windows.filter((x) => x.startsWith(`${w}-`)).sort().pop();
+    if (newest === undefined) throw new SbError(`no ${w}ly board ${where(source)}`);
+    return newest;
+  }
+  if (!source.windows.includes(w)) throw new SbError(`no board of window '${w}' ${where(source)} (there are: ${source.windows.join(', ')})`);
+  return w;
+}
+
+function checkCluster(c: string, source: BoardSource): string {
+  if (!source.clusters.includes(c)) throw new SbError(`no board of cluster '${c}' ${where(source)} (there are: ${source.clusters.join(', ')})`);
+  return c;
+}
+
+function checkUser(user: string, source: BoardSource, windows: string[], clusters: string[]): void {
+  for (const w of windows) for (const c of clusters) for (const s of source.skills) if (userRow(source.board(w, s, c), user) !== undefined) return;
+  throw new SbError(`'${user}' is on no board of ${windows.join(', ')} × ${clusters.join(', ')} (opted out, too few jobs, or no such user)`);
+}
+
+function missing(source: BoardSource, w: string, s: SkillId, c: string): SbError {
+  if (source instanceof StoreBoards) return new SbError(`missing leaderboard '${source.fileOf(w, s, c)}'`);
+  return new SbError(`no rank records of ${w} × ${s} × ${c} on standard input`);
+}
