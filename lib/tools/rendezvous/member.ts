@@ -67,7 +67,9 @@ export function stateToJson(s: MemberState): Record<string, unknown> {
   };
 }
 
-export class BadState extends Error {}
+export class BadState extends Error {
+  override name = 'BadState';
+}
 
 function time(v: unknown, name: string): number {
   const t = typeof v === 'string' ? parseTime(v) : undefined;

@@ -14,7 +14,9 @@ export const ROLES = ['gate', 'ack', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 // Anything a peer sends that breaks the protocol: the connection is closed.
-export class ProtocolError extends Error {}
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+}
 
 // Splits a byte stream into lines of at most MAX_FRAME bytes; a longer one is a ProtocolError
 // as soon as it is longer (memory stays bounded whatever a peer sends).

@@ -18,7 +18,9 @@ export interface Transport {
 
 // A temporary failure to reach the others (server down, store unreadable): retried until the
 // barrier's --timeout, then exit 75.
-export class Unreachable extends Error {}
+export class Unreachable extends Error {
+  override name = 'Unreachable';
+}
 
 // How long a member's heartbeat may be old and its ack still count as running.
 export const LIVE_MS = 20_000;
