@@ -184,3 +184,32 @@ export async function truthDifferences(root: string, cluster: string): Promise<s
 export function failedEntries(root: string, member: string): Array<Record<string, unknown>> {
   return ndjson(path.join(logDir(root), `${member}.failed`));
 }
+
+export interface Server {
+  child: ChildProcess;
+  port: number;
+  stderr: () => string;
+  done: Promise<Run>;
+}
+
+// sb-rendezvous serve on loopback (port 0: any free one, unless given), resolved once it listens.
+export async function startServer(args: string[], port = 0): Promise<Server> {
+  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, path.join(BIN, 'sb-rendezvous'), 'serve', '--bind', '127.0.0.1', '--port', String(port), ...args], {
+    env: { ...cleanEnv(), TZ: 'UTC' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  const done = new Promise<Run>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolve({ status, signal, stderr }));
+  });
+  const listening = await new Promise<number>((resolve, reject) => {
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      const m = /listening on [0-9.]+:(\d+)/.exec(stderr);
+      if (m) resolve(Number(m[1]));
+    });
+    void done.then((r) => reject(new Error(`sb-rendezvous serve ended (${r.status}): ${r.stderr}`)));
+  });
+  return { child, port: listening, stderr: () => stderr, done };
+}
