@@ -105,7 +105,10 @@ export class TcpTransport implements Transport {
           reject(new Unreachable(`${this.where}: the server closed the connection`));
           return;
         }
-        if (this.link === link) this.link = undefined;
+        if (this.link === link) {
+          this.link = undefined;
+          this.latest = undefined;
+        }
         for (const p of link.pending.values()) p.reject(new Unreachable(`${this.where}: the connection was lost`));
         link.pending.clear();
         this.wake();
@@ -203,12 +206,9 @@ export class TcpTransport implements Transport {
     return this.send(await this.connected(), msg);
   }
 
+  // A gate keeps the view the server pushes; anyone else asks.
   async view(): Promise<GroupView> {
-    if (this.o.role === 'gate') {
-      await this.connected();
-      while (this.latest === undefined) await this.changed(1000);
-      return this.latest;
-    }
+    if (this.o.role === 'gate' && this.link !== undefined && this.latest !== undefined) return this.latest;
     const r = await this.request({ op: 'view' });
     return viewFromJson(r['view']);
   }
