@@ -91,6 +91,26 @@ const CONTRACTS: Contract[] = [
       if (r.status !== 0) throw new Error(`sb-reduce: ${r.stderr}`);
     },
   },
+  {
+    // a store where the one member is done far past the windows: each passes at once
+    bin: 'sb-rendezvous',
+    args: () => ['gate', '--name', 'hammer', '--members', 'hammer', '--timeout', '30', '--root', tmp()],
+    input: async () => Array.from({ length: 6 }, (_, h) => chunk(h)),
+    prepare: async (args) => {
+      const done = JSON.stringify({ kind: 'commit', cluster: 'hammer', chunk: '2024-01-01T00:00:00Z/2024-01-01T23:59:59Z', settled: true });
+      const r = await runBin('sb-rendezvous', ['ack', '--name', 'hammer', '--root', args[args.length - 1] as string], { input: done + '\n' });
+      if (r.status !== 0) throw new Error(`sb-rendezvous ack: ${r.stderr}`);
+    },
+  },
+  {
+    bin: 'sb-rendezvous',
+    args: () => ['ack', '--name', 'hammer', '--root', tmp()],
+    input: async () =>
+      Array.from({ length: 6 }, (_, h) => [
+        JSON.stringify({ kind: 'rendezvous', member: 'hammer', start: `2024-01-01T0${h}:00:00Z`, end: `2024-01-01T0${h}:59:59Z`, need: `2024-01-01T0${h}:00:00Z` }),
+        JSON.stringify({ kind: 'commit', cluster: 'hammer', processed: 1, new_jobs: 1, chunk: `2024-01-01T0${h}:00:00Z/2024-01-01T0${h}:59:59Z`, settled: true }),
+      ]).flat(),
+  },
 ];
 
 // The tool's arguments, with whatever they name made ready.
