@@ -51,7 +51,8 @@ Options:
       --name M              this member: its cluster's name (default: $SB_CLUSTER,
                             else ClusterName from 'scontrol show config')
       --members A,B,C       the group's members (the store; serve)
-      --nprocs N            serve: admit the first N members to connect
+      --nprocs N            serve: admit the first N members to connect (as
+                            GCM's sacct_backfill_server)
   -r, --root DIR            the shared store (default: $SB_ROOT)
       --group G             several groups can share a store (default: default)
       --ahead W             windows of slack; 0 is lockstep (default: 0)
@@ -64,7 +65,8 @@ Options:
       --rendezvous-host H   the server's host name or address
       --rendezvous-port P   its port (default: 50000)
       --authkey-file FILE   the group's key (serve makes FILE if it is missing)
-      --authkey KEY         accepted as the seed took it: every user sees it in ps
+      --authkey KEY         accepted as GCM's sacct_backfill took it; every user
+                            of the host sees it in ps
   -p, --port P              serve: the port to listen on, 0 for any (default: 50000)
       --bind ADDR           serve: the address to listen on (default: all)
       --state FILE          serve: where progress is kept across restarts (default:
