@@ -76,13 +76,13 @@ t.test('three members at different speeds over TCP: lockstep', async (t) => {
 
 t.test('a member killed mid-run over TCP: 75 and a ledger entry for the others; all finish once it is back', async (t) => {
   const s = await setup();
-  const first = CLUSTERS.map((m) => startPipeline(s.root, { member: m, delay: m === 'anvil' ? '0.5' : '0', meet: s.meet, gate: ['--timeout', m === 'anvil' ? '120' : '8'] }));
+  const first = CLUSTERS.map((m) => startPipeline(s.root, { member: m, delay: m === 'anvil' ? '0.5' : '0', meet: s.meet, gate: ['--timeout', m === 'anvil' ? '120' : '10'] }));
   await commits(s.root, 'anvil', 2);
   killPipeline(first[2] as (typeof first)[number]);
   for (const p of first.slice(0, 2)) {
     const r = await p.done;
     t.equal(r.status, 75, `${p.member}: exit 75`);
-    t.match(r.stderr, /failed at the barrier: waited 8 s \(--timeout\) for anvil \(done through .*its ack is not running\)/);
+    t.match(r.stderr, /failed at the barrier: waited 10 s \(--timeout\) for anvil \(done through .*its ack is not running\)/);
     t.match(failedEntries(s.root, p.member)[0], { reason: 'rendezvous', missing: ['anvil'] }, `${p.member}: the ledger names anvil`);
   }
   const again = CLUSTERS.map((m) => startPipeline(s.root, { member: m, delay: '0', meet: s.meet, gate: ['--timeout', '120'] }));

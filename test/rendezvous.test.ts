@@ -222,9 +222,9 @@ t.test('--ahead 1: a member runs at most one window ahead', async (t) => {
 t.test('a member killed mid-run: the others fail that window with 75 and a ledger entry; all finish once it is back', async (t) => {
   const root = tmp();
   const first = [
-    startPipeline(root, { member: 'demo', delay: '0', meet: meet(root), gate: ['--timeout', '8'] }),
+    startPipeline(root, { member: 'demo', delay: '0', meet: meet(root), gate: ['--timeout', '10'] }),
     startPipeline(root, { member: 'hammer', delay: '0.5', meet: meet(root), gate: ['--timeout', '120'] }),
-    startPipeline(root, { member: 'anvil', delay: '0.1', meet: meet(root), gate: ['--timeout', '8'] }),
+    startPipeline(root, { member: 'anvil', delay: '0.1', meet: meet(root), gate: ['--timeout', '10'] }),
   ];
   const hammer = first[1] as (typeof first)[number];
   await commits(root, 'hammer', 2);
@@ -233,7 +233,7 @@ t.test('a member killed mid-run: the others fail that window with 75 and a ledge
   for (const p of [first[0], first[2]]) {
     const r = await (p as (typeof first)[number]).done;
     t.equal(r.status, 75, `${p?.member}: exit 75`);
-    t.match(r.stderr, /failed at the barrier: waited 8 s \(--timeout\) for hammer \(done through .*its ack is not running\)/, `${p?.member}: says whom it waited for`);
+    t.match(r.stderr, /failed at the barrier: waited 10 s \(--timeout\) for hammer \(done through .*its ack is not running\)/, `${p?.member}: says whom it waited for`);
     const ledger = failedEntries(root, p?.member as string);
     t.ok(ledger.length > 0, `${p?.member}: ledger entries`);
     t.match(ledger[0], { reason: 'rendezvous', missing: ['hammer'], permanent: false }, `${p?.member}: the first names hammer as missing`);
