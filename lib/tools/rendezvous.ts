@@ -14,14 +14,15 @@ import { blockers, describeBlockers, isActive, waitsOn, type Blocker, type Group
 import { describeDone, isGroupName, isMemberName, newState, stateToJson, Tracker, type Announced, type MemberState, type TrackEvent, type Window } from './rendezvous/member.js';
 import { BEAT_MS, Unreachable, type Transport } from './rendezvous/transport.js';
 
-export const USAGE = `Usage: sb-rendezvous gate --name M [--ahead W] [--timeout SEC] [--failed FILE] WHERE [FILE]
+export const USAGE = `Usage: sb-rendezvous gate --name M [--ahead W] [--timeout SEC] [--failed FILE]
+                          WHERE [FILE]
        sb-rendezvous ack --name M WHERE [FILE]
        sb-rendezvous status WHERE
        sb-rendezvous leave|join --name M WHERE
-       sb-rendezvous serve (--members A,B,C | --nprocs N) [--bind ADDR] [--port P]
-                           [--state FILE] KEY
-WHERE is the shared store (the default):  [--root DIR] [--group G] --members A,B,C
-      or a server, over TCP:             --rendezvous-host HOST [--rendezvous-port P] KEY
+       sb-rendezvous serve (--members A,B,C | --nprocs N) [--bind ADDR]
+                           [--port P] [--state FILE] KEY
+WHERE is the shared store (the default): [--root DIR] [--group G] --members A,B,C
+   or a server, over TCP: --rendezvous-host HOST [--rendezvous-port P] KEY
 KEY is --authkey-file FILE, or $SB_RENDEZVOUS_KEY
 
 Keep several clusters' backfills in lockstep: no member lets window k+1 into its
@@ -48,8 +49,9 @@ Commands:
   serve   the meeting place for clusters that share no filesystem (TCP)
 
 Options:
-      --name M              this member: its cluster's name (default: $SB_CLUSTER,
-                            else ClusterName from 'scontrol show config')
+      --name M              this member: its cluster's name (default:
+                            $SB_CLUSTER, else ClusterName from 'scontrol show
+                            config')
       --members A,B,C       the group's members (the store; serve)
       --nprocs N            serve: admit the first N members to connect (as
                             GCM's sacct_backfill_server)
@@ -67,10 +69,11 @@ Options:
       --authkey-file FILE   the group's key (serve makes FILE if it is missing)
       --authkey KEY         accepted as GCM's sacct_backfill took it; every user
                             of the host sees it in ps
-  -p, --port P              serve: the port to listen on, 0 for any (default: 50000)
+  -p, --port P              serve: the port to listen on, 0 for any (default:
+                            50000)
       --bind ADDR           serve: the address to listen on (default: all)
-      --state FILE          serve: where progress is kept across restarts (default:
-                            $XDG_STATE_HOME/sb/rendezvous-PORT.json)
+      --state FILE          serve: where progress is kept across restarts
+                            (default: $XDG_STATE_HOME/sb/rendezvous-PORT.json)
       --handshake-timeout SEC  serve: close a connection that has not
                             authenticated within SEC (default: 10)
   -v, --verbose             say on stderr when a window waits and passes
