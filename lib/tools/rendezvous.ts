@@ -21,7 +21,7 @@ export const USAGE = `Usage: sb-rendezvous gate --name M [--ahead W] [--timeout 
        sb-rendezvous leave|join --name M WHERE
        sb-rendezvous serve (--members A,B,C | --nprocs N) [--bind ADDR]
                            [--port P] [--state FILE] KEY
-WHERE is the shared store (the default): [--root DIR] [--group G] --members A,B,C
+WHERE is the shared store (default): [--root DIR] [--group G] --members A,B,C
    or a server, over TCP: --rendezvous-host HOST [--rendezvous-port P] KEY
 KEY is --authkey-file FILE, or $SB_RENDEZVOUS_KEY
 
