@@ -40,6 +40,8 @@ const chunk = (h: number): string =>
 
 interface Contract {
   bin: string;
+  // How the tests name it, when a bin has several filters (sb-rendezvous gate, ack).
+  label?: string;
   // The usual arguments (a fresh store each call where the tool needs one).
   args: () => string[];
   env?: NodeJS.ProcessEnv;
@@ -110,6 +112,28 @@ const CONTRACTS: Contract[] = [
     badAt: (input) => input.findIndex((l, i) => i > 0 && l.includes('"metric":"jobs"')),
     empty: { status: 1, stderr: /^sb-render: no rank records on standard input\n$/ },
   },
+  {
+    // a store where the one member is done far past the windows: each passes at once
+    bin: 'sb-rendezvous',
+    label: 'sb-rendezvous gate',
+    args: () => ['gate', '--name', 'hammer', '--members', 'hammer', '--timeout', '30', '--root', tmp()],
+    input: async () => Array.from({ length: 6 }, (_, h) => chunk(h)),
+    prepare: async (args) => {
+      const done = JSON.stringify({ kind: 'commit', cluster: 'hammer', chunk: '2024-01-01T00:00:00Z/2024-01-01T23:59:59Z', settled: true });
+      const r = await runBin('sb-rendezvous', ['ack', '--name', 'hammer', '--root', args[args.length - 1] as string], { input: done + '\n' });
+      if (r.status !== 0) throw new Error(`sb-rendezvous ack: ${r.stderr}`);
+    },
+  },
+  {
+    bin: 'sb-rendezvous',
+    label: 'sb-rendezvous ack',
+    args: () => ['ack', '--name', 'hammer', '--root', tmp()],
+    input: async () =>
+      Array.from({ length: 6 }, (_, h) => [
+        JSON.stringify({ kind: 'rendezvous', member: 'hammer', start: `2024-01-01T0${h}:00:00Z`, end: `2024-01-01T0${h}:59:59Z`, need: `2024-01-01T0${h}:00:00Z` }),
+        JSON.stringify({ kind: 'commit', cluster: 'hammer', processed: 1, new_jobs: 1, chunk: `2024-01-01T0${h}:00:00Z/2024-01-01T0${h}:59:59Z`, settled: true }),
+      ]).flat(),
+  },
 ];
 
 // The tool's arguments, with whatever they name made ready.
@@ -122,7 +146,8 @@ const run = async (c: Contract, extra: string[], input: string): Promise<Result>
   runBin(c.bin, [...(await ready(c)), ...extra], { input, ...(c.env ? { env: c.env } : {}) });
 
 for (const c of CONTRACTS) {
-  t.test(`${c.bin}: --help, --version, an unknown flag`, async (t) => {
+  const name = c.label ?? c.bin;
+  t.test(`${name}: --help, --version, an unknown flag`, async (t) => {
     const help = await runBin(c.bin, ['--help']);
     t.same([help.status, help.stderr], [0, ''], '--help: status 0, nothing on stderr');
     t.match(help.stdout, new RegExp(`^Usage: ${c.bin} `), '--help starts with the usage line');
@@ -138,7 +163,7 @@ for (const c of CONTRACTS) {
     t.same([fmt.status, fmt.stderr], [2, `${c.bin}: option '--errors': 'yaml' is not one of text, json\nTry '${c.bin} --help'.\n`]);
   });
 
-  t.test(`${c.bin}: | head -1 exits 0 with empty stderr`, async (t) => {
+  t.test(`${name}: | head -1 exits 0 with empty stderr`, async (t) => {
     const input = c.input ? (await c.input()).join('\n') + '\n' : '';
     const full = await run(c, [], input);
     t.ok(lines(full.stdout).length > 1, `more than one line of output without head (${lines(full.stdout).length})`);
@@ -153,7 +178,7 @@ for (const c of CONTRACTS) {
   if (c.input === undefined) continue;
   const reads = c.input;
 
-  t.test(`${c.bin}: empty input`, async (t) => {
+  t.test(`${name}: empty input`, async (t) => {
     const r = await run(c, [], '');
     if (c.empty === undefined) t.same([r.status, r.stdout, r.stderr], [0, '', '']);
     else {
@@ -162,7 +187,7 @@ for (const c of CONTRACTS) {
     }
   });
 
-  t.test(`${c.bin}: a bad line in the middle is reported with its place and skipped`, async (t) => {
+  t.test(`${name}: a bad line in the middle is reported with its place and skipped`, async (t) => {
     const good = await reads();
     const at = c.badAt ? c.badAt(good) : Math.floor(good.length / 2);
     t.ok(at > 0 && at < good.length, 'the bad line goes between good ones');

@@ -2,6 +2,10 @@ import type { Writable } from 'node:stream';
 import { PipeClosed } from './errors.js';
 
 const FLUSH_AT = 64 * 1024;
+// Lines held back longer than this while the input is quiet go out anyway: a stage must not sit
+// on a window's last record (a chunk-done, a commit) waiting for 64 KB more that may never come
+// until the stage downstream answers (sb-rendezvous gate waits for that very commit).
+const IDLE_MS = 25;
 
 // Buffered line output that honours backpressure and turns EPIPE into PipeClosed. Lines are
 // encoded as they come into buffers that are written whole (no string joins, no second copy),
@@ -20,6 +24,7 @@ export class Output {
   private closed = false;
   private failure: Error | undefined;
   private waiters: Array<() => void> = [];
+  private idle: NodeJS.Timeout | undefined;
 
   constructor(private readonly stream: Writable) {
     this.buf = Buffer.allocUnsafeSlow(CAP);
@@ -60,11 +65,27 @@ export class Output {
   // Flush when enough is queued; call once per input batch. Waits while the reader is slow.
   async drain(): Promise<void> {
     if (this.fullSize + this.used + this.text.length >= FLUSH_AT) await this.flush();
-    else this.check();
+    else {
+      this.check();
+      this.flushWhenIdle();
+    }
+  }
+
+  // Arms one timer that flushes what is queued unless a flush happens first.
+  private flushWhenIdle(): void {
+    if (this.idle !== undefined || this.pending === 0) return;
+    this.idle = setTimeout(() => {
+      this.idle = undefined;
+      // a failed write is kept by the stream's error handler for the next check()
+      this.flush().catch(() => undefined);
+    }, IDLE_MS);
+    this.idle.unref();
   }
 
   // Write everything queued and wait until the stream accepts more.
   async flush(): Promise<void> {
+    if (this.idle !== undefined) clearTimeout(this.idle);
+    this.idle = undefined;
     this.check();
     if (this.text.length > 0) this.spill();
     if (this.used > 0) this.next(0);
