@@ -659,6 +659,27 @@ t.test('--concurrency keeps each window contiguous and the input order; other ki
   t.ok(one.stdout.includes('{"kind":"note","n":1}\n'), 'passed through byte for byte');
 });
 
+t.test('many lines of other kinds between and after windows: all pass through, untouched, in place', async (t) => {
+  const e = setup({ SB_SIM_DELAY: '0.2', SB_SIM_RATE: '50' });
+  // Over a megabyte of them behind each window, in odd but valid JSON: more than sb-sacct
+  // holds while a window is still running.
+  const notes = (h: number, n: number): string[] => Array.from({ length: n }, (_, i) => `{ "kind" : "note", "h":${h}, "i":${i}, "x":1.50, "u":"\\u00e9" }`);
+  const lines: string[] = [];
+  for (let h = 0; h < 6; h++) lines.push(chunk('hammer', `2024-01-01T0${h}:00:00Z`, `2024-01-01T0${h}:59:59Z`), ...notes(h, h % 2 === 0 ? 20_000 : 1));
+  lines.push(...notes(9, 30_000));
+  const input = lines.join('\n') + '\n';
+  const one = await sbSacct(e, FAST, input);
+  const four = await sbSacct(e, [...FAST, '-j', '4'], input);
+  t.equal(one.status, 0, one.stderr);
+  t.equal(four.status, 0, four.stderr);
+  t.ok(four.stdout === one.stdout, '-j 4 prints exactly what -j 1 prints');
+  const out = one.stdout.split('\n');
+  t.ok(JSON.stringify(out.filter((l) => l.includes('"note"'))) === JSON.stringify(lines.filter((l) => l.includes('"note"'))), 'every note, byte for byte, in order');
+  const kinds = out.filter((l) => l !== '').map((l) => JSON.parse(l) as Rec).map((r) => r['kind'] === 'note' ? `note ${r['h']}` : `${r['kind']}`);
+  const compact = kinds.filter((k, i) => k !== kinds[i - 1] && !(k === 'rows' && kinds[i - 1] === 'rows'));
+  t.same(compact, ['rows', 'chunk-done', 'note 0', 'rows', 'chunk-done', 'note 1', 'rows', 'chunk-done', 'note 2', 'rows', 'chunk-done', 'note 3', 'rows', 'chunk-done', 'note 4', 'rows', 'chunk-done', 'note 5', 'note 9']);
+});
+
 t.test('the rate limit is shared by concurrent sb-sacct processes', async (t) => {
   const e = setup();
   const calls = 4;

@@ -1,14 +1,15 @@
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Args, type Context, type Tool, maxOperands, optInt, optString } from '../core/cli/run.js';
 import { type Chunk, chunkFromRecord, chunkId } from '../core/records/chunk.js';
 import { durationOption, formatDuration } from './sacct/duration.js';
-import { BadInput, EXIT, PipeClosed, SbError, UsageError } from '../core/cli/errors.js';
+import { EXIT, PipeClosed, SbError, UsageError } from '../core/cli/errors.js';
 import { AppendLog } from './sacct/append-log.js';
 import { readLineBatches } from '../core/cli/lines.js';
-import { isBlank, parseRecordLine } from '../core/cli/input.js';
+import { type Rec, forEachRecord } from '../core/cli/input.js';
+import { Output } from '../core/cli/output.js';
 import { SacctClock } from '../core/sacct/time.js';
 import { type GroupResult, SpawnError, killAllGroups, runGroup } from './sacct/process-group.js';
 import { ProgressLine, progressWanted } from './sacct/progress.js';
@@ -433,6 +434,7 @@ function settingsFrom(args: Args, env: NodeJS.ProcessEnv): Settings {
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const PASSING = 4;
 const SIGNAL_STATUS: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
 export async function main({ args, io, report, out, input: open }: Context): Promise<number> {
@@ -664,66 +666,60 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   };
 
   let tail: Promise<void> = Promise.resolve();
-  let queued = 0;
   let windowsOpen = 0;
   const lookahead = set.concurrency === 0 ? Number.POSITIVE_INFINITY : Math.max(4, set.concurrency * 4);
   const chain = (fn: () => void | Promise<void>): void => {
-    queued++;
     tail = tail.then(async () => {
-      queued--;
       if (stopError === undefined) await fn();
     }).catch(stop);
   };
 
-  let line = 0;
+  // Lines of other kinds, as forEachRecord passes them through, join the queue of the windows'
+  // output, so they keep their place in it: a window is queued once passed.flush() returns,
+  // which (highWaterMark 0) waits until every line read before it is queued. Behind a slow
+  // window, at most PASSING blocks of them wait: the input is read on once they are out.
+  let passing = 0;
+  const passed = new Output(new Writable({
+    highWaterMark: 0,
+    write(block: Buffer, _encoding, done) {
+      const text = block.toString('utf8', 0, block.length - 1);
+      passing++;
+      chain(async () => {
+        passing--;
+        out.line(text);
+        await out.drain();
+      });
+      if (passing > PASSING) void tail.then(() => done());
+      else done();
+    },
+  }));
+  const window = async (rec: Rec): Promise<void> => {
+    if (stopError !== undefined) return;
+    const chunk = chunkFromRecord(rec);
+    await passed.flush();
+    while (windowsOpen >= lookahead && stopError === undefined) {
+      await new Promise<void>((resolve) => (roomWaiter = resolve));
+    }
+    if (stopError !== undefined) return;
+    windowsOpen++;
+    stats.windows++;
+    const result = fetchWindow(chunk).catch((err: unknown) => {
+      stop(err);
+      throw err;
+    });
+    result.catch(() => undefined);
+    chain(async () => {
+      const o = await result;
+      windowsOpen--;
+      wake();
+      await emit(o);
+    });
+  };
+
   try {
     try {
-      for await (const batch of readLineBatches(input.stream)) {
-        for (const text of batch) {
-          line++;
-          if (stopError !== undefined) break;
-          if (isBlank(text)) continue;
-          const whereLine = { source: input.source, line };
-          let rec: Record<string, unknown>;
-          try {
-            rec = parseRecordLine(text);
-          } catch (err) {
-            say(() => report.badLine(whereLine, (err as Error).message));
-            continue;
-          }
-          if (rec['kind'] !== 'chunk') {
-            chain(() => out.line(text));
-            continue;
-          }
-          let chunk: Chunk;
-          try {
-            chunk = chunkFromRecord(rec);
-          } catch (err) {
-            if (!(err instanceof BadInput)) throw err;
-            say(() => report.badLine(whereLine, err.message));
-            continue;
-          }
-          while ((windowsOpen >= lookahead || queued > 10_000) && stopError === undefined) {
-            await new Promise<void>((resolve) => (roomWaiter = resolve));
-          }
-          if (stopError !== undefined) break;
-          windowsOpen++;
-          stats.windows++;
-          const result = fetchWindow(chunk).catch((err: unknown) => {
-            stop(err);
-            throw err;
-          });
-          result.catch(() => undefined);
-          chain(async () => {
-            const o = await result;
-            windowsOpen--;
-            wake();
-            await emit(o);
-          });
-        }
-        if (stopError !== undefined) break;
-        chain(() => out.drain());
-      }
+      await forEachRecord(input, passed, report, { chunk: window });
+      await passed.flush();
     } catch (err) {
       if (stopError === undefined) throw err;
     }
