@@ -65,13 +65,18 @@ function line(v: Partial<Fields>): string {
   return SACCT_FIELDS.map((f) => (v[f] ?? '') + US).join('');
 }
 
+// Feeds a line to the filter as sb-sacct reads it: sacct's delimiter made DEL.
+function feed(f: WindowFilter, l: string, n: number): void {
+  f.feed(l.replaceAll(US, ROWS_DELIMITER), n);
+}
+
 function job(id: string, end: string, extra: Partial<Fields> = {}): string {
   return line({ DBIndex: '', JobID: id, JobIDRaw: id, End: end, State: 'COMPLETED', ...extra });
 }
 
 function filtered(lines: string[], start = '2024-01-01T00:00:00Z', end = '2024-01-01T00:59:59Z'): { ids: string[]; orphans: number; seen: number } {
   const f = new WindowFilter('hammer', T(start), T(end));
-  lines.forEach((l, i) => f.feed(l, i + 1));
+  lines.forEach((l, i) => feed(f, l, i + 1));
   const r = f.finish();
   const ids = (records(spoolText(r.rows)) as Array<{ f: Fields }>).map((x) => x.f['JobIDRaw'] as string);
   r.rows.close();
@@ -136,8 +141,8 @@ t.test('WindowFilter: a line that is not exactly the field list is garbled', asy
   ];
   for (const [l, re] of bad) {
     const f = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'));
-    t.throws(() => f.feed(l, 3), GarbledOutput);
-    t.throws(() => f.feed(l, 3), re);
+    t.throws(() => feed(f, l, 3), GarbledOutput);
+    t.throws(() => feed(f, l, 3), re);
   }
   const quoted = filtered([job('1', '2024-01-01T00:10:00', { Account: 'we"ird\\acct' })]);
   t.same(quoted.ids, ['1'], 'quotes and backslashes are escaped, not garbled');
@@ -148,7 +153,7 @@ t.test('rows records: the field list once, raw lines without their final delimit
   const n = ROWS_MAX_LINES + 10;
   for (let i = 0; i < n; i++) {
     const l = job(String(i + 1), '2024-01-01T00:10:00', i === 3 ? { Account: 'a"b\\é' } : {});
-    f.feedBytes(Buffer.from(l + '\n'), 0, Buffer.byteLength(l), i + 1);
+    feed(f, l, i + 1);
   }
   const r = f.finish();
   t.equal(r.count, n);
@@ -167,12 +172,12 @@ t.test('rows records: the field list once, raw lines without their final delimit
   t.equal(lines[3], asRow(job('4', '2024-01-01T00:10:00', { Account: 'a"b\\é' })), 'quotes, backslashes, UTF-8 kept');
   t.ok(text.includes('\x7f') && !text.includes('\\u001f'), 'DEL written as it is (JSON does not escape it)');
   const small = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'), { maxBytes: 1000 });
-  for (let i = 0; i < 20; i++) small.feed(job(String(i + 1), '2024-01-01T00:10:00'), i + 1);
+  for (let i = 0; i < 20; i++) feed(small, job(String(i + 1), '2024-01-01T00:10:00'), i + 1);
   const bytes = rawRecords(spoolText(small.finish().rows)).map((x) => (x['lines'] as string[]).length);
   t.ok(bytes.length > 1 && bytes.reduce((a, b) => a + b) === 20, `a record closes past maxBytes (${bytes.join(' + ')} lines)`);
 });
 
-t.test('the byte path and the text path read lines alike', async (t) => {
+t.test('WindowFilter: lines as sacct prints them, odd characters, empty lines; what is not a line of ours', async (t) => {
   const lines = [
     job('1', '2024-01-01T00:10:00', { DBIndex: '5' }),
     job('1.batch', '2024-01-01T00:10:00', { DBIndex: '5', MaxRSS: '100K' }),
@@ -180,41 +185,36 @@ t.test('the byte path and the text path read lines alike', async (t) => {
     job('2', '2024-01-01T00:20:00', { User: 'ünï' }),
     job('3', '2024-01-01T01:20:00'),
     job('3.batch', '2024-01-01T01:20:00'),
-    job('4', '2024-01-01T00:59:59', { Account: 'x\\y"z' }),
+    job('4', '2024-01-01T00:59:59', { Account: 'x\\y"z', QOS: 'a\tb' }),
     '',
-    job('5', '2024-01-01T00:30:00') + '\r',
+    job('5', '2024-01-01T00:30:00'),
   ];
-  const a = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'));
-  const b = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'));
-  const buf = Buffer.from(lines.join('\n'));
-  let pos = 0;
-  lines.forEach((l, i) => {
-    const len = Buffer.byteLength(l);
-    a.feedBytes(buf, pos, pos + len, i + 1);
-    pos += len + 1;
-    b.feed(l.endsWith('\r') ? l.slice(0, -1) : l, i + 1);
-  });
-  const ra = a.finish();
-  const rb = b.finish();
-  t.equal(spoolText(ra.rows), spoolText(rb.rows));
-  t.same([ra.count, ra.seen, ra.orphans], [rb.count, rb.seen, rb.orphans]);
-  t.equal(ra.count, 6);
+  for (const rowRecords of [false, true]) {
+    const f = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'), { rowRecords });
+    lines.forEach((l, i) => feed(f, l, i + 1));
+    const r = f.finish();
+    const kept = (records(spoolText(r.rows)) as Array<{ f: Fields }>);
+    r.rows.close();
+    t.same([r.count, r.seen, r.orphans], [6, 8, 0]);
+    t.same(kept.map((x) => x.f['JobIDRaw']), ['1', '1.batch', '2', '2.0', '4', '5'], 'a step read before its job follows it');
+    t.equal(kept[2]?.f['User'], 'ünï');
+    t.same([kept[4]?.f['Account'], kept[4]?.f['QOS']], ['x\\y"z', 'a\tb'], `quotes, backslashes, tabs kept${rowRecords ? ' (row records)' : ''}`);
+  }
   for (const [l, re] of [
-    [job('1', '2024-01-01T00:10:00').slice(0, 40), /has \d+ fields, expected 21/],
     [job('1', '2024-01-01T00:10:00', { User: 'a\u0007' }), /control character/],
-    [job('1x', '2024-01-01T00:10:00'), /JobIDRaw '1x'/],
     [job('1.', '2024-01-01T00:10:00'), /JobIDRaw '1\.'/],
     [job('1', '2024-13-01T00:10:00'), /End '2024-13-01T00:10:00', not a time/],
+    [job('1', '2024-02-30T00:10:00'), /End '2024-02-30T00:10:00', not a time/],
+    [job('1', ''), /End '', not a time/],
   ] as Array<[string, RegExp]>) {
     const f = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'));
-    t.throws(() => f.feedBytes(Buffer.from(l), 0, Buffer.byteLength(l), 3), re);
+    t.throws(() => feed(f, l, 3), re);
   }
 });
 
 t.test('row records (--row-records): kind first, the chunk id, every field as a raw string', async (t) => {
   const f = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'), { rowRecords: true });
-  const l = job('1', '2024-01-01T00:10:00', { Account: 'a"b', MaxRSS: '' });
-  f.feedBytes(Buffer.from(l), 0, l.length, 1);
+  feed(f, job('1', '2024-01-01T00:10:00', { Account: 'a"b', MaxRSS: '' }), 1);
   const text = spoolText(f.finish().rows).trimEnd();
   const rec = JSON.parse(text) as { kind: string; cluster: string; chunk: string; f: Fields };
   t.same(Object.keys(rec), ['kind', 'cluster', 'chunk', 'f']);
@@ -280,21 +280,22 @@ t.test('tickets: at most N starts in any period, across claimers sharing the dir
   t.equal(takeTicket(dir, rate, now), 5_000_000, 'an idle queue starts at once');
 });
 
-t.test('Spool keeps lines in order in memory and, past 16 MiB, in an unlinked file', async (t) => {
+t.test('Spool keeps text in order in memory and, past 16 MiB, in an unlinked file', async (t) => {
   const small = new Spool();
-  small.push('a');
-  small.push('b');
-  t.same([...small.batches()], ['a\nb']);
+  small.write('a\n');
+  small.write('b\n');
+  t.equal(spoolText(small), 'a\nb\n');
   small.close();
   const big = new Spool();
   const row = 'x'.repeat(999);
   const n = 20_000;
-  for (let i = 0; i < n; i++) big.push(`${i} ${row} é`);
-  const lines = [...big.batches()].join('\n').split('\n');
-  t.equal(spoolText(big), lines.join('\n') + '\n', 'buffers(): the same bytes, from the file');
+  for (let i = 0; i < n; i++) big.write(`${i} ${row} é\n`);
+  const blocks = [...big.buffers()];
   big.close();
+  t.ok(blocks.length > 1, `read back in blocks (${blocks.length})`);
+  const lines = Buffer.concat(blocks).toString('utf8').split('\n');
+  t.equal(lines.pop(), '');
   t.equal(lines.length, n);
-  t.equal(big.count, n);
   t.ok(lines.every((l, i) => l === `${i} ${row} é`), 'every line intact, in order, UTF-8 whole');
 });
 
@@ -306,7 +307,7 @@ t.test('real sacct output: touching windows split the 20 job records and 43 step
   const lines = readFileSync(path.join(REAL, 'sacct-noconvert.txt'), 'utf8').split('\n').filter((l) => l !== '');
   const run = (start: string, end: string): Array<{ f: Fields }> => {
     const f = new WindowFilter('sbtest', T(start), T(end));
-    lines.forEach((l, i) => f.feed(l, i + 1));
+    lines.forEach((l, i) => feed(f, l, i + 1));
     const r = f.finish();
     t.equal(r.orphans, 0, 'every step has its job line');
     const text = spoolText(r.rows);
@@ -656,6 +657,27 @@ t.test('--concurrency keeps each window contiguous and the input order; other ki
   const compact = kinds.filter((k, i) => k !== kinds[i - 1]);
   t.same(compact, ['row hammer', 'done hammer', 'note 1', 'row anvil', 'done anvil', 'row demo', 'done demo', 'note 2', 'row hammer', 'done hammer']);
   t.ok(one.stdout.includes('{"kind":"note","n":1}\n'), 'passed through byte for byte');
+});
+
+t.test('many lines of other kinds between and after windows: all pass through, untouched, in place', async (t) => {
+  const e = setup({ SB_SIM_DELAY: '0.2', SB_SIM_RATE: '50' });
+  // Over a megabyte of them behind each window, in odd but valid JSON: more than sb-sacct
+  // holds while a window is still running.
+  const notes = (h: number, n: number): string[] => Array.from({ length: n }, (_, i) => `{ "kind" : "note", "h":${h}, "i":${i}, "x":1.50, "u":"\\u00e9" }`);
+  const lines: string[] = [];
+  for (let h = 0; h < 6; h++) lines.push(chunk('hammer', `2024-01-01T0${h}:00:00Z`, `2024-01-01T0${h}:59:59Z`), ...notes(h, h % 2 === 0 ? 20_000 : 1));
+  lines.push(...notes(9, 30_000));
+  const input = lines.join('\n') + '\n';
+  const one = await sbSacct(e, FAST, input);
+  const four = await sbSacct(e, [...FAST, '-j', '4'], input);
+  t.equal(one.status, 0, one.stderr);
+  t.equal(four.status, 0, four.stderr);
+  t.ok(four.stdout === one.stdout, '-j 4 prints exactly what -j 1 prints');
+  const out = one.stdout.split('\n');
+  t.ok(JSON.stringify(out.filter((l) => l.includes('"note"'))) === JSON.stringify(lines.filter((l) => l.includes('"note"'))), 'every note, byte for byte, in order');
+  const kinds = out.filter((l) => l !== '').map((l) => JSON.parse(l) as Rec).map((r) => r['kind'] === 'note' ? `note ${r['h']}` : `${r['kind']}`);
+  const compact = kinds.filter((k, i) => k !== kinds[i - 1] && !(k === 'rows' && kinds[i - 1] === 'rows'));
+  t.same(compact, ['rows', 'chunk-done', 'note 0', 'rows', 'chunk-done', 'note 1', 'rows', 'chunk-done', 'note 2', 'rows', 'chunk-done', 'note 3', 'rows', 'chunk-done', 'note 4', 'rows', 'chunk-done', 'note 5', 'note 9']);
 });
 
 t.test('the rate limit is shared by concurrent sb-sacct processes', async (t) => {

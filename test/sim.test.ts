@@ -495,15 +495,6 @@ t.test('a reader that goes away ends the run quietly (| head -1)', async (t) => 
   t.equal(r.stderr, 'status=0\n', 'exit 0 and no stack trace');
 });
 
-t.test('a worker thread changes nothing in the output', async (t) => {
-  const args = toolkitArgs('2024-01-10T00:00:00', '2024-01-12T23:59:59', 'anvil');
-  const one = sacct(args, { SB_SIM_RATE: '600', SB_SIM_THREADS: '1' });
-  const two = sacct(args, { SB_SIM_RATE: '600', SB_SIM_THREADS: '2' });
-  t.equal(two.status, 0);
-  t.ok(one.stdout.length > 1e6);
-  t.ok(one.stdout === two.stdout, 'identical bytes');
-});
-
 t.test('failure knobs', async (t) => {
   const args = toolkitArgs('2024-01-10T00:00:00', '2024-01-10T00:59:59');
   const refusedText = readFileSync(path.join(ROOT, 'test/fixtures/real/errors/slurmdbd-stopped.stderr'), 'utf8').replace('127.0.0.1', 'slurmdbd');

@@ -1,14 +1,16 @@
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Args, type Context, type Tool, maxOperands, optInt, optString } from '../core/cli/run.js';
 import { type Chunk, chunkFromRecord, chunkId } from '../core/records/chunk.js';
 import { durationOption, formatDuration } from './sacct/duration.js';
-import { BadInput, EXIT, PipeClosed, SbError, UsageError } from '../core/cli/errors.js';
+import { EXIT, PipeClosed, SbError, UsageError } from '../core/cli/errors.js';
 import { AppendLog } from './sacct/append-log.js';
 import { readLineBatches } from '../core/cli/lines.js';
-import { isBlank, parseRecordLine } from '../core/cli/input.js';
+import { type Rec, forEachRecord } from '../core/cli/input.js';
+import { Output } from '../core/cli/output.js';
+import { SacctClock } from '../core/sacct/time.js';
 import { type GroupResult, SpawnError, killAllGroups, runGroup } from './sacct/process-group.js';
 import { ProgressLine, progressWanted } from './sacct/progress.js';
 import { type Rate, ensureRateDir, parseRate, rateDir, takeTicket } from './sacct/rate-limit.js';
@@ -19,7 +21,6 @@ import {
   isDatabaseError,
   isPermanentError,
   lastLine,
-  parseSacctTime,
   sacctArgs,
   sacctEnv,
   sacctmgrClusterArgs,
@@ -92,22 +93,21 @@ export class GarbledOutput extends Error {
 }
 
 const NFIELDS = SACCT_FIELDS.length;
-const IDX = {
-  db: SACCT_FIELDS.indexOf('DBIndex'),
-  rawId: SACCT_FIELDS.indexOf('JobIDRaw'),
-  end: SACCT_FIELDS.indexOf('End'),
-};
-const JOB_ID_RAW = /^(\d+)(\.[A-Za-z0-9_+-]+)?$/;
-// No field sb asks for holds a control character; the delimiter is \x1f.
-const CONTROL = /[\x00-\x08\x0a-\x1e\x7f]/;
-// A quote, a backslash or a control character other than the delimiter: the slow path.
-const SPECIAL = /["\\\x00-\x08\x0a-\x1e\x7f]/;
-const FIELD_KEYS = SACCT_FIELDS.map((f) => `${JSON.stringify(f)}:`);
-const DELIM = SACCT_DELIMITER.charCodeAt(0);
 // The delimiter of `rows` lines: DEL, which no kept line holds (sacct's output with one is
 // garbled) and which JSON, unlike sacct's unit separator, writes as it is (1 byte, not 6).
+// sacct's delimiter becomes DEL as its output arrives (sacctText), so lines are read with it.
 export const ROWS_DELIMITER = '\x7f';
-const ROWS_DELIM = 0x7f;
+// A line of ours: every field ending in the delimiter, DBIndex digits or empty, JobIDRaw an id;
+// captures, in field order, DBIndex, the job id and step of JobIDRaw, and End. In a plain line
+// no value holds a character JSON escapes; any other may hold a quote, a backslash or a tab.
+const linePattern = (value: string): RegExp => {
+  const field: Record<string, string> = { DBIndex: '(\\d*)', JobIDRaw: '(\\d+)(\\.[A-Za-z0-9_+-]+)?', End: `(${value})` };
+  return new RegExp(`^${SACCT_FIELDS.map((f) => `${field[f] ?? value}\\x7f`).join('')}$`);
+};
+const PLAIN_LINE = linePattern('[^\\x00-\\x1f"\\\\\\x7f]*');
+const LINE = linePattern('[^\\x00-\\x08\\x0a-\\x1f\\x7f]*');
+const CONTROL = /[\x00-\x08\x0a-\x1f]/;
+const FIELD_KEYS = SACCT_FIELDS.map((f) => `${JSON.stringify(f)}:`);
 
 // A `rows` record holds at most this many lines, and is closed once past this many bytes.
 export const ROWS_MAX_LINES = 4096;
@@ -116,7 +116,6 @@ export const ROWS_MAX_BYTES = 1024 * 1024;
 export interface FilterOptions {
   // One `row` record per line (sb-sacct --row-records) instead of batched `rows` records.
   rowRecords?: boolean;
-  spoolDir?: string;
   maxLines?: number;
   maxBytes?: number;
 }
@@ -147,11 +146,11 @@ export interface WindowRows {
 //
 // Kept lines become `rows` records (the window's field list once, then up to ROWS_MAX_LINES raw
 // lines without their final delimiter, the delimiter written as DEL, as JSON strings), or `row`
-// records with rowRecords. Lines
-// of printable ASCII are checked and copied byte by byte (feedBytes); any other line takes the
-// string path (feed), which reports garbled lines exactly.
+// records with rowRecords.
 export class WindowFilter {
-  readonly rows: Spool;
+  readonly rows = new Spool();
+  // sacct runs with TZ=UTC: its naive times are UTC.
+  private readonly clock = new SacctClock();
   // Steps seen before any job line of their id, by job id.
   private readonly pendingSteps = new Map<number, PendingStep[]>();
   private pendingCount = 0;
@@ -161,7 +160,6 @@ export class WindowFilter {
   private readonly repeats = new Map<number, number[]>();
   private readonly prefix: string;
   private readonly header: string;
-  private readonly headerBytes: Buffer;
   private readonly rowRecords: boolean;
   private readonly maxLines: number;
   private readonly maxBytes: number;
@@ -170,62 +168,36 @@ export class WindowFilter {
   private recBytes = 0;
   private kept = 0;
   private seen = 0;
-  // Field delimiters of the line being read (feedBytes).
-  private readonly delims = new Int32Array(NFIELDS + 1);
 
-  constructor(cluster: string, private readonly start: number, private readonly end: number, opts: FilterOptions | string = {}) {
-    const o: FilterOptions = typeof opts === 'string' ? { spoolDir: opts } : opts;
+  constructor(cluster: string, private readonly start: number, private readonly end: number, opts: FilterOptions = {}) {
     const head = `"cluster":${JSON.stringify(cluster)},"chunk":${JSON.stringify(chunkId({ cluster, start, end }))}`;
     this.prefix = `{"kind":"row",${head},"f":{`;
     this.header = `{"kind":"rows",${head},"fields":${JSON.stringify(SACCT_FIELDS)},"delimiter":"\\u007f","lines":[`;
-    this.headerBytes = Buffer.from(this.header);
-    this.rowRecords = o.rowRecords === true;
-    this.maxLines = o.maxLines ?? ROWS_MAX_LINES;
-    this.maxBytes = o.maxBytes ?? ROWS_MAX_BYTES;
-    this.rows = new Spool(o.spoolDir);
+    this.rowRecords = opts.rowRecords === true;
+    this.maxLines = opts.maxLines ?? ROWS_MAX_LINES;
+    this.maxBytes = opts.maxBytes ?? ROWS_MAX_BYTES;
   }
 
-  // One line as bytes buf[s, e) without its newline, and its number.
-  feedBytes(buf: Buffer, s: number, e: number, n: number): void {
-    if (e > s && buf[e - 1] === 13) e--;
-    if (e === s) return;
-    if (this.rowRecords || !this.fastLine(buf, s, e)) this.feed(buf.toString('utf8', s, e), n);
-  }
-
-  // One line of text without its newline, and its number.
+  // One line of sacct's output (its delimiter made DEL) without its newline, and its number.
   feed(line: string, n: number): void {
     if (line === '') return;
-    const parts = line.split(SACCT_DELIMITER);
-    if (parts.length !== NFIELDS + 1 || parts[NFIELDS] !== '') {
-      const found = parts[parts.length - 1] === '' ? parts.length - 1 : parts.length;
-      throw new GarbledOutput(`line ${n} has ${found} fields, expected ${NFIELDS} each ending in the delimiter`);
-    }
-    const plain = !SPECIAL.test(line);
-    if (!plain && CONTROL.test(line)) throw new GarbledOutput(`line ${n} has a control character`);
-    const rawId = parts[IDX.rawId] as string;
-    const db = parts[IDX.db] as string;
-    const m = JOB_ID_RAW.exec(rawId);
-    if (!m || !/^\d*$/.test(db)) throw new GarbledOutput(`line ${n}: JobIDRaw '${rawId}' or DBIndex '${db}' is not an id`);
-    const jobId = Number(m[1]);
-    const dbNum = db === '' ? -1 : Number(db);
-    let end = 0;
-    if (m[2] === undefined) {
-      const t = parseSacctTime(parts[IDX.end] as string);
-      if (t === undefined) throw new GarbledOutput(`line ${n}: job ${rawId} has End '${parts[IDX.end]}', not a time`);
-      end = t;
-    }
+    let m = PLAIN_LINE.exec(line);
+    const plain = m !== null;
+    m ??= LINE.exec(line);
+    if (m === null) throw garbled(line, n);
+    const jobId = Number(m[2]);
+    const db = m[1] === '' ? -1 : Number(m[1]);
     this.seen++;
-    const text = (): string => this.rowRecords ? this.serialize(parts, plain) : JSON.stringify(line.slice(0, -1).replaceAll(SACCT_DELIMITER, ROWS_DELIMITER));
-    if (m[2] === undefined) {
-      if (this.jobLine(jobId, dbNum, end)) {
-        this.put(text());
-        this.stepsOf(jobId, dbNum, true);
-      } else this.stepsOf(jobId, dbNum, false);
+    if (m[3] === undefined) {
+      if (this.jobLine(jobId, db, this.endOf(m[4] as string, m[2] as string, n))) {
+        this.put(this.element(line, plain));
+        this.stepsOf(jobId, db, true);
+      } else this.stepsOf(jobId, db, false);
       return;
     }
-    const job = this.jobOf(jobId, dbNum);
-    if (job === undefined) this.hold(jobId, dbNum, text());
-    else if (job % 2 === 1) this.put(text());
+    const job = this.jobOf(jobId, db);
+    if (job === undefined) this.hold(jobId, db, this.element(line, plain));
+    else if (job % 2 === 1) this.put(this.element(line, plain));
   }
 
   finish(): WindowRows {
@@ -233,86 +205,16 @@ export class WindowFilter {
     return { rows: this.rows, count: this.kept, seen: this.seen, orphans: this.pendingCount };
   }
 
-  // A line of printable ASCII (and delimiters) exactly the field list, read and kept or not
-  // without making a string; false (nothing done) for any other line. One pass checks each byte
-  // and copies it into the spool as the line's element of the open `rows` record (header or
-  // comma, quotes, DEL for the delimiter); the copy counts only if the line is kept.
-  private fastLine(buf: Buffer, s: number, e: number): boolean {
-    const rows = this.rows;
-    const open = this.recLines > 0;
-    const dst = rows.reserve(e - s + this.headerBytes.length + 3);
-    const o0 = rows.offset;
-    let o = o0;
-    if (open) dst[o++] = 0x2c;
-    else o += this.headerBytes.copy(dst, o);
-    const q = o;
-    dst[o++] = 0x22;
-    const d = this.delims;
-    let nd = 0;
-    for (let i = s; i < e; i++) {
-      const c = buf[i] as number;
-      if (c === DELIM) {
-        if (nd === NFIELDS) return false;
-        d[nd++] = i;
-        dst[o++] = ROWS_DELIM;
-      } else if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
-      else dst[o++] = c;
+  // A job line's End as epoch seconds; a job that has none (Unknown) or no time is garbled.
+  private endOf(text: string, rawId: string, n: number): number {
+    let end: number | null = null;
+    try {
+      end = this.clock.read('End', text);
+    } catch {
+      // not a time: said below
     }
-    if (nd !== NFIELDS || d[NFIELDS - 1] !== e - 1) return false;
-    // the final delimiter is not part of the line
-    dst[o - 1] = 0x22;
-    // DBIndex: digits or empty.
-    const dbS = IDX.db === 0 ? s : (d[IDX.db - 1] as number) + 1;
-    const dbE = d[IDX.db] as number;
-    if (dbE - dbS > 15) return false;
-    let dbNum = dbE === dbS ? -1 : 0;
-    for (let i = dbS; i < dbE; i++) {
-      const c = (buf[i] as number) - 48;
-      if (c < 0 || c > 9) return false;
-      dbNum = dbNum * 10 + c;
-    }
-    // JobIDRaw: digits, then perhaps '.' and a step name.
-    const idS = (d[IDX.rawId - 1] as number) + 1;
-    const idE = d[IDX.rawId] as number;
-    let i = idS;
-    let jobId = 0;
-    for (; i < idE; i++) {
-      const c = (buf[i] as number) - 48;
-      if (c < 0 || c > 9) break;
-      jobId = jobId * 10 + c;
-    }
-    if (i === idS || i - idS > 15) return false;
-    const step = i < idE;
-    if (step) {
-      if (buf[i] !== 0x2e || i + 1 === idE) return false;
-      for (i++; i < idE; i++) {
-        const c = buf[i] as number;
-        // [A-Za-z0-9_+-]
-        if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2b || c === 0x2d)) return false;
-      }
-    }
-    if (!step) {
-      const end = readTime(buf, (d[IDX.end - 1] as number) + 1, d[IDX.end] as number);
-      if (end < 0) return false;
-      this.seen++;
-      if (this.jobLine(jobId, dbNum, end)) {
-        this.keepCopied(o, o - q);
-        this.stepsOf(jobId, dbNum, true);
-      } else this.stepsOf(jobId, dbNum, false);
-      return true;
-    }
-    this.seen++;
-    const job = this.jobOf(jobId, dbNum);
-    if (job === undefined) this.hold(jobId, dbNum, dst.toString('latin1', q, o));
-    else if (job % 2 === 1) this.keepCopied(o, o - q);
-    return true;
-  }
-
-  // The line fastLine copied is kept: the spool's end moves past it.
-  private keepCopied(end: number, bytes: number): void {
-    this.kept++;
-    this.rows.commit(end);
-    this.added(bytes);
+    if (end === null) throw new GarbledOutput(`line ${n}: job ${rawId} has End '${text}', not a time`);
+    return end;
   }
 
   // Records a job line; whether it is kept (its End in the window).
@@ -368,16 +270,12 @@ export class WindowFilter {
   private put(text: string): void {
     this.kept++;
     if (this.rowRecords) {
-      this.rows.push(text);
+      this.rows.write(text + '\n');
       return;
     }
     this.rows.write(this.recLines === 0 ? this.header + text : ',' + text);
-    this.added(text.length);
-  }
-
-  private added(bytes: number): void {
     this.recLines++;
-    this.recBytes += bytes;
+    this.recBytes += text.length;
     if (this.recLines >= this.maxLines || this.recBytes >= this.maxBytes) this.closeRecord();
   }
 
@@ -387,8 +285,11 @@ export class WindowFilter {
     this.recBytes = 0;
   }
 
-  // `plain`: the line has no character JSON must escape, so each value goes in as it is.
-  private serialize(parts: string[], plain: boolean): string {
+  // A kept line as its output element: a `rows` line (a JSON string, less the final delimiter)
+  // or a `row` record. `plain`: no value holds a character JSON escapes, so each goes in as it is.
+  private element(line: string, plain: boolean): string {
+    if (!this.rowRecords) return plain ? `"${line.slice(0, -1)}"` : JSON.stringify(line.slice(0, -1));
+    const parts = line.split(ROWS_DELIMITER);
     let s = this.prefix;
     for (let i = 0; i < NFIELDS; i++) {
       const v = parts[i] as string;
@@ -398,23 +299,15 @@ export class WindowFilter {
   }
 }
 
-// sacct's naive `YYYY-MM-DDTHH:MM:SS` in buf[s, e) → epoch seconds, as parseSacctTime reads it;
-// -1 when it is not one.
-function readTime(buf: Buffer, s: number, e: number): number {
-  if (e - s !== 19 || buf[s + 4] !== 0x2d || buf[s + 7] !== 0x2d || buf[s + 10] !== 0x54 || buf[s + 13] !== 0x3a || buf[s + 16] !== 0x3a) return -1;
-  const y = num(buf, s, 4), mo = num(buf, s + 5, 2), d = num(buf, s + 8, 2), h = num(buf, s + 11, 2), mi = num(buf, s + 14, 2), sec = num(buf, s + 17, 2);
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) return -1;
-  return Date.UTC(y, mo - 1, d, h, mi, sec) / 1000;
-}
-
-function num(buf: Buffer, s: number, len: number): number {
-  let v = 0;
-  for (let i = s; i < s + len; i++) {
-    const c = (buf[i] as number) - 48;
-    if (c < 0 || c > 9) return -1;
-    v = v * 10 + c;
+// Why a line is not one of ours (LINE does not match it).
+function garbled(line: string, n: number): GarbledOutput {
+  const parts = line.split(ROWS_DELIMITER);
+  if (parts.length !== NFIELDS + 1 || parts[NFIELDS] !== '') {
+    const found = parts[parts.length - 1] === '' ? parts.length - 1 : parts.length;
+    return new GarbledOutput(`line ${n} has ${found} fields, expected ${NFIELDS} each ending in the delimiter`);
   }
-  return v;
+  if (CONTROL.test(line)) return new GarbledOutput(`line ${n} has a control character`);
+  return new GarbledOutput(`line ${n}: JobIDRaw '${parts[SACCT_FIELDS.indexOf('JobIDRaw')]}' or DBIndex '${parts[SACCT_FIELDS.indexOf('DBIndex')]}' is not an id`);
 }
 
 // The delay before retry number `retry` (1-based): base × 2^(retry-1), times a random factor
@@ -541,6 +434,7 @@ function settingsFrom(args: Args, env: NodeJS.ProcessEnv): Settings {
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const PASSING = 4;
 const SIGNAL_STATUS: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
 export async function main({ args, io, report, out, input: open }: Context): Promise<number> {
@@ -617,45 +511,15 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
       signal,
       onStdout: (stdout: Readable) => {
         consumed = (async () => {
-          // Lines as bytes: split at '\n' in each chunk, a line cut by a chunk's end carried over.
           let n = 0;
-          let carry: Buffer[] = [];
-          const feed = (buf: Buffer, s: number, e: number): void => {
-            n++;
-            if (garbled) return;
+          for await (const batch of readLineBatches(sacctText(stdout, (b) => (endsWithNewline = b === 10)))) {
+            if (garbled) continue;
             try {
-              filter.feedBytes(buf, s, e, n);
+              for (const line of batch) filter.feed(line, ++n);
             } catch (err) {
               if (!(err instanceof GarbledOutput)) throw err;
               garbled = err;
             }
-          };
-          for await (const chunk of stdout as AsyncIterable<Buffer>) {
-            if (chunk.length === 0) continue;
-            endsWithNewline = chunk[chunk.length - 1] === 10;
-            let nl = chunk.indexOf(10);
-            if (nl < 0) {
-              carry.push(chunk);
-              continue;
-            }
-            let buf = chunk;
-            let pos = 0;
-            if (carry.length > 0) {
-              const head = carry.reduce((a, b) => a + b.length, 0);
-              buf = Buffer.concat([...carry, chunk]);
-              carry = [];
-              nl += head;
-            }
-            while (nl >= 0) {
-              feed(buf, pos, nl);
-              pos = nl + 1;
-              nl = buf.indexOf(10, pos);
-            }
-            if (pos < buf.length) carry.push(buf.subarray(pos));
-          }
-          if (carry.length > 0) {
-            const last = Buffer.concat(carry);
-            feed(last, 0, last.length);
           }
         })();
         consumed.catch(() => undefined);
@@ -768,7 +632,6 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
           await writeBytes(io.stdout, block);
           await out.drain();
         }
-        await out.flush();
       } finally {
         o.rows.close();
       }
@@ -803,66 +666,60 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   };
 
   let tail: Promise<void> = Promise.resolve();
-  let queued = 0;
   let windowsOpen = 0;
   const lookahead = set.concurrency === 0 ? Number.POSITIVE_INFINITY : Math.max(4, set.concurrency * 4);
   const chain = (fn: () => void | Promise<void>): void => {
-    queued++;
     tail = tail.then(async () => {
-      queued--;
       if (stopError === undefined) await fn();
     }).catch(stop);
   };
 
-  let line = 0;
+  // Lines of other kinds, as forEachRecord passes them through, join the queue of the windows'
+  // output, so they keep their place in it: a window is queued once passed.flush() returns,
+  // which (highWaterMark 0) waits until every line read before it is queued. Behind a slow
+  // window, at most PASSING blocks of them wait: the input is read on once they are out.
+  let passing = 0;
+  const passed = new Output(new Writable({
+    highWaterMark: 0,
+    write(block: Buffer, _encoding, done) {
+      const text = block.toString('utf8', 0, block.length - 1);
+      passing++;
+      chain(async () => {
+        passing--;
+        out.line(text);
+        await out.drain();
+      });
+      if (passing > PASSING) void tail.then(() => done());
+      else done();
+    },
+  }));
+  const window = async (rec: Rec): Promise<void> => {
+    if (stopError !== undefined) return;
+    const chunk = chunkFromRecord(rec);
+    await passed.flush();
+    while (windowsOpen >= lookahead && stopError === undefined) {
+      await new Promise<void>((resolve) => (roomWaiter = resolve));
+    }
+    if (stopError !== undefined) return;
+    windowsOpen++;
+    stats.windows++;
+    const result = fetchWindow(chunk).catch((err: unknown) => {
+      stop(err);
+      throw err;
+    });
+    result.catch(() => undefined);
+    chain(async () => {
+      const o = await result;
+      windowsOpen--;
+      wake();
+      await emit(o);
+    });
+  };
+
   try {
     try {
-      for await (const batch of readLineBatches(input.stream)) {
-        for (const text of batch) {
-          line++;
-          if (stopError !== undefined) break;
-          if (isBlank(text)) continue;
-          const whereLine = { source: input.source, line };
-          let rec: Record<string, unknown>;
-          try {
-            rec = parseRecordLine(text);
-          } catch (err) {
-            say(() => report.badLine(whereLine, (err as Error).message));
-            continue;
-          }
-          if (rec['kind'] !== 'chunk') {
-            chain(() => out.line(text));
-            continue;
-          }
-          let chunk: Chunk;
-          try {
-            chunk = chunkFromRecord(rec);
-          } catch (err) {
-            if (!(err instanceof BadInput)) throw err;
-            say(() => report.badLine(whereLine, err.message));
-            continue;
-          }
-          while ((windowsOpen >= lookahead || queued > 10_000) && stopError === undefined) {
-            await new Promise<void>((resolve) => (roomWaiter = resolve));
-          }
-          if (stopError !== undefined) break;
-          windowsOpen++;
-          stats.windows++;
-          const result = fetchWindow(chunk).catch((err: unknown) => {
-            stop(err);
-            throw err;
-          });
-          result.catch(() => undefined);
-          chain(async () => {
-            const o = await result;
-            windowsOpen--;
-            wake();
-            await emit(o);
-          });
-        }
-        if (stopError !== undefined) break;
-        chain(() => out.drain());
-      }
+      await forEachRecord(input, passed, report, { chunk: window });
+      await passed.flush();
     } catch (err) {
       if (stopError === undefined) throw err;
     }
@@ -914,6 +771,26 @@ async function writeBytes(stream: Writable, bytes: Buffer): Promise<void> {
     stream.on('close', done);
     stream.on('error', done);
   });
+}
+
+const US = SACCT_DELIMITER.charCodeAt(0);
+const DEL = ROWS_DELIMITER.charCodeAt(0);
+
+// sacct's output as it comes, its delimiter made DEL in place: one pass over the bytes, where
+// replacing it in each line's string costs several times as much. A DEL sacct printed itself
+// makes one field too many (garbled). `last` is told each chunk's last byte (a last line
+// without a newline was cut short).
+async function* sacctText(stdout: Readable, last: (byte: number) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of stdout as AsyncIterable<Buffer>) {
+    if (chunk.length === 0) continue;
+    delimitByDel(chunk);
+    last(chunk[chunk.length - 1] as number);
+    yield chunk;
+  }
+}
+
+function delimitByDel(b: Buffer): void {
+  for (let i = 0; i < b.length; i++) if (b[i] === US) b[i] = DEL;
 }
 
 function where(c: Chunk): string {

@@ -1,16 +1,14 @@
 // The stand-in sacct: sacct's options and output, answered from the synthetic cluster.
 import * as fs from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { buildCluster } from './cluster-model.js';
 import { ConfigError, readConfig, type SimConfig } from './config.js';
 import { chooseFault, FaultConfigError, FROZEN, hang, logLine, REFUSED, sleep, STREAM_DIED } from './faults.js';
 import { Generator, HOUR, type Job } from './generate.js';
 import { stateNumber } from './job-state.js';
-import { Output, ReaderGone, writeAll, writeBuffer } from './output.js';
+import { Output, ReaderGone, writeAll } from './output.js';
 import { getopt, UsageError } from './parse-args.js';
 import { parseSlurmTime, TimeError } from './parse-time.js';
-import { type Plan, Renderer, type Segment } from './render.js';
+import { type Plan, Renderer } from './render.js';
 import {
   BRIEF_FIELDS, DEFAULT_FIELDS, FieldError, FIELDS, header, Helpers, LONG_FIELDS, type Mode, resolveFields, Units,
 } from './row-format.js';
@@ -357,11 +355,7 @@ async function run(argv: readonly string[], cfg: SimConfig, io: Io): Promise<num
   const out = new Output(io.stdoutFd, cfg.garble, fault === 'truncate', q.delimiter);
   if (!q.noHeader) out.raw(header(fields, q.mode, q.delimiter));
   const renderer = new Renderer(plan, cfg, out);
-  const { from, to } = renderer.buckets();
-  const segments = clustersOf(q, cfg).map((cluster): Segment => ({ cluster, from, to }));
-  const threads = fault === 'truncate' || cfg.garble > 0 ? 1 : threadCount(io.env, cfg, to - from + 1, segments.length);
-  if (threads > 1) await parallel(renderer, plan, io, split(segments, cfg.rate));
-  else for (const seg of segments) renderer.segment(seg);
+  for (const cluster of clustersOf(q, cfg)) renderer.cluster(cluster);
   if (fault === 'truncate') {
     out.flushHalf();
     throw new Exit(1, STREAM_DIED);
@@ -372,68 +366,6 @@ async function run(argv: readonly string[], cfg: SimConfig, io: Io): Promise<num
 
 function arr(s: Set<string> | null): string[] | null {
   return s ? [...s] : null;
-}
-
-// SB_SIM_THREADS=2 renders every other run of hours in a worker thread. Not the default: it only
-// pays on an idle second core, and in a pipeline the next stage wants that core.
-function threadCount(env: NodeJS.ProcessEnv, cfg: SimConfig, buckets: number, clusters: number): number {
-  const raw = env['SB_SIM_THREADS'];
-  if (raw === undefined || raw === '' || raw === '1') return 1;
-  if (raw === 'auto') return availableParallelism() >= 2 && cfg.rate * 3.5 * buckets * clusters >= 300_000 ? 2 : 1;
-  return Math.max(1, Math.min(2, Math.floor(Number(raw)) || 1));
-}
-
-// Runs of hours small enough to keep two in memory, large enough to amortise a message.
-function split(segments: Segment[], rate: number): Segment[] {
-  const len = Math.max(1, Math.ceil(60_000 / Math.max(1, rate * 3.5)));
-  const out: Segment[] = [];
-  for (const s of segments) for (let b = s.from; b <= s.to; b += len) out.push({ cluster: s.cluster, from: b, to: Math.min(s.to, b + len - 1) });
-  return out;
-}
-
-// Odd segments go to a worker thread, even ones are rendered here; all are written in order.
-async function parallel(renderer: Renderer, plan: Plan, io: Io, segments: Segment[]): Promise<void> {
-  const theirs = segments.map((s, index) => ({ ...s, index })).filter((s) => s.index % 2 === 1);
-  const worker = new Worker(new URL('./render-worker.js', import.meta.url), { workerData: { plan, env: io.env, segments: theirs } });
-  const ready = new Map<number, Uint8Array[]>();
-  let waiting: ((chunks: Uint8Array[]) => void) | null = null;
-  let waitingFor = -1;
-  let failure: Error | null = null;
-  const fail = (e: Error): void => {
-    failure = e;
-    if (waiting) waiting([]);
-  };
-  worker.on('message', (m: { index: number; chunks: Uint8Array[] }) => {
-    if (m.index === waitingFor && waiting) {
-      const w = waiting;
-      waiting = null;
-      w(m.chunks);
-    } else ready.set(m.index, m.chunks);
-  });
-  worker.on('error', fail);
-  worker.on('exit', (code) => {
-    if (code !== 0) fail(new Error(`sacct(sim): render worker exited with ${code}`));
-  });
-  try {
-    for (let i = 0; i < segments.length; i++) {
-      if (i % 2 === 0) {
-        renderer.segment(segments[i]!);
-        renderer.out.flush();
-        continue;
-      }
-      let chunks = ready.get(i);
-      if (chunks) ready.delete(i);
-      else {
-        waitingFor = i;
-        chunks = await new Promise<Uint8Array[]>((r) => (waiting = r));
-      }
-      if (failure) throw failure;
-      worker.postMessage('ack');
-      for (const c of chunks) writeBuffer(io.stdoutFd, Buffer.from(c.buffer, c.byteOffset, c.byteLength));
-    }
-  } finally {
-    await worker.terminate();
-  }
 }
 
 function todayParts(zone: LocalZone, now: number): [number, number, number] {

@@ -29,12 +29,11 @@ export function writeBuffer(fd: number, buf: Buffer): void {
 }
 
 export class Output {
-  // Callers writing bytes directly (row-bytes.ts) reserve room, write at off, then advance it.
-  buf: Buffer;
-  off = 0;
+  private buf: Buffer;
+  private off = 0;
   private lines = 0;
   private faults = 0;
-  // Everything held back until the end (SB_SIM_TRUNCATE, or a worker's segment).
+  // Everything held back until the end (SB_SIM_TRUNCATE).
   private readonly held: Buffer[] = [];
 
   constructor(
@@ -54,13 +53,6 @@ export class Output {
   row(s: string): void {
     if (this.garbleEvery > 0 && ++this.lines % this.garbleEvery === 0) s = this.garble(s);
     this.put(s);
-  }
-
-  reserve(n: number): void {
-    if (this.off + n > this.buf.length) {
-      this.flush();
-      if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
-    }
   }
 
   // Each row goes into the buffer at once, so no string outlives its row.
@@ -90,12 +82,6 @@ export class Output {
       writeBuffer(this.fd, this.buf.subarray(0, this.off));
     }
     this.off = 0;
-  }
-
-  // Everything held back so far, as Buffers that own their memory (to post to another thread).
-  take(): Buffer[] {
-    this.flush();
-    return this.held.splice(0);
   }
 
   // SB_SIM_TRUNCATE: print the first half of everything, ending mid-line.

@@ -19,17 +19,6 @@ export function sacctTime(sec: number): string {
   return formatTime(sec).slice(0, 19);
 }
 
-const NAIVE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/;
-
-// sacct's naive time, printed under TZ=UTC → epoch seconds; undefined for Unknown, None, ''.
-export function parseSacctTime(text: string): number | undefined {
-  const m = NAIVE.exec(text);
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return undefined;
-  return Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
-}
-
 // The exact argument list for one window of one cluster, widened by the slack (seconds).
 export function sacctArgs(cluster: string, start: number, end: number, slackBefore: number, slackAfter: number): string[] {
   return [

@@ -51,7 +51,8 @@ const STDERR_KEEP = 16 * 1024;
 
 // Runs a program as the leader of its own process group, so a timeout or an abort kills it and
 // everything it started (SIGTERM, then SIGKILL after the grace time), and waits until the whole
-// group has closed its output. stdin is /dev/null; stderr is kept (its last 16 KiB).
+// group has closed its output. stdin is /dev/null; stderr is kept (its last 16 KiB). Not execa:
+// execa 9's timeout and cancelSignal signal the child's pid alone, never its group.
 export function runGroup(file: string, args: string[], opts: GroupOptions): Promise<GroupResult> {
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) {
