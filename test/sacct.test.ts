@@ -849,3 +849,19 @@ t.test("a window's chunk-done is written at once, before more input arrives", as
   const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
   t.equal(status, 0);
 });
+
+t.test('a bad input line is reported on a line of its own, not after the progress text', { skip: !existsSync('/usr/bin/script') && 'needs script(1) for a terminal' }, async (t) => {
+  const e = setup({ SB_SIM_DELAY: '0.3' });
+  const file = path.join(e.dir, 'chunks.ndjson');
+  // line 9 is read once windows are done (at most 4 windows are read ahead): the progress
+  // line is on the terminal by then
+  writeFileSync(file, hourly('demo', '2024-01-10', 8) + 'not json\n');
+  const cmd = `sb-sacct --sacct '${e.sacct}' --rate 0 '${file}' > /dev/null`;
+  const r = await runShell(`script -qec "${cmd}" /dev/null`, { env: { ...e.env, NO_COLOR: '' } });
+  t.equal(r.status, 0);
+  t.match(r.stdout, /\x1b\[K/, 'the progress line was drawn');
+  const m = /([^\n]*)sb-sacct: [^\n]*chunks\.ndjson:9: not JSON/.exec(r.stdout);
+  t.ok(m, 'the bad line is reported');
+  const before = m?.[1] ?? '';
+  t.ok(before === '' || before.endsWith('\r\x1b[K'), `the message starts a clean line (after ${JSON.stringify(before.slice(-30))})`);
+});

@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import { type Readable, Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Args, type Context, type Tool, maxOperands, optInt, optString } from '../core/cli/run.js';
 import { type Chunk, chunkFromRecord, chunkId } from '../core/records/chunk.js';
@@ -9,7 +9,7 @@ import { EXIT, PipeClosed, SbError, UsageError } from '../core/cli/errors.js';
 import { AppendLog } from './sacct/append-log.js';
 import { readLineBatches } from '../core/cli/lines.js';
 import { type Rec, forEachRecord } from '../core/cli/input.js';
-import { Output } from '../core/cli/output.js';
+import type { Reporter, Where } from '../core/cli/report.js';
 import { SacctClock } from '../core/sacct/time.js';
 import { type GroupResult, SpawnError, killAllGroups, runGroup } from './sacct/process-group.js';
 import { ProgressLine, progressWanted } from './sacct/progress.js';
@@ -434,7 +434,7 @@ function settingsFrom(args: Args, env: NodeJS.ProcessEnv): Settings {
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-const PASSING = 4;
+const PASSING_BYTES = 256 * 1024;
 const SIGNAL_STATUS: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
 export async function main({ args, io, report, out, input: open }: Context): Promise<number> {
@@ -478,6 +478,9 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     progress.clear();
     fn();
   };
+  // A bad input line is reported on a line of its own, not after the progress text.
+  const lineReport: Reporter = Object.create(report) as Reporter;
+  lineReport.badLine = (w: Where, message: string): void => say(() => report.badLine(w, message));
   const stats = { done: 0, total: undefined as number | undefined, rows: 0, failed: 0, permanent: 0, windows: 0 };
   const knownClusters = new Set<string>();
   const clusterChecks = new Map<string, Promise<boolean>>();
@@ -674,35 +677,43 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     }).catch(stop);
   };
 
-  // Lines of other kinds, as forEachRecord passes them through, join the queue of the windows'
-  // output, so they keep their place in it: a window is queued once passed.flush() returns,
-  // which (highWaterMark 0) waits until every line read before it is queued. Behind a slow
-  // window, at most PASSING blocks of them wait: the input is read on once they are out.
-  let passing = 0;
-  const passed = new Output(new Writable({
-    highWaterMark: 0,
-    write(block: Buffer, _encoding, done) {
-      const text = block.toString('utf8', 0, block.length - 1);
-      passing++;
+  // Lines of other kinds join the queue of the windows' output as they are read, so they keep
+  // their place in it; consecutive ones go as one entry. Behind a slow window, at most
+  // PASSING_BYTES of them wait: the input is read on once they are out.
+  let passing: string[] | undefined;
+  let passingBytes = 0;
+  const passOn = (_rec: Rec, _where: Where, text: string): Promise<void> | undefined => {
+    if (stopError !== undefined) return undefined;
+    if (passing === undefined) {
+      const lines: string[] = [];
+      passing = lines;
       chain(async () => {
-        passing--;
-        out.line(text);
+        if (passing === lines) {
+          passing = undefined;
+          passingBytes = 0;
+        }
+        for (const l of lines) out.line(l);
         await out.drain();
       });
-      if (passing > PASSING) void tail.then(() => done());
-      else done();
-    },
-  }));
+    }
+    passing.push(text);
+    passingBytes += text.length;
+    if (passingBytes < PASSING_BYTES) return undefined;
+    passing = undefined;
+    passingBytes = 0;
+    return tail;
+  };
   const window = async (rec: Rec): Promise<void> => {
     if (stopError !== undefined) return;
     const chunk = chunkFromRecord(rec);
-    await passed.flush();
     while (windowsOpen >= lookahead && stopError === undefined) {
       await new Promise<void>((resolve) => (roomWaiter = resolve));
     }
     if (stopError !== undefined) return;
     windowsOpen++;
     stats.windows++;
+    passing = undefined;
+    passingBytes = 0;
     const result = fetchWindow(chunk).catch((err: unknown) => {
       stop(err);
       throw err;
@@ -718,8 +729,7 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
 
   try {
     try {
-      await forEachRecord(input, passed, report, { chunk: window });
-      await passed.flush();
+      await forEachRecord(input, out, lineReport, { chunk: window, '*': passOn });
     } catch (err) {
       if (stopError === undefined) throw err;
     }
