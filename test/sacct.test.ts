@@ -10,7 +10,8 @@ import { parseRate, takeTicket } from '../lib/tools/sacct/rate-limit.js';
 import { SACCT_FIELDS, isPermanentError, sacctArgs, sacctEnv } from '../lib/tools/sacct/command.js';
 import { Spool } from '../lib/tools/sacct/spool.js';
 import { parseTime } from '../lib/core/records/time.js';
-import { GarbledOutput, ROWS_DELIMITER, ROWS_MAX_LINES, WindowFilter, backoffSeconds, classifyExit } from '../lib/tools/sacct.js';
+import { backoffSeconds, classifyExit } from '../lib/tools/sacct.js';
+import { GarbledOutput, ROWS_DELIMITER, ROWS_MAX_LINES, WindowFilter } from '../lib/tools/sacct/window-filter.js';
 import { goldenCases } from './helpers/golden.js';
 import { ROOT, type Result, records as rawRecords, runBin, runShell } from './helpers/run.js';
 
