@@ -1,11 +1,11 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, fstatSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Args, type Context, type Tool, maxOperands, optInt, optString } from '../core/cli/run.js';
 import { type Chunk, chunkFromRecord, chunkId } from '../core/records/chunk.js';
 import { durationOption, formatDuration } from './sacct/duration.js';
-import { EXIT, PipeClosed, SbError, UsageError } from '../core/cli/errors.js';
+import { EXIT, SbError, UsageError } from '../core/cli/errors.js';
 import { AppendLog } from './sacct/append-log.js';
 import { readLineBatches } from '../core/cli/lines.js';
 import { type Rec, forEachRecord } from '../core/cli/input.js';
@@ -13,16 +13,18 @@ import type { Reporter, Where } from '../core/cli/report.js';
 import { type GroupResult, SpawnError, killAllGroups, runGroup } from './sacct/process-group.js';
 import { ProgressLine, progressWanted } from './sacct/progress.js';
 import { type Rate, ensureRateDir, parseRate, rateDir, takeTicket } from './sacct/rate-limit.js';
-import type { Spool } from './sacct/spool.js';
-import { GarbledOutput, ROWS_DELIMITER, WindowFilter } from './sacct/window-filter.js';
+import { type DeferredJob, GarbledOutput, ROWS_DELIMITER, WindowFilter, type WindowRows } from './sacct/window-filter.js';
 import {
   SACCT_DELIMITER,
   SACCT_FIELDS,
+  STEP_QUERY_BYTES,
+  STEP_QUERY_IDS,
   isDatabaseError,
   isPermanentError,
   lastLine,
   sacctArgs,
   sacctEnv,
+  sacctStepArgs,
   sacctmgrClusterArgs,
 } from './sacct/command.js';
 import { formatTime } from '../core/records/time.js';
@@ -133,11 +135,48 @@ interface Settings {
 }
 
 type Outcome =
-  | { ok: true; chunk: Chunk; rows: Spool; count: number; settled: boolean; attempts: number; orphans: number }
-  | { ok: false; chunk: Chunk; failure: Failure; attempts: number };
+  | { ok: true; chunk: Chunk; rows: WindowRows; settled: boolean; attempts: number }
+  | { ok: false; chunk: Chunk; failure: Failure; attempts: number }
+  | { ok: false; chunk: Chunk; notTried: true; attempts: number };
 
 // Aborted: the run is stopping (the reader went away, a signal); not a window failure.
 class Stopped extends Error {}
+
+// A window failed for good: the run stops there (the message says how and where).
+class Halted extends Error {}
+
+// A window not fetched because another failed for good.
+class NotTried extends Error {}
+
+// The deferred jobs of a window in the -j lists of the queries for their steps: earliest Start
+// first, at most STEP_QUERY_IDS ids and STEP_QUERY_BYTES of list a query.
+export function stepQueries(jobs: readonly DeferredJob[]): DeferredJob[][] {
+  const out: DeferredJob[][] = [];
+  let batch: DeferredJob[] = [];
+  let ids = new Set<number>();
+  let bytes = 0;
+  for (const j of jobs) {
+    const more = ids.has(j.id) ? 0 : String(j.id).length + 1;
+    if (batch.length > 0 && more > 0 && (ids.size >= STEP_QUERY_IDS || bytes + more > STEP_QUERY_BYTES)) {
+      out.push(batch);
+      batch = [];
+      ids = new Set();
+      bytes = 0;
+    }
+    batch.push(j);
+    if (!ids.has(j.id)) {
+      ids.add(j.id);
+      bytes += String(j.id).length + 1;
+    }
+  }
+  if (batch.length > 0) out.push(batch);
+  return out;
+}
+
+// A concurrency slot: when its last sacct call ended (for --sleep).
+interface Slot {
+  lastEnd: number;
+}
 
 // Concurrency slots, each remembering when its last sacct call ended (for --sleep).
 class Slots {
@@ -239,7 +278,9 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     stopError ??= err;
     if (!signal.aborted) ac.abort();
     killAllGroups();
-    input.stream.destroy();
+    // After a window failed for good, a file is read on to count the windows left undone; a
+    // pipe is not (its writer may wait for this run, as sb-rendezvous gate does).
+    if (!(stopError instanceof Halted && isFile(input.stream))) input.stream.destroy();
     wake();
   };
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -276,13 +317,23 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     if (signal.aborted) throw new Stopped('aborted');
   };
 
-  // One sacct call for one window: its kept rows, or why not.
-  const callSacct = async (chunk: Chunk): Promise<{ rows: ReturnType<WindowFilter['finish']> } | { failure: Failure }> => {
-    const filter = new WindowFilter(chunk.cluster, chunk.start, chunk.end, { rowRecords });
+  // Set once a window has failed for good: no more sacct calls are started.
+  let halted = false;
+  const counts = { calls: 0, stepCalls: 0, stepJobs: 0, skipped: 0 };
+
+  // One sacct call read into a window's filter, in a slot's turn and at the rate limit; why it
+  // failed, if it did.
+  const readCall = async (args: string[], filter: WindowFilter, slot: Slot, steps: boolean): Promise<Failure | undefined> => {
+    await pause(slot.lastEnd + set.sleep * 1000 - Date.now());
+    await gate();
+    checkStop();
+    if (halted) throw new NotTried();
+    counts.calls++;
+    if (steps) counts.stepCalls++;
     let garbled: GarbledOutput | undefined;
     let endsWithNewline = true;
     let consumed: Promise<void> = Promise.resolve();
-    const r = await runGroup(set.sacct, sacctArgs(chunk.cluster, chunk.start, chunk.end, set.slack, set.slack), {
+    const r = await runGroup(set.sacct, args, {
       env,
       timeoutMs: set.timeout * 1000,
       signal,
@@ -302,21 +353,45 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
         consumed.catch(() => undefined);
       },
     });
-    try {
-      await consumed;
-      checkStop();
-    } catch (err) {
-      filter.rows.close();
-      throw err;
-    }
-    const failure = classifyExit(r, set.timeout) ??
+    slot.lastEnd = Date.now();
+    await consumed;
+    checkStop();
+    return classifyExit(r, set.timeout) ??
       (garbled ? { permanent: false, reason: 'garbled', message: `sacct printed garbled output: ${garbled.message}` } : undefined) ??
       (endsWithNewline ? undefined : { permanent: false, reason: 'truncated', message: 'sacct output ends in the middle of a line (truncated)' });
-    if (failure) {
-      filter.rows.close();
-      return { failure };
+  };
+
+  // One try at a window: its query, then, for its jobs that started before the query's -S, the
+  // queries by job id that show all their steps. Its kept rows, or why not.
+  const tryWindow = async (chunk: Chunk, slot: Slot): Promise<{ rows: WindowRows; fetchedAt: number } | { failure: Failure }> => {
+    const from = chunk.start - set.slack;
+    const to = chunk.end + set.slack;
+    const filter = new WindowFilter(chunk.cluster, chunk.start, chunk.end, { rowRecords, stepsFrom: from });
+    let done = false;
+    try {
+      const fetchedAt = Date.now() / 1000;
+      const failure = await readCall(sacctArgs(chunk.cluster, chunk.start, chunk.end, set.slack, set.slack), filter, slot, false);
+      if (failure) return { failure };
+      const jobs = filter.deferred();
+      for (const batch of stepQueries(jobs)) {
+        const since = (batch[0] as DeferredJob).start - Math.max(set.slack, 1);
+        filter.steps(since);
+        const ids = [...new Set(batch.map((j) => j.id))];
+        const f = await readCall(sacctStepArgs(chunk.cluster, ids, since, to), filter, slot, true);
+        if (f) return { failure: { ...f, message: `${f.message} (the query for the steps of ${batch.length} job(s) that started before -S)` } };
+      }
+      const missing = filter.missing();
+      if (missing.length > 0) {
+        const first = missing[0] as DeferredJob;
+        const which = `job ${first.id}${first.db >= 0 ? ` (DBIndex ${first.db})` : ''}${missing.length > 1 ? ` and ${missing.length - 1} more` : ''}`;
+        return { failure: { permanent: false, reason: 'missing-job', message: `sacct -j did not show ${which} again, asked for the steps` } };
+      }
+      counts.stepJobs += jobs.length;
+      done = true;
+      return { rows: filter.finish(), fetchedAt };
+    } finally {
+      if (!done) filter.rows.close();
     }
-    return { rows: filter.finish() };
   };
 
   // Does slurmdbd know this cluster? Asked once per process, only when a window gave no rows.
@@ -346,9 +421,9 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
 
   const fetchWindow = async (chunk: Chunk): Promise<Outcome> => {
     const slot = await slots.acquire();
+    let attempt = 0;
     try {
       let failure: Failure = { permanent: false, reason: 'exit', message: 'not run' };
-      let attempt = 0;
       while (attempt <= set.retries) {
         attempt++;
         if (attempt > 1) {
@@ -356,12 +431,7 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
           if (set.verbose) say(() => report.info(`${where(chunk)}: attempt ${attempt - 1} failed (${failure.message}); retrying in ${formatDuration(wait)}`));
           await pause(wait * 1000);
         }
-        await pause(slot.lastEnd + set.sleep * 1000 - Date.now());
-        await gate();
-        checkStop();
-        const fetchedAt = Date.now() / 1000;
-        const res = await callSacct(chunk);
-        slot.lastEnd = Date.now();
+        const res = await tryWindow(chunk, slot);
         if ('failure' in res) {
           failure = res.failure;
           if (failure.permanent) break;
@@ -390,9 +460,14 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
           }
           knownClusters.add(chunk.cluster);
         }
-        return { ok: true, chunk, rows: res.rows.rows, count: res.rows.count, settled: fetchedAt - chunk.end >= set.settle, attempts: attempt, orphans: res.rows.orphans };
+        return { ok: true, chunk, rows: res.rows, settled: res.fetchedAt - chunk.end >= set.settle, attempts: attempt };
       }
+      // no more sacct calls once a window fails for good
+      if (failure.permanent) halted = true;
       return { ok: false, chunk, failure, attempts: attempt };
+    } catch (err) {
+      if (err instanceof NotTried) return { ok: false, chunk, notTried: true, attempts: attempt };
+      throw err;
     } finally {
       slots.release(slot);
     }
@@ -402,21 +477,25 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   const emit = async (o: Outcome): Promise<void> => {
     const c = o.chunk;
     if (o.ok) {
+      const w = o.rows;
       try {
         // The spool holds the window's records as they are printed: its bytes go out as they are.
         await out.flush();
-        for (const block of o.rows.buffers()) {
+        for (const block of w.rows.buffers()) {
           await writeBytes(io.stdout, block);
           await out.drain();
         }
       } finally {
-        o.rows.close();
+        w.rows.close();
       }
-      out.record({ kind: 'chunk-done', cluster: c.cluster, start: formatTime(c.start), end: formatTime(c.end), rows: o.count, settled: o.settled });
+      out.record({ kind: 'chunk-done', cluster: c.cluster, start: formatTime(c.start), end: formatTime(c.end), rows: w.count, settled: o.settled });
       // Out at once: sb-reduce commits on it, and a gate downstream may wait for that commit.
       await out.flush();
-      stats.rows += o.count;
-      if (o.orphans > 0) say(() => report.warn(`${where(c)}: ${o.orphans} step line(s) without their job line dropped`));
+      stats.rows += w.count;
+      if (w.orphans > 0) say(() => report.warn(`${where(c)}: ${w.orphans} step line(s) without their job line dropped`));
+      if (w.skippedCount > 0) skippedLines(c, w);
+    } else if ('notTried' in o) {
+      return;
     } else {
       stats.failed++;
       if (o.failure.permanent) stats.permanent++;
@@ -436,10 +515,31 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
         time: formatTime(Math.floor(Date.now() / 1000)),
       });
       const tries = `${o.attempts} attempt${o.attempts === 1 ? '' : 's'}`;
-      say(() => report.error(`${where(c)}: failed after ${tries}${f.permanent ? ' (not retried: permanent)' : ''}: ${f.message}${ledger ? ` (recorded in ${ledger.path})` : ''}`));
+      const told = `${where(c)}: failed ${f.permanent ? 'for good ' : ''}after ${tries}: ${f.message}${ledger ? ` (recorded in ${ledger.path})` : ''}`;
+      if (f.permanent) {
+        stats.done++;
+        // said once the windows left undone are counted
+        throw new Halted(told);
+      }
+      say(() => report.error(told));
     }
     stats.done++;
     progress.update(stats);
+  };
+
+  // A window's lines skipped for a control character: each reported, counted as a bad line,
+  // and kept in the ledger (at most SKIPPED_KEPT of them a window).
+  const skippedLines = (c: Chunk, w: WindowRows): void => {
+    counts.skipped += w.skippedCount;
+    report.bad += w.skippedCount;
+    const time = formatTime(Math.floor(Date.now() / 1000));
+    for (const s of w.skipped) {
+      ledger?.append({ kind: 'skipped-line', cluster: c.cluster, chunk: chunkId(c), query: s.call, line: s.line, job: s.job, fields: s.fields, text: s.text, time });
+      const place = s.call === 0 ? `sacct line ${s.line}` : `line ${s.line} of sacct query ${s.call} for steps`;
+      say(() => report.error(`${where(c)}: ${place}: ${s.job.includes('.') ? 'step' : 'job'} ${s.job} has a control character in ${s.fields.join(', ')}; line skipped${ledger ? ` (recorded in ${ledger.path})` : ''}: ${s.text}`));
+    }
+    const more = w.skippedCount - w.skipped.length;
+    if (more > 0) say(() => report.error(`${where(c)}: ${more} more line(s) skipped for control characters, not recorded one by one`));
   };
 
   let tail: Promise<void> = Promise.resolve();
@@ -477,13 +577,19 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     passingBytes = 0;
     return tail;
   };
+  // Windows read after a window failed for good: never tried.
+  let unread = 0;
+  const stopped = (): boolean => {
+    if (stopError instanceof Halted) unread++;
+    return stopError !== undefined;
+  };
   const window = async (rec: Rec): Promise<void> => {
-    if (stopError !== undefined) return;
+    if (stopped()) return;
     const chunk = chunkFromRecord(rec);
     while (windowsOpen >= lookahead && stopError === undefined) {
       await new Promise<void>((resolve) => (roomWaiter = resolve));
     }
-    if (stopError !== undefined) return;
+    if (stopped()) return;
     windowsOpen++;
     stats.windows++;
     passing = undefined;
@@ -501,12 +607,15 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     });
   };
 
+  let inputEnded = false;
+  let halt: string | undefined;
   try {
     try {
       await forEachRecord(input, out, lineReport, { chunk: window, '*': passOn });
     } catch (err) {
       if (stopError === undefined) throw err;
     }
+    inputEnded = input.stream.readableEnded;
     stats.total = stats.windows;
     await tail;
     if (stopError !== undefined) throw stopError;
@@ -515,19 +624,26 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     stop(err);
     const first = stopError ?? err;
     if (first instanceof Stopped) return caught ? (SIGNAL_STATUS[caught] ?? EXIT.failure) : EXIT.failure;
-    if (first instanceof SpawnError) {
-      throw new SbError(`cannot run sacct: ${first.message}; install the Slurm client or give --sacct PATH (or set SB_SACCT)`);
+    if (first instanceof Halted) {
+      const left = stats.windows - stats.done + unread;
+      halt = `${first.message}; stopping: ${left} window${left === 1 ? '' : 's'} left undone${inputEnded ? '' : ' (and any after them in the input)'}`;
+    } else {
+      if (first instanceof SpawnError) {
+        throw new SbError(`cannot run sacct: ${first.message}; install the Slurm client or give --sacct PATH (or set SB_SACCT)`);
+      }
+      throw first;
     }
-    if (first instanceof PipeClosed) throw first;
-    throw first;
   } finally {
     for (const s of SIGNALS) process.off(s, onSignal);
     killAllGroups();
     progress.clear();
     ledger?.close();
   }
+  if (halt !== undefined) report.error(halt);
   if (set.verbose) {
-    report.info(`${stats.done} window(s), ${stats.rows} row(s), ${stats.failed} failed${stats.permanent ? ` (${stats.permanent} for good)` : ''}`);
+    const steps = counts.stepCalls > 0 ? `, ${counts.stepCalls} of them for the steps of ${counts.stepJobs} job(s) that started before their window's -S` : '';
+    const skipped = counts.skipped > 0 ? `, ${counts.skipped} line(s) skipped` : '';
+    report.info(`${stats.done} window(s), ${stats.rows} row(s)${skipped}, ${stats.failed} failed${stats.permanent ? ` (${stats.permanent} for good)` : ''}; ${counts.calls} sacct call(s)${steps}`);
   }
   if (stats.permanent > 0) return EXIT.failure;
   if (stats.failed > 0) return EXIT.tempFail;
@@ -562,8 +678,9 @@ const DEL = ROWS_DELIMITER.charCodeAt(0);
 
 // sacct's output as it comes, its delimiter made DEL in place: one pass over the bytes, where
 // replacing it in each line's string costs several times as much. A DEL sacct printed itself
-// makes one field too many (garbled). `last` is told each chunk's last byte (a last line
-// without a newline was cut short).
+// becomes the unit separator, so that it is a control character in its value (the line is
+// skipped), not one field too many. `last` is told each chunk's last byte (a last line without
+// a newline was cut short).
 async function* sacctText(stdout: Readable, last: (byte: number) => void): AsyncGenerator<Buffer> {
   for await (const chunk of stdout as AsyncIterable<Buffer>) {
     if (chunk.length === 0) continue;
@@ -574,7 +691,21 @@ async function* sacctText(stdout: Readable, last: (byte: number) => void): Async
 }
 
 function delimitByDel(b: Buffer): void {
-  for (let i = 0; i < b.length; i++) if (b[i] === US) b[i] = DEL;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c === US) b[i] = DEL;
+    else if (c === DEL) b[i] = US;
+  }
+}
+
+// Whether a stream reads a regular file (which ends, and never waits for us).
+function isFile(stream: Readable): boolean {
+  const fd = (stream as Readable & { fd?: unknown }).fd;
+  try {
+    return typeof fd === 'number' && fstatSync(fd).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function where(c: Chunk): string {
