@@ -1,4 +1,5 @@
 import { chunkId } from '../../core/records/chunk.js';
+import { formatTime } from '../../core/records/time.js';
 import { SacctClock } from '../../core/sacct/time.js';
 import { SACCT_FIELDS } from './command.js';
 import { Spool } from './spool.js';
@@ -18,11 +19,11 @@ const NFIELDS = SACCT_FIELDS.length;
 // printed inside a value reads as the unit separator, a control character like any other.
 export const ROWS_DELIMITER = '\x7f';
 // A line of ours: every field ending in the delimiter, DBIndex digits or empty, JobIDRaw an id;
-// captures, in field order, DBIndex, the job id and step of JobIDRaw, Submit, Start and End. In a
+// captures, in field order, DBIndex, the job id and step of JobIDRaw, and End. In a
 // plain line no value holds a character JSON escapes; any other may hold a quote, a backslash or
 // a tab. A line with any other control character is skipped (skippedLine).
 const linePattern = (value: string): RegExp => {
-  const field: Record<string, string> = { DBIndex: '(\\d*)', JobIDRaw: '(\\d+)(\\.[A-Za-z0-9_+-]+)?', Submit: `(${value})`, Start: `(${value})`, End: `(${value})` };
+  const field: Record<string, string> = { DBIndex: '(\\d*)', JobIDRaw: '(\\d+)(\\.[A-Za-z0-9_+-]+)?', End: `(${value})` };
   return new RegExp(`^${SACCT_FIELDS.map((f) => `${field[f] ?? value}\\x7f`).join('')}$`);
 };
 const PLAIN_LINE = linePattern('[^\\x00-\\x1f"\\\\\\x7f]*');
@@ -31,6 +32,8 @@ const CONTROL = /[\x00-\x08\x0a-\x1f]/;
 const DB_COL = SACCT_FIELDS.indexOf('DBIndex');
 const ID_COL = SACCT_FIELDS.indexOf('JobIDRaw');
 const ID = /^(\d+)(\.[A-Za-z0-9_+-]+)?$/;
+const SUBMIT_COL = SACCT_FIELDS.indexOf('Submit');
+const START_COL = SACCT_FIELDS.indexOf('Start');
 const FIELD_KEYS = SACCT_FIELDS.map((f) => `${JSON.stringify(f)}:`);
 
 // A `rows` record holds at most this many lines, and is closed once past this many bytes.
@@ -143,6 +146,7 @@ export class WindowFilter {
   private readonly deferredJobs = new Map<string, DeferredJob>();
   private readonly taken = new Set<string>();
   private callFrom = 0;
+  private stepsFromText: string | undefined;
 
   constructor(cluster: string, private readonly start: number, private readonly end: number, opts: FilterOptions = {}) {
     const head = `"cluster":${JSON.stringify(cluster)},"chunk":${JSON.stringify(chunkId({ cluster, start, end }))}`;
@@ -234,7 +238,7 @@ export class WindowFilter {
       throw new GarbledOutput(`${this.where(n)}: JobIDRaw '${parts[ID_COL]}' or DBIndex '${db}' is not an id`);
     }
     const m = [line, db, id[1], id[2]] as unknown as RegExpExecArray;
-    for (const f of ['Submit', 'Start', 'End'] as const) m.push(parts[SACCT_FIELDS.indexOf(f)] as string);
+    m.push(parts[SACCT_FIELDS.indexOf('End')] as string);
     return m;
   }
 
@@ -267,17 +271,19 @@ export class WindowFilter {
   private jobLine(jobId: number, dbNum: number, m: RegExpExecArray, n: number, bad: boolean): boolean {
     let keep: boolean;
     if (this.call === 0) {
-      const end = this.endOf(m[6] as string, m[2] as string, n);
+      const end = this.endOf(m[4] as string, m[2] as string, n);
       keep = end >= this.start && end <= this.end;
-      if (keep && !bad && this.stepsFrom !== undefined) {
-        const start = this.startOf(m[5] as string);
-        if (start !== null && start <= this.stepsFrom) {
-          this.deferredJobs.set(keyOf(jobId, dbNum, m[4] as string), { id: jobId, db: dbNum, submit: m[4] as string, start });
+      const startText = keep && !bad && this.stepsFrom !== undefined ? field(m[0], START_COL) : '';
+      if (startText !== '' && this.startsBy(startText)) {
+        const start = this.startOf(startText);
+        if (start !== null && start <= (this.stepsFrom as number)) {
+          const submit = dbNum >= 0 ? '' : field(m[0], SUBMIT_COL);
+          this.deferredJobs.set(keyOf(jobId, dbNum, submit), { id: jobId, db: dbNum, submit, start });
           keep = false;
         }
       }
     } else {
-      const key = keyOf(jobId, dbNum, m[4] as string);
+      const key = keyOf(jobId, dbNum, dbNum >= 0 ? '' : field(m[0], SUBMIT_COL));
       const job = this.deferredJobs.get(key);
       keep = job !== undefined && job.start >= this.callFrom && !this.taken.has(key);
       if (keep) this.taken.add(key);
@@ -291,6 +297,13 @@ export class WindowFilter {
     }
     this.jobs.set(jobId, entry);
     return keep;
+  }
+
+  // Whether a Start may be at or before stepsFrom: sacct's naive UTC times compare as text;
+  // anything else (None, Unknown, another form) is read by startOf.
+  private startsBy(text: string): boolean {
+    if (text.length !== 19 || text.charCodeAt(10) !== 84 /* T */) return true;
+    return text <= (this.stepsFromText ??= formatTime(this.stepsFrom as number).slice(0, 19));
   }
 
   // A job's Start, or null when it never started (None, Unknown) or is no time: it has no steps.
@@ -371,6 +384,13 @@ export class WindowFilter {
     }
     return s + '}}';
   }
+}
+
+// Field `col` of a line (its fields each ending in DEL), found without splitting it.
+function field(line: string, col: number): string {
+  let from = 0;
+  for (let i = 0; i < col; i++) from = line.indexOf(ROWS_DELIMITER, from) + 1;
+  return line.slice(from, line.indexOf(ROWS_DELIMITER, from));
 }
 
 // A job record's identity in both kinds of query: its DBIndex, else its id and Submit.
