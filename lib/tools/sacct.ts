@@ -31,16 +31,19 @@ import { formatTime } from '../core/records/time.js';
 
 export const USAGE = `Usage: sb-sacct [options] [FILE]
 
-Run sacct once for each 'chunk' record read from FILE or stdin and print the
-jobs whose End lies in that window: the window's 'rows' records (its field list
-and up to 4096 raw sacct lines each; steps right after their job), then one
+Run sacct for each 'chunk' record read from FILE or stdin and print the jobs
+whose End lies in that window: the window's 'rows' records (its field list and
+up to 4096 raw sacct lines each; steps right after their job), then one
 'chunk-done' record; or, if the window fails, nothing at all for it. Records of
-other kinds pass through in order.
+other kinds pass through in order. A line with a control character in a value
+is skipped (reported, and kept in the --failed ledger); the window goes on.
 
 Each window runs, with SACCT_* and SLURM_TIME* removed from the environment:
   TZ=UTC sacct -a -n -p --delimiter=$'\\x1f' --duplicates --noconvert
     -s CD,F,CA,TO,OOM,NF,PR,BF,DL,RQ -S START-SLACK -E END+SLACK -M CLUSTER
     -o ${SACCT_FIELDS.join(',')}
+then, as sacct leaves out steps that ended before -S, the same with -j ID,...
+(at most 1000 ids a call) and an earlier -S for the jobs that started by then.
 
 Options:
       --sacct PATH         the sacct program (default: $SB_SACCT, else sacct)
@@ -70,8 +73,9 @@ Options:
 
 DURATION is seconds or a number with s, m, h or d (90, 15m, 1h).
 Exit status: 0 every window done, 75 some windows failed for now (retry them:
-sb-chunk from-file FILE), 1 a window failed for good or another error, 2 usage
-error, 65 bad input lines under --strict.
+sb-chunk from-file FILE), 1 a window failed for good (no configuration, an
+unknown cluster: the run stops there) or another error, 2 usage error, 65 bad
+input lines or skipped sacct lines under --strict.
 `;
 
 export const tool: Tool = {
