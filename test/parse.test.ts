@@ -681,6 +681,19 @@ t.test('cli: a bad line in the middle is reported with its line and skipped; --s
   t.equal(strictOk.status, 0, 'skipped unfinished jobs are not bad');
 });
 
+t.test('cli: an empty AllocCPUS or NNodes on a job row is a bad line naming the field; every output line is JSON', async (t) => {
+  // sacct prints a count for both on every job record (0 at least; a job that never started
+  // shows its request): empty is damaged input, not a zero
+  const input = jobText([{ ...JOB, AllocCPUS: '' }, { ...JOB, DBIndex: '17', NNodes: '' }, { ...JOB, DBIndex: '18' }, stepOf({ ...JOB, DBIndex: '18' }, 'batch', '5', { AllocCPUS: '' })]);
+  const r = await runBin('sb-parse', ['-f', 'sb', '--strict'], { input });
+  t.equal(r.status, 65);
+  t.equal(r.stderr, "sb-parse: stdin:1: AllocCPUS '' is not a number\nsb-parse: stdin:2: NNodes '' is not a number\n");
+  t.notMatch(r.stdout, /:,/, 'no field without a value');
+  const lines = r.stdout.split('\n').filter((l) => l !== '');
+  t.ok(lines.every((l) => { try { JSON.parse(l); return true; } catch { return false; } }), 'every line is valid JSON');
+  t.same(records(r.stdout).map((j) => [j['db_index'], j['cpus'], j['nodes'], j['steps']]), [[18, 2, 1, 1]], 'a step\'s own AllocCPUS is not read');
+});
+
 t.test('cli: empty input, a file argument, a missing file', async (t) => {
   for (const input of ['', '\n\n', '  \n']) {
     const r = await runBin('sb-parse', [], { input });

@@ -961,9 +961,11 @@ function field(row: ReadonlyArray<string | undefined>, slot: number): string {
   return v;
 }
 
+// A count field (AllocCPUS, NNodes): 0 when the input has no such field; an empty one is bad
+// (sacct prints a count for every job record, 0 at least).
 function count(row: ReadonlyArray<string | undefined>, slot: number): number {
   const v = row[slot];
-  if (v === undefined || v === '') return 0;
+  if (v === undefined) return 0;
   const n = digits(v);
   return n >= 0 ? n : wholeNumber(USED[slot] as string, v);
 }
