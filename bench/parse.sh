@@ -84,15 +84,11 @@ for size in 1M:2024-01-01T06:30:00 2M:2024-01-01T11:00:00; do
 	run "$label.awk" "$tmp/$label.txt" awk -F $'\x1f' "$AWK_SUM"
 	if command -v mawk >/dev/null; then run "$label.mawk" "$tmp/$label.txt" mawk -F $'\x1f' "$AWK_SUM"; fi
 	run "$label.text" "$tmp/$label.txt" node bin/sb-parse --fields sb
-	run "$label.textjs" "$tmp/$label.txt" env SB_PARSE_KERNEL=js node bin/sb-parse --fields sb
 	run "$label.json" "$tmp/$label.ndjson" node -e "$JSON_LOOP"
 	run "$label.ndjson" "$tmp/$label.ndjson" node bin/sb-parse
 	run "$label.rows" "$tmp/$label.rows" node bin/sb-parse
-	run "$label.rowsjs" "$tmp/$label.rows" env SB_PARSE_KERNEL=js node bin/sb-parse
 	# the same jobs from either form, and as many CPU-seconds as awk counts on the job rows
 	node bin/sb-parse --fields sb <"$tmp/$label.txt" >"$tmp/jobs"
-	SB_PARSE_KERNEL=js node bin/sb-parse --fields sb <"$tmp/$label.txt" | cmp -s - "$tmp/jobs" ||
-		{ say "sb-parse gives other jobs without its row kernel"; exit 1; }
 	node bin/sb-parse <"$tmp/$label.ndjson" | grep -v '"kind":"chunk-done"' | cmp -s - "$tmp/jobs" ||
 		{ say "sb-parse gives other jobs from NDJSON than from text"; exit 1; }
 	node bin/sb-parse <"$tmp/$label.rows" | grep -v '"kind":"chunk-done"' | cmp -s - "$tmp/jobs" ||
@@ -109,7 +105,7 @@ printf '%-6s %9s  %-28s %6s %6s %9s %7s %11s %8s\n' input rows program 'wall s' 
 for r in "${rows[@]}"; do
 	label=${r%%:*} n=${r#*:}
 	read -r awk_wall _ _ <"$tmp/result.$label.awk"
-	for p in awk:"awk -F ($awk_version)" mawk:"mawk -F" text:"sb-parse --fields sb" textjs:"  the same, kernel off" rows:"sb-parse (rows records)" rowsjs:"  the same, kernel off" json:"node: JSON.parse each line" ndjson:"sb-parse (row records)"; do
+	for p in awk:"awk -F ($awk_version)" mawk:"mawk -F" text:"sb-parse --fields sb" rows:"sb-parse (rows records)" json:"node: JSON.parse each line" ndjson:"sb-parse (row records)"; do
 		key=${p%%:*} name=${p#*:}
 		[[ -f $tmp/result.$label.$key ]] || continue
 		read -r wall cpu kb <"$tmp/result.$label.$key"
@@ -123,5 +119,4 @@ done
 printf '\nrows/s = rows / wall seconds; "vs awk" = awk -F wall time / this wall time on the same rows (above 1\n'
 printf 'is faster than awk); rows/cpu-s = rows / (user + sys) seconds, steadier on a busy machine. sb-parse\n'
 printf 'writes to /dev/null; text and NDJSON give the same jobs, and their CPU-seconds match awk'"'"'s.\n'
-printf '"kernel off" is SB_PARSE_KERNEL=js: every row read in JavaScript (the same jobs, checked).\n'
 printf 'Target (issue 4): 1,000,000 rows/s on one core.\n'

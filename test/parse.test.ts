@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, constants as fsConstants, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -9,7 +10,7 @@ import { SacctClock } from '../lib/core/sacct/time.js';
 import { durationSeconds, gpusFromTres, reqMemBytes, sizeBytes } from '../lib/tools/parse/units.js';
 import { JOB_FIELDS, Parser, type ParserOptions, baseState, headerNames, int, missingFields, unescapeDelimiter } from '../lib/tools/parse.js';
 import { goldenCases } from './helpers/golden.js';
-import { ROOT, records, runBin, runShell } from './helpers/run.js';
+import { BIN, ROOT, cleanEnv, records, runBin, runShell } from './helpers/run.js';
 
 const KiB = 1024;
 const MiB = 1024 ** 2;
@@ -808,6 +809,250 @@ t.test('the synthetic sacct with garbled rows: each is reported, the rest all pa
   t.ok(jobs.length > 100 && jobs.every((j) => j['kind'] === 'job'), `${jobs.length} jobs printed`);
 });
 
+// Input in pieces: the synthetic cluster's rows, made nasty, read whole and in pieces down to
+// a few bytes (lines and UTF-8 characters cut across reads), as text and as rows records,
+// must give what they give line by line: the same jobs, diagnostics, line numbers and counts.
+const US = '\x1f';
+const col = (name: string): number => (SB_SACCT_FIELDS as readonly string[]).indexOf(name);
+
+// A small deterministic generator (mulberry32).
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Rows of the synthetic cluster as sb-sacct asks for them (unit separator, trailing delimiter).
+function simRows(rate: number, hours: number): string[] {
+  const end = `2024-01-01T${String(hours).padStart(2, '0')}:00:00`;
+  // through env -u: the test runner puts its loaders back into node children's environment
+  const out = execFileSync('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, path.join(ROOT, 'sim', 'sacct'), '-a', '-n', '-p', `--delimiter=${US}`, '--duplicates', '--noconvert',
+    '-S', '2024-01-01T00:00:00', '-E', end, '-M', 'demo', '-o', SB_SACCT_FIELDS.join(',')], {
+    env: { ...cleanEnv(), TZ: 'UTC', SB_SIM_SEED: '7', SB_SIM_RATE: String(rate), SB_SIM_NOW: '2024-03-01T00:00:00Z' },
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+  });
+  return out.split('\n').filter((l) => l !== '');
+}
+
+const isStep = (line: string): boolean => (line.split(US)[col('JobIDRaw')] ?? '').includes('.');
+function setField(line: string, name: string, value: string): string {
+  const f = line.split(US);
+  f[col(name)] = value;
+  return f.join(US);
+}
+
+// Times SacctClock reads, or reports.
+const ODD_TIMES = ['Unknown', 'None', '', '2023-02-29T00:00:00', '2024-02-29 12:00:00', '2024-13-01T00:00:00', '2024-01-01T24:00:00',
+  '2024-01-01T00:60:00', '2024-01-01T00:00:60', '2024-01-01T00:00:00Z', '2024-01-01T00:00:00+01:00', '0000-01-01T00:00:00', '0000-03-01T00:00:00',
+  '2100-02-29T00:00:00', '2000-02-29T23:59:59', '2024-04-31T00:00:00', '2024-1-01T00:00:00', '2024-01-01X00:00:00', '2024-01-01T00-00:00',
+  '9999-12-31T23:59:59', '1969-12-31T23:59:59', '２024-01-01T00:00:00'];
+
+// What is done to a row: its new text, or undefined to leave it out; `out` takes extra lines.
+type Change = (line: string, r: () => number, out: string[]) => string | undefined;
+// Changes of step rows and of job rows, each with the share of rows it gets.
+const STEP_CHANGES: Array<[number, Change]> = [
+  [0.03, (l, r) => setField(l, 'MaxRSS', r() < 0.5 ? '2.50M' : '3388K')],
+  [0.01, (l) => l.slice(0, l.lastIndexOf(US, l.length - 2) + 1)], // a field short
+  [0.01, (l) => l + 'extra' + US], // a field too many
+  [0.01, (l) => setField(l, 'Cluster', '')],
+  [0.01, (l) => setField(l, 'Cluster', 'other')],
+  [0.01, (l) => setField(l, 'DBIndex', '1')],
+  [0.01, (l) => setField(l, 'DBIndex', '')],
+  [0.01, (l) => setField(l, 'MaxRSS', '12345678901234567')],
+  [0.01, (l) => setField(l, 'MaxRSS', '12x')],
+  [0.01, (l) => setField(l, 'JobIDRaw', l.split(US)[col('JobIDRaw')] + 'ä')],
+  [0.01, (l) => setField(l, 'JobIDRaw', '')],
+  [0.01, (l) => l + '\r'],
+  [0.01, (l, _r, out) => (out.push(''), l)],
+  [0.01, (l) => setField(l, 'MaxRSS', '')],
+];
+const JOB_CHANGES: Array<[number, Change]> = [
+  [0.02, () => undefined], // its steps become orphans
+  [0.02, (l) => setField(l, 'State', 'RUNNING')],
+  [0.01, (l) => setField(l, 'User', 'zoë')],
+  [0.01, (l) => setField(l, 'UID', 'x')],
+  [0.01, (l) => setField(l, 'Cluster', 'bad name')],
+  [0.01, (l) => setField(l, 'JobIDRaw', l.split(US)[col('JobIDRaw')] + '0')],
+  [0.01, (l) => setField(l, 'AllocTRES', 'cpu=1,gres/gpu:a100=2')],
+  [0.01, (l) => setField(l, 'AllocCPUS', '')],
+  [0.01, (l) => l + '\r'],
+  [0.001, (l) => setField(l, 'AllocTRES', 'cpu=1,' + 'x'.repeat(300_000))], // longer than a read
+  [0.005, (l, _r, out) => (out.push('   '), l)],
+  [0.02, (l, r) => setField(l, (['Submit', 'Start', 'End'] as const)[Math.floor(r() * 3)] as string, ODD_TIMES[Math.floor(r() * ODD_TIMES.length)] as string)],
+];
+
+// The rows with those changes at random places.
+function nasty(rows: string[], seed: number): string[] {
+  const r = random(seed);
+  const out: string[] = [];
+  for (const row of rows) {
+    let x = r();
+    let line: string | undefined = row;
+    for (const [share, change] of isStep(row) ? STEP_CHANGES : JOB_CHANGES) {
+      if (x < share) {
+        line = change(row, r, out);
+        break;
+      }
+      x -= share;
+    }
+    if (line !== undefined) out.push(line);
+  }
+  return out;
+}
+
+interface Result {
+  out: string[];
+  bad: string[];
+  warn: string[];
+  counts: Parser['counts'];
+}
+
+function parser(opts: ParserOptions): { p: Parser; res: Result } {
+  const res: Result = { out: [], bad: [], warn: [], counts: undefined as unknown as Parser['counts'] };
+  const p = new Parser({ line: (l) => res.out.push(l), bad: (n, m) => res.bad.push(`${n}: ${m}`), warn: (n, m) => res.warn.push(`${n}: ${m}`) }, opts);
+  res.counts = p.counts;
+  return { p, res };
+}
+
+// Line by line, each without its line end.
+function byLines(lines: string[], opts: ParserOptions): Result {
+  const { p, res } = parser(opts);
+  lines.forEach((l, i) => p.push(l.endsWith('\r') ? l.slice(0, -1) : l, i + 1));
+  p.end();
+  return res;
+}
+
+// Bytes in random pieces of 1 to `most` bytes, as sb-parse reads its input.
+function byBytes(text: string, opts: ParserOptions, seed: number, most: number): Result {
+  const { p, res } = parser(opts);
+  const bytes = Buffer.from(text);
+  const r = random(seed);
+  for (let at = 0; at < bytes.length; ) {
+    const n = 1 + Math.floor(r() * most);
+    p.write(bytes.subarray(at, at + n));
+    at += n;
+  }
+  p.end();
+  return res;
+}
+
+const SIM = existsSync(path.join(ROOT, 'sim', 'sacct'));
+const simrows = SIM ? simRows(3000, 3) : [];
+const nastyLines = nasty(simrows, 1);
+
+t.test('input in pieces: text, CRLF, lines and characters cut across reads, lines longer than a read', { skip: !SIM && 'no sim/sacct' }, async (t) => {
+  t.ok(simrows.length > 20_000, `${simrows.length} rows from the synthetic cluster`);
+  const opts = { fields: SB_SACCT_FIELDS, cluster: () => 'demo' };
+  const want = byLines(nastyLines, opts);
+  t.ok(want.bad.length > 100 && want.warn.length > 100, `the input has bad rows (${want.bad.length}) and orphans (${want.warn.length})`);
+  t.ok(want.counts.jobs > 5000, `${want.counts.jobs} jobs`);
+  t.ok(want.out.every((l) => typeof JSON.parse(l) === 'object'), 'every line out is JSON');
+  // the last line without its newline
+  const whole = nastyLines.join('\n');
+  for (const [seed, most] of [[1, 1 << 20], [2, 4096], [3, 300], [4, 17]] as const) {
+    t.same(byBytes(whole, opts, seed, most), want, `pieces of up to ${most} bytes`);
+  }
+});
+
+t.test('input in pieces: a header line, | as the delimiter, -P, the header repeated', { skip: !SIM && 'no sim/sacct' }, async (t) => {
+  const piped = simrows.slice(0, 4000).map((l) => l.replaceAll(US, '|'));
+  const withHeader = [SB_SACCT_FIELDS.join('|') + '|', ...piped];
+  const want = byLines(withHeader, {});
+  t.ok(want.counts.jobs > 500);
+  t.same(byBytes(withHeader.join('\n') + '\n', {}, 6, 10_000), want, 'header: same');
+  // sacct -P: no delimiter after the last field
+  const bare = nastyLines.slice(0, 6000).map((l) => (l.endsWith(US) ? l.slice(0, -1) : l).replaceAll(US, '|'));
+  t.same(byBytes(bare.join('\n'), { fields: SB_SACCT_FIELDS, cluster: () => 'demo' }, 12, 50_000), byLines(bare, { fields: SB_SACCT_FIELDS, cluster: () => 'demo' }), '-P: same');
+  // the header again in the middle (two sacct runs' output concatenated) is skipped
+  const twice = [...withHeader, ...withHeader];
+  const again = byBytes(twice.join('\n') + '\n', {}, 7, 10_000);
+  t.same(again, byLines(twice, {}), 'header twice: same');
+  t.equal(again.counts.rows, 2 * piped.length, 'the second header is no row');
+});
+
+// sb-sacct's rows records of the lines, `per` lines each, with a chunk-done now and then
+// (which ends the job before it, as a window's end does) unless `done` is false.
+function rowsRecords(lines: string[], per: number, cluster?: string, done = true): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i += per) {
+    out.push(JSON.stringify({ kind: 'rows', ...(cluster !== undefined ? { cluster } : {}), chunk: 'c', fields: [...SB_SACCT_FIELDS], delimiter: '\x7f', lines: lines.slice(i, i + per).map((l) => l.replaceAll(US, '\x7f')) }));
+    if (done && i % (per * 3) === 0) out.push(JSON.stringify({ kind: 'chunk-done', cluster: 'demo', start: 'a', end: 'b' }));
+  }
+  return out;
+}
+
+t.test('input in pieces: rows records split across reads, records of 20,000 lines, odd lines', { skip: !SIM && 'no sim/sacct' }, async (t) => {
+  for (const cluster of [undefined, 'demo', 'other']) {
+    const recs = rowsRecords(nastyLines, 1000, cluster);
+    const opts = { cluster: () => 'demo' };
+    const want = byLines(recs, opts);
+    t.ok(want.counts.jobs > (cluster === 'other' ? 0 : 5000), `${want.counts.jobs} jobs (cluster ${cluster})`);
+    t.same(byBytes(recs.join('\n') + '\n', opts, 8, 1 << 18), want, `cluster ${cluster}: same`);
+  }
+  const big = rowsRecords(nastyLines, 20_000, 'demo');
+  t.same(byBytes(big.join('\n') + '\n', { cluster: () => 'demo' }, 11, 1 << 20), byLines(big, { cluster: () => 'demo' }), '20,000 lines a record: same');
+  // a line holding a newline, and one that is no string
+  const odd = [JSON.stringify({ kind: 'rows', fields: [...SB_SACCT_FIELDS], delimiter: US, lines: [...simrows.slice(0, 50), simrows[50] + '\n' + simrows[51], 7, ...simrows.slice(52, 99)] })];
+  const got = byBytes(odd.join('\n'), { cluster: () => 'demo' }, 9, 1 << 16);
+  t.same(got, byLines(odd, { cluster: () => 'demo' }), 'odd lines: same');
+  t.same(got.bad, ['1: rows line 51: expected 21 fields, found 43', '1: rows line 52: not a string']);
+});
+
+t.test('the three input forms give the same jobs: text, rows records, row records', { skip: !SIM && 'no sim/sacct' }, async (t) => {
+  const opts = { cluster: () => 'demo' };
+  const fromText = byLines(simrows, { ...opts, fields: SB_SACCT_FIELDS });
+  t.ok(fromText.counts.jobs > 5000 && fromText.bad.length === 0 && fromText.warn.length === 0, `${fromText.counts.jobs} jobs, nothing bad`);
+  const fromRows = byLines(rowsRecords(simrows, 4096, 'demo', false), opts);
+  const fromRow = byLines(simrows.map((l) => {
+    const v = l.split(US);
+    return JSON.stringify({ kind: 'row', cluster: 'demo', chunk: 'c', f: Object.fromEntries(SB_SACCT_FIELDS.map((name, i) => [name, v[i]])) });
+  }), opts);
+  const jobs = (r: Result): string[] => r.out.filter((l) => l.startsWith('{"kind":"job"'));
+  t.same(jobs(fromRows), fromText.out, 'rows records: the same job lines');
+  t.same(jobs(fromRow), fromText.out, 'row records: the same job lines');
+  t.same(fromRows.counts, fromText.counts, 'rows records: the same counts');
+  t.same(fromRow.counts, fromText.counts, 'row records: the same counts');
+  // the nasty rows as text and as rows records (their CRs stay in a record's lines: left out)
+  const noCr = nastyLines.filter((l) => !l.endsWith('\r'));
+  const text2 = byLines(noCr, { ...opts, fields: SB_SACCT_FIELDS });
+  const rows2 = byLines(rowsRecords(noCr, 1000, undefined, false), opts);
+  t.same(jobs(rows2), text2.out, 'nasty rows: the same job lines');
+  t.same(rows2.counts, text2.counts, 'nasty rows: the same counts');
+  t.equal(rows2.bad.length, text2.bad.length, 'as many bad lines');
+});
+
+// A non-blocking stdin (a FIFO opened O_NONBLOCK, the writer slow): nothing is lost.
+t.test('a non-blocking stdin with nothing to read yet', { skip: !SIM && 'no sim/sacct' }, async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-parse-fifo-'));
+  const fifo = path.join(dir, 'in');
+  execFileSync('mkfifo', [fifo]);
+  const input = simrows.slice(0, 2000).join('\n') + '\n';
+  const rd = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  const wr = openSync(fifo, fsConstants.O_WRONLY);
+  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, path.join(BIN, 'sb-parse'), '--fields', 'sb', '-v'], {
+    env: { ...cleanEnv(), TZ: 'UTC' },
+    stdio: [rd, 'pipe', 'pipe'],
+  });
+  closeSync(rd);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  writeFileSync(wr, input);
+  closeSync(wr);
+  t.equal(await exited, 0, stderr);
+  const want = await runBin('sb-parse', ['--fields', 'sb', '-v'], { input });
+  t.ok(want.stdout.length > 100_000, 'jobs printed');
+  t.equal(stdout, want.stdout, 'the same jobs as from a blocking pipe');
+  t.equal(stderr, want.stderr, 'the same counts');
+});
+
 goldenCases('parse');
-// the same bytes without the row kernel (and the kernel must load for the first run to count)
-goldenCases('parse', { SB_PARSE_KERNEL: 'js' }, ' (SB_PARSE_KERNEL=js)');

@@ -5,7 +5,6 @@ import { BadInput, SbError, UsageError } from '../core/cli/errors.js';
 import { FAILED_STATES, type JobRecord, TERMINAL_STATES, jobKey } from '../core/records/job.js';
 import type { Input } from '../core/cli/input.js';
 import type { Output } from '../core/cli/output.js';
-import { CLUSTER_ALL, CLUSTER_FIELD, CLUSTER_FIELD_OR_EMPTY, CLUSTER_NONE, HELD_JOB, HELD_NONE, HELD_OTHER, KERNEL_MAX_FIELDS, RowKernel } from './parse/row-kernel.js';
 import { SB_SACCT_FIELDS, sacctFieldName } from '../core/sacct/fields.js';
 import { SacctClock } from '../core/sacct/time.js';
 import { digits, durationSeconds, gpusFromTres, reqMemBytes, sizeBytes, wholeNumber } from './parse/units.js';
@@ -173,8 +172,6 @@ export interface ParserOptions {
   // The cluster of rows that name none; called at most once, when first needed.
   cluster?: () => string;
   clock?: SacctClock;
-  // The row kernel, for write(): step rows of the held job are folded without JavaScript.
-  kernel?: RowKernel;
 }
 
 // What the parser hands out: output lines, and diagnostics about input line numbers.
@@ -200,8 +197,6 @@ const NONE = 0, JOB = 1, SKIP = 2, DROP = 3;
 // steps are still arriving (sacct prints a job, then its steps). No I/O: lines go to the sink.
 export class Parser {
   readonly counts: Counts = { rows: 0, jobs: 0, steps: 0, skipped: 0, orphans: 0, passed: 0 };
-  // Rows the kernel read (of counts.rows).
-  folded = 0;
   private mode: 'ndjson' | 'text' | undefined;
   private readonly reader: JobReader;
   private readonly row: Array<string | undefined> = new Array<string | undefined>(USED.length).fill(undefined);
@@ -230,16 +225,9 @@ export class Parser {
   private head = '';
   private rss: number | null = null;
   private steps = 0;
-  // The row kernel, whether it can read the current layout, and the held job it was told of
-  // (version counts changes of the held job).
-  private readonly kernel: RowKernel | undefined;
-  private kernelOk = false;
-  private version = 0;
-  private synced = -1;
-  // write(): bytes of a line not yet whole; whether input goes to the kernel; lines so far.
+  // write(): bytes of a line not yet whole; lines so far.
   private partial = Buffer.alloc(0);
   private partialLength = 0;
-  private kernelText = false;
   private lines = 0;
 
   constructor(
@@ -247,18 +235,10 @@ export class Parser {
     private readonly opts: ParserOptions = {},
   ) {
     this.reader = new JobReader(opts.clock);
-    this.kernel = opts.kernel;
   }
 
   // Input bytes, in order (lines are numbered from 1 across calls); end() after the last.
-  // Whole lines go to push(); once the input shows itself as text the kernel can read, the
-  // bytes go to the kernel, which hands back the rows it does not fold.
   write(chunk: Buffer): void {
-    if (this.kernelText) {
-      (this.kernel as RowKernel).append(chunk);
-      this.kernelRun(false);
-      return;
-    }
     let from = 0;
     // Line by line until the first line says what the input is.
     while (this.mode === undefined) {
@@ -266,18 +246,9 @@ export class Parser {
       if (nl < 0) break;
       this.pushBytes(chunk.subarray(from, nl));
       from = nl + 1;
-      if (this.mode === 'text' && this.kernelOk) {
-        this.kernelText = true;
-        this.write(chunk.subarray(from));
-        return;
-      }
     }
     if (from >= chunk.length) return;
     const rest = from === 0 ? chunk : chunk.subarray(from);
-    if (this.mode === 'ndjson' && this.kernel !== undefined) {
-      this.ndjsonLines(rest);
-      return;
-    }
     const nl = this.mode === undefined ? -1 : rest.lastIndexOf(10);
     if (nl < 0) {
       this.keep(rest);
@@ -285,81 +256,6 @@ export class Parser {
     }
     this.pushBytes(rest.subarray(0, nl));
     if (nl + 1 < rest.length) this.keep(rest.subarray(nl + 1));
-  }
-
-  // NDJSON with the kernel: line by line, each gathered in the kernel's window (the one copy
-  // of its bytes), `rows` records as sb-sacct writes them read there in place.
-  private ndjsonLines(bytes: Buffer): void {
-    const k = this.kernel as RowKernel;
-    let from = 0;
-    for (;;) {
-      const nl = bytes.indexOf(10, from);
-      if (nl < 0) break;
-      k.append(bytes.subarray(from, nl));
-      if (!this.rawRows()) this.push(stripCr(k.text(k.end)), ++this.lines);
-      k.clear();
-      from = nl + 1;
-    }
-    if (from < bytes.length) k.append(bytes.subarray(from));
-  }
-
-  // The line in the kernel's window as a `rows` record as sb-sacct writes it (kind first,
-  // "lines" last, no spaces), read without making a string of each line: the kernel checks the
-  // lines' JSON and reads them in place, JSON.parse reads the rest with an empty list. False
-  // (nothing read) for any other line, which then goes the usual way with the usual diagnostics.
-  private rawRows(): boolean {
-    const k = this.kernel as RowKernel;
-    const line = k.window;
-    const n = line.length;
-    if (n < ROWS_PREFIX.length + LINES_KEY.length || line[n - 1] !== 0x7d || line[n - 2] !== 0x5d) return false;
-    for (let i = 0; i < ROWS_PREFIX.length; i++) if (line[i] !== ROWS_PREFIX[i]) return false;
-    const at = line.lastIndexOf(LINES_KEY);
-    if (at < 0) return false;
-    const from = at + LINES_KEY.length;
-    const to = n - 2;
-    if (from > to) return false;
-    const count = k.strings(from, to);
-    if (count < 0) return false;
-    let rec: unknown;
-    try {
-      rec = JSON.parse(line.toString('utf8', 0, from) + line.toString('utf8', to, n));
-    } catch {
-      return false;
-    }
-    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) return false;
-    const r = rec as Record<string, unknown>;
-    // the "lines" found are the record's own (a nested one would leave the record's in place)
-    if (r['kind'] !== 'rows' || !Array.isArray(r['lines']) || r['lines'].length !== 0) return false;
-    const d = r['delimiter'];
-    const fields = r['fields'];
-    if (typeof d !== 'string' || d.length !== 1 || d.charCodeAt(0) >= 128 || d === '\n' || d === '\r') return false;
-    if (!Array.isArray(fields) || fields.length > KERNEL_MAX_FIELDS) return false;
-    this.line = ++this.lines;
-    this.rowsRecord(r, count);
-    return true;
-  }
-
-  // The strings of a `rows` record the kernel checked (rawRows), as rows.
-  private kernelStrings(count: number): void {
-    const k = this.kernel as RowKernel;
-    let sub = 0;
-    for (;;) {
-      if (this.synced !== this.version) this.syncKernel();
-      const i = k.nextString();
-      if (k.rows > 0) sub += this.kernelFolded();
-      if (i < 0) break;
-      sub = i + 1;
-      this.sub = sub;
-      const end = k.rowEnd;
-      if (k.escaped) {
-        const l = JSON.parse(k.quoted(end)) as string;
-        if (l.length > 0) this.textLine(l);
-        continue;
-      }
-      const l = k.text(end);
-      if (l.length > 0 && !this.kernelFields(l, end)) this.textLine(l);
-    }
-    if (sub !== count) throw new Error(`row kernel: read ${sub} of ${count} strings`);
   }
 
   // Keeps bytes of a line not yet whole (a copy: the caller may reuse its buffer).
@@ -372,19 +268,6 @@ export class Parser {
     }
     bytes.copy(this.partial, this.partialLength);
     this.partialLength = need;
-  }
-
-  // Whether write() hands input to the kernel: then fill() may read straight into it.
-  get direct(): boolean {
-    return this.kernelText;
-  }
-
-  // Reads input straight into the kernel's window with `read` (bytes read, 0 at the end) and
-  // folds it; returns what `read` returned. Only while `direct`.
-  fill(read: (into: Uint8Array, offset: number, length: number) => number): number {
-    const n = (this.kernel as RowKernel).fill(read);
-    if (n > 0) this.kernelRun(false);
-    return n;
   }
 
   // Lines (joined with the bytes held from before), decoded once, pushed one by one.
@@ -403,64 +286,6 @@ export class Parser {
     }
     const lines = whole.split('\n');
     for (let i = 0; i < lines.length; i++) this.push(stripCr(lines[i] as string), ++this.lines);
-  }
-
-  // Folds rows in the kernel and reads the rows it hands back.
-  private kernelRun(last: boolean): void {
-    const k = this.kernel as RowKernel;
-    for (;;) {
-      if (this.synced !== this.version) this.syncKernel();
-      const end = k.next(last);
-      if (k.rows > 0) this.lines += this.kernelFolded();
-      if (end < 0) return;
-      const text = k.text(end);
-      const line = ++this.lines;
-      this.line = line;
-      // not a row whose CR is to go, nor the header line again
-      if (text.charCodeAt(text.length - 1) === 13 || text === this.header || !this.kernelFields(text, end)) this.push(stripCr(text), line);
-      k.skip(end);
-    }
-  }
-
-  // A row the kernel handed back (`text`, ending at `end` in its window), read by the kernel's
-  // field bounds and times when they are the row's own: when its bytes are its characters (not
-  // so with other UTF-8). False (nothing read) when they are not.
-  private kernelFields(text: string, end: number): boolean {
-    const k = this.kernel as RowKernel;
-    const fields = k.fields;
-    if (text.length !== end - k.start || text.length === 0 || fields > KERNEL_MAX_FIELDS) return false;
-    k.bounds(this.starts, this.ends, Math.min(fields, this.width + 1), end);
-    this.reader.pre = k.times;
-    this.textFields(text, fields);
-    this.reader.pre = undefined;
-    return true;
-  }
-
-  // Tells the kernel which job step rows fold into.
-  private syncKernel(): void {
-    const k = this.kernel as RowKernel;
-    const state = this.state === JOB ? HELD_JOB : this.state === NONE ? HELD_NONE : HELD_OTHER;
-    let mode: number;
-    if (this.forced !== undefined) mode = this.forced === this.cluster ? CLUSTER_ALL : CLUSTER_NONE;
-    else mode = this.fallbackCluster !== undefined && this.fallbackCluster === this.cluster ? CLUSTER_FIELD_OR_EMPTY : CLUSTER_FIELD;
-    k.hold(state, this.id, this.db ?? '', this.cluster, mode);
-    this.synced = this.version;
-  }
-
-  // Takes the rows the kernel folded into the held job; returns how many.
-  private kernelFolded(): number {
-    const k = this.kernel as RowKernel;
-    const rows = k.rows;
-    this.folded += rows;
-    const steps = k.steps;
-    this.counts.rows += rows;
-    this.counts.steps += steps;
-    this.counts.skipped += k.skipped;
-    this.steps += steps;
-    const rss = k.rss;
-    if (rss >= 0 && (this.rss === null || rss > this.rss)) this.rss = rss;
-    k.reset();
-    return rows;
   }
 
   // One input line (without its newline) and its number.
@@ -488,13 +313,7 @@ export class Parser {
 
   // End of input: read what write() holds, print the last job.
   end(): void {
-    const k = this.kernel;
-    if (this.kernelText) {
-      this.kernelRun(true);
-    } else if (this.mode === 'ndjson' && k !== undefined) {
-      if (k.end > 0 && !this.rawRows()) this.push(stripCr(k.text(k.end)), ++this.lines);
-      k.clear();
-    } else if (this.partialLength > 0) {
+    if (this.partialLength > 0) {
       this.pushBytes(Buffer.alloc(0));
     }
     this.flush();
@@ -562,7 +381,7 @@ export class Parser {
   }
 
   // A `rows` record: its field list and delimiter once, then raw lines read as text rows are.
-  private rowsRecord(r: Record<string, unknown>, strings = -1): void {
+  private rowsRecord(r: Record<string, unknown>): void {
     const fields = r['fields'];
     const delimiter = r['delimiter'];
     const lines = r['lines'];
@@ -597,14 +416,8 @@ export class Parser {
       this.layout = key;
     }
     this.forced = cluster as string | undefined;
-    this.version++;
     if (this.forced !== undefined) this.lastCluster = this.forced;
     try {
-      if (strings >= 0) {
-        this.kernelStrings(strings);
-        return;
-      }
-      if (this.kernelOk && lines.length > 1 && this.kernelLines(lines)) return;
       for (let k = 0; k < lines.length; k++) {
         this.sub = k + 1;
         const l = lines[k] as unknown;
@@ -618,35 +431,7 @@ export class Parser {
     } finally {
       this.sub = 0;
       this.forced = undefined;
-      this.version++;
     }
-  }
-
-  // A `rows` record's lines through the kernel, joined by newlines; false (nothing read) when a
-  // line is no string or holds a newline, which the kernel would miscount.
-  private kernelLines(lines: unknown[]): boolean {
-    for (let i = 0; i < lines.length; i++) {
-      const l = lines[i];
-      if (typeof l !== 'string' || l.indexOf('\n') >= 0) return false;
-    }
-    const texts = lines as string[];
-    const k = this.kernel as RowKernel;
-    // in pieces: one string of all the lines (~1 MiB) would be a fresh mapping, page faults
-    k.clear();
-    for (let i = 0; i < texts.length; i += KERNEL_LINES) k.appendText(texts.slice(i, i + KERNEL_LINES).join('\n') + '\n');
-    let sub = 0;
-    for (;;) {
-      if (this.synced !== this.version) this.syncKernel();
-      const end = k.next(true);
-      if (k.rows > 0) sub += this.kernelFolded();
-      if (end < 0) break;
-      const l = texts[sub++] as string;
-      this.sub = sub;
-      // the line went in whole, so the row handed back is its bytes
-      if (l.length > 0 && !this.kernelFields(l, end)) this.textLine(l);
-      k.skip(end);
-    }
-    return true;
   }
 
   // The text layout of a field list: each working-row slot's column, the width.
@@ -658,13 +443,6 @@ export class Parser {
     });
     this.columns = columns;
     this.width = fields.length;
-    const d = this.delimiter.charCodeAt(0);
-    this.kernelOk = this.kernel !== undefined && this.delimiter.length === 1 && d < 128 && d !== 10 && d !== 13 && this.width <= KERNEL_MAX_FIELDS;
-    if (this.kernelOk) {
-      const k = this.kernel as RowKernel;
-      k.layout(this.width, d, columns[JOBID] as number, columns[JOBIDRAW] as number, columns[CLUSTER] as number, columns[DB] as number, columns[MAXRSS] as number);
-      k.timeColumns(columns[SUBMIT] as number, columns[START] as number, columns[END] as number);
-    }
     this.starts = new Int32Array(this.width + 1);
     this.ends = new Int32Array(this.width + 1);
   }
@@ -780,7 +558,6 @@ export class Parser {
       const get = this.opts.cluster;
       if (get === undefined) throw new UsageError('the rows do not name their cluster: give --cluster NAME');
       this.fallbackCluster = get();
-      this.version++;
     }
     return this.fallbackCluster;
   }
@@ -915,7 +692,6 @@ export class Parser {
   }
 
   private hold(state: number, id: string, db: string | undefined, cluster: string): void {
-    this.version++;
     this.state = state;
     this.id = id;
     this.db = db;
@@ -935,7 +711,6 @@ export class Parser {
       this.sink.line(this.head + ',"max_rss_bytes":' + (this.rss === null ? 'null' : int(this.rss)) + ',"steps":' + this.steps + '}');
       this.counts.jobs++;
     }
-    if (this.state !== NONE) this.version++;
     this.state = NONE;
     this.head = '';
   }
@@ -992,9 +767,6 @@ export class JobReader {
   private prefixCluster = '';
   private prefix = '';
   private prefixDb = '';
-  // Submit, Start and End of the row being read as the row kernel read them (NaN: it did not;
-  // see RowKernel.times), or undefined.
-  pre: Float64Array | undefined;
   // Whether the state last read ends a job, and counts as failed.
   finished = false;
   private failed = false;
@@ -1017,11 +789,8 @@ export class JobReader {
   // has no End yet. Throws BadInput naming the first bad field.
   job(row: ReadonlyArray<string | undefined>, cluster: string, state: string): string | undefined {
     const clock = this.clock;
-    // the kernel's times are UTC's
-    const pre = clock.utc ? this.pre : undefined;
     const endText = field(row, END);
-    const preEnd = pre === undefined ? Number.NaN : (pre[2] as number);
-    const end = preEnd === preEnd ? preEnd : clock.read('End', endText);
+    const end = clock.read('End', endText);
     if (end === null) return undefined;
     const rawText = row[JOBIDRAW];
     const idText = row[JOBID];
@@ -1049,11 +818,9 @@ export class JobReader {
     const db = optCount(row, DB);
     const uid = optCount(row, UID);
     const submitText = row[SUBMIT] ?? '';
-    const preSubmit = pre === undefined ? Number.NaN : (pre[0] as number);
-    const submit = preSubmit === preSubmit ? preSubmit : clock.read('Submit', submitText);
+    const submit = clock.read('Submit', submitText);
     const startText = row[START] ?? '';
-    const preStart = pre === undefined ? Number.NaN : (pre[1] as number);
-    const start = preStart === preStart ? preStart : clock.read('Start', startText);
+    const start = clock.read('Start', startText);
     const mem = row[REQMEM];
     const tres = row[TRES];
     const rss = row[MAXRSS];
@@ -1138,7 +905,6 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   const clock = new SacctClock(tz);
   const input = await open(args._[0]);
   const where = (line: number): { source: string; line: number } => ({ source: input.source, line });
-  const kernel = RowKernel.load(io.env);
   const parser = new Parser(
     {
       line: (text) => out.line(text),
@@ -1150,7 +916,6 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
       ...(delimiter !== undefined ? { delimiter } : {}),
       cluster: () => given ?? localClusterName(io.env),
       clock,
-      ...(kernel !== undefined ? { kernel } : {}),
     },
   );
   await readInput(input, parser, out);
@@ -1160,13 +925,6 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     report.info(`rows ${c.rows}, jobs ${c.jobs}, steps ${c.steps}, skipped ${c.skipped}, orphan steps ${c.orphans}, bad ${report.bad}, passed through ${c.passed}`);
   }
 }
-
-// How sb-sacct writes a `rows` record: it starts so, and its lines come last.
-const ROWS_PREFIX = Buffer.from('{"kind":"rows",');
-const LINES_KEY = Buffer.from('"lines":[');
-
-// Lines of a `rows` record copied to the kernel at a time.
-const KERNEL_LINES = 128;
 
 // The input into the parser, chunk by chunk; output drains after each.
 async function readInput(input: Input, parser: Parser, out: Output): Promise<void> {
