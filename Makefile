@@ -28,16 +28,10 @@ node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-dist/.stamp: node_modules/.package-lock.json tsconfig.json sim/tsconfig.json $(TS) dist/wasm/rows.wasm
+dist/.stamp: node_modules/.package-lock.json tsconfig.json sim/tsconfig.json $(TS)
 	npx tsc -p tsconfig.json
 	npx tsc -p sim/tsconfig.json
 	@touch $@
-
-# sb-parse's row kernel (wasm/rows.ts, AssemblyScript): no runtime, no imports, SIMD; its
-# memory map starts static data at 64 KiB (lib/tools/parse/row-kernel.ts owns the bytes below)
-dist/wasm/rows.wasm: wasm/rows.ts node_modules/.package-lock.json
-	@mkdir -p dist/wasm
-	npx asc wasm/rows.ts -O3 --runtime stub --noAssert --enable simd --memoryBase 65536 --initialMemory 4 --use abort= -o $@
 
 build: dist/.stamp
 
