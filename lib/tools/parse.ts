@@ -2,7 +2,7 @@ import { isBlank, parseRecordLine, type Rec } from '../core/cli/input.js';
 import { BadInput, SbError, UsageError } from '../core/cli/errors.js';
 import { type Context, type Tool, maxOperands, optString } from '../core/cli/run.js';
 import { isClusterName, localClusterName } from '../core/records/cluster.js';
-import { FAILED_STATES, type JobRecord, TERMINAL_STATES, jobKey } from '../core/records/job.js';
+import { FAILED_STATES, jobLimitProblem, type JobRecord, TERMINAL_STATES, jobKey } from '../core/records/job.js';
 import { SB_SACCT_FIELDS, sacctFieldName } from '../core/sacct/fields.js';
 import { SacctClock } from '../core/sacct/time.js';
 import { lineBatches } from './parse/line-batches.js';
@@ -121,6 +121,8 @@ export function jobRecord(row: Row, cluster: string, state: string, clock: Sacct
   if (!JOB_ID.test(jobId)) throw new BadInput(`JobID '${jobId}' is not a job id`);
   if (row.User === undefined) throw new BadInput('row has no User');
   if (row.User === '') throw new BadInput(`User is empty in job ${jobId}'s row`);
+  // control characters, and U+FFFD: what invalid UTF-8 decodes to, which would merge two users
+  if (/[\u0000-\u001f\u007f-\u009f\ufffd]/.test(row.User)) throw new BadInput(`User '${row.User}' is not a user name (control characters or invalid UTF-8)`);
   const elapsed = row.ElapsedRaw !== undefined ? wholeNumber('ElapsedRaw', row.ElapsedRaw) : elapsedSeconds(row.Elapsed);
   const cpus = count('AllocCPUS', row.AllocCPUS ?? row.NCPUS);
   const nodes = count('NNodes', row.NNodes);
@@ -134,6 +136,8 @@ export function jobRecord(row: Row, cluster: string, state: string, clock: Sacct
   const gpus = row.AllocTRES ? gpusFromTres(row.AllocTRES) : 0;
   const mem = row.ReqMem ? (reqMemBytes(row.ReqMem, cpus, nodes) ?? 0) : 0;
   const rss = row.MaxRSS ? sizeBytes('MaxRSS', row.MaxRSS, 1) : null;
+  const limit = jobLimitProblem({ cpus, nodes, gpus, elapsed_s: elapsed, req_mem_bytes: mem, max_rss_bytes: rss });
+  if (limit !== undefined) throw new BadInput(`job ${jobId}: ${limit}: its totals could not stay exact`);
   return {
     kind: 'job',
     cluster,
@@ -211,6 +215,8 @@ export interface Sink {
 }
 
 export interface Counts {
+  // jobs kept back at the end of a stream cut inside a window
+  cut: number;
   rows: number;
   jobs: number;
   steps: number;
@@ -234,7 +240,7 @@ interface Held {
 // form: '{' is NDJSON (`rows` and `row` records, others passed through), else sacct's text.
 // No I/O: lines go to the sink.
 export class Parser {
-  readonly counts: Counts = { rows: 0, jobs: 0, steps: 0, skipped: 0, orphans: 0, passed: 0 };
+  readonly counts: Counts = { cut: 0, rows: 0, jobs: 0, steps: 0, skipped: 0, orphans: 0, passed: 0 };
   private form: 'text' | 'ndjson' | undefined;
   private readonly clock: SacctClock;
   private layout: Layout | undefined;
@@ -271,8 +277,19 @@ export class Parser {
     }
   }
 
-  // End of input: print the last job.
+  // End of input: print the last job of plain text. sb-sacct's records are another matter: a
+  // job is complete only once the next job row or its window's chunk-done is read, so a stream
+  // that ends inside a window (its producer killed, a full disk) keeps that job back, reported:
+  // printed, it would be counted with the steps it has, and its whole copy dropped later as a
+  // duplicate.
   end(): void {
+    const job = this.held?.job;
+    if (this.form === 'ndjson' && job !== undefined) {
+      this.held = undefined;
+      this.counts.cut++;
+      this.bad(`the input ends inside a window: job ${job.job_id} (${job.key}) may lack steps that come after it, so it is not printed; its window is not done, and fetching it again counts the job whole`);
+      return;
+    }
     this.flush();
   }
 
@@ -561,7 +578,14 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     {
       ...(fields !== undefined ? { fields } : {}),
       ...(delimiter !== undefined ? { delimiter } : {}),
-      cluster: () => given ?? localClusterName(io.env),
+      // never a silent guess: say where the name of rows that name none came from
+      cluster: () => {
+        if (given !== undefined) return given;
+        const name = localClusterName(io.env);
+        const from = io.env['SB_CLUSTER'] ? '$SB_CLUSTER' : "ClusterName in 'scontrol show config'";
+        report.warn(`the rows name no cluster: counting them as cluster '${name}' (${from}); give --cluster NAME, or ask sacct for -o Cluster,...`);
+        return name;
+      },
       clock,
     },
   );
