@@ -13,7 +13,7 @@ export interface Result {
 }
 
 export interface RunOptions {
-  input?: string;
+  input?: string | Buffer;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   timeoutMs?: number;
