@@ -3,7 +3,7 @@ import t from 'tap';
 import { SbError } from '../lib/core/cli/errors.js';
 import { SB_SACCT_FIELDS } from '../lib/core/sacct/fields.js';
 import { Parser } from '../lib/tools/parse.js';
-import { lineBatches } from '../lib/tools/parse/line-batches.js';
+import { readLineBatches as lineBatches } from '../lib/core/cli/lines.js';
 import { ROOT, runBin, runShell } from './helpers/run.js';
 
 // A seeded fuzz test of sb-parse: thousands of mutated sacct inputs (byte flips, truncation,

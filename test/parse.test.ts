@@ -10,7 +10,7 @@ import { SB_SACCT_FIELDS, sacctFieldName } from '../lib/core/sacct/fields.js';
 import { SacctClock } from '../lib/core/sacct/time.js';
 import { durationSeconds, gpusFromTres, reqMemBytes, sizeBytes } from '../lib/tools/parse/units.js';
 import { JOB_FIELDS, Parser, type ParserOptions, baseState, headerNames, jobLine, jobRecord, missingFields, unescapeDelimiter } from '../lib/tools/parse.js';
-import { lineBatches } from '../lib/tools/parse/line-batches.js';
+import { readLineBatches as lineBatches } from '../lib/core/cli/lines.js';
 import { goldenCases } from './helpers/golden.js';
 import { BIN, ROOT, cleanEnv, records, runBin, runShell } from './helpers/run.js';
 

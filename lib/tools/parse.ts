@@ -5,7 +5,7 @@ import { isClusterName, localClusterName } from '../core/records/cluster.js';
 import { FAILED_STATES, jobLimitProblem, type JobRecord, TERMINAL_STATES, jobKey } from '../core/records/job.js';
 import { SB_SACCT_FIELDS, sacctFieldName } from '../core/sacct/fields.js';
 import { SacctClock } from '../core/sacct/time.js';
-import { lineBatches } from './parse/line-batches.js';
+import { readLineBatches } from '../core/cli/lines.js';
 import { type Layout, type Row, USED, cell, layoutOf, rowFields, splitRow } from './parse/row.js';
 import { digits, durationSeconds, gpusFromTres, reqMemBytes, sizeBytes, wholeNumber } from './parse/units.js';
 
@@ -590,7 +590,7 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     },
   );
   let line = 0;
-  for await (const batch of lineBatches(input.stream)) {
+  for await (const batch of readLineBatches(input.stream)) {
     for (const text of batch) parser.push(text, ++line);
     await out.drain();
   }
