@@ -15,7 +15,7 @@ all: build
 help:
 	@echo "make demo      install dependencies, build, run the demo"
 	@echo "make test      install dependencies, build, run the test suite"
-	@echo "make test-fast the inner loop: every test file but the slowest (crash torture, the stand-in's own)"
+	@echo "make test-fast the inner loop (< 90 s): all but the whole-pipeline, browser and tmux tests"
 	@echo "make coverage  the test suite with coverage of every spawned program; fails under the floor"
 	@echo "make test-slurm  the suite against a real SLURM cluster (root, Debian 12; ~3 min)"
 	@echo "make poll      SB_ROOT=DIR CLUSTER=NAME: one poll of one cluster (for cron)"
@@ -42,9 +42,11 @@ test: build browser-deps
 	@npx tap --reporter=tap --reporter-file=.tap/report.tap; status=$$?; \
 	  node scripts/tap-summary.mjs .tap/report.tap; exit $$status
 
-# the inner loop (under 90 s here): all but the crash torture test and the stand-in sacct's own tests
-FAST_SKIP := test/store-torture.test.ts test/sim.test.ts
-test-fast: build browser-deps
+# the inner loop (under 90 s here): all but the long runs of whole pipelines (the crash torture,
+# the stand-in sacct's own tests, three clusters in lockstep) and the browser and tmux drives
+FAST_SKIP := test/store-torture.test.ts test/sim.test.ts test/rendezvous.test.ts test/rendezvous-tcp.test.ts \
+  test/rendezvous-security.test.ts test/render-html.test.ts test/render-tui.test.ts
+test-fast: build
 	@mkdir -p .tap
 	@npx tap --reporter=tap --reporter-file=.tap/report.tap $(filter-out $(FAST_SKIP),$(wildcard test/*.test.ts)); status=$$?; \
 	  node scripts/tap-summary.mjs .tap/report.tap; exit $$status
