@@ -26,6 +26,8 @@ import {
   sacctmgrClusterArgs,
 } from './sacct/command.js';
 import { formatTime } from '../core/records/time.js';
+import { failedPath } from '../core/store/chunk-ledger.js';
+import { storeRoot } from '../core/store/store.js';
 
 export const USAGE = `Usage: sb-sacct [options] [FILE]
 
@@ -51,7 +53,10 @@ Options:
       --sacct-timeout SEC  kill sacct and all it started after SEC (default: 120)
       --retries N          retries of a temporary failure (default: 3)
       --backoff SEC        first retry delay, doubling, with jitter (default: 5)
-      --failed FILE        append windows that still fail to FILE (NDJSON)
+      --failed FILE        append windows that still fail to FILE (NDJSON);
+                           with a store and no FILE, its failure ledger
+                           <root>/clusters/<cluster>/state/failed.ndjson
+  -r, --root DIR           the store (default: $SB_ROOT; empty is unset)
       --rate N[/PERIOD]    at most N sacct calls per PERIOD (default: 1m) by all
                            sb-sacct processes of this user on this host;
                            0 = no limit (default: 30)
@@ -76,9 +81,9 @@ export const tool: Tool = {
   name: 'sb-sacct',
   usage: USAGE,
   options: {
-    string: ['sacct', 'sacctmgr', 'slack', 'settle', 'sacct-timeout', 'retries', 'backoff', 'failed', 'rate', 'concurrency', 'sleep'],
+    string: ['sacct', 'sacctmgr', 'slack', 'settle', 'sacct-timeout', 'retries', 'backoff', 'failed', 'root', 'rate', 'concurrency', 'sleep'],
     boolean: ['verbose', 'row-records'],
-    alias: { j: 'concurrency', concurrently: 'concurrency', v: 'verbose' },
+    alias: { j: 'concurrency', concurrently: 'concurrency', v: 'verbose', r: 'root' },
   },
   reads: true,
   main,
@@ -442,9 +447,7 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   const set = settingsFrom(args, io.env);
   const rowRecords = args['row-records'] === true;
   const progress = new ProgressLine(io.stderr, tool.name, progressWanted(io.stderr, io.env));
-  const failedPath = optString(args, 'failed');
-  const ledger = failedPath === undefined ? undefined : new AppendLog(failedPath);
-  ledger?.open();
+  const ledgers = new FailureLedgers(optString(args, 'failed'), storeRoot(optString(args, 'root'), io.env));
   const uid = process.getuid?.() ?? 0;
   const tickets = rateDir(io.env, uid);
   if (set.rate.calls > 0) ensureRateDir(tickets, uid);
@@ -644,6 +647,7 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
       stats.failed++;
       if (o.failure.permanent) stats.permanent++;
       const f = o.failure;
+      const ledger = ledgers.of(c.cluster);
       ledger?.append({
         kind: 'failed',
         cluster: c.cluster,
@@ -740,7 +744,7 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     for (const s of SIGNALS) process.off(s, onSignal);
     killAllGroups();
     progress.clear();
-    ledger?.close();
+    ledgers.close();
   }
   if (set.verbose) {
     report.info(`${stats.done} window(s), ${stats.rows} row(s), ${stats.failed} failed${stats.permanent ? ` (${stats.permanent} for good)` : ''}`);
@@ -748,6 +752,31 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   if (stats.permanent > 0) return EXIT.failure;
   if (stats.failed > 0) return EXIT.tempFail;
   return EXIT.ok;
+}
+
+// Where failed windows go: the --failed file, else the store's ledger of each window's cluster
+// (opened when first needed), else nowhere.
+class FailureLedgers {
+  private readonly single: AppendLog | undefined;
+  private readonly perCluster = new Map<string, AppendLog>();
+
+  constructor(file: string | undefined, private readonly root: string | undefined) {
+    this.single = file === undefined ? undefined : new AppendLog(file);
+    // a path that cannot be written is an error before any work is done
+    this.single?.open();
+  }
+
+  of(cluster: string): AppendLog | undefined {
+    if (this.single !== undefined || this.root === undefined) return this.single;
+    let log = this.perCluster.get(cluster);
+    if (log === undefined) this.perCluster.set(cluster, (log = new AppendLog(failedPath(this.root, cluster))));
+    return log;
+  }
+
+  close(): void {
+    this.single?.close();
+    for (const log of this.perCluster.values()) log.close();
+  }
 }
 
 class ClusterCheckFailed extends Error {
