@@ -13,6 +13,7 @@ import { Output } from '../core/cli/output.js';
 import { SacctClock } from '../core/sacct/time.js';
 import { type GroupResult, SpawnError, killAllGroups, runGroup } from './sacct/process-group.js';
 import { ProgressLine, progressWanted } from './sacct/progress.js';
+import { readAhead } from './sacct/read-ahead.js';
 import { type Rate, ensureRateDir, parseRate, rateDir, takeTicket } from './sacct/rate-limit.js';
 import { Spool } from './sacct/spool.js';
 import {
@@ -140,6 +141,8 @@ export interface WindowRows {
   seen: number;
   // Step lines without a job line to go with; dropped.
   orphans: number;
+  // Job lines kept (the rest are their steps).
+  jobs: number;
 }
 
 // Keeps the lines of one window's sacct output whose job's End (UTC) lies in [start, end]; a
@@ -173,6 +176,7 @@ export class WindowFilter {
   private recBytes = 0;
   private kept = 0;
   private seen = 0;
+  private jobsKept = 0;
 
   constructor(cluster: string, private readonly start: number, private readonly end: number, opts: FilterOptions = {}) {
     const head = `"cluster":${JSON.stringify(cluster)},"chunk":${JSON.stringify(chunkId({ cluster, start, end }))}`;
@@ -195,6 +199,7 @@ export class WindowFilter {
     this.seen++;
     if (m[3] === undefined) {
       if (this.jobLine(jobId, db, this.endOf(m[4] as string, m[2] as string, n))) {
+        this.jobsKept++;
         this.put(this.element(line, plain));
         this.stepsOf(jobId, db, true);
       } else this.stepsOf(jobId, db, false);
@@ -207,7 +212,7 @@ export class WindowFilter {
 
   finish(): WindowRows {
     if (this.recLines > 0) this.closeRecord();
-    return { rows: this.rows, count: this.kept, seen: this.seen, orphans: this.pendingCount };
+    return { rows: this.rows, count: this.kept, seen: this.seen, orphans: this.pendingCount, jobs: this.jobsKept };
   }
 
   // A job line's End as epoch seconds; a job that has none (Unknown) or no time is garbled.
@@ -364,7 +369,7 @@ interface Settings {
 }
 
 type Outcome =
-  | { ok: true; chunk: Chunk; rows: Spool; count: number; settled: boolean; attempts: number; orphans: number }
+  | { ok: true; chunk: Chunk; rows: Spool; count: number; jobs: number; settled: boolean; attempts: number; orphans: number }
   | { ok: false; chunk: Chunk; failure: Failure; attempts: number };
 
 // Aborted: the run is stopping (the reader went away, a signal); not a window failure.
@@ -451,7 +456,13 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   const uid = process.getuid?.() ?? 0;
   const tickets = rateDir(io.env, uid);
   if (set.rate.calls > 0) ensureRateDir(tickets, uid);
-  const input = await open(args._[0]);
+  const stats = { done: 0, total: undefined as number | undefined, rows: 0, jobs: 0, failed: 0, permanent: 0, windows: 0 };
+  const opened = await open(args._[0]);
+  const input = progress.enabled ? readAhead(opened, (n, ended) => {
+    if (!ended || stats.total !== undefined) return;
+    stats.total = n;
+    progress.update(stats, true);
+  }) : opened;
   const env = sacctEnv(io.env);
 
   const ac = new AbortController();
@@ -481,7 +492,6 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     progress.clear();
     fn();
   };
-  const stats = { done: 0, total: undefined as number | undefined, rows: 0, failed: 0, permanent: 0, windows: 0 };
   const knownClusters = new Set<string>();
   const clusterChecks = new Map<string, Promise<boolean>>();
   const slots = new Slots(set.concurrency, signal);
@@ -616,7 +626,7 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
           }
           knownClusters.add(chunk.cluster);
         }
-        return { ok: true, chunk, rows: res.rows.rows, count: res.rows.count, settled: fetchedAt - chunk.end >= set.settle, attempts: attempt, orphans: res.rows.orphans };
+        return { ok: true, chunk, rows: res.rows.rows, count: res.rows.count, jobs: res.rows.jobs, settled: fetchedAt - chunk.end >= set.settle, attempts: attempt, orphans: res.rows.orphans };
       }
       return { ok: false, chunk, failure, attempts: attempt };
     } finally {
@@ -642,6 +652,7 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
       // Out at once: sb-reduce commits on it, and a gate downstream may wait for that commit.
       await out.flush();
       stats.rows += o.count;
+      stats.jobs += o.jobs;
       if (o.orphans > 0) say(() => report.warn(`${where(c)}: ${o.orphans} step line(s) without their job line dropped`));
     } else {
       stats.failed++;
@@ -748,6 +759,9 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   }
   if (set.verbose) {
     report.info(`${stats.done} window(s), ${stats.rows} row(s), ${stats.failed} failed${stats.permanent ? ` (${stats.permanent} for good)` : ''}`);
+  } else {
+    stats.total = stats.done;
+    progress.finish(stats);
   }
   if (stats.permanent > 0) return EXIT.failure;
   if (stats.failed > 0) return EXIT.tempFail;
