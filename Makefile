@@ -18,7 +18,7 @@ help:
 	@echo "make test-fast the inner loop: every test file but the slowest (crash torture, the stand-in's own)"
 	@echo "make coverage  the test suite with coverage of every spawned program; fails under the floor"
 	@echo "make test-slurm  the suite against a real SLURM cluster (root, Debian 12; ~3 min)"
-	@echo "make poll      SB_ROOT=DIR CLUSTER=NAME: one poll of one cluster (for cron)"
+	@echo "make poll      SB_ROOT=DIR CLUSTER=NAME: one poll of one cluster (bin/sb-poll; from cron run that itself)"
 	@echo "make check     type check, man pages, package.json bin/man"
 	@echo "make install   PREFIX=$(PREFIX): programs and man pages"
 	@echo "make bench     print the benchmark tables"
@@ -87,9 +87,12 @@ check: build
 demo: build
 	@bash scripts/demo.sh
 
-# one poll for cron: make poll SB_ROOT=DIR CLUSTER=NAME [SINCE='3 days ago'] [UNTIL=now] [STEP=1] [SACCT_ARGS=...]
+# one poll by hand: make poll SB_ROOT=DIR CLUSTER=NAME [SINCE='3 days ago'] [UNTIL=now] [STEP=HOURS]
+# [SACCT_ARGS='--rate 10 ...', any sb-poll options]. make exits 2 on any failure, so cron runs
+# sb-poll itself, which exits 75 (retry later), 3 (another poll runs) or 1 (broken).
 poll: build
-	@bash scripts/poll.sh
+	@bin/sb-poll $(if $(CLUSTER),-c '$(CLUSTER)') $(if $(SB_ROOT),--root '$(SB_ROOT)') $(if $(SINCE),-s '$(SINCE)') \
+	  $(if $(UNTIL),-e '$(UNTIL)') $(if $(STEP),--step '$(STEP)') $(SACCT_ARGS)
 
 bench: build
 	@for b in bench/*.sh; do bash $$b; done

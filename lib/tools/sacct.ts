@@ -4,7 +4,7 @@ import { type Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Args, type Context, type Tool, maxOperands, optInt, optString } from '../core/cli/run.js';
 import { type Chunk, chunkFromRecord, chunkId } from '../core/records/chunk.js';
-import { durationOption, formatDuration } from './sacct/duration.js';
+import { durationOption, formatDuration } from '../core/sacct/duration.js';
 import { EXIT, PipeClosed, SbError, UsageError } from '../core/cli/errors.js';
 import { AppendLog } from './sacct/append-log.js';
 import { readLineBatches } from '../core/cli/lines.js';
@@ -14,7 +14,7 @@ import { SacctClock } from '../core/sacct/time.js';
 import { type GroupResult, SpawnError, killAllGroups, runGroup } from './sacct/process-group.js';
 import { ProgressLine, progressWanted } from './sacct/progress.js';
 import { readAhead } from './sacct/read-ahead.js';
-import { type Rate, ensureRateDir, parseRate, rateDir, takeTicket } from './sacct/rate-limit.js';
+import { type Rate, ensureRateDir, parseRate, rateDir, takeTicket } from '../core/sacct/rate-limit.js';
 import { Spool } from './sacct/spool.js';
 import {
   SACCT_DELIMITER,

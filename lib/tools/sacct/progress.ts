@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../../core/sacct/duration.js';
 
 // Whether to draw a progress line: stderr is a terminal and neither NO_COLOR nor SB_NO_PROGRESS
 // is set. Never on a pipe or a file.
