@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 DESTDIR ?=
 LIBDIR := $(DESTDIR)$(PREFIX)/lib/slurm-scoreboard
+SHAREDIR := $(DESTDIR)$(PREFIX)/share/slurm-scoreboard
+SHARE := $(wildcard share/slurm-scoreboard/*.mk) $(wildcard share/slurm-scoreboard/systemd/*)
 BINS := $(notdir $(wildcard bin/sb-*))
 MAN1 := $(wildcard man/man1/*.1)
 MAN7 := $(wildcard man/man7/*.7)
@@ -18,9 +20,9 @@ help:
 	@echo "make test-fast the inner loop (< 90 s): all but the whole-pipeline, browser and tmux tests"
 	@echo "make coverage  the test suite with coverage of every spawned program; fails under the floor"
 	@echo "make test-slurm  the suite against a real SLURM cluster (root, Debian 12; ~3 min)"
-	@echo "make poll      SB_ROOT=DIR CLUSTER=NAME: one poll of one cluster (for cron)"
+	@echo "make poll      SB_ROOT=DIR CLUSTER=NAME: one poll of one cluster (bin/sb-poll; from cron run that itself)"
 	@echo "make check     type check, man pages, package.json bin/man"
-	@echo "make install   PREFIX=$(PREFIX): programs and man pages"
+	@echo "make install   PREFIX=$(PREFIX): programs, man pages, the Makefile fragment and timer units"
 	@echo "make bench     print the benchmark tables"
 	@echo "make clean     remove build output"
 
@@ -83,26 +85,38 @@ check: build
 demo: build
 	@bash scripts/demo.sh
 
-# one poll for cron: make poll SB_ROOT=DIR CLUSTER=NAME [SINCE='3 days ago'] [UNTIL=now] [STEP=1] [SACCT_ARGS=...]
+# one poll by hand: make poll SB_ROOT=DIR CLUSTER=NAME [SINCE='3 days ago'] [UNTIL=now] [STEP=HOURS]
+# [SACCT_ARGS='--rate 10 ...', any sb-poll options]. make exits 2 on any failure, so cron runs
+# sb-poll itself, which exits 75 (retry later), 3 (another poll runs) or 1 (broken).
 poll: build
-	@bash scripts/poll.sh
+	@bin/sb-poll $(if $(CLUSTER),-c '$(CLUSTER)') $(if $(SB_ROOT),--root '$(SB_ROOT)') $(if $(SINCE),-s '$(SINCE)') \
+	  $(if $(UNTIL),-e '$(UNTIL)') $(if $(STEP),--step '$(STEP)') $(SACCT_ARGS)
 
 bench: build
 	@for b in bench/*.sh; do bash $$b; done
 
+# Everything a scheduled poll needs, nothing of the source tree: the compiled programs with
+# their runtime packages (npm ci --omit=dev, from npm's cache when it has them), the bins,
+# the man pages, the Makefile fragment (make -f PREFIX/share/slurm-scoreboard/sb.mk) and
+# systemd units to copy. An older installation's files are replaced, not mixed in.
 install: build
-	mkdir -p $(LIBDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
+	rm -rf $(LIBDIR)/bin $(LIBDIR)/dist
+	mkdir -p $(LIBDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7 $(SHAREDIR)/systemd
 	cp -R bin dist package.json package-lock.json $(LIBDIR)/
+	rm -f $(LIBDIR)/dist/.stamp
 	cd $(LIBDIR) && npm ci --omit=dev --prefer-offline --no-audit --no-fund --loglevel=error
 	for b in $(BINS); do ln -sf ../lib/slurm-scoreboard/bin/$$b $(DESTDIR)$(PREFIX)/bin/$$b; done
 	install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 $(MAN7) $(DESTDIR)$(PREFIX)/share/man/man7/
+	install -m 644 $(filter %.mk,$(SHARE)) $(SHAREDIR)/
+	for u in $(filter share/slurm-scoreboard/systemd/%,$(SHARE)); do \
+	  sed 's|@BINDIR@|$(PREFIX)/bin|g' $$u > $(SHAREDIR)/systemd/$$(basename $$u) && chmod 644 $(SHAREDIR)/systemd/$$(basename $$u); done
 
 uninstall:
 	for b in $(BINS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$b; done
 	for m in $(notdir $(MAN1)); do rm -f $(DESTDIR)$(PREFIX)/share/man/man1/$$m; done
 	for m in $(notdir $(MAN7)); do rm -f $(DESTDIR)$(PREFIX)/share/man/man7/$$m; done
-	rm -rf $(LIBDIR)
+	rm -rf $(LIBDIR) $(SHAREDIR)
 
 clean:
 	rm -rf dist sim/dist .tap .coverage

@@ -4,7 +4,7 @@ import { type Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Args, type Context, type Tool, maxOperands, optInt, optString } from '../core/cli/run.js';
 import { type Chunk, chunkFromRecord, chunkId } from '../core/records/chunk.js';
-import { durationOption, formatDuration } from './sacct/duration.js';
+import { durationOption, formatDuration } from '../core/sacct/duration.js';
 import { EXIT, PipeClosed, SbError, UsageError } from '../core/cli/errors.js';
 import { AppendLog } from './sacct/append-log.js';
 import { readLineBatches } from '../core/cli/lines.js';
@@ -13,7 +13,8 @@ import { Output } from '../core/cli/output.js';
 import { SacctClock } from '../core/sacct/time.js';
 import { type GroupResult, SpawnError, killAllGroups, runGroup } from './sacct/process-group.js';
 import { ProgressLine, progressWanted } from './sacct/progress.js';
-import { type Rate, ensureRateDir, parseRate, rateDir, takeTicket } from './sacct/rate-limit.js';
+import { readAhead } from './sacct/read-ahead.js';
+import { type Rate, ensureRateDir, parseRate, rateDir, takeTicket } from '../core/sacct/rate-limit.js';
 import { Spool } from './sacct/spool.js';
 import {
   SACCT_DELIMITER,
@@ -26,6 +27,8 @@ import {
   sacctmgrClusterArgs,
 } from './sacct/command.js';
 import { formatTime } from '../core/records/time.js';
+import { failedPath } from '../core/store/chunk-ledger.js';
+import { storeRoot } from '../core/store/store.js';
 
 export const USAGE = `Usage: sb-sacct [options] [FILE]
 
@@ -51,7 +54,10 @@ Options:
       --sacct-timeout SEC  kill sacct and all it started after SEC (default: 120)
       --retries N          retries of a temporary failure (default: 3)
       --backoff SEC        first retry delay, doubling, with jitter (default: 5)
-      --failed FILE        append windows that still fail to FILE (NDJSON)
+      --failed FILE        append windows that still fail to FILE (NDJSON);
+                           with a store and no FILE, its failure ledger
+                           <root>/clusters/<cluster>/state/failed.ndjson
+  -r, --root DIR           the store (default: $SB_ROOT; empty is unset)
       --rate N[/PERIOD]    at most N sacct calls per PERIOD (default: 1m) by all
                            sb-sacct processes of this user on this host;
                            0 = no limit (default: 30)
@@ -76,9 +82,9 @@ export const tool: Tool = {
   name: 'sb-sacct',
   usage: USAGE,
   options: {
-    string: ['sacct', 'sacctmgr', 'slack', 'settle', 'sacct-timeout', 'retries', 'backoff', 'failed', 'rate', 'concurrency', 'sleep'],
+    string: ['sacct', 'sacctmgr', 'slack', 'settle', 'sacct-timeout', 'retries', 'backoff', 'failed', 'root', 'rate', 'concurrency', 'sleep'],
     boolean: ['verbose', 'row-records'],
-    alias: { j: 'concurrency', concurrently: 'concurrency', v: 'verbose' },
+    alias: { j: 'concurrency', concurrently: 'concurrency', v: 'verbose', r: 'root' },
   },
   reads: true,
   main,
@@ -135,6 +141,8 @@ export interface WindowRows {
   seen: number;
   // Step lines without a job line to go with; dropped.
   orphans: number;
+  // Job lines kept (the rest are their steps).
+  jobs: number;
 }
 
 // Keeps the lines of one window's sacct output whose job's End (UTC) lies in [start, end]; a
@@ -168,6 +176,7 @@ export class WindowFilter {
   private recBytes = 0;
   private kept = 0;
   private seen = 0;
+  private jobsKept = 0;
 
   constructor(cluster: string, private readonly start: number, private readonly end: number, opts: FilterOptions = {}) {
     const head = `"cluster":${JSON.stringify(cluster)},"chunk":${JSON.stringify(chunkId({ cluster, start, end }))}`;
@@ -190,6 +199,7 @@ export class WindowFilter {
     this.seen++;
     if (m[3] === undefined) {
       if (this.jobLine(jobId, db, this.endOf(m[4] as string, m[2] as string, n))) {
+        this.jobsKept++;
         this.put(this.element(line, plain));
         this.stepsOf(jobId, db, true);
       } else this.stepsOf(jobId, db, false);
@@ -202,7 +212,7 @@ export class WindowFilter {
 
   finish(): WindowRows {
     if (this.recLines > 0) this.closeRecord();
-    return { rows: this.rows, count: this.kept, seen: this.seen, orphans: this.pendingCount };
+    return { rows: this.rows, count: this.kept, seen: this.seen, orphans: this.pendingCount, jobs: this.jobsKept };
   }
 
   // A job line's End as epoch seconds; a job that has none (Unknown) or no time is garbled.
@@ -359,7 +369,7 @@ interface Settings {
 }
 
 type Outcome =
-  | { ok: true; chunk: Chunk; rows: Spool; count: number; settled: boolean; attempts: number; orphans: number }
+  | { ok: true; chunk: Chunk; rows: Spool; count: number; jobs: number; settled: boolean; attempts: number; orphans: number }
   | { ok: false; chunk: Chunk; failure: Failure; attempts: number };
 
 // Aborted: the run is stopping (the reader went away, a signal); not a window failure.
@@ -442,13 +452,17 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   const set = settingsFrom(args, io.env);
   const rowRecords = args['row-records'] === true;
   const progress = new ProgressLine(io.stderr, tool.name, progressWanted(io.stderr, io.env));
-  const failedPath = optString(args, 'failed');
-  const ledger = failedPath === undefined ? undefined : new AppendLog(failedPath);
-  ledger?.open();
+  const ledgers = new FailureLedgers(optString(args, 'failed'), storeRoot(optString(args, 'root'), io.env));
   const uid = process.getuid?.() ?? 0;
   const tickets = rateDir(io.env, uid);
   if (set.rate.calls > 0) ensureRateDir(tickets, uid);
-  const input = await open(args._[0]);
+  const stats = { done: 0, total: undefined as number | undefined, rows: 0, jobs: 0, failed: 0, permanent: 0, windows: 0 };
+  const opened = await open(args._[0]);
+  const input = progress.enabled ? readAhead(opened, (n, ended) => {
+    if (!ended || stats.total !== undefined) return;
+    stats.total = n;
+    progress.update(stats, true);
+  }) : opened;
   const env = sacctEnv(io.env);
 
   const ac = new AbortController();
@@ -478,7 +492,6 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     progress.clear();
     fn();
   };
-  const stats = { done: 0, total: undefined as number | undefined, rows: 0, failed: 0, permanent: 0, windows: 0 };
   const knownClusters = new Set<string>();
   const clusterChecks = new Map<string, Promise<boolean>>();
   const slots = new Slots(set.concurrency, signal);
@@ -613,7 +626,7 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
           }
           knownClusters.add(chunk.cluster);
         }
-        return { ok: true, chunk, rows: res.rows.rows, count: res.rows.count, settled: fetchedAt - chunk.end >= set.settle, attempts: attempt, orphans: res.rows.orphans };
+        return { ok: true, chunk, rows: res.rows.rows, count: res.rows.count, jobs: res.rows.jobs, settled: fetchedAt - chunk.end >= set.settle, attempts: attempt, orphans: res.rows.orphans };
       }
       return { ok: false, chunk, failure, attempts: attempt };
     } finally {
@@ -639,11 +652,13 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
       // Out at once: sb-reduce commits on it, and a gate downstream may wait for that commit.
       await out.flush();
       stats.rows += o.count;
+      stats.jobs += o.jobs;
       if (o.orphans > 0) say(() => report.warn(`${where(c)}: ${o.orphans} step line(s) without their job line dropped`));
     } else {
       stats.failed++;
       if (o.failure.permanent) stats.permanent++;
       const f = o.failure;
+      const ledger = ledgers.of(c.cluster);
       ledger?.append({
         kind: 'failed',
         cluster: c.cluster,
@@ -740,14 +755,42 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     for (const s of SIGNALS) process.off(s, onSignal);
     killAllGroups();
     progress.clear();
-    ledger?.close();
+    ledgers.close();
   }
   if (set.verbose) {
     report.info(`${stats.done} window(s), ${stats.rows} row(s), ${stats.failed} failed${stats.permanent ? ` (${stats.permanent} for good)` : ''}`);
+  } else {
+    stats.total = stats.done;
+    progress.finish(stats);
   }
   if (stats.permanent > 0) return EXIT.failure;
   if (stats.failed > 0) return EXIT.tempFail;
   return EXIT.ok;
+}
+
+// Where failed windows go: the --failed file, else the store's ledger of each window's cluster
+// (opened when first needed), else nowhere.
+class FailureLedgers {
+  private readonly single: AppendLog | undefined;
+  private readonly perCluster = new Map<string, AppendLog>();
+
+  constructor(file: string | undefined, private readonly root: string | undefined) {
+    this.single = file === undefined ? undefined : new AppendLog(file);
+    // a path that cannot be written is an error before any work is done
+    this.single?.open();
+  }
+
+  of(cluster: string): AppendLog | undefined {
+    if (this.single !== undefined || this.root === undefined) return this.single;
+    let log = this.perCluster.get(cluster);
+    if (log === undefined) this.perCluster.set(cluster, (log = new AppendLog(failedPath(this.root, cluster))));
+    return log;
+  }
+
+  close(): void {
+    this.single?.close();
+    for (const log of this.perCluster.values()) log.close();
+  }
 }
 
 class ClusterCheckFailed extends Error {
