@@ -161,7 +161,7 @@ function rateCheck(s: ProbeSettings, me: { name: string; uid: number }): Check {
   return {
     check: 'rate',
     status: 'info',
-    message: `${describeRate(s.rate)} for all sb-sacct of ${me.name} on this host together (${busy}; ${dir}); a year of daily windows takes at least ${formatDuration(365 * perCall)}`,
+    message: `${describeRate(s.rate)} for all sb-sacct of ${me.name} on this host together (${busy}; ${dir}); a year of daily windows takes about ${formatDuration(365 * perCall)}`,
   };
 }
 
