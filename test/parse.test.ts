@@ -275,7 +275,7 @@ t.test('times: a clock reading times back and forth across hours, days and DST a
   }
 });
 
-t.test('state: the base word; failed as DESIGN.md says', async (t) => {
+t.test('state: the base word; failed as sb(7) says', async (t) => {
   t.equal(baseState('CANCELLED by 20002'), 'CANCELLED');
   t.equal(baseState('OUT_OF_MEMORY'), 'OUT_OF_MEMORY');
   t.equal(baseState('PENDING'), 'PENDING');
