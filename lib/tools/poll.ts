@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { type Args, type Context, type Tool, maxOperands, optInt, optNumber, optString } from '../core/cli/run.js';
 import { EXIT, PipeClosed, SbError, UsageError } from '../core/cli/errors.js';
@@ -9,7 +9,7 @@ import { formatTime, parseDateExpr } from '../core/records/time.js';
 import { durationOption } from '../core/sacct/duration.js';
 import { privacyCheck } from '../core/sacct/private-data.js';
 import { parseRate } from '../core/sacct/rate-limit.js';
-import { slurmCommand } from '../core/sacct/slurm-client.js';
+import { currentUser, slurmCommand } from '../core/sacct/slurm-client.js';
 import { fsyncDir } from '../core/store/atomic.js';
 import { heartbeatPath, pollLockPath, readHeartbeat, writeHeartbeat, type PollResult } from '../core/store/heartbeat.js';
 import { acquireLock, LockHeld, type Lock } from '../core/store/lock.js';
@@ -270,14 +270,6 @@ async function flushed(out: Context['out']): Promise<boolean> {
   }
 }
 
-function currentUser(): { name: string; uid: number } {
-  const uid = process.getuid?.() ?? -1;
-  try {
-    return { name: userInfo().username, uid };
-  } catch {
-    return { name: String(uid), uid };
-  }
-}
 
 function stageStatus(r: StageResult): number {
   return r.signal !== null ? EXIT.failure : (r.status ?? EXIT.failure);

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
@@ -89,4 +90,14 @@ export function lastLine(text: string): string {
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
   const last = lines[lines.length - 1] ?? '';
   return last.length > 300 ? last.slice(0, 297) + '...' : last;
+}
+
+// Who runs this (what Slurm shows them depends on it): the login name, else the uid.
+export function currentUser(): { name: string; uid: number } {
+  const uid = process.getuid?.() ?? -1;
+  try {
+    return { name: userInfo().username, uid };
+  } catch {
+    return { name: String(uid), uid };
+  }
 }

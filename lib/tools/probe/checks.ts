@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, unlinkSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { writeDurable } from '../../core/store/atomic.js';
 import { isClusterName, localClusterName } from '../../core/records/cluster.js';
@@ -8,7 +8,7 @@ import { formatTime } from '../../core/records/time.js';
 import { formatDuration } from '../../core/sacct/duration.js';
 import { privacyCheck } from '../../core/sacct/private-data.js';
 import { describeRate, queueLoad, rateDir, type Rate } from '../../core/sacct/rate-limit.js';
-import { query, slurmCommand, whichCommand } from '../../core/sacct/slurm-client.js';
+import { currentUser, query, slurmCommand, whichCommand } from '../../core/sacct/slurm-client.js';
 
 // One line of the report. `exit` is the status a failed check gives (the seed's codes: 2 sacct
 // missing, 3 the store not writable, 4 anything else).
@@ -106,14 +106,6 @@ export async function runChecks(s: ProbeSettings, emit: (c: Check) => Promise<vo
   await emit(await clockCheck(s, cluster));
 }
 
-function currentUser(): { name: string; uid: number } {
-  const uid = process.getuid?.() ?? -1;
-  try {
-    return { name: userInfo().username, uid };
-  } catch {
-    return { name: String(uid), uid };
-  }
-}
 
 // The store exists (made if not) and takes an atomic write; the layout of the cluster's part.
 export function storeCheck(root: string | undefined, cluster: string | undefined): Check {
