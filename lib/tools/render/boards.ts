@@ -1,3 +1,4 @@
+import type { BoardRow } from '../../core/scores/xp.js';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,13 +12,7 @@ export const SKILL_IDS = ['overall', ...METRICS.map((m) => m.id)] as const;
 export type SkillId = (typeof SKILL_IDS)[number];
 export const ALL = 'all';
 
-export interface Row {
-  rank: number;
-  user: string;
-  value: number;
-  level: number;
-  xp: number;
-}
+export type Row = BoardRow;
 
 export interface Board {
   window: string;
