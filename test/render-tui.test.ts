@@ -114,7 +114,8 @@ function tests(): void {
     t.equal(lines(s).length, 30);
 
     keys(s, 'Tab');
-    text = await waitFor(s, /· CPU core-hours$/m, 'Tab: next skill');
+    // the header changes at once; the board's rows once its file is read (it may still be loading)
+    text = await waitFor(s, (x) => /· CPU core-hours$/m.test(x) && /Level +XP +core-hours$/m.test(x), 'Tab: next skill');
     t.match(text, /▸ CPU hours/);
     t.match(text, /Level +XP +core-hours$/m, 'the value with its unit');
     keys(s, 'm');
