@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 DESTDIR ?=
 LIBDIR := $(DESTDIR)$(PREFIX)/lib/slurm-scoreboard
+SHAREDIR := $(DESTDIR)$(PREFIX)/share/slurm-scoreboard
+SHARE := $(wildcard share/slurm-scoreboard/*.mk) $(wildcard share/slurm-scoreboard/systemd/*)
 BINS := $(notdir $(wildcard bin/sb-*))
 MAN1 := $(wildcard man/man1/*.1)
 MAN7 := $(wildcard man/man7/*.7)
@@ -15,12 +17,12 @@ all: build
 help:
 	@echo "make demo      install dependencies, build, run the demo"
 	@echo "make test      install dependencies, build, run the test suite"
-	@echo "make test-fast the inner loop: every test file but the slowest (crash torture, the stand-in's own)"
+	@echo "make test-fast the inner loop (< 90 s): all but the whole-pipeline, browser and tmux tests"
 	@echo "make coverage  the test suite with coverage of every spawned program; fails under the floor"
 	@echo "make test-slurm  the suite against a real SLURM cluster (root, Debian 12; ~3 min)"
-	@echo "make poll      SB_ROOT=DIR CLUSTER=NAME: one poll of one cluster (for cron)"
+	@echo "make poll      SB_ROOT=DIR CLUSTER=NAME: one poll of one cluster (bin/sb-poll; from cron run that itself)"
 	@echo "make check     type check, man pages, package.json bin/man"
-	@echo "make install   PREFIX=$(PREFIX): programs and man pages"
+	@echo "make install   PREFIX=$(PREFIX): programs, man pages, the Makefile fragment and timer units"
 	@echo "make bench     print the benchmark tables"
 	@echo "make clean     remove build output"
 
@@ -28,16 +30,10 @@ node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-dist/.stamp: node_modules/.package-lock.json tsconfig.json sim/tsconfig.json $(TS) dist/wasm/rows.wasm
+dist/.stamp: node_modules/.package-lock.json tsconfig.json sim/tsconfig.json $(TS)
 	npx tsc -p tsconfig.json
 	npx tsc -p sim/tsconfig.json
 	@touch $@
-
-# sb-parse's row kernel (wasm/rows.ts, AssemblyScript): no runtime, no imports, SIMD; its
-# memory map starts static data at 64 KiB (lib/tools/parse/row-kernel.ts owns the bytes below)
-dist/wasm/rows.wasm: wasm/rows.ts node_modules/.package-lock.json
-	@mkdir -p dist/wasm
-	npx asc wasm/rows.ts -O3 --runtime stub --noAssert --enable simd --memoryBase 65536 --initialMemory 4 --use abort= -o $@
 
 build: dist/.stamp
 
@@ -48,9 +44,11 @@ test: build browser-deps
 	@npx tap --reporter=tap --reporter-file=.tap/report.tap; status=$$?; \
 	  node scripts/tap-summary.mjs .tap/report.tap; exit $$status
 
-# the inner loop (under 90 s here): all but the crash torture test and the stand-in sacct's own tests
-FAST_SKIP := test/store-torture.test.ts test/sim.test.ts
-test-fast: build browser-deps
+# the inner loop (under 90 s here): all but the long runs of whole pipelines (the crash torture,
+# the stand-in sacct's own tests, three clusters in lockstep) and the browser and tmux drives
+FAST_SKIP := test/store-torture.test.ts test/sim.test.ts test/rendezvous.test.ts test/rendezvous-tcp.test.ts \
+  test/rendezvous-security.test.ts test/render-html.test.ts test/render-tui.test.ts
+test-fast: build
 	@mkdir -p .tap
 	@npx tap --reporter=tap --reporter-file=.tap/report.tap $(filter-out $(FAST_SKIP),$(wildcard test/*.test.ts)); status=$$?; \
 	  node scripts/tap-summary.mjs .tap/report.tap; exit $$status
@@ -87,26 +85,38 @@ check: build
 demo: build
 	@bash scripts/demo.sh
 
-# one poll for cron: make poll SB_ROOT=DIR CLUSTER=NAME [SINCE='3 days ago'] [UNTIL=now] [STEP=1] [SACCT_ARGS=...]
+# one poll by hand: make poll SB_ROOT=DIR CLUSTER=NAME [SINCE='3 days ago'] [UNTIL=now] [STEP=HOURS]
+# [SACCT_ARGS='--rate 10 ...', any sb-poll options]. make exits 2 on any failure, so cron runs
+# sb-poll itself, which exits 75 (retry later), 3 (another poll runs) or 1 (broken).
 poll: build
-	@bash scripts/poll.sh
+	@bin/sb-poll $(if $(CLUSTER),-c '$(CLUSTER)') $(if $(SB_ROOT),--root '$(SB_ROOT)') $(if $(SINCE),-s '$(SINCE)') \
+	  $(if $(UNTIL),-e '$(UNTIL)') $(if $(STEP),--step '$(STEP)') $(SACCT_ARGS)
 
 bench: build
 	@for b in bench/*.sh; do bash $$b; done
 
+# Everything a scheduled poll needs, nothing of the source tree: the compiled programs with
+# their runtime packages (npm ci --omit=dev, from npm's cache when it has them), the bins,
+# the man pages, the Makefile fragment (make -f PREFIX/share/slurm-scoreboard/sb.mk) and
+# systemd units to copy. An older installation's files are replaced, not mixed in.
 install: build
-	mkdir -p $(LIBDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
+	rm -rf $(LIBDIR)/bin $(LIBDIR)/dist
+	mkdir -p $(LIBDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7 $(SHAREDIR)/systemd
 	cp -R bin dist package.json package-lock.json $(LIBDIR)/
+	rm -f $(LIBDIR)/dist/.stamp
 	cd $(LIBDIR) && npm ci --omit=dev --prefer-offline --no-audit --no-fund --loglevel=error
 	for b in $(BINS); do ln -sf ../lib/slurm-scoreboard/bin/$$b $(DESTDIR)$(PREFIX)/bin/$$b; done
 	install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 $(MAN7) $(DESTDIR)$(PREFIX)/share/man/man7/
+	install -m 644 $(filter %.mk,$(SHARE)) $(SHAREDIR)/
+	for u in $(filter share/slurm-scoreboard/systemd/%,$(SHARE)); do \
+	  sed 's|@BINDIR@|$(PREFIX)/bin|g' $$u > $(SHAREDIR)/systemd/$$(basename $$u) && chmod 644 $(SHAREDIR)/systemd/$$(basename $$u); done
 
 uninstall:
 	for b in $(BINS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$b; done
 	for m in $(notdir $(MAN1)); do rm -f $(DESTDIR)$(PREFIX)/share/man/man1/$$m; done
 	for m in $(notdir $(MAN7)); do rm -f $(DESTDIR)$(PREFIX)/share/man/man7/$$m; done
-	rm -rf $(LIBDIR)
+	rm -rf $(LIBDIR) $(SHAREDIR)
 
 clean:
 	rm -rf dist sim/dist .tap .coverage

@@ -2,12 +2,15 @@
 # bench/parse.sh — sb-parse's throughput on sacct rows from the synthetic cluster (sim/sacct),
 # as plain sacct text, as sb-sacct's rows NDJSON (its default: raw lines in batches) and as its
 # row NDJSON (--row-records: one object a row), next to baselines timed in the same run on
-# the same rows: awk -F summing ElapsedRaw × AllocCPUS (what any script would do at least), and
-# for NDJSON a node loop that only JSON.parses each line. At about 1M and 2M rows, so the peak
-# RSS column shows whether memory stays flat as the input grows.
+# the same rows: gawk -F and mawk -F summing ElapsedRaw × AllocCPUS (what any script would do
+# at least; a baseline not installed is named as such, not timed), and for NDJSON a node loop
+# that only JSON.parses each line. At about 1M and 2M rows, so the peak RSS column shows
+# whether memory stays flat as the input grows.
 #
 #   bash bench/parse.sh            (after make build; about a minute on a quiet machine)
 #   SB_BENCH_RUNS=5 bash bench/parse.sh
+#   SB_BENCH_BEFORE=/tmp/sb-old bash bench/parse.sh    also time the sb-parse of another built
+#                                  tree (an older commit) on the same rows, for before/after
 #
 # Every program runs on one core (taskset -c 0 when there is taskset); the best wall time of
 # SB_BENCH_RUNS runs (default 3) is kept, with the CPU seconds (user + sys) of that run.
@@ -17,6 +20,12 @@ say() { printf 'bench/parse.sh: %s\n' "$*" >&2; }
 [[ -f dist/tools/parse.js && -f sim/dist/sacct.js ]] || { say "build first: make build"; exit 1; }
 [[ -x /usr/bin/time ]] || { say "needs /usr/bin/time (Debian package 'time') for wall time and peak RSS"; exit 1; }
 RUNS=${SB_BENCH_RUNS:-3}
+BEFORE=${SB_BENCH_BEFORE:-}
+[[ -z $BEFORE || -f $BEFORE/bin/sb-parse ]] || { say "SB_BENCH_BEFORE=$BEFORE: no bin/sb-parse there (a built sb tree)"; exit 1; }
+AWKS=()
+for a in gawk mawk; do
+	if command -v "$a" >/dev/null; then AWKS+=("$a"); else say "$a is not installed: no $a baseline (Debian: apt-get install $a)"; fi
+done
 ONE=()
 command -v taskset >/dev/null && ONE=(taskset -c 0)
 tmp=$(mktemp -d)
@@ -81,18 +90,17 @@ for size in 1M:2024-01-01T06:30:00 2M:2024-01-01T11:00:00; do
 	node -e "$TO_ROWS" <"$tmp/$label.txt" >"$tmp/$label.rows"
 	rows+=("$label:$(wc -l <"$tmp/$label.txt")")
 	say "timing $label rows"
-	run "$label.awk" "$tmp/$label.txt" awk -F $'\x1f' "$AWK_SUM"
-	if command -v mawk >/dev/null; then run "$label.mawk" "$tmp/$label.txt" mawk -F $'\x1f' "$AWK_SUM"; fi
+	for a in "${AWKS[@]}"; do run "$label.$a" "$tmp/$label.txt" "$a" -F $'\x1f' "$AWK_SUM"; done
 	run "$label.text" "$tmp/$label.txt" node bin/sb-parse --fields sb
-	run "$label.textjs" "$tmp/$label.txt" env SB_PARSE_KERNEL=js node bin/sb-parse --fields sb
+	if [[ -n $BEFORE ]]; then
+		run "$label.btext" "$tmp/$label.txt" node "$BEFORE/bin/sb-parse" --fields sb
+		run "$label.brows" "$tmp/$label.rows" node "$BEFORE/bin/sb-parse"
+	fi
 	run "$label.json" "$tmp/$label.ndjson" node -e "$JSON_LOOP"
 	run "$label.ndjson" "$tmp/$label.ndjson" node bin/sb-parse
 	run "$label.rows" "$tmp/$label.rows" node bin/sb-parse
-	run "$label.rowsjs" "$tmp/$label.rows" env SB_PARSE_KERNEL=js node bin/sb-parse
 	# the same jobs from either form, and as many CPU-seconds as awk counts on the job rows
 	node bin/sb-parse --fields sb <"$tmp/$label.txt" >"$tmp/jobs"
-	SB_PARSE_KERNEL=js node bin/sb-parse --fields sb <"$tmp/$label.txt" | cmp -s - "$tmp/jobs" ||
-		{ say "sb-parse gives other jobs without its row kernel"; exit 1; }
 	node bin/sb-parse <"$tmp/$label.ndjson" | grep -v '"kind":"chunk-done"' | cmp -s - "$tmp/jobs" ||
 		{ say "sb-parse gives other jobs from NDJSON than from text"; exit 1; }
 	node bin/sb-parse <"$tmp/$label.rows" | grep -v '"kind":"chunk-done"' | cmp -s - "$tmp/jobs" ||
@@ -100,28 +108,37 @@ for size in 1M:2024-01-01T06:30:00 2M:2024-01-01T11:00:00; do
 	a=$(awk -F'"(elapsed_s|cpus)":' '{ split($2, e, ","); split($3, c, ","); s += e[1] * c[1] } END { printf "%.0f", s }' "$tmp/jobs")
 	b=$(awk -F $'\x1f' '$2 !~ /\./ { s += $15 * $17 } END { printf "%.0f", s }' "$tmp/$label.txt")
 	[[ $a == "$b" ]] || { say "sb-parse counts $a CPU-seconds, awk $b"; exit 1; }
+	if [[ -n $BEFORE ]]; then
+		node "$BEFORE/bin/sb-parse" --fields sb <"$tmp/$label.txt" | cmp -s - "$tmp/jobs" || say "note: $BEFORE's sb-parse gives other jobs from the $label text"
+	fi
 done
 
-awk_version=$(awk --version 2>/dev/null | head -1 | cut -d, -f1)
+# the baseline of the "vs" column: gawk where there is one, else mawk
+ref=${AWKS[0]:-}
+gawk_version=$(gawk --version 2>/dev/null | head -1 | cut -d, -f1 || true)
+mawk_version=$(mawk -W version 2>/dev/null | head -1 | cut -d' ' -f1-2 || true)
 printf '\nsb-parse throughput: node %s, %s, best of %d runs%s; load average %s\n\n' "$(node --version)" \
 	"$(nproc) CPUs" "$RUNS" "${ONE:+, one core (taskset -c 0)}" "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-6s %9s  %-28s %6s %6s %9s %7s %11s %8s\n' input rows program 'wall s' 'cpu s' 'rows/s' 'vs awk' 'rows/cpu-s' 'peak RSS'
+[[ -n $BEFORE ]] && printf '"before" is the sb-parse of %s\n\n' "$BEFORE"
+printf '%-6s %9s  %-30s %6s %6s %9s %8s %11s %8s\n' input rows program 'wall s' 'cpu s' 'rows/s' "vs ${ref:-awk}" 'rows/cpu-s' 'peak RSS'
 for r in "${rows[@]}"; do
 	label=${r%%:*} n=${r#*:}
-	read -r awk_wall _ _ <"$tmp/result.$label.awk"
-	for p in awk:"awk -F ($awk_version)" mawk:"mawk -F" text:"sb-parse --fields sb" textjs:"  the same, kernel off" rows:"sb-parse (rows records)" rowsjs:"  the same, kernel off" json:"node: JSON.parse each line" ndjson:"sb-parse (row records)"; do
+	ref_wall=0
+	[[ -n $ref ]] && read -r ref_wall _ _ <"$tmp/result.$label.$ref"
+	for p in gawk:"gawk -F ($gawk_version)" mawk:"mawk -F ($mawk_version)" text:"sb-parse --fields sb" btext:"  the same, before" \
+		rows:"sb-parse (rows records)" brows:"  the same, before" json:"node: JSON.parse each line" ndjson:"sb-parse (row records)"; do
 		key=${p%%:*} name=${p#*:}
 		[[ -f $tmp/result.$label.$key ]] || continue
 		read -r wall cpu kb <"$tmp/result.$label.$key"
 		form=text
 		[[ $key == json || $key == ndjson ]] && form=row
-		[[ $key == rows* ]] && form=rows
-		awk -v f="$form" -v n="$n" -v p="$name" -v w="$wall" -v c="$cpu" -v kb="$kb" -v aw="$awk_wall" 'BEGIN {
-			printf "%-6s %9d  %-28s %6.2f %6.2f %9d %7.2f %11d %5.0f MB\n", f, n, p, w, c, (w > 0 ? n / w : 0), (w > 0 ? aw / w : 0), (c > 0 ? n / c : 0), kb / 1024 }'
+		[[ $key == *rows ]] && form=rows
+		awk -v f="$form" -v n="$n" -v p="$name" -v w="$wall" -v c="$cpu" -v kb="$kb" -v aw="$ref_wall" 'BEGIN {
+			printf "%-6s %9d  %-30s %6.2f %6.2f %9d %8s %11d %5.0f MB\n", f, n, p, w, c, (w > 0 ? n / w : 0), (w > 0 && aw > 0 ? sprintf("%.2f", aw / w) : "-"), (c > 0 ? n / c : 0), kb / 1024 }'
 	done
 done
-printf '\nrows/s = rows / wall seconds; "vs awk" = awk -F wall time / this wall time on the same rows (above 1\n'
-printf 'is faster than awk); rows/cpu-s = rows / (user + sys) seconds, steadier on a busy machine. sb-parse\n'
-printf 'writes to /dev/null; text and NDJSON give the same jobs, and their CPU-seconds match awk'"'"'s.\n'
-printf '"kernel off" is SB_PARSE_KERNEL=js: every row read in JavaScript (the same jobs, checked).\n'
-printf 'Target (issue 4): 1,000,000 rows/s on one core.\n'
+printf '\nrows/s = rows / wall seconds; "vs %s" = its wall time / this wall time on the same rows (above 1 is\n' "${ref:-awk}"
+printf 'faster); rows/cpu-s = rows / (user + sys) seconds, steadier on a busy machine. sb-parse writes to\n'
+printf '/dev/null; text and NDJSON give the same jobs, and their CPU-seconds match awk'"'"'s.\n'
+for a in gawk mawk; do command -v "$a" >/dev/null || printf '%s: not installed, not timed.\n' "$a"; done
+printf 'Floor: 700,000 rows/s on one core, plain text and rows records.\n'

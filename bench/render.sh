@@ -54,7 +54,8 @@ for run in $(seq "$RUNS"); do
     "env -u NODE_OPTIONS SB_RENDER_TRACE='$trace' SB_ROOT='$root' node bin/sb-render --tui"
   for _ in $(seq 600); do grep -q first-frame "$trace" 2>/dev/null && break; sleep 0.05; done
   # Cold, before the screen has read ahead in its idle time (it waits 150 ms for that):
-  # m, the next skill's file read; Right, the user page's boards and history read.
+  # m, the next skill's board not read yet; Right, the user page's boards and months (drawn as
+  # loading, read in the background).
   quick() { tmux -L "$sock" send-keys -t "r$run" "$@"; sleep 0.05; }
   quick m; quick Right; quick Left
   sleep 1
@@ -103,8 +104,8 @@ printf '| %-44s | %10.1f | %10s | %7.2f× | %6s |\n' "baseline: node -e '' (star
 row "screen: first frame (from process start)" '≤ 300' first-frame
 row "key: j, k (move a row)" '≤ 30' '"j"' '"k"'
 row "key: PgDn, End, Home" '≤ 30' '"\u001b[6~"' '"\u001b[4~"' '"\u001b[1~"'
-row "key: m at once (next skill, its file read)" '≤ 30' '"m"'
-row "key: Right at once (user page: files read)" '≤ 30' '"\u001b[C"'
+row "key: m at once (next skill, not read yet)" '≤ 30' '"m"'
+row "key: Right at once (user page, not read yet)" '≤ 30' '"\u001b[C"'
 row "key: Tab (next skill, read ahead)" '≤ 30' '"\t"'
 row "key: w (next window)" '≤ 30' '"w"'
 row "key: g (next cluster)" '≤ 30' '"g"'

@@ -4,7 +4,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
-const LIB = path.resolve('lib');
+// the tree to check: `lib` of the current directory, or the directory given
+const LIB = path.resolve(process.argv[2] ?? 'lib');
 const problems = [];
 
 function walk(dir) {

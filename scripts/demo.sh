@@ -7,12 +7,17 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/bin:$PWD/sim:$PATH" TZ=UTC
 export SB_ROOT="${SB_ROOT:-$PWD/.demo/store}"
 mkdir -p "$SB_ROOT"
-say() { printf '\033[1m%s\033[0m\n' "$*" >&2; }
+# bold only on a terminal, and never under NO_COLOR (https://no-color.org) or TERM=dumb
+if [ -t 2 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-dumb}" != dumb ]; then
+  say() { printf '\033[1m%s\033[0m\n' "$*" >&2; }
+else
+  say() { printf '%s\n' "$*" >&2; }
+fi
 
 for cluster in hammer anvil; do
   say "# $cluster: fetch the last 45 days that the store does not hold yet"
   sb-chunk todo -c "$cluster" -s '45 days ago 00:00' -e now --by day |
-    sb-sacct --sacct sim/sacct --rate 0 -j 2 --failed "$SB_ROOT/clusters/$cluster/state/failed.ndjson" |
+    sb-sacct --sacct sim/sacct --rate 0 -j 2 --root "$SB_ROOT" |
     sb-parse |
     sb-dedupe |
     sb-reduce |

@@ -134,6 +134,18 @@ const CONTRACTS: Contract[] = [
         JSON.stringify({ kind: 'commit', cluster: 'hammer', processed: 1, new_jobs: 1, chunk: `2024-01-01T0${h}:00:00Z/2024-01-01T0${h}:59:59Z`, settled: true }),
       ]).flat(),
   },
+  {
+    // the report reads no input: one line a check, every check passing against the stand-in
+    bin: 'sb-probe',
+    args: () => ['--root', tmp(), '-c', 'hammer', '--sacct', SIM],
+    env: { ...SIM_ENV, XDG_RUNTIME_DIR: tmp() },
+  },
+  {
+    // silent when all is well; --commits prints sb-reduce's commits (six windows, six lines)
+    bin: 'sb-poll',
+    args: () => ['--root', tmp(), '-c', 'hammer', '--sacct', SIM, '--rate', '0', '-s', '2024-01-01T00:00:00Z', '-e', '2024-01-01T05:59:59Z', '--commits'],
+    env: { ...SIM_ENV, XDG_RUNTIME_DIR: tmp() },
+  },
 ];
 
 // The tool's arguments, with whatever they name made ready.

@@ -358,3 +358,60 @@ t.test('a configuration error stops the run after its first window, exit 1, one 
   t.equal(quiet.calls().length, 1, 'one sacct call for 41 windows');
   t.match(r.stderr, /^sb-sacct: demi 2024-01-01T00:00:00Z\/2024-01-01T23:59:59Z: failed for good after 1 attempt: cluster 'demi' is not known to slurmdbd .*; stopping: 40 windows left undone\n$/);
 });
+
+// Every file of a store with what changes from run to run (times of writing, transaction ids) taken out.
+function storeFiles(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (!/state\/(txn|failed\.ndjson)$/.test(p)) out.set(path.relative(root, p), readFileSync(p, 'latin1').replace(/"asof":"[^"]*"/g, '"asof":-'));
+    }
+  };
+  walk(root);
+  return out;
+}
+
+t.test('a stream cut inside a window commits no job with missing steps: the resumed store equals a clean run', async (t) => {
+  const sim = { SB_SIM_NOW: '2024-03-10T00:00:00', SB_SIM_SEED: 'cut', SB_SIM_RATE: '600', XDG_RUNTIME_DIR: tmp() };
+  const day = ['new', '-c', 'demo', '-s', '2024-03-02T00:00:00Z', '-e', '2024-03-02T23:59:59Z', '--by', 'day'];
+  const sacct = ['--sacct', path.join(ROOT, 'sim', 'sacct'), '--sacctmgr', path.join(ROOT, 'sim', 'sacctmgr'), '--rate', '0'];
+  const chunks = await runBin('sb-chunk', day);
+  const fetched = await runBin('sb-sacct', sacct, { input: chunks.stdout, env: sim });
+  const recs = fetched.stdout.split('\n').filter((l) => l !== '');
+  t.ok(recs.length > 4, `the day is ${recs.length} records (rows records and its chunk-done)`);
+  const pipe = async (root: string, input: string): Promise<void> => {
+    const parsed = await runBin('sb-parse', [], { input });
+    await runBin('sb-reduce', ['--root', root], { input: parsed.stdout });
+  };
+  const clean = tmp();
+  await pipe(clean, fetched.stdout);
+  // sb-sacct killed (or the disk full) after its third record
+  const cut = tmp();
+  const parsed = await runBin('sb-parse', [], { input: recs.slice(0, 3).join('\n') + '\n' });
+  t.match(parsed.stderr, /the input ends inside a window/, 'the cut is reported');
+  await runBin('sb-reduce', ['--root', cut], { input: parsed.stdout });
+  // the resume: what the store does not hold as done, through the whole pipeline
+  const todo = await runBin('sb-chunk', ['todo', ...day.slice(1), '--root', cut]);
+  t.equal(records(todo.stdout).length, 1, 'the cut window is still to do');
+  const again = await runBin('sb-sacct', sacct, { input: todo.stdout, env: sim });
+  await pipe(cut, again.stdout);
+  t.same(storeFiles(cut), storeFiles(clean), 'the store equals a clean run’s, file for file');
+  const check = await runBin('sb-reduce', ['--root', cut, '--check']);
+  t.equal(check.status, 0, check.stderr);
+});
+
+t.test('sb-parse never guesses a cluster silently; it refuses numbers past exact sums', async (t) => {
+  const fields = 'JobID,JobIDRaw,User,State,End,ElapsedRaw,AllocCPUS,NNodes';
+  const input = `${fields.split(',').join('|')}\n42|42|alice|COMPLETED|2024-03-05T11:00:00|3600|4|1\n43|43|bob|COMPLETED|2024-03-05T11:00:00|99999999|99999999999|1\n`;
+  let r = await runBin('sb-parse', [], { input, env: { SB_CLUSTER: 'bell' } });
+  t.equal(records(r.stdout).length, 1);
+  t.equal(records(r.stdout)[0]?.['cluster'], 'bell');
+  t.match(r.stderr, /sb-parse: warning: the rows name no cluster: counting them as cluster 'bell' \(\$SB_CLUSTER\); give --cluster NAME, or ask sacct for -o Cluster,\.\.\./);
+  t.match(r.stderr, /stdin:3: job 43: 'cpus' 99999999999 is above its limit 16777216: its totals could not stay exact/);
+  r = await runBin('sb-parse', [], { input, env: { SB_CLUSTER: '', SB_SIM_CLUSTER: 'hammer', SB_SCONTROL: path.join(ROOT, 'sim', 'scontrol') } });
+  t.match(r.stderr, /counting them as cluster 'hammer' \(ClusterName in 'scontrol show config'\)/);
+  r = await runBin('sb-parse', ['-c', 'bell'], { input });
+  t.notMatch(r.stderr, /name no cluster/, 'no warning when told');
+});

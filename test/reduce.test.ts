@@ -163,7 +163,7 @@ t.test('a transaction: rollups, daily bins, yearly, all-time, dedupe state, ledg
   t.notOk(existsSync(path.join(dir, 'state/journal')));
   const check = await runBin('sb-reduce', ['--check', '--root', root]);
   t.equal(check.status, 0);
-  t.equal(check.stderr, 'sb-reduce: c: ok: 3 jobs in 1 years\n');
+  t.equal(check.stderr, 'sb-reduce: c: ok: 3 jobs in 1 year\n');
 });
 
 t.test('exactly once: repeats in a stream, requeued runs, recycled ids, and jobs already stored', async (t) => {

@@ -114,7 +114,8 @@ function tests(): void {
     t.equal(lines(s).length, 30);
 
     keys(s, 'Tab');
-    text = await waitFor(s, /· CPU core-hours$/m, 'Tab: next skill');
+    // the header changes at once; the board's rows once its file is read (it may still be loading)
+    text = await waitFor(s, (x) => /· CPU core-hours$/m.test(x) && /Level +XP +core-hours$/m.test(x), 'Tab: next skill');
     t.match(text, /▸ CPU hours/);
     t.match(text, /Level +XP +core-hours$/m, 'the value with its unit');
     keys(s, 'm');
@@ -197,7 +198,7 @@ function tests(): void {
     }
 
     keys(s, 'Home', 'Enter');
-    text = await waitFor(s, /CPU core-hours per month/, "Enter: the selected user's page");
+    text = await waitFor(s, (x) => /CPU core-hours per month/.test(x) && !/…/.test(x), "Enter: the selected user's page, read in full");
     t.match(text, /^ All clusters · Last 30 days · evil\\x1b\[31mred$/m, 'the name, its control character escaped');
     t.match(text, /Skill +Rank +Level +XP +Value/);
     for (const skill of ['Overall', 'CPU core-hours', 'Wall-clock hours', 'GPU-hours', 'Finished jobs', 'Used memory GiB-hours']) t.match(text, new RegExp(`^ ${skill} `, 'm'), `the page lists ${skill}`);
@@ -223,6 +224,36 @@ function tests(): void {
     text = await waitFor(s, (x) => rows(x).length === 30 && x.includes('│') && /2 of 60\s*$/m.test(x), 'the board at 100×30 again');
     t.match(text, /▸ Overall/, 'the side panel is back');
 
+    keys(s, 'q');
+    await assertRestored(t, s, 0);
+  });
+
+  t.test('boards and months not read yet (SB_RENDER_DELAY): drawn as loading at once, keys work meanwhile, then in full', async (t) => {
+    const s = shell(100, 30);
+    start(s, 'SB_RENDER_DELAY=3000');
+    await waitFor(s, /1 of 60/, 'the first board');
+    keys(s, 'Enter');
+    let text = await waitFor(s, /^ CPU core-hours per month, all clusters: loading…$/m, 'the user page, its chart loading');
+    t.match(text, /^ Overall +1 +\d+ +[\d,]+ *$/m, 'the board already read: its row at once');
+    t.match(text, /^ CPU core-hours +… +… +… +…$/m, 'a board not read yet: placeholders');
+    t.notMatch(text, /is on no board/, 'not said to be on no board while the boards are read');
+    keys(s, 'j', 'j');
+    await waitFor(s, /^ Wall-clock hours per month, all clusters: loading…$/m, 'j j: keys move on the page while it loads');
+    text = await waitFor(s, (x) => /[▁▂▃▄▅▆▇█]{3}/.test(x) && !x.includes('…'), 'the page in full when the reads come');
+    t.match(text, /^ Wall-clock hours per month, all clusters: most /m, 'the chart of the skill moved to');
+    t.match(text, /^ CPU core-hours +2 +68 +622,440 +62,244\.1 core-hours$/m, 'the rows of the boards read meanwhile');
+
+    keys(s, 'Enter');
+    text = await waitFor(s, (x) => /· Wall-clock hours$/m.test(x) && /of 60\s*$/m.test(x), 'Enter: the board of that skill, read meanwhile');
+    keys(s, 'w');
+    text = await waitFor(s, /^ All clusters · Last 365 days · Wall-clock hours$/m, 'w: a window not read yet, at once');
+    t.match(text, /│ loading…/, 'its rows loading');
+    t.match(text, /0 of 0\s*$/m);
+    keys(s, 'm');
+    await waitFor(s, /^ All clusters · Last 365 days · GPU-hours$/m, 'm while it loads: the next skill');
+    text = await waitFor(s, /[1-9] of \d+\s*$/m, 'the board of the skill shown, when read');
+    t.match(text, /│ +1  王小明 +99 /, 'its rows');
+    t.match(text, /· GPU-hours$/m, 'what came for the board left did not draw over this one');
     keys(s, 'q');
     await assertRestored(t, s, 0);
   });

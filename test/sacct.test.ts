@@ -5,8 +5,8 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { parseDuration } from '../lib/tools/sacct/duration.js';
-import { parseRate, takeTicket } from '../lib/tools/sacct/rate-limit.js';
+import { parseDuration } from '../lib/core/sacct/duration.js';
+import { parseRate, takeTicket } from '../lib/core/sacct/rate-limit.js';
 import { SACCT_FIELDS, STEP_QUERY_BYTES, STEP_QUERY_IDS, isPermanentError, sacctArgs, sacctEnv, sacctStepArgs } from '../lib/tools/sacct/command.js';
 import { Spool } from '../lib/tools/sacct/spool.js';
 import { parseTime } from '../lib/core/records/time.js';

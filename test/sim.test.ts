@@ -21,7 +21,7 @@ const NAMES = FIELDS.split(',');
 const STATES = 'CD,F,CA,TO,OOM,NF,PR,BF,DL,RQ';
 const NOW = '2024-03-01T00:00:00Z';
 
-// Exactly the query DESIGN.md says sb-sacct runs.
+// Exactly the query sb-sacct(1) says it runs.
 function toolkitArgs(start: string, end: string, cluster = 'demo', extra: string[] = []): string[] {
   return ['-a', '-n', '-p', `--delimiter=${US}`, '--duplicates', '--noconvert', '-s', STATES, '-S', start, '-E', end, '-M', cluster, '-o', FIELDS, ...extra];
 }
@@ -91,7 +91,7 @@ function gpus(tres: string): number {
 
 const FAILED = new Set(['FAILED', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'TIMEOUT']);
 
-// Per-user totals from printed rows, by DESIGN.md's definitions, knowing nothing of the generator.
+// Per-user totals from printed rows, by sb(7)'s definitions, knowing nothing of the generator.
 function totalsFromRows(rows: Row[], cluster: string): Map<string, Record<string, string | number>> {
   const jobs = new Map<string, { job: Row; peak: bigint }>();
   for (const r of rows) {

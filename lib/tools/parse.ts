@@ -1,13 +1,12 @@
-import { type Context, type Tool, maxOperands, optString } from '../core/cli/run.js';
-import { isClusterName } from '../core/records/cluster.js';
-import { localClusterName } from '../core/records/cluster.js';
+import { isBlank, parseRecordLine, type Rec } from '../core/cli/input.js';
 import { BadInput, SbError, UsageError } from '../core/cli/errors.js';
-import { FAILED_STATES, type JobRecord, TERMINAL_STATES, jobKey } from '../core/records/job.js';
-import type { Input } from '../core/cli/input.js';
-import type { Output } from '../core/cli/output.js';
-import { CLUSTER_ALL, CLUSTER_FIELD, CLUSTER_FIELD_OR_EMPTY, CLUSTER_NONE, HELD_JOB, HELD_NONE, HELD_OTHER, KERNEL_MAX_FIELDS, RowKernel } from './parse/row-kernel.js';
+import { type Context, type Tool, maxOperands, optString } from '../core/cli/run.js';
+import { isClusterName, localClusterName } from '../core/records/cluster.js';
+import { FAILED_STATES, jobLimitProblem, type JobRecord, TERMINAL_STATES, jobKey } from '../core/records/job.js';
 import { SB_SACCT_FIELDS, sacctFieldName } from '../core/sacct/fields.js';
 import { SacctClock } from '../core/sacct/time.js';
+import { readLineBatches } from '../core/cli/lines.js';
+import { type Layout, type Row, USED, cell, layoutOf, rowFields, splitRow } from './parse/row.js';
 import { digits, durationSeconds, gpusFromTres, reqMemBytes, sizeBytes, wholeNumber } from './parse/units.js';
 
 export const USAGE = `Usage: sb-parse [FILE] [options]
@@ -57,45 +56,14 @@ export const tool: Tool = {
   main,
 };
 
-// Where each field the parser reads sits in its working row.
-const DB = 0, JOBID = 1, JOBIDRAW = 2, CLUSTER = 3, USER = 4, UID = 5, ACCOUNT = 6, PARTITION = 7, QOS = 8,
-  STATE = 9, EXITCODE = 10, SUBMIT = 11, START = 12, END = 13, ELAPSEDRAW = 14, ELAPSED = 15, TIMELIMIT = 16,
-  TIMELIMITRAW = 17, CPUS = 18, NODES = 19, REQMEM = 20, MAXRSS = 21, TRES = 22;
-const USED = ['DBIndex', 'JobID', 'JobIDRaw', 'Cluster', 'User', 'UID', 'Account', 'Partition', 'QOS', 'State',
-  'ExitCode', 'Submit', 'Start', 'End', 'ElapsedRaw', 'Elapsed', 'Timelimit', 'TimelimitRaw', 'AllocCPUS',
-  'NNodes', 'ReqMem', 'MaxRSS', 'AllocTRES'] as const;
-const SLOT = new Map<string, number>(USED.map((n, i) => [n, i]));
-SLOT.set('NCPUS', CPUS);
+// The fields of a job record in the order sb-parse prints them, `kind` first.
+export const JOB_FIELDS = ['kind', 'cluster', 'key', 'job_id', 'job_id_raw', 'db_index', 'user', 'uid', 'account',
+  'partition', 'qos', 'state', 'exit_code', 'failed', 'submit', 'start', 'end', 'elapsed_s', 'timelimit_s', 'cpus', 'nodes',
+  'gpus', 'req_mem_bytes', 'max_rss_bytes', 'steps'] as const satisfies ReadonlyArray<keyof JobRecord>;
+// Compiles only while JOB_FIELDS names every field of JobRecord.
+const EVERY_FIELD: Exclude<keyof JobRecord, (typeof JOB_FIELDS)[number]> extends never ? true : never = true;
+void EVERY_FIELD;
 
-const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATES);
-const STATE_WORD = /^[A-Z][A-Z_]*$/;
-export const JOB_ID = /^\d+(?:_(?:\d+|\[[0-9,%-]+\]))?(?:\+\d+)?$/;
-// JOB_ID.test(text) without a regex (most array ids go by here).
-export function isJobId(text: string): boolean {
-  const n = text.length;
-  let i = 0;
-  let c = 0;
-  while (i < n && (c = text.charCodeAt(i)) >= 48 && c <= 57) i++;
-  if (i === 0) return false;
-  if (i < n && text.charCodeAt(i) === 95 /* _ */) {
-    const b = ++i;
-    if (i < n && text.charCodeAt(i) === 91 /* [ */) {
-      i++;
-      while (i < n && (((c = text.charCodeAt(i)) >= 48 && c <= 57) || c === 44 || c === 37 || c === 45)) i++;
-      if (i === b + 1 || i >= n || text.charCodeAt(i) !== 93 /* ] */) return false;
-      i++;
-    } else {
-      while (i < n && (c = text.charCodeAt(i)) >= 48 && c <= 57) i++;
-      if (i === b) return false;
-    }
-  }
-  if (i < n && text.charCodeAt(i) === 43 /* + */) {
-    const b = ++i;
-    while (i < n && (c = text.charCodeAt(i)) >= 48 && c <= 57) i++;
-    if (i === b) return false;
-  }
-  return i === n;
-}
 const REQUIRED = 'JobID or JobIDRaw, State, End, User, and ElapsedRaw or Elapsed';
 
 // The fields a field list lacks of those sb-parse needs.
@@ -126,44 +94,108 @@ export function unescapeDelimiter(text: string): string {
   return text.replace(/\\(x[0-9a-fA-F]{2}|t|\\)/g, (_, e: string) => (e === 't' ? '\t' : e === '\\' ? '\\' : String.fromCharCode(parseInt(e.slice(1), 16))));
 }
 
-// The fields of a job record in the order sb-parse prints them, `kind` first.
-export const JOB_FIELDS = ['kind', 'cluster', 'key', 'job_id', 'job_id_raw', 'db_index', 'user', 'uid', 'account',
-  'partition', 'qos', 'state', 'exit_code', 'failed', 'submit', 'start', 'end', 'elapsed_s', 'timelimit_s', 'cpus', 'nodes',
-  'gpus', 'req_mem_bytes', 'max_rss_bytes', 'steps'] as const satisfies ReadonlyArray<keyof JobRecord>;
-// Compiles only while JOB_FIELDS names every field of JobRecord.
-const EVERY_FIELD: Exclude<keyof JobRecord, (typeof JOB_FIELDS)[number]> extends never ? true : never = true;
-void EVERY_FIELD;
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATES);
+const STATE_WORD = /^[A-Z][A-Z_]*$/;
+// A job (not step) id as JobID prints it: `8`, `7_3`, `9_[1-3,5%2]`, `123+1`.
+const JOB_ID = /^\d+(?:_(?:\d+|\[[0-9,%-]+\]))?(?:\+\d+)?$/;
 
-// The inside of a JSON string holding `text`: `text` itself unless it has a character JSON
-// escapes (rare in sacct's output).
-function esc(text: string): string {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 32 || c === 34 || c === 92) return JSON.stringify(text).slice(1, -1);
-  }
-  return text;
+// `CANCELLED by 20002` → `CANCELLED`; BadInput if it is no state word.
+export function baseState(text: string | undefined): string {
+  if (text === undefined) throw new BadInput('row has no State');
+  const sp = text.indexOf(' ');
+  const state = sp < 0 ? text : text.slice(0, sp);
+  if (!TERMINAL.has(state) && !STATE_WORD.test(state)) throw new BadInput(`State '${text}' is not a job state`);
+  return state;
 }
 
-// A whole number as text; above 2^30 in two pieces, as V8 writes large numbers slowly.
-export function int(n: number): string {
-  if (n < 1073741823) return '' + n;
-  const high = Math.floor(n / 1e8);
-  const low = '' + (n - high * 1e8);
-  return '' + high + '00000000'.slice(low.length) + low;
+// A finished job's row (its base state read) → its job record, MaxRSS that of the row itself
+// and no steps yet; undefined while the job has no End. Throws BadInput naming the first bad
+// field, in the order below.
+export function jobRecord(row: Row, cluster: string, state: string, clock: SacctClock): JobRecord | undefined {
+  if (row.End === undefined) throw new BadInput('row has no End');
+  const end = clock.read('End', row.End);
+  if (end === null) return undefined;
+  const jobIdRaw = row.JobIDRaw || row.JobID || '';
+  const jobId = row.JobID || jobIdRaw;
+  if (row.JobIDRaw && digits(row.JobIDRaw) < 0) throw new BadInput(`JobIDRaw '${row.JobIDRaw}' is not a job id`);
+  if (!JOB_ID.test(jobId)) throw new BadInput(`JobID '${jobId}' is not a job id`);
+  if (row.User === undefined) throw new BadInput('row has no User');
+  if (row.User === '') throw new BadInput(`User is empty in job ${jobId}'s row`);
+  // control characters, and U+FFFD: what invalid UTF-8 decodes to, which would merge two users
+  if (/[\u0000-\u001f\u007f-\u009f\ufffd]/.test(row.User)) throw new BadInput(`User '${row.User}' is not a user name (control characters or invalid UTF-8)`);
+  const elapsed = row.ElapsedRaw !== undefined ? wholeNumber('ElapsedRaw', row.ElapsedRaw) : elapsedSeconds(row.Elapsed);
+  const cpus = count('AllocCPUS', row.AllocCPUS ?? row.NCPUS);
+  const nodes = count('NNodes', row.NNodes);
+  const db = optNumber('DBIndex', row.DBIndex);
+  const uid = optNumber('UID', row.UID);
+  const submitText = row.Submit ?? '';
+  const submit = clock.read('Submit', submitText);
+  const startText = row.Start ?? '';
+  const start = clock.read('Start', startText);
+  const timelimit = row.Timelimit !== undefined ? durationSeconds('Timelimit', row.Timelimit) : limitMinutes(row.TimelimitRaw);
+  const gpus = row.AllocTRES ? gpusFromTres(row.AllocTRES) : 0;
+  const mem = row.ReqMem ? (reqMemBytes(row.ReqMem, cpus, nodes) ?? 0) : 0;
+  const rss = row.MaxRSS ? sizeBytes('MaxRSS', row.MaxRSS, 1) : null;
+  const limit = jobLimitProblem({ cpus, nodes, gpus, elapsed_s: elapsed, req_mem_bytes: mem, max_rss_bytes: rss });
+  if (limit !== undefined) throw new BadInput(`job ${jobId}: ${limit}: its totals could not stay exact`);
+  return {
+    kind: 'job',
+    cluster,
+    key: jobKey(cluster, db, jobIdRaw, submit),
+    job_id: jobId,
+    job_id_raw: jobIdRaw,
+    db_index: db,
+    user: row.User,
+    uid,
+    account: row.Account ?? '',
+    partition: row.Partition ?? '',
+    qos: row.QOS ?? '',
+    state,
+    exit_code: row.ExitCode ?? '',
+    failed: FAILED_STATES.has(state),
+    submit: submit === null ? null : clock.iso(submitText, submit),
+    start: start === null ? null : clock.iso(startText, start),
+    end: clock.iso(row.End, end),
+    elapsed_s: elapsed,
+    timelimit_s: timelimit,
+    cpus,
+    nodes,
+    gpus,
+    req_mem_bytes: mem,
+    max_rss_bytes: rss,
+    steps: 0,
+  };
 }
 
-// A number field's own digits when they are how the number is written (no leading zeros).
-function digitsText(text: string | undefined, n: number): string {
-  return text !== undefined && (text.length === 1 || text.charCodeAt(0) !== 48) && text.length <= 15 ? text : int(n);
+// A job record as its output line: JSON, so any value is escaped as JSON needs. jobRecord
+// builds every record with its fields in JOB_FIELDS order, and so they are printed.
+export function jobLine(job: JobRecord): string {
+  return JSON.stringify(job);
 }
 
-// jobKey's `cluster/db/N` written with the DBIndex's own digits (turning a large number into
-// text costs more than the rest of a job); used only while jobKey writes that form.
-const DB_KEY = jobKey('c', 12, '1', 1) === 'c/db/12';
+// Elapsed (`1-02:03:04`) in seconds, for input without ElapsedRaw.
+function elapsedSeconds(text: string | undefined): number {
+  if (text === undefined) throw new BadInput('row has neither ElapsedRaw nor Elapsed');
+  const seconds = durationSeconds('Elapsed', text);
+  if (seconds === null) throw new BadInput(`Elapsed '${text}' is not a duration like 1-02:03:04`);
+  return seconds;
+}
 
-// A string as one flat piece (a joined string is a tree of its pieces until something reads it).
-function flatCopy(text: string): string {
-  return (text + ' ').slice(0, -1);
+// TimelimitRaw (minutes) in seconds, for input without Timelimit; null when there is no limit.
+function limitMinutes(text: string | undefined): number | null {
+  if (text === undefined || text === '' || text === 'UNLIMITED' || text === 'Partition_Limit') return null;
+  return wholeNumber('TimelimitRaw', text) * 60;
+}
+
+// A count (AllocCPUS, NNodes): 0 when the input has no such field; an empty one is bad
+// (sacct prints a count for every job record, 0 at least).
+function count(field: string, text: string | undefined): number {
+  return text === undefined ? 0 : wholeNumber(field, text);
+}
+
+// A number that may be absent (DBIndex, UID): null when empty or not in the input.
+function optNumber(field: string, text: string | undefined): number | null {
+  return text === undefined || text === '' ? null : wholeNumber(field, text);
 }
 
 export interface ParserOptions {
@@ -173,8 +205,6 @@ export interface ParserOptions {
   // The cluster of rows that name none; called at most once, when first needed.
   cluster?: () => string;
   clock?: SacctClock;
-  // The row kernel, for write(): step rows of the held job are folded without JavaScript.
-  kernel?: RowKernel;
 }
 
 // What the parser hands out: output lines, and diagnostics about input line numbers.
@@ -185,6 +215,8 @@ export interface Sink {
 }
 
 export interface Counts {
+  // jobs kept back at the end of a stream cut inside a window
+  cut: number;
   rows: number;
   jobs: number;
   steps: number;
@@ -193,376 +225,146 @@ export interface Counts {
   passed: number;
 }
 
-// What the job being folded is: none yet, a job to print, one not finished, one with a bad row.
-const NONE = 0, JOB = 1, SKIP = 2, DROP = 3;
+// The job being folded: its row's id, DBIndex and cluster (which its steps' rows repeat), and
+// its record, printed once its steps are read; none for a job not printed (unfinished, or
+// with a bad row), whose steps are skipped.
+interface Held {
+  id: string;
+  db: string | undefined;
+  cluster: string;
+  job: JobRecord | undefined;
+}
 
 // Turns input lines into job lines: one line at a time, in order, holding only the job whose
-// steps are still arriving (sacct prints a job, then its steps). No I/O: lines go to the sink.
+// steps are still arriving (sacct prints a job, then its steps). The first line tells the
+// form: '{' is NDJSON (`rows` and `row` records, others passed through), else sacct's text.
+// No I/O: lines go to the sink.
 export class Parser {
-  readonly counts: Counts = { rows: 0, jobs: 0, steps: 0, skipped: 0, orphans: 0, passed: 0 };
-  // Rows the kernel read (of counts.rows).
-  folded = 0;
-  private mode: 'ndjson' | 'text' | undefined;
-  private readonly reader: JobReader;
-  private readonly row: Array<string | undefined> = new Array<string | undefined>(USED.length).fill(undefined);
-  // Text: the column of each working-row slot (-1: not in the input), the width, the header.
-  private columns: Int32Array | undefined;
-  private width = 0;
-  private starts = new Int32Array(0);
-  private ends = new Int32Array(0);
-  private delimiter = '|';
+  readonly counts: Counts = { cut: 0, rows: 0, jobs: 0, steps: 0, skipped: 0, orphans: 0, passed: 0 };
+  private form: 'text' | 'ndjson' | undefined;
+  private readonly clock: SacctClock;
+  private layout: Layout | undefined;
+  // Text: sacct's header line, skipped where it comes again.
   private header: string | undefined;
-  private fallbackCluster: string | undefined;
-  private lastCluster = '';
+  private held: Held | undefined;
+  // The number of the line being read; in a `rows` record, the number (from 1) of the record's
+  // line being read, else 0.
   private line = 0;
-  // In a `rows` record: the number (from 1) of the line being read, else 0; and the record's
-  // cluster, which its lines' own Cluster field does not override.
   private sub = 0;
+  // The cluster of the record being read (`rows`, `row`), which its rows' Cluster does not
+  // override; the cluster of the last job row; that of rows naming none, once asked.
   private forced: string | undefined;
-  // The field list and delimiter the text layout was last set up for (`rows` records).
-  private layout = '';
-  // The job being folded.
-  private state = NONE;
-  private id = '';
-  private db: string | undefined;
-  private cluster = '';
-  // Its record as far as its job row goes, its peak RSS so far, its steps so far.
-  private head = '';
-  private rss: number | null = null;
-  private steps = 0;
-  // The row kernel, whether it can read the current layout, and the held job it was told of
-  // (version counts changes of the held job).
-  private readonly kernel: RowKernel | undefined;
-  private kernelOk = false;
-  private version = 0;
-  private synced = -1;
-  // write(): bytes of a line not yet whole; whether input goes to the kernel; lines so far.
-  private partial = Buffer.alloc(0);
-  private partialLength = 0;
-  private kernelText = false;
-  private lines = 0;
+  private lastCluster = '';
+  private fallbackCluster: string | undefined;
 
   constructor(
     private readonly sink: Sink,
     private readonly opts: ParserOptions = {},
   ) {
-    this.reader = new JobReader(opts.clock);
-    this.kernel = opts.kernel;
+    this.clock = opts.clock ?? new SacctClock();
   }
 
-  // Input bytes, in order (lines are numbered from 1 across calls); end() after the last.
-  // Whole lines go to push(); once the input shows itself as text the kernel can read, the
-  // bytes go to the kernel, which hands back the rows it does not fold.
-  write(chunk: Buffer): void {
-    if (this.kernelText) {
-      (this.kernel as RowKernel).append(chunk);
-      this.kernelRun(false);
-      return;
-    }
-    let from = 0;
-    // Line by line until the first line says what the input is.
-    while (this.mode === undefined) {
-      const nl = chunk.indexOf(10, from);
-      if (nl < 0) break;
-      this.pushBytes(chunk.subarray(from, nl));
-      from = nl + 1;
-      if (this.mode === 'text' && this.kernelOk) {
-        this.kernelText = true;
-        this.write(chunk.subarray(from));
-        return;
-      }
-    }
-    if (from >= chunk.length) return;
-    const rest = from === 0 ? chunk : chunk.subarray(from);
-    if (this.mode === 'ndjson' && this.kernel !== undefined) {
-      this.ndjsonLines(rest);
-      return;
-    }
-    const nl = this.mode === undefined ? -1 : rest.lastIndexOf(10);
-    if (nl < 0) {
-      this.keep(rest);
-      return;
-    }
-    this.pushBytes(rest.subarray(0, nl));
-    if (nl + 1 < rest.length) this.keep(rest.subarray(nl + 1));
-  }
-
-  // NDJSON with the kernel: line by line, each gathered in the kernel's window (the one copy
-  // of its bytes), `rows` records as sb-sacct writes them read there in place.
-  private ndjsonLines(bytes: Buffer): void {
-    const k = this.kernel as RowKernel;
-    let from = 0;
-    for (;;) {
-      const nl = bytes.indexOf(10, from);
-      if (nl < 0) break;
-      k.append(bytes.subarray(from, nl));
-      if (!this.rawRows()) this.push(stripCr(k.text(k.end)), ++this.lines);
-      k.clear();
-      from = nl + 1;
-    }
-    if (from < bytes.length) k.append(bytes.subarray(from));
-  }
-
-  // The line in the kernel's window as a `rows` record as sb-sacct writes it (kind first,
-  // "lines" last, no spaces), read without making a string of each line: the kernel checks the
-  // lines' JSON and reads them in place, JSON.parse reads the rest with an empty list. False
-  // (nothing read) for any other line, which then goes the usual way with the usual diagnostics.
-  private rawRows(): boolean {
-    const k = this.kernel as RowKernel;
-    const line = k.window;
-    const n = line.length;
-    if (n < ROWS_PREFIX.length + LINES_KEY.length || line[n - 1] !== 0x7d || line[n - 2] !== 0x5d) return false;
-    for (let i = 0; i < ROWS_PREFIX.length; i++) if (line[i] !== ROWS_PREFIX[i]) return false;
-    const at = line.lastIndexOf(LINES_KEY);
-    if (at < 0) return false;
-    const from = at + LINES_KEY.length;
-    const to = n - 2;
-    if (from > to) return false;
-    const count = k.strings(from, to);
-    if (count < 0) return false;
-    let rec: unknown;
-    try {
-      rec = JSON.parse(line.toString('utf8', 0, from) + line.toString('utf8', to, n));
-    } catch {
-      return false;
-    }
-    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) return false;
-    const r = rec as Record<string, unknown>;
-    // the "lines" found are the record's own (a nested one would leave the record's in place)
-    if (r['kind'] !== 'rows' || !Array.isArray(r['lines']) || r['lines'].length !== 0) return false;
-    const d = r['delimiter'];
-    const fields = r['fields'];
-    if (typeof d !== 'string' || d.length !== 1 || d.charCodeAt(0) >= 128 || d === '\n' || d === '\r') return false;
-    if (!Array.isArray(fields) || fields.length > KERNEL_MAX_FIELDS) return false;
-    this.line = ++this.lines;
-    this.rowsRecord(r, count);
-    return true;
-  }
-
-  // The strings of a `rows` record the kernel checked (rawRows), as rows.
-  private kernelStrings(count: number): void {
-    const k = this.kernel as RowKernel;
-    let sub = 0;
-    for (;;) {
-      if (this.synced !== this.version) this.syncKernel();
-      const i = k.nextString();
-      if (k.rows > 0) sub += this.kernelFolded();
-      if (i < 0) break;
-      sub = i + 1;
-      this.sub = sub;
-      const end = k.rowEnd;
-      if (k.escaped) {
-        const l = JSON.parse(k.quoted(end)) as string;
-        if (l.length > 0) this.textLine(l);
-        continue;
-      }
-      const l = k.text(end);
-      if (l.length > 0 && !this.kernelFields(l, end)) this.textLine(l);
-    }
-    if (sub !== count) throw new Error(`row kernel: read ${sub} of ${count} strings`);
-  }
-
-  // Keeps bytes of a line not yet whole (a copy: the caller may reuse its buffer).
-  private keep(bytes: Buffer): void {
-    const need = this.partialLength + bytes.length;
-    if (need > this.partial.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(need, this.partial.length * 2, 64 * 1024));
-      this.partial.copy(grown, 0, 0, this.partialLength);
-      this.partial = grown;
-    }
-    bytes.copy(this.partial, this.partialLength);
-    this.partialLength = need;
-  }
-
-  // Whether write() hands input to the kernel: then fill() may read straight into it.
-  get direct(): boolean {
-    return this.kernelText;
-  }
-
-  // Reads input straight into the kernel's window with `read` (bytes read, 0 at the end) and
-  // folds it; returns what `read` returned. Only while `direct`.
-  fill(read: (into: Uint8Array, offset: number, length: number) => number): number {
-    const n = (this.kernel as RowKernel).fill(read);
-    if (n > 0) this.kernelRun(false);
-    return n;
-  }
-
-  // Lines (joined with the bytes held from before), decoded once, pushed one by one.
-  private pushBytes(bytes: Buffer): void {
-    let whole: string;
-    if (this.partialLength === 0) {
-      whole = bytes.toString('utf8');
-    } else {
-      this.keep(bytes);
-      whole = this.partial.toString('utf8', 0, this.partialLength);
-      this.partialLength = 0;
-    }
-    if (whole.indexOf('\n') < 0) {
-      this.push(stripCr(whole), ++this.lines);
-      return;
-    }
-    const lines = whole.split('\n');
-    for (let i = 0; i < lines.length; i++) this.push(stripCr(lines[i] as string), ++this.lines);
-  }
-
-  // Folds rows in the kernel and reads the rows it hands back.
-  private kernelRun(last: boolean): void {
-    const k = this.kernel as RowKernel;
-    for (;;) {
-      if (this.synced !== this.version) this.syncKernel();
-      const end = k.next(last);
-      if (k.rows > 0) this.lines += this.kernelFolded();
-      if (end < 0) return;
-      const text = k.text(end);
-      const line = ++this.lines;
-      this.line = line;
-      // not a row whose CR is to go, nor the header line again
-      if (text.charCodeAt(text.length - 1) === 13 || text === this.header || !this.kernelFields(text, end)) this.push(stripCr(text), line);
-      k.skip(end);
-    }
-  }
-
-  // A row the kernel handed back (`text`, ending at `end` in its window), read by the kernel's
-  // field bounds and times when they are the row's own: when its bytes are its characters (not
-  // so with other UTF-8). False (nothing read) when they are not.
-  private kernelFields(text: string, end: number): boolean {
-    const k = this.kernel as RowKernel;
-    const fields = k.fields;
-    if (text.length !== end - k.start || text.length === 0 || fields > KERNEL_MAX_FIELDS) return false;
-    k.bounds(this.starts, this.ends, Math.min(fields, this.width + 1), end);
-    this.reader.pre = k.times;
-    this.textFields(text, fields);
-    this.reader.pre = undefined;
-    return true;
-  }
-
-  // Tells the kernel which job step rows fold into.
-  private syncKernel(): void {
-    const k = this.kernel as RowKernel;
-    const state = this.state === JOB ? HELD_JOB : this.state === NONE ? HELD_NONE : HELD_OTHER;
-    let mode: number;
-    if (this.forced !== undefined) mode = this.forced === this.cluster ? CLUSTER_ALL : CLUSTER_NONE;
-    else mode = this.fallbackCluster !== undefined && this.fallbackCluster === this.cluster ? CLUSTER_FIELD_OR_EMPTY : CLUSTER_FIELD;
-    k.hold(state, this.id, this.db ?? '', this.cluster, mode);
-    this.synced = this.version;
-  }
-
-  // Takes the rows the kernel folded into the held job; returns how many.
-  private kernelFolded(): number {
-    const k = this.kernel as RowKernel;
-    const rows = k.rows;
-    this.folded += rows;
-    const steps = k.steps;
-    this.counts.rows += rows;
-    this.counts.steps += steps;
-    this.counts.skipped += k.skipped;
-    this.steps += steps;
-    const rss = k.rss;
-    if (rss >= 0 && (this.rss === null || rss > this.rss)) this.rss = rss;
-    k.reset();
-    return rows;
-  }
-
-  // One input line (without its newline) and its number.
+  // One input line (without its line end) and its number.
   push(text: string, line: number): void {
     this.line = line;
     if (text.length === 0) return;
-    if (this.mode === 'text') {
-      this.textLine(text);
-      return;
-    }
-    if (this.mode === 'ndjson') {
-      this.jsonLine(text);
-      return;
-    }
-    const start = text.trimStart();
-    if (start.length === 0) return;
-    if (start.charCodeAt(0) === 123) {
-      this.mode = 'ndjson';
-      this.jsonLine(text);
-    } else {
-      this.mode = 'text';
-      this.setupText(text);
+    if (this.form === 'text') this.textLine(text);
+    else if (this.form === 'ndjson') this.jsonLine(text);
+    else if (!isBlank(text)) {
+      this.form = text.trimStart().charCodeAt(0) === 123 ? 'ndjson' : 'text';
+      if (this.form === 'ndjson') this.jsonLine(text);
+      else this.startText(text);
     }
   }
 
-  // End of input: read what write() holds, print the last job.
+  // End of input: print the last job of plain text. sb-sacct's records are another matter: a
+  // job is complete only once the next job row or its window's chunk-done is read, so a stream
+  // that ends inside a window (its producer killed, a full disk) keeps that job back, reported:
+  // printed, it would be counted with the steps it has, and its whole copy dropped later as a
+  // duplicate.
   end(): void {
-    const k = this.kernel;
-    if (this.kernelText) {
-      this.kernelRun(true);
-    } else if (this.mode === 'ndjson' && k !== undefined) {
-      if (k.end > 0 && !this.rawRows()) this.push(stripCr(k.text(k.end)), ++this.lines);
-      k.clear();
-    } else if (this.partialLength > 0) {
-      this.pushBytes(Buffer.alloc(0));
+    const job = this.held?.job;
+    if (this.form === 'ndjson' && job !== undefined) {
+      this.held = undefined;
+      this.counts.cut++;
+      this.bad(`the input ends inside a window: job ${job.job_id} (${job.key}) may lack steps that come after it, so it is not printed; its window is not done, and fetching it again counts the job whole`);
+      return;
     }
     this.flush();
   }
 
-  private bad(message: string): void {
-    this.sink.bad(this.line, this.sub > 0 ? `rows line ${this.sub}: ${message}` : message);
+  // Plain text: the first line is sacct's header, or the first row of --fields' fields.
+  private startText(first: string): void {
+    const delimiter = this.opts.delimiter ?? (first.includes('\x1f') ? '\x1f' : '|');
+    const names = headerNames(first, delimiter);
+    const given = this.opts.fields;
+    if (given !== undefined && names !== undefined && names.join(',') !== given.join(',')) {
+      throw new SbError(`the header line names ${names.join(',')}, but --fields says ${given.join(',')}`);
+    }
+    const fields = given ?? names;
+    if (fields === undefined) throw new UsageError('the input has no header line: give its fields with --fields (or run sacct without -n)');
+    const missing = missingFields(fields);
+    if (missing.length > 0) {
+      const why = `lack${missing.length === 1 ? 's' : ''} ${missing.join(', ')} (sb-parse needs ${REQUIRED})`;
+      if (given !== undefined) throw new UsageError(`--fields ${why}`);
+      throw new SbError(`the input's fields ${why}`);
+    }
+    this.layout = layoutOf(fields, delimiter);
+    if (names !== undefined) this.header = first;
+    else this.textLine(first);
   }
 
-  private warn(message: string): void {
-    this.sink.warn(this.line, this.sub > 0 ? `rows line ${this.sub}: ${message}` : message);
+  // Reader 1: a line of plain sacct text.
+  private textLine(text: string): void {
+    if (text !== this.header) this.textRow(text, this.layout as Layout);
   }
 
-  private jsonLine(text: string): void {
-    let rec: unknown;
-    try {
-      rec = JSON.parse(text);
-    } catch (err) {
-      if (text.trim().length === 0) return;
-      this.bad(`not JSON: ${(err as Error).message}`);
-      return;
-    }
-    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
-      this.bad('not a JSON object');
-      return;
-    }
-    const r = rec as Record<string, unknown>;
-    if (r['kind'] === 'rows') {
-      this.rowsRecord(r);
-      return;
-    }
-    if (r['kind'] !== 'row') {
-      this.flush();
-      this.counts.passed++;
-      this.sink.line(text);
+  // A text row (a line of text, or of a `rows` record): a job row or a step row.
+  private textRow(text: string, layout: Layout): void {
+    const width = layout.width;
+    let n = splitRow(text, layout);
+    // `sacct -p` ends each line with the delimiter
+    if (n === width + 1 && layout.starts[width] === text.length) n--;
+    if (n !== width) {
+      if (isBlank(text)) return;
+      this.counts.rows++;
+      // a job row cut short still names its job: its steps go with it
+      const idColumn = layout.columns.JobIDRaw >= 0 ? layout.columns.JobIDRaw : layout.columns.JobID;
+      const id = idColumn < n ? cell(text, layout, idColumn) : undefined;
+      if (id !== undefined && JOB_ID.test(id)) this.hold(id, undefined, this.lastCluster, undefined);
+      this.bad(`expected ${width} fields, found ${n}`);
       return;
     }
     this.counts.rows++;
-    const f = r['f'];
-    if (f === null || typeof f !== 'object' || Array.isArray(f)) {
-      this.bad("'f' is missing or not an object");
-      return;
-    }
-    const fields = f as Record<string, unknown>;
-    const row = this.row;
-    for (let i = 0; i < USED.length; i++) {
-      const v = fields[USED[i] as string];
-      if (v !== undefined && typeof v !== 'string') {
-        this.bad(`field '${USED[i]}' is not a string`);
-        return;
-      }
-      row[i] = v;
-    }
-    if (row[CPUS] === undefined && typeof fields['NCPUS'] === 'string') row[CPUS] = fields['NCPUS'];
-    const cluster = r['cluster'];
-    if (cluster === undefined) {
-      this.rowCluster(row[CLUSTER]);
-    } else if (typeof cluster !== 'string' || !isClusterName(cluster)) {
-      this.bad(`'cluster' ${JSON.stringify(cluster)} is not a cluster name`);
-      return;
-    } else {
-      this.lastCluster = cluster;
-    }
-    this.fold(true);
+    const c = layout.columns;
+    const id = cell(text, layout, c.JobIDRaw) || cell(text, layout, c.JobID) || '';
+    if (id.includes('.')) this.step(id, cell(text, layout, c.Cluster), cell(text, layout, c.DBIndex), cell(text, layout, c.MaxRSS));
+    else this.job(id, rowFields(text, layout), false);
   }
 
-  // A `rows` record: its field list and delimiter once, then raw lines read as text rows are.
-  private rowsRecord(r: Record<string, unknown>, strings = -1): void {
+  private jsonLine(text: string): void {
+    if (isBlank(text)) return;
+    let rec: Rec;
+    try {
+      rec = parseRecordLine(text);
+    } catch (err) {
+      if (!(err instanceof BadInput)) throw err;
+      this.bad(err.message);
+      return;
+    }
+    if (rec['kind'] === 'rows') this.rowsRecord(rec);
+    else if (rec['kind'] === 'row') this.rowRecord(rec);
+    else {
+      // after the jobs before it: a chunk-done follows its window's jobs
+      this.flush();
+      this.counts.passed++;
+      this.sink.line(text);
+    }
+  }
+
+  // Reader 2: a `rows` record (sb-sacct's default): its field list and delimiter once, then
+  // its lines, each read as a text row.
+  private rowsRecord(r: Rec): void {
     const fields = r['fields'];
     const delimiter = r['delimiter'];
     const lines = r['lines'];
@@ -584,195 +386,134 @@ export class Parser {
       return;
     }
     const names = fields as string[];
-    const key = delimiter + '\n' + names.join(',');
-    if (key !== this.layout) {
+    if (this.layout?.key !== delimiter + '\n' + names.join(',')) {
       const missing = missingFields(names);
       if (missing.length > 0) {
         this.bad(`'fields' lack${missing.length === 1 ? 's' : ''} ${missing.join(', ')} (sb-parse needs ${REQUIRED})`);
         return;
       }
-      this.delimiter = delimiter;
-      this.header = undefined;
-      this.layoutFor(names);
-      this.layout = key;
+      this.layout = layoutOf(names, delimiter);
     }
+    const layout = this.layout;
     this.forced = cluster as string | undefined;
-    this.version++;
     if (this.forced !== undefined) this.lastCluster = this.forced;
     try {
-      if (strings >= 0) {
-        this.kernelStrings(strings);
-        return;
-      }
-      if (this.kernelOk && lines.length > 1 && this.kernelLines(lines)) return;
       for (let k = 0; k < lines.length; k++) {
         this.sub = k + 1;
-        const l = lines[k] as unknown;
+        const l: unknown = lines[k];
         if (typeof l !== 'string') {
           this.counts.rows++;
           this.bad('not a string');
-          continue;
-        }
-        if (l.length > 0) this.textLine(l);
+        } else if (l.length > 0) this.textRow(l, layout);
       }
     } finally {
       this.sub = 0;
       this.forced = undefined;
-      this.version++;
     }
   }
 
-  // A `rows` record's lines through the kernel, joined by newlines; false (nothing read) when a
-  // line is no string or holds a newline, which the kernel would miscount.
-  private kernelLines(lines: unknown[]): boolean {
-    for (let i = 0; i < lines.length; i++) {
-      const l = lines[i];
-      if (typeof l !== 'string' || l.indexOf('\n') >= 0) return false;
-    }
-    const texts = lines as string[];
-    const k = this.kernel as RowKernel;
-    // in pieces: one string of all the lines (~1 MiB) would be a fresh mapping, page faults
-    k.clear();
-    for (let i = 0; i < texts.length; i += KERNEL_LINES) k.appendText(texts.slice(i, i + KERNEL_LINES).join('\n') + '\n');
-    let sub = 0;
-    for (;;) {
-      if (this.synced !== this.version) this.syncKernel();
-      const end = k.next(true);
-      if (k.rows > 0) sub += this.kernelFolded();
-      if (end < 0) break;
-      const l = texts[sub++] as string;
-      this.sub = sub;
-      // the line went in whole, so the row handed back is its bytes
-      if (l.length > 0 && !this.kernelFields(l, end)) this.textLine(l);
-      k.skip(end);
-    }
-    return true;
-  }
-
-  // The text layout of a field list: each working-row slot's column, the width.
-  private layoutFor(fields: readonly string[]): void {
-    const columns = new Int32Array(USED.length).fill(-1);
-    fields.forEach((name, i) => {
-      const slot = SLOT.get(name);
-      if (slot !== undefined && columns[slot] === -1) columns[slot] = i;
-    });
-    this.columns = columns;
-    this.width = fields.length;
-    const d = this.delimiter.charCodeAt(0);
-    this.kernelOk = this.kernel !== undefined && this.delimiter.length === 1 && d < 128 && d !== 10 && d !== 13 && this.width <= KERNEL_MAX_FIELDS;
-    if (this.kernelOk) {
-      const k = this.kernel as RowKernel;
-      k.layout(this.width, d, columns[JOBID] as number, columns[JOBIDRAW] as number, columns[CLUSTER] as number, columns[DB] as number, columns[MAXRSS] as number);
-      k.timeColumns(columns[SUBMIT] as number, columns[START] as number, columns[END] as number);
-    }
-    this.starts = new Int32Array(this.width + 1);
-    this.ends = new Int32Array(this.width + 1);
-  }
-
-  private setupText(first: string): void {
-    const given = this.opts.delimiter;
-    this.delimiter = given ?? (first.includes('\x1f') ? '\x1f' : '|');
-    const names = headerNames(first, this.delimiter);
-    let fields: readonly string[];
-    if (this.opts.fields !== undefined) {
-      fields = this.opts.fields;
-      if (names !== undefined) {
-        if (names.join(',') !== fields.join(',')) {
-          throw new SbError(`the header line names ${names.join(',')}, but --fields says ${fields.join(',')}`);
-        }
-        this.header = first;
-      }
-    } else if (names !== undefined) {
-      fields = names;
-      this.header = first;
-    } else {
-      throw new UsageError("the input has no header line: give its fields with --fields (or run sacct without -n)");
-    }
-    const missing = missingFields(fields);
-    if (missing.length > 0) {
-      const why = `lack${missing.length === 1 ? 's' : ''} ${missing.join(', ')} (sb-parse needs ${REQUIRED})`;
-      if (this.opts.fields !== undefined) throw new UsageError(`--fields ${why}`);
-      throw new SbError(`the input's fields ${why}`);
-    }
-    this.layoutFor(fields);
-    if (this.header === undefined) this.textLine(first);
-  }
-
-  private textLine(text: string): void {
-    if (text === this.header) return;
-    // Field bounds by indexOf, sliced only where used: a step row needs 4 of its fields.
-    const d = this.delimiter;
-    const dl = d.length;
-    const w = this.width;
-    const starts = this.starts;
-    const ends = this.ends;
-    let n = 0;
-    for (let pos = 0; ;) {
-      const at = text.indexOf(d, pos);
-      if (n <= w) {
-        starts[n] = pos;
-        ends[n] = at < 0 ? text.length : at;
-      }
-      n++;
-      if (at < 0) break;
-      pos = at + dl;
-    }
-    this.textFields(text, n);
-  }
-
-  // A text row whose field bounds are in starts/ends (as far as its first width + 1 fields),
-  // with n fields.
-  private textFields(text: string, n: number): void {
-    const w = this.width;
-    const starts = this.starts;
-    const ends = this.ends;
-    if (n === w + 1 && starts[w] === text.length) n--;
-    const columns = this.columns as Int32Array;
+  // Reader 3: a `row` record (sb-sacct --row-records): one row, its fields by name.
+  private rowRecord(r: Rec): void {
     this.counts.rows++;
-    if (n !== w) {
-      if (text.trim().length === 0) {
-        this.counts.rows--;
+    const f = r['f'];
+    if (f === null || typeof f !== 'object' || Array.isArray(f)) {
+      this.bad("'f' is missing or not an object");
+      return;
+    }
+    for (const name of USED) {
+      const v = (f as Rec)[name];
+      if (v !== undefined && typeof v !== 'string') {
+        this.bad(`field '${name}' is not a string`);
         return;
       }
-      // A job row cut short still names its job: drop its steps with it.
-      const idCol = (columns[JOBIDRAW] as number) >= 0 ? (columns[JOBIDRAW] as number) : (columns[JOBID] as number);
-      const id = idCol < n ? this.cell(text, idCol) : undefined;
-      if (id !== undefined && id.indexOf('.') < 0 && isJobId(id)) this.drop(id, undefined, this.lastCluster);
-      this.bad(`expected ${w} fields, found ${n}`);
+    }
+    const row = f as Row;
+    const cluster = r['cluster'];
+    if (cluster !== undefined && (typeof cluster !== 'string' || !isClusterName(cluster))) {
+      this.bad(`'cluster' ${JSON.stringify(cluster)} is not a cluster name`);
       return;
     }
-    const rawCol = columns[JOBIDRAW] as number;
-    const idCol = rawCol >= 0 && starts[rawCol] !== ends[rawCol] ? rawCol : (columns[JOBID] as number);
-    const s = starts[idCol] as number;
-    const e = ends[idCol] as number;
-    const dot = text.indexOf('.', s);
-    if (dot >= 0 && dot < e && dot > s) {
-      this.textStep(text, s, dot, e);
+    this.forced = cluster as string | undefined;
+    try {
+      const id = row.JobIDRaw || row.JobID || '';
+      if (id.includes('.')) this.step(id, row.Cluster, row.DBIndex, row.MaxRSS);
+      else this.job(id, row, true);
+    } finally {
+      this.forced = undefined;
+    }
+  }
+
+  // A job row (id: its JobIDRaw, else JobID) ends the job before it and starts its own.
+  private job(id: string, row: Row, json: boolean): void {
+    const named = row.Cluster;
+    let cluster = this.forced ?? (named ? named : this.fallback());
+    if (cluster !== this.lastCluster && !isClusterName(cluster)) cluster = '';
+    this.lastCluster = cluster;
+    if (id === '') {
+      this.bad(json ? 'row has neither JobID nor JobIDRaw' : 'JobID is empty');
       return;
     }
-    const row = this.row;
-    for (let i = 0; i < USED.length; i++) row[i] = this.cell(text, columns[i] as number);
-    if (this.forced !== undefined) this.lastCluster = this.forced;
-    else this.rowCluster(row[CLUSTER]);
-    this.fold(false);
-  }
-
-  private cell(text: string, column: number): string | undefined {
-    return column < 0 ? undefined : text.slice(this.starts[column], this.ends[column]);
-  }
-
-  // The cluster of a row: its own Cluster field, else --cluster, else the local cluster.
-  private rowCluster(field: string | undefined): void {
-    if (field !== undefined && field !== '') {
-      if (field === this.lastCluster) return;
-      if (!isClusterName(field)) {
-        this.lastCluster = '';
+    if (cluster === '') {
+      this.hold(id, row.DBIndex, cluster, undefined);
+      this.bad(`Cluster '${named ?? ''}' is not a cluster name`);
+      return;
+    }
+    try {
+      const state = baseState(row.State);
+      if (!TERMINAL.has(state)) {
+        this.hold(id, row.DBIndex, cluster, undefined);
+        this.counts.skipped++;
         return;
       }
-      this.lastCluster = field;
+      const job = jobRecord(row, cluster, state, this.clock);
+      this.hold(id, row.DBIndex, cluster, job);
+      if (job === undefined) {
+        this.counts.skipped++;
+        this.warn(`${state} job ${id} has no End yet; skipped`);
+      }
+    } catch (err) {
+      if (!(err instanceof BadInput)) throw err;
+      this.hold(id, row.DBIndex, cluster, undefined);
+      this.bad(err.message);
+    }
+  }
+
+  // A step row (`8.batch`) folds into the job row before it: its peak MaxRSS, its steps. A
+  // step of no job before it (input cut inside a job) is an orphan, reported and not counted.
+  private step(id: string, named: string | undefined, db: string | undefined, rss: string | undefined): void {
+    const held = this.held;
+    const mine =
+      held !== undefined && id.length > held.id.length && id.charCodeAt(held.id.length) === 46 && id.startsWith(held.id) &&
+      this.sameCluster(named, held.cluster) && (!db || !held.db || db === held.db);
+    if (!mine) {
+      this.counts.orphans++;
+      this.warn(`step ${id} does not follow its job's row; not counted`);
       return;
     }
-    this.lastCluster = this.fallback();
+    const job = held.job;
+    if (job === undefined) {
+      this.counts.skipped++;
+      return;
+    }
+    let bytes: number | null = null;
+    try {
+      if (rss) bytes = sizeBytes('MaxRSS', rss, 1);
+    } catch (err) {
+      if (!(err instanceof BadInput)) throw err;
+      this.bad(err.message);
+      return;
+    }
+    if (bytes !== null && (job.max_rss_bytes === null || bytes > job.max_rss_bytes)) job.max_rss_bytes = bytes;
+    job.steps++;
+    this.counts.steps++;
+  }
+
+  // Whether a step row's cluster (its record's, its Cluster field, else the fallback) is its
+  // job's; a job row naming no valid cluster holds '', as do its steps.
+  private sameCluster(named: string | undefined, cluster: string): boolean {
+    if (this.forced !== undefined) return this.forced === cluster;
+    if (!named) return this.fallback() === cluster;
+    return named === cluster || (cluster === '' && !isClusterName(named));
   }
 
   private fallback(): string {
@@ -780,339 +521,32 @@ export class Parser {
       const get = this.opts.cluster;
       if (get === undefined) throw new UsageError('the rows do not name their cluster: give --cluster NAME');
       this.fallbackCluster = get();
-      this.version++;
     }
     return this.fallbackCluster;
   }
 
-  // One row in the working row: a job row starts a job, a step row folds into it.
-  private fold(json: boolean): void {
-    const row = this.row;
-    const raw = row[JOBIDRAW];
-    const id = raw !== undefined && raw !== '' ? raw : row[JOBID];
-    if (id === undefined || id === '') {
-      this.bad(json ? 'row has neither JobID nor JobIDRaw' : 'JobID is empty');
-      return;
-    }
-    const cluster = this.lastCluster;
-    const dot = id.indexOf('.');
-    if (dot >= 0) {
-      this.step(id, cluster);
-      return;
-    }
+  // Prints the job held, if it is to be printed, and holds the next one.
+  private hold(id: string, db: string | undefined, cluster: string, job: JobRecord | undefined): void {
     this.flush();
-    if (cluster === '') {
-      this.drop(id, row[DB], cluster);
-      this.bad(`Cluster '${row[CLUSTER] ?? ''}' is not a cluster name`);
-      return;
-    }
-    try {
-      const state = this.reader.state(row[STATE]);
-      if (!this.reader.finished) {
-        this.hold(SKIP, id, row[DB], cluster);
-        this.counts.skipped++;
-        return;
-      }
-      const head = this.reader.job(row, cluster, state);
-      if (head === undefined) {
-        this.hold(SKIP, id, row[DB], cluster);
-        this.counts.skipped++;
-        this.warn(`${state} job ${id} has no End yet; skipped`);
-        return;
-      }
-      this.hold(JOB, id, row[DB], cluster);
-      this.head = head;
-      this.rss = this.reader.rss;
-    } catch (err) {
-      if (!(err instanceof BadInput)) throw err;
-      this.drop(id, row[DB], cluster);
-      this.bad(err.message);
-    }
-  }
-
-  private step(id: string, cluster: string): void {
-    const n = this.id.length;
-    const db = this.row[DB];
-    const mine =
-      this.state !== NONE && id.length > n + 1 && id.charCodeAt(n) === 46 && id.startsWith(this.id) &&
-      cluster === this.cluster && (db === undefined || db === '' || this.db === undefined || this.db === '' || db === this.db);
-    if (!mine) this.orphan(id);
-    else if (this.state !== JOB) this.counts.skipped++;
-    else this.addStep(this.row[MAXRSS]);
-  }
-
-  // A text step row, read in place (no strings made): the id field is text[s, e) with its
-  // first '.' at dot.
-  private textStep(text: string, s: number, dot: number, e: number): void {
-    const columns = this.columns as Int32Array;
-    const starts = this.starts;
-    const ends = this.ends;
-    let mine = this.state !== NONE && dot - s === this.id.length && text.startsWith(this.id, s);
-    const cc = columns[CLUSTER] as number;
-    const cs = cc < 0 ? 0 : (starts[cc] as number);
-    const ce = cc < 0 ? 0 : (ends[cc] as number);
-    if (mine && this.forced !== undefined) mine = this.forced === this.cluster;
-    else if (mine && cs !== ce) mine = ce - cs === this.cluster.length && text.startsWith(this.cluster, cs);
-    else if (mine) mine = this.fallback() === this.cluster;
-    const dc = columns[DB] as number;
-    const ds = dc < 0 ? 0 : (starts[dc] as number);
-    const de = dc < 0 ? 0 : (ends[dc] as number);
-    if (mine && ds !== de && this.db !== undefined && this.db !== '') {
-      mine = de - ds === this.db.length && text.startsWith(this.db, ds);
-    }
-    if (!mine) {
-      this.orphan(text.slice(s, e));
-      return;
-    }
-    if (this.state !== JOB) {
-      this.counts.skipped++;
-      return;
-    }
-    const rc = columns[MAXRSS] as number;
-    if (rc < 0 || starts[rc] === ends[rc]) {
-      this.addStep(undefined);
-      return;
-    }
-    let v = 0;
-    for (let i = starts[rc] as number, end = ends[rc] as number; i < end && v >= 0; i++) {
-      const c = text.charCodeAt(i) - 48;
-      v = c >= 0 && c <= 9 ? v * 10 + c : -1;
-    }
-    if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) this.addRss(v);
-    else this.addStep(text.slice(starts[rc], ends[rc]));
-  }
-
-  private orphan(id: string): void {
-    this.counts.orphans++;
-    this.warn(`step ${id} does not follow its job's row; not counted`);
-  }
-
-  // Folds a step of the job being printed, with its MaxRSS text.
-  private addStep(rss: string | undefined): void {
-    if (rss === undefined || rss === '') {
-      this.steps++;
-      this.counts.steps++;
-      return;
-    }
-    let bytes: number | null;
-    try {
-      bytes = sizeBytes('MaxRSS', rss, 1);
-    } catch (err) {
-      if (!(err instanceof BadInput)) throw err;
-      this.bad(err.message);
-      return;
-    }
-    if (bytes === null) {
-      this.steps++;
-      this.counts.steps++;
-    } else this.addRss(bytes);
-  }
-
-  private addRss(bytes: number): void {
-    if (this.rss === null || bytes > this.rss) this.rss = bytes;
-    this.steps++;
-    this.counts.steps++;
-  }
-
-  private hold(state: number, id: string, db: string | undefined, cluster: string): void {
-    this.version++;
-    this.state = state;
-    this.id = id;
-    this.db = db;
-    this.cluster = cluster;
-    this.head = '';
-    this.rss = null;
-    this.steps = 0;
-  }
-
-  private drop(id: string, db: string | undefined, cluster: string): void {
-    this.flush();
-    this.hold(DROP, id, db, cluster);
+    this.held = { id, db, cluster, job };
   }
 
   private flush(): void {
-    if (this.state === JOB) {
-      this.sink.line(this.head + ',"max_rss_bytes":' + (this.rss === null ? 'null' : int(this.rss)) + ',"steps":' + this.steps + '}');
+    const job = this.held?.job;
+    if (job !== undefined) {
+      this.sink.line(jobLine(job));
       this.counts.jobs++;
     }
-    if (this.state !== NONE) this.version++;
-    this.state = NONE;
-    this.head = '';
-  }
-}
-
-// A line without the '\r' of a CRLF line end.
-function stripCr(line: string): string {
-  return line.length > 0 && line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
-}
-
-// `CANCELLED by 20002` → `CANCELLED`; BadInput if it is no state word.
-export function baseState(text: string | undefined): string {
-  if (text === undefined) throw new BadInput('row has no State');
-  const sp = text.indexOf(' ');
-  const state = sp < 0 ? text : text.slice(0, sp);
-  if (!TERMINAL.has(state) && !STATE_WORD.test(state)) throw new BadInput(`State '${text}' is not a job state`);
-  return state;
-}
-
-function field(row: ReadonlyArray<string | undefined>, slot: number): string {
-  const v = row[slot];
-  if (v === undefined) throw new BadInput(`row has no ${USED[slot]}`);
-  return v;
-}
-
-function count(row: ReadonlyArray<string | undefined>, slot: number): number {
-  const v = row[slot];
-  if (v === undefined || v === '') return 0;
-  const n = digits(v);
-  return n >= 0 ? n : wholeNumber(USED[slot] as string, v);
-}
-
-function optCount(row: ReadonlyArray<string | undefined>, slot: number): number | null {
-  const v = row[slot];
-  return v === undefined || v === '' ? null : count(row, slot);
-}
-
-// Reads finished jobs' rows into job records, written out as NDJSON as they are read (most of
-// sb-parse's time goes here). Values that repeat row after row (states, time limits, memory
-// requests) are remembered as read, so most rows cost a lookup.
-export class JobReader {
-  // MaxRSS of the last job row read (sacct prints it on steps; a job row's own counts too).
-  rss: number | null = null;
-  private readonly limits = new Map<string, string>();
-  private readonly mems = new Map<string, string>();
-  // The last State read and its base word ('\n', which no field holds: none yet; '' would take
-  // an empty State on the first row for a known one).
-  private stateText = '\n';
-  private stateBase = '';
-  // The start of job lines of the last cluster, up to its key, and up to the number of a
-  // `cluster/db/N` key.
-  private prefixCluster = '';
-  private prefix = '';
-  private prefixDb = '';
-  // Submit, Start and End of the row being read as the row kernel read them (NaN: it did not;
-  // see RowKernel.times), or undefined.
-  pre: Float64Array | undefined;
-  // Whether the state last read ends a job, and counts as failed.
-  finished = false;
-  private failed = false;
-
-  constructor(private readonly clock: SacctClock = new SacctClock()) {}
-
-  // The base state of a State field (`CANCELLED by 20002` → CANCELLED); BadInput if none.
-  state(text: string | undefined): string {
-    if (text === this.stateText) return this.stateBase;
-    const base = baseState(text);
-    this.stateText = text as string;
-    this.stateBase = base;
-    this.finished = TERMINAL.has(base);
-    this.failed = FAILED_STATES.has(base);
-    return base;
+    this.held = undefined;
   }
 
-  // A finished job's row (working-row order, its base state read) → its job record as NDJSON,
-  // up to and without `,"max_rss_bytes"`, for its steps to complete; undefined when the job
-  // has no End yet. Throws BadInput naming the first bad field.
-  job(row: ReadonlyArray<string | undefined>, cluster: string, state: string): string | undefined {
-    const clock = this.clock;
-    // the kernel's times are UTC's
-    const pre = clock.utc ? this.pre : undefined;
-    const endText = field(row, END);
-    const preEnd = pre === undefined ? Number.NaN : (pre[2] as number);
-    const end = preEnd === preEnd ? preEnd : clock.read('End', endText);
-    if (end === null) return undefined;
-    const rawText = row[JOBIDRAW];
-    const idText = row[JOBID];
-    const jobIdRaw = rawText !== undefined && rawText !== '' ? rawText : (idText as string);
-    const jobId = idText !== undefined && idText !== '' ? idText : jobIdRaw;
-    if (rawText !== undefined && rawText !== '' && digits(rawText) < 0) throw new BadInput(`JobIDRaw '${rawText}' is not a job id`);
-    if (digits(jobId) < 0 && !isJobId(jobId)) throw new BadInput(`JobID '${jobId}' is not a job id`);
-    const user = field(row, USER);
-    if (user === '') throw new BadInput(`User is empty in job ${jobId}'s row`);
-    const elapsedText = row[ELAPSEDRAW];
-    let elapsed: string;
-    if (elapsedText !== undefined) {
-      const seconds = digits(elapsedText);
-      elapsed = digitsText(elapsedText, seconds >= 0 ? seconds : wholeNumber('ElapsedRaw', elapsedText));
-    } else {
-      const text = row[ELAPSED];
-      if (text === undefined) throw new BadInput('row has neither ElapsedRaw nor Elapsed');
-      const d = durationSeconds('Elapsed', text);
-      if (d === null) throw new BadInput(`Elapsed '${text}' is not a duration like 1-02:03:04`);
-      elapsed = int(d);
-    }
-    const cpus = count(row, CPUS);
-    const nodes = count(row, NODES);
-    const dbText = row[DB];
-    const db = optCount(row, DB);
-    const uid = optCount(row, UID);
-    const submitText = row[SUBMIT] ?? '';
-    const preSubmit = pre === undefined ? Number.NaN : (pre[0] as number);
-    const submit = preSubmit === preSubmit ? preSubmit : clock.read('Submit', submitText);
-    const startText = row[START] ?? '';
-    const preStart = pre === undefined ? Number.NaN : (pre[1] as number);
-    const start = preStart === preStart ? preStart : clock.read('Start', startText);
-    const mem = row[REQMEM];
-    const tres = row[TRES];
-    const rss = row[MAXRSS];
-    // The line is joined from as few pieces as can be: writing it out walks every piece.
-    // cluster, key and ids are checked above and hold nothing JSON escapes
-    if (cluster !== this.prefixCluster) {
-      this.prefixCluster = cluster;
-      this.prefix = '{"kind":"job","cluster":"' + cluster + '","key":"';
-      this.prefixDb = flatCopy(this.prefix + cluster + '/db/');
-      this.prefix = flatCopy(this.prefix);
-    }
-    const head = DB_KEY && db !== null && dbText !== undefined && (dbText.length === 1 || dbText.charCodeAt(0) !== 48)
-      ? this.prefixDb + dbText
-      : this.prefix + jobKey(cluster, db, jobIdRaw, submit);
-    // sacct's own UTC times (the common case) go in as they are, with a Z
-    const times = submit !== null && start !== null && clock.plain(submitText) && clock.plain(startText) && clock.plain(endText)
-      ? (this.failed ? '","failed":true,"submit":"' : '","failed":false,"submit":"') + submitText + 'Z","start":"' + startText + 'Z","end":"' + endText + 'Z","elapsed_s":'
-      : (this.failed ? '","failed":true,"submit":' : '","failed":false,"submit":') + (submit === null ? 'null' : '"' + clock.iso(submitText, submit) + '"') +
-        ',"start":' + (start === null ? 'null' : '"' + clock.iso(startText, start) + '"') + ',"end":"' + clock.iso(endText, end) + '","elapsed_s":';
-    const line = head + '","job_id":"' + jobId + '","job_id_raw":"' + jobIdRaw + '","db_index":' + (db === null ? 'null' : digitsText(dbText, db)) +
-      ',"user":"' + esc(user) + '","uid":' + (uid === null ? 'null' : digitsText(row[UID], uid)) +
-      ',"account":"' + esc(row[ACCOUNT] ?? '') + '","partition":"' + esc(row[PARTITION] ?? '') + '","qos":"' + esc(row[QOS] ?? '') +
-      '","state":"' + state + '","exit_code":"' + esc(row[EXITCODE] ?? '') + times + elapsed + ',"timelimit_s":' + this.timelimit(row) +
-      ',"cpus":' + digitsText(row[CPUS], cpus) + ',"nodes":' + digitsText(row[NODES], nodes) +
-      ',"gpus":' + (tres === undefined || tres === '' ? '0' : int(gpusFromTres(tres))) +
-      ',"req_mem_bytes":' + (mem === undefined || mem === '' ? '0' : this.reqMem(mem, cpus, nodes));
-    this.rss = rss === undefined || rss === '' ? null : sizeBytes('MaxRSS', rss, 1);
-    return line;
+  private bad(message: string): void {
+    this.sink.bad(this.line, this.sub > 0 ? `rows line ${this.sub}: ${message}` : message);
   }
 
-  // Timelimit (or TimelimitRaw, minutes) as the text of its seconds, or 'null'.
-  private timelimit(row: ReadonlyArray<string | undefined>): string {
-    const text = row[TIMELIMIT];
-    if (text === undefined) {
-      const raw = row[TIMELIMITRAW];
-      if (raw === undefined || raw === '' || raw === 'UNLIMITED' || raw === 'Partition_Limit') return 'null';
-      return int(wholeNumber('TimelimitRaw', raw) * 60);
-    }
-    const known = this.limits.get(text);
-    if (known !== undefined) return known;
-    const seconds = durationSeconds('Timelimit', text);
-    const written = seconds === null ? 'null' : int(seconds);
-    remember(this.limits, text, written);
-    return written;
+  private warn(message: string): void {
+    this.sink.warn(this.line, this.sub > 0 ? `rows line ${this.sub}: ${message}` : message);
   }
-
-  // ReqMem as the text of its bytes (0 when unknown).
-  private reqMem(text: string, cpus: number, nodes: number): string {
-    const known = this.mems.get(text);
-    if (known !== undefined) return known;
-    const last = text.charCodeAt(text.length - 1);
-    const written = int(reqMemBytes(text, cpus, nodes) ?? 0);
-    if (last !== 0x63 && last !== 0x6e) remember(this.mems, text, written);
-    return written;
-  }
-}
-
-// Adds to a lookup of repeated values, which starts again when it grows large.
-function remember<V>(map: Map<string, V>, key: string, value: V): void {
-  if (map.size >= 4096) map.clear();
-  map.set(key, value);
 }
 
 export async function main({ args, io, report, out, input: open }: Context): Promise<void> {
@@ -1132,11 +566,9 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   const delimiterText = optString(args, 'delimiter');
   const delimiter = delimiterText === undefined ? undefined : unescapeDelimiter(delimiterText);
   if (delimiterText !== undefined && (delimiter === '' || delimiter?.includes('\n'))) throw new UsageError(`option '--delimiter': '${delimiterText}' cannot separate fields`);
-  const tz = optString(args, 'tz');
-  const clock = new SacctClock(tz);
+  const clock = new SacctClock(optString(args, 'tz'));
   const input = await open(args._[0]);
   const where = (line: number): { source: string; line: number } => ({ source: input.source, line });
-  const kernel = RowKernel.load(io.env);
   const parser = new Parser(
     {
       line: (text) => out.line(text),
@@ -1146,30 +578,25 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     {
       ...(fields !== undefined ? { fields } : {}),
       ...(delimiter !== undefined ? { delimiter } : {}),
-      cluster: () => given ?? localClusterName(io.env),
+      // never a silent guess: say where the name of rows that name none came from
+      cluster: () => {
+        if (given !== undefined) return given;
+        const name = localClusterName(io.env);
+        const from = io.env['SB_CLUSTER'] ? '$SB_CLUSTER' : "ClusterName in 'scontrol show config'";
+        report.warn(`the rows name no cluster: counting them as cluster '${name}' (${from}); give --cluster NAME, or ask sacct for -o Cluster,...`);
+        return name;
+      },
       clock,
-      ...(kernel !== undefined ? { kernel } : {}),
     },
   );
-  await readInput(input, parser, out);
+  let line = 0;
+  for await (const batch of readLineBatches(input.stream)) {
+    for (const text of batch) parser.push(text, ++line);
+    await out.drain();
+  }
   parser.end();
   if (args['verbose'] === true) {
     const c = parser.counts;
     report.info(`rows ${c.rows}, jobs ${c.jobs}, steps ${c.steps}, skipped ${c.skipped}, orphan steps ${c.orphans}, bad ${report.bad}, passed through ${c.passed}`);
-  }
-}
-
-// How sb-sacct writes a `rows` record: it starts so, and its lines come last.
-const ROWS_PREFIX = Buffer.from('{"kind":"rows",');
-const LINES_KEY = Buffer.from('"lines":[');
-
-// Lines of a `rows` record copied to the kernel at a time.
-const KERNEL_LINES = 128;
-
-// The input into the parser, chunk by chunk; output drains after each.
-async function readInput(input: Input, parser: Parser, out: Output): Promise<void> {
-  for await (const chunk of input.stream as AsyncIterable<Buffer | string>) {
-    parser.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    await out.drain();
   }
 }

@@ -12,7 +12,7 @@ import { storeRoot } from '../core/store/store.js';
 import { formatTime, parseDateExpr } from '../core/records/time.js';
 import { defaultWindows, parseWindow, windowParts, windowRange, type Window } from './rank/windows.js';
 import { removeStaleTemps, writeFilesAtomic, type FileText } from '../core/store/atomic.js';
-import { SKILLS, levelForXp, skillXp } from '../core/scores/xp.js';
+import { SKILLS, levelForXp, skillXp, type BoardRow } from '../core/scores/xp.js';
 
 export const USAGE = `Usage: sb-rank [--root DIR] [-w WINDOW]... [-m METRIC]... [-c CLUSTER]... [options]
 
@@ -78,13 +78,7 @@ export type BoardMetric = MetricId | 'overall';
 export const BOARD_METRICS: readonly BoardMetric[] = [...METRICS.map((m) => m.id), 'overall'];
 export const ALL = 'all';
 
-export interface Row {
-  rank: number;
-  user: string;
-  value: number;
-  level: number;
-  xp: number;
-}
+export type Row = BoardRow;
 
 export interface Board {
   window: Window;

@@ -124,7 +124,12 @@ export async function main(ctx: Context): Promise<number | void> {
     }
     const keys = keyboard(io, fromStdin);
     if (keys === undefined) throw new UsageError('--tui needs a terminal to read keys from (standard input or /dev/tty)');
-    const scene: Scene = { source, history, paint: makePaint(wantColour(io.env, true), true), ascii, snapshot: false, top };
+    const scene: Scene = { source, history, paint: makePaint(wantColour(io.env, true), true), ascii, snapshot: false, top, lazy: true };
+    const delay = Number(io.env['SB_RENDER_DELAY'] ?? 0);
+    if (delay > 0) {
+      if (source instanceof StoreBoards) source.delayMs = delay;
+      if (history !== undefined) history.delayMs = delay;
+    }
     const view = initialView(source, { window: windows[0] as string, skill: skills[0] as SkillId, cluster: clusters[0] as string, ...(user !== undefined ? { user } : {}) });
     const { runTui } = await import('./render/tui.js');
     try {

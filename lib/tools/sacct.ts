@@ -4,7 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Args, type Context, type Tool, maxOperands, optInt, optString } from '../core/cli/run.js';
 import { type Chunk, chunkFromRecord, chunkId } from '../core/records/chunk.js';
-import { durationOption, formatDuration } from './sacct/duration.js';
+import { durationOption, formatDuration } from '../core/sacct/duration.js';
 import { EXIT, SbError, UsageError } from '../core/cli/errors.js';
 import { AppendLog } from './sacct/append-log.js';
 import { readLineBatches } from '../core/cli/lines.js';
@@ -12,7 +12,8 @@ import { type Rec, forEachRecord } from '../core/cli/input.js';
 import type { Reporter, Where } from '../core/cli/report.js';
 import { type GroupResult, SpawnError, killAllGroups, runGroup } from './sacct/process-group.js';
 import { ProgressLine, progressWanted } from './sacct/progress.js';
-import { type Rate, ensureRateDir, parseRate, rateDir, takeTicket } from './sacct/rate-limit.js';
+import { readAhead } from './sacct/read-ahead.js';
+import { type Rate, ensureRateDir, parseRate, rateDir, takeTicket } from '../core/sacct/rate-limit.js';
 import { type DeferredJob, GarbledOutput, ROWS_DELIMITER, WindowFilter, type WindowRows } from './sacct/window-filter.js';
 import {
   SACCT_DELIMITER,
@@ -28,6 +29,8 @@ import {
   sacctmgrClusterArgs,
 } from './sacct/command.js';
 import { formatTime } from '../core/records/time.js';
+import { failedPath } from '../core/store/chunk-ledger.js';
+import { storeRoot } from '../core/store/store.js';
 
 export const USAGE = `Usage: sb-sacct [options] [FILE]
 
@@ -36,7 +39,7 @@ whose End lies in that window: the window's 'rows' records (its field list and
 up to 4096 raw sacct lines each; steps right after their job), then one
 'chunk-done' record; or, if the window fails, nothing at all for it. Records of
 other kinds pass through in order. A line with a control character in a value
-is skipped (reported, and kept in the --failed ledger); the window goes on.
+is skipped (reported, and kept in the failure ledger); the window goes on.
 
 Each window runs, with SACCT_* and SLURM_TIME* removed from the environment:
   TZ=UTC sacct -a -n -p --delimiter=$'\\x1f' --duplicates --noconvert
@@ -56,7 +59,10 @@ Options:
       --sacct-timeout SEC  kill sacct and all it started after SEC (default: 120)
       --retries N          retries of a temporary failure (default: 3)
       --backoff SEC        first retry delay, doubling, with jitter (default: 5)
-      --failed FILE        append windows that still fail to FILE (NDJSON)
+      --failed FILE        append windows that still fail to FILE (NDJSON);
+                           with a store and no FILE, its failure ledger
+                           <root>/clusters/<cluster>/state/failed.ndjson
+  -r, --root DIR           the store (default: $SB_ROOT; empty is unset)
       --rate N[/PERIOD]    at most N sacct calls per PERIOD (default: 1m) by all
                            sb-sacct processes of this user on this host;
                            0 = no limit (default: 30)
@@ -82,9 +88,9 @@ export const tool: Tool = {
   name: 'sb-sacct',
   usage: USAGE,
   options: {
-    string: ['sacct', 'sacctmgr', 'slack', 'settle', 'sacct-timeout', 'retries', 'backoff', 'failed', 'rate', 'concurrency', 'sleep'],
+    string: ['sacct', 'sacctmgr', 'slack', 'settle', 'sacct-timeout', 'retries', 'backoff', 'failed', 'root', 'rate', 'concurrency', 'sleep'],
     boolean: ['verbose', 'row-records'],
-    alias: { j: 'concurrency', concurrently: 'concurrency', v: 'verbose' },
+    alias: { j: 'concurrency', concurrently: 'concurrency', v: 'verbose', r: 'root' },
   },
   reads: true,
   main,
@@ -259,13 +265,17 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   const set = settingsFrom(args, io.env);
   const rowRecords = args['row-records'] === true;
   const progress = new ProgressLine(io.stderr, tool.name, progressWanted(io.stderr, io.env));
-  const failedPath = optString(args, 'failed');
-  const ledger = failedPath === undefined ? undefined : new AppendLog(failedPath);
-  ledger?.open();
+  const ledgers = new FailureLedgers(optString(args, 'failed'), storeRoot(optString(args, 'root'), io.env));
   const uid = process.getuid?.() ?? 0;
   const tickets = rateDir(io.env, uid);
   if (set.rate.calls > 0) ensureRateDir(tickets, uid);
-  const input = await open(args._[0]);
+  const stats = { done: 0, total: undefined as number | undefined, rows: 0, jobs: 0, failed: 0, permanent: 0, windows: 0 };
+  const opened = await open(args._[0]);
+  const input = progress.enabled ? readAhead(opened, (n, ended) => {
+    if (!ended || stats.total !== undefined) return;
+    stats.total = n;
+    progress.update(stats, true);
+  }) : opened;
   const env = sacctEnv(io.env);
 
   const ac = new AbortController();
@@ -284,7 +294,7 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     killAllGroups();
     // After a window failed for good, a file is read on to count the windows left undone; a
     // pipe is not (its writer may wait for this run, as sb-rendezvous gate does).
-    if (!(stopError instanceof Halted && isFile(input.stream))) input.stream.destroy();
+    if (!(stopError instanceof Halted && isFile(opened.stream))) input.stream.destroy();
     wake();
   };
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -300,7 +310,6 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   // A bad input line is reported on a line of its own, not after the progress text.
   const lineReport: Reporter = Object.create(report) as Reporter;
   lineReport.badLine = (w: Where, message: string): void => say(() => report.badLine(w, message));
-  const stats = { done: 0, total: undefined as number | undefined, rows: 0, failed: 0, permanent: 0, windows: 0 };
   const knownClusters = new Set<string>();
   const clusterChecks = new Map<string, Promise<boolean>>();
   const slots = new Slots(set.concurrency, signal);
@@ -496,6 +505,7 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
       // Out at once: sb-reduce commits on it, and a gate downstream may wait for that commit.
       await out.flush();
       stats.rows += w.count;
+      stats.jobs += w.jobs;
       if (w.orphans > 0) say(() => report.warn(`${where(c)}: ${w.orphans} step line(s) without their job line dropped`));
       if (w.skippedCount > 0) skippedLines(c, w);
     } else if ('notTried' in o) {
@@ -504,6 +514,7 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
       stats.failed++;
       if (o.failure.permanent) stats.permanent++;
       const f = o.failure;
+      const ledger = ledgers.of(c.cluster);
       ledger?.append({
         kind: 'failed',
         cluster: c.cluster,
@@ -537,6 +548,7 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     counts.skipped += w.skippedCount;
     report.bad += w.skippedCount;
     const time = formatTime(Math.floor(Date.now() / 1000));
+    const ledger = ledgers.of(c.cluster);
     for (const s of w.skipped) {
       ledger?.append({ kind: 'skipped-line', cluster: c.cluster, chunk: chunkId(c), query: s.call, line: s.line, job: s.job, fields: s.fields, text: s.text, time });
       const place = s.call === 0 ? `sacct line ${s.line}` : `line ${s.line} of sacct query ${s.call} for steps`;
@@ -641,17 +653,45 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     for (const s of SIGNALS) process.off(s, onSignal);
     killAllGroups();
     progress.clear();
-    ledger?.close();
+    ledgers.close();
   }
   if (halt !== undefined) report.error(halt);
   if (set.verbose) {
     const steps = counts.stepCalls > 0 ? `, ${counts.stepCalls} of them for the steps of ${counts.stepJobs} job(s) that started before their window's -S` : '';
     const skipped = counts.skipped > 0 ? `, ${counts.skipped} line(s) skipped` : '';
     report.info(`${stats.done} window(s), ${stats.rows} row(s)${skipped}, ${stats.failed} failed${stats.permanent ? ` (${stats.permanent} for good)` : ''}; ${counts.calls} sacct call(s)${steps}`);
+  } else {
+    stats.total = stats.done;
+    progress.finish(stats);
   }
   if (stats.permanent > 0) return EXIT.failure;
   if (stats.failed > 0) return EXIT.tempFail;
   return EXIT.ok;
+}
+
+// Where failed windows go: the --failed file, else the store's ledger of each window's cluster
+// (opened when first needed), else nowhere.
+class FailureLedgers {
+  private readonly single: AppendLog | undefined;
+  private readonly perCluster = new Map<string, AppendLog>();
+
+  constructor(file: string | undefined, private readonly root: string | undefined) {
+    this.single = file === undefined ? undefined : new AppendLog(file);
+    // a path that cannot be written is an error before any work is done
+    this.single?.open();
+  }
+
+  of(cluster: string): AppendLog | undefined {
+    if (this.single !== undefined || this.root === undefined) return this.single;
+    let log = this.perCluster.get(cluster);
+    if (log === undefined) this.perCluster.set(cluster, (log = new AppendLog(failedPath(this.root, cluster))));
+    return log;
+  }
+
+  close(): void {
+    this.single?.close();
+    for (const log of this.perCluster.values()) log.close();
+  }
 }
 
 class ClusterCheckFailed extends Error {

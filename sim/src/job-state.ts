@@ -19,7 +19,7 @@ export const STATE_NAMES = [
   'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'REQUEUED', 'PENDING', 'RUNNING',
 ] as const;
 
-// The states DESIGN.md counts as failed_jobs.
+// The states sb counts as failed_jobs (sb(7), METRICS).
 export function isFailed(state: number): boolean {
   return state === FAILED || state === NODE_FAIL || state === OUT_OF_MEMORY || state === PREEMPTED || state === TIMEOUT;
 }

@@ -184,7 +184,7 @@ export function minutes(mins: number): string {
   return duration(mins * 60);
 }
 
-// UTC ISO-8601 with Z, as DESIGN.md's records carry times.
+// UTC ISO-8601 with Z, as sb's records carry times (sb(7)).
 export function isoUtc(t: number): string {
   const day = Math.floor(t / 86400);
   const [y, m, d] = civil(day);

@@ -1,5 +1,5 @@
 // The true per-user totals, computed from the generator's own numbers (never from its output),
-// with DESIGN.md's definitions, for tests to compare a pipeline's results against.
+// with sb's definitions (sb(7), METRICS), for tests to compare a pipeline's results against.
 import type { Job } from './generate.js';
 import { isFailed, STATE_NAMES } from './job-state.js';
 import { isoUtc } from './time-format.js';

@@ -13,7 +13,7 @@ export interface Result {
 }
 
 export interface RunOptions {
-  input?: string;
+  input?: string | Buffer;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   timeoutMs?: number;
@@ -29,7 +29,8 @@ export function runShell(command: string, opts: RunOptions = {}): Promise<Result
   return runCommand('/bin/bash', ['-o', 'pipefail', '-c', command], opts);
 }
 
-function runCommand(file: string, args: string[], opts: RunOptions): Promise<Result> {
+// Runs any program (through `env -u NODE_OPTIONS`, like the bins) and resolves when it exits.
+export function runCommand(file: string, args: string[], opts: RunOptions = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
     // `env -u`: the test runner injects its loaders into every node child through
     // NODE_OPTIONS; the bins must run as a user runs them.

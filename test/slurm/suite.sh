@@ -656,4 +656,5 @@ fi
 check_totals "poll" "$R2"
 check_store "fault store" "$R2" fault
 
+. "$HERE/privatedata.sh"
 finish

@@ -11,7 +11,7 @@
 # Optional: -v start=YYYY-MM-DDTHH:MM:SS -v end=... (naive UTC, as sacct prints with TZ=UTC)
 # keeps only job records whose End lies in [start, end] (sacct's -S/-E are not exact).
 #
-# Rules (DESIGN.md): a job is one allocation record (DBIndex), REQUEUED runs included; GPUs are
+# Rules (sb(7), METRICS and SEMANTICS): a job is one allocation record (DBIndex), REQUEUED runs included; GPUs are
 # gres/gpu=N where present, else the sum of typed gres/gpu:T=N; peak RSS is the largest MaxRSS
 # of the record's steps; failed = FAILED, NODE_FAIL, OUT_OF_MEMORY, PREEMPTED, TIMEOUT; sizes
 # K/M/G/T are powers of 1024. Output (tab-separated, sorted by user, one header line):

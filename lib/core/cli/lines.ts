@@ -1,19 +1,31 @@
 import { StringDecoder } from 'node:string_decoder';
-import type { Readable } from 'node:stream';
 
-// Lines of a byte stream in batches (one batch per chunk read); never throws on content.
-// A trailing '\r' is removed, so CRLF files read like LF ones. The last line needs no newline.
-export async function* readLineBatches(input: Readable | AsyncIterable<Buffer | string>): AsyncGenerator<string[]> {
+// Lines of a byte stream in batches, one batch per chunk read, without their '\n' (nor a '\r'
+// before it); the last line needs no newline; never throws on content. A line longer than a
+// chunk (a `rows` record: ~1 MB) is kept in pieces and joined once it ends: joining the text
+// so far to each chunk and splitting it again would cost the line's length for every chunk.
+export async function* readLineBatches(input: AsyncIterable<Buffer | string>): AsyncGenerator<string[]> {
   const decoder = new StringDecoder('utf8');
-  let rest = '';
-  for await (const chunk of input as AsyncIterable<Buffer | string>) {
-    const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
+  let pieces: string[] = [];
+  for await (const chunk of input) {
+    const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+    if (text.indexOf('\n') < 0) {
+      if (text.length > 0) pieces.push(text);
+      continue;
+    }
     const lines = text.split('\n');
-    rest = lines.pop() ?? '';
-    if (lines.length > 0) yield stripCr(lines);
+    const rest = lines.pop() as string;
+    if (pieces.length > 0) {
+      pieces.push(lines[0] as string);
+      lines[0] = pieces.join('');
+      pieces = [];
+    }
+    if (rest.length > 0) pieces.push(rest);
+    yield stripCr(lines);
   }
-  rest += decoder.end();
-  if (rest.length > 0) yield stripCr([rest]);
+  pieces.push(decoder.end());
+  const last = pieces.join('');
+  if (last.length > 0) yield stripCr([last]);
 }
 
 function stripCr(lines: string[]): string[] {

@@ -68,3 +68,12 @@ export function skillXp(skill: Skill, t: Totals): number {
   const xp = Math.floor((x * skill.num) / skill.den);
   return xp > MAX_XP ? MAX_XP : xp;
 }
+
+// One row of a board, as sb-rank writes it and sb-render reads it.
+export interface BoardRow {
+  rank: number;
+  user: string;
+  value: number;
+  level: number;
+  xp: number;
+}

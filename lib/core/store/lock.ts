@@ -359,3 +359,22 @@ function cleanSiblings(lockPath: string, token: string): void {
     }
   }
 }
+
+export interface LockState {
+  owner: LockOwner | undefined;
+  // Why the holder counts as dead (its process is gone, no heartbeat); undefined: alive.
+  stale: string | undefined;
+}
+
+// Who holds a lock, without taking it (sb-probe --status): undefined when it is free. Tells a
+// live holder from a dead one as acquireLock would (the next run breaks a dead one).
+export function peekLock(lockPath: string, staleMs: number): LockState | undefined {
+  let holder: Holder;
+  try {
+    holder = inspect(lockPath, staleMs, `peek-${randomBytes(6).toString('hex')}`);
+  } catch {
+    // a read-only store: no clock probe; the owner file still tells who
+    holder = { gone: false, stale: undefined, owner: readOwner(lockPath), ino: 0 };
+  }
+  return holder.gone ? undefined : { owner: holder.owner, stale: holder.stale };
+}

@@ -16,6 +16,11 @@ export function names(dir: string, re: RegExp): string[] {
   }
 }
 
+// "1 year", "2 years", "0 years".
+export function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 export const same = (a: Totals | undefined, b: Totals | undefined): boolean =>
   JSON.stringify(totalsToJson(a ?? zeroTotals())) === JSON.stringify(totalsToJson(b ?? zeroTotals()));
 
@@ -80,8 +85,8 @@ export async function checkStore(root: string, report: Reporter): Promise<number
         files.delete(userFileName(u));
         if (!dirty.has(u) && !same(store.readUser(u), t)) problems.push('agg/users: an all-time file differs from the sum of the yearly files');
       }
-      if (files.size > 0) problems.push(`agg/users: ${files.size} files of users without jobs`);
-      if (dirty.size > 0) report.info(`${cluster}: ${dirty.size} all-time user files are due to be brought up to date (by the next sb-reduce)`);
+      if (files.size > 0) problems.push(`agg/users: ${plural(files.size, 'file', 'files')} of users without jobs`);
+      if (dirty.size > 0) report.info(`${cluster}: ${plural(dirty.size, 'all-time user file is', 'all-time user files are')} due to be brought up to date (by the next sb-reduce)`);
     } catch (err) {
       problems.push((err as Error).message);
     } finally {
@@ -89,7 +94,7 @@ export async function checkStore(root: string, report: Reporter): Promise<number
     }
     for (const p of new Set(problems)) report.error(`${cluster}: ${p}`);
     if (problems.length > 0) bad++;
-    else report.info(`${cluster}: ok: ${jobs} jobs in ${yearSums.size} years`);
+    else report.info(`${cluster}: ok: ${plural(jobs, 'job', 'jobs')} in ${plural(yearSums.size, 'year', 'years')}`);
   }
   return bad > 0 ? 1 : 0;
 }

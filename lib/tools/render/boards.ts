@@ -1,4 +1,7 @@
+import type { BoardRow } from '../../core/scores/xp.js';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { SbError } from '../../core/cli/errors.js';
 import { isClusterName } from '../../core/records/cluster.js';
@@ -9,13 +12,7 @@ export const SKILL_IDS = ['overall', ...METRICS.map((m) => m.id)] as const;
 export type SkillId = (typeof SKILL_IDS)[number];
 export const ALL = 'all';
 
-export interface Row {
-  rank: number;
-  user: string;
-  value: number;
-  level: number;
-  xp: number;
-}
+export type Row = BoardRow;
 
 export interface Board {
   window: string;
@@ -39,6 +36,9 @@ export interface BoardSource {
   board(window: string, skill: SkillId, cluster: string): Board | undefined;
   // Whether board() would answer without reading a file.
   cached(window: string, skill: SkillId, cluster: string): boolean;
+  // Reads the board without blocking (the screen's keys): afterwards cached() is true and
+  // board() answers or throws, unless reload() came first. Never rejects.
+  load(window: string, skill: SkillId, cluster: string): Promise<void>;
   // Forget what was read and list again (the TUI's 'r').
   reload(): void;
 }
@@ -113,6 +113,11 @@ export class StoreBoards implements BoardSource {
   skills: SkillId[] = [];
   private files = new Map<string, string>();
   private cache = new Map<string, Board>();
+  private failed = new Map<string, SbError>();
+  private loading = new Map<string, Promise<void>>();
+  private generation = 0;
+  // SB_RENDER_DELAY, a test hook: load() waits this long before reading.
+  delayMs = 0;
 
   constructor(readonly root: string) {
     this.scan();
@@ -162,14 +167,15 @@ export class StoreBoards implements BoardSource {
     const k = key(window, skill, cluster);
     const cached = this.cache.get(k);
     if (cached !== undefined) return cached;
+    const failed = this.failed.get(k);
+    if (failed !== undefined) throw failed;
     const file = this.files.get(k);
     if (file === undefined) return undefined;
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new SbError(`cannot read '${file}': ${e.code === 'ENOENT' ? 'No such file or directory' : e.message}`);
+      throw readError(file, err);
     }
     const b = parseBoardFile(text, file, { window, metric: skill, cluster });
     this.cache.set(k, b);
@@ -178,14 +184,55 @@ export class StoreBoards implements BoardSource {
 
   cached(window: string, skill: SkillId, cluster: string): boolean {
     const k = key(window, skill, cluster);
-    return this.cache.has(k) || !this.files.has(k);
+    return this.cache.has(k) || this.failed.has(k) || !this.files.has(k);
+  }
+
+  load(window: string, skill: SkillId, cluster: string): Promise<void> {
+    const k = key(window, skill, cluster);
+    const file = this.files.get(k);
+    if (file === undefined || this.cached(window, skill, cluster)) return Promise.resolve();
+    let p = this.loading.get(k);
+    if (p !== undefined) return p;
+    const generation = this.generation;
+    const keep = (what: () => void): void => {
+      if (generation === this.generation) what();
+    };
+    p = (async () => {
+      try {
+        if (this.delayMs > 0) await sleep(this.delayMs);
+        let text: string;
+        try {
+          text = await readFile(file, 'utf8');
+        } catch (err) {
+          throw readError(file, err);
+        }
+        if (generation !== this.generation) return;
+        const b = parseBoardFile(text, file, { window, metric: skill, cluster });
+        keep(() => this.cache.set(k, b));
+      } catch (err) {
+        const e = err instanceof SbError ? err : new SbError(`cannot read '${file}': ${(err as Error).message}`);
+        keep(() => this.failed.set(k, e));
+      } finally {
+        keep(() => this.loading.delete(k));
+      }
+    })();
+    this.loading.set(k, p);
+    return p;
   }
 
   reload(): void {
+    this.generation++;
     this.files.clear();
     this.cache.clear();
+    this.failed.clear();
+    this.loading.clear();
     this.scan();
   }
+}
+
+function readError(file: string, err: unknown): SbError {
+  const e = err as NodeJS.ErrnoException;
+  return new SbError(`cannot read '${file}': ${e.code === 'ENOENT' ? 'No such file or directory' : e.message}`);
 }
 
 function key(window: string, skill: string, cluster: string): string {
@@ -243,6 +290,10 @@ export class RecordBoards implements BoardSource {
 
   cached(): boolean {
     return true;
+  }
+
+  load(): Promise<void> {
+    return Promise.resolve();
   }
 
   reload(): void {}

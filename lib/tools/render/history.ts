@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { SbError } from '../../core/cli/errors.js';
 import { addTotals, metricValues, totalsFromJson, zeroTotals, type MetricId, type Totals } from '../../core/scores/metrics.js';
@@ -67,13 +69,79 @@ export class History {
   private files: ClusterFiles[] | undefined;
   private totalsCache = new Map<string, Totals>();
   private parsed = new Map<string, Map<string, Totals>>();
+  private loading = new Map<string, Promise<void>>();
+  private failed = new Map<string, string>();
+  private generation = 0;
+  // SB_RENDER_DELAY, a test hook: load() waits this long before reading.
+  delayMs = 0;
 
   constructor(readonly root: string) {}
 
   reload(): void {
+    this.generation++;
     this.files = undefined;
     this.totalsCache.clear();
     this.parsed.clear();
+    this.loading.clear();
+    this.failed.clear();
+  }
+
+  // Whether series() would answer without reading a file.
+  hasSeries(user: string, cluster: string, months: readonly string[]): boolean {
+    return months.every((m) => this.totalsCache.has(`${user}\u0000${cluster}\u0000${m}`));
+  }
+
+  // Why load() could not read the user's months, if it could not.
+  problem(user: string, cluster: string): string | undefined {
+    return this.failed.get(`${user}\u0000${cluster}`);
+  }
+
+  // Reads the user's months without blocking (the screen's keys), a file at a time, so that
+  // hasSeries() is true afterwards, unless reload() came first or problem() says why. Never rejects.
+  load(user: string, cluster: string, months: readonly string[]): Promise<void> {
+    const who = `${user}\u0000${cluster}`;
+    if (this.failed.has(who) || this.hasSeries(user, cluster, months)) return Promise.resolve();
+    let p = this.loading.get(who);
+    if (p !== undefined) return p;
+    const generation = this.generation;
+    const files = this.clusters();
+    p = (async () => {
+      try {
+        if (this.delayMs > 0) await sleep(this.delayMs);
+        for (const month of months) {
+          const key = `${who}\u0000${month}`;
+          if (this.totalsCache.has(key)) continue;
+          const sum = zeroTotals();
+          for (const f of files) {
+            if (cluster !== ALL && f.cluster !== cluster) continue;
+            if (!f.months.has(month)) continue;
+            const file = path.join(f.dir, 'monthly', `${month}.json`);
+            let t: Totals | undefined | null;
+            const full = this.parsed.get(file);
+            if (full !== undefined) t = full.get(user);
+            else {
+              const text = await readTextLater(file);
+              if (generation !== this.generation) return;
+              t = text === undefined ? undefined : userLine(text, user);
+              if (t === null) {
+                const users = parsePeriod(text as string, file).users;
+                this.parsed.set(file, users);
+                t = users.get(user);
+              }
+            }
+            if (t !== undefined) addTotals(sum, t);
+          }
+          if (this.totalsCache.size > 4096) this.totalsCache.clear();
+          this.totalsCache.set(key, sum);
+        }
+      } catch (err) {
+        if (generation === this.generation) this.failed.set(who, (err as Error).message);
+      } finally {
+        if (generation === this.generation) this.loading.delete(who);
+      }
+    })();
+    this.loading.set(who, p);
+    return p;
   }
 
   private clusters(): ClusterFiles[] {
@@ -154,6 +222,15 @@ export class History {
       }
     }
     return out;
+  }
+}
+
+async function readTextLater(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new SbError(`cannot read '${file}': ${(err as Error).message}`);
   }
 }
 

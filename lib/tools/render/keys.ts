@@ -205,14 +205,32 @@ function follow(before: View, after: View, ctx: KeyContext, first = false): View
     user = undefined;
   }
   if (before.page === 'user' && after.page === 'board') user = before.user;
+  if (first) user = undefined;
+  if (after.page === 'board' && rowsOf(after, ctx)?.loading === true) return settle({ ...after, selected: 0, top: 0, pending: user }, ctx);
+  return select({ ...after, pending: undefined }, user, ctx);
+}
+
+// A board being read has arrived: select the user a key wanted kept, as follow() would have.
+export function arrived(v: View, ctx: KeyContext): View {
+  if (v.page !== 'board' || rowsOf(v, ctx)?.loading === true) return v;
+  if (v.pending === undefined) return settle(v, ctx);
+  return select({ ...v, pending: undefined }, v.pending, ctx);
+}
+
+function rowsOf(v: View, ctx: KeyContext): ReturnType<typeof shownRows> | undefined {
+  try {
+    return shownRows(v, ctx.scene);
+  } catch {
+    return undefined;
+  }
+}
+
+// The user selected on the view's rows, in the middle of the page (the first row when absent).
+function select(after: View, user: string | undefined, ctx: KeyContext): View {
   let selected = 0;
-  if (!first && user !== undefined) {
-    try {
-      const i = shownRows(after, ctx.scene).rows.findIndex((r) => r.user === user);
-      if (i >= 0) selected = i;
-    } catch {
-      selected = 0;
-    }
+  if (user !== undefined) {
+    const i = rowsOf(after, ctx)?.rows.findIndex((r) => r.user === user) ?? -1;
+    if (i >= 0) selected = i;
   }
   const page = layout(ctx.scene, ctx.cols, ctx.rows).pageRows;
   const top = selected === 0 ? 0 : Math.max(0, selected - Math.floor(page / 2));

@@ -30,6 +30,8 @@ export interface View {
   userSkill: SkillId;
   // One line for the key bar (an error, "read again").
   message: string | undefined;
+  // The user to select when the board shown, being read, arrives (keys.ts: arrived).
+  pending: string | undefined;
 }
 
 // What render() draws from, besides the view.
@@ -43,6 +45,19 @@ export interface Scene {
   snapshot: boolean;
   // Rows ranked this or better (--top).
   top: number;
+  // The screen: boards and months not read yet are drawn as loading (the screen reads them
+  // in the background); render() reads no file. Snapshots read what they draw.
+  lazy?: boolean;
+}
+
+// What there is to draw of a board: 'loading' while the screen has not read it.
+function boardOf(scene: Scene, window: string, skill: SkillId, cluster: string): Board | undefined | 'loading' {
+  if (scene.lazy === true && !scene.source.cached(window, skill, cluster)) return 'loading';
+  return scene.source.board(window, skill, cluster);
+}
+
+function loadingText(scene: Scene): string {
+  return scene.ascii ? 'loading...' : 'loading…';
 }
 
 export function initialView(source: BoardSource, want: { window?: string; skill?: SkillId; cluster?: string; user?: string }): View {
@@ -63,6 +78,7 @@ export function initialView(source: BoardSource, want: { window?: string; skill?
     user: want.user,
     userSkill: skill,
     message: undefined,
+    pending: undefined,
   };
 }
 
@@ -73,6 +89,8 @@ export interface Shown {
   // Why there is nothing to show: no such board, or (failed) a file that cannot be read.
   problem?: string;
   failed?: boolean;
+  // Not read yet (the screen reads it in the background).
+  loading?: boolean;
 }
 
 const shownCache = new WeakMap<Board, Map<string, Row[]>>();
@@ -80,7 +98,9 @@ const shownCache = new WeakMap<Board, Map<string, Row[]>>();
 export function shownRows(view: View, scene: Scene): Shown {
   let board: Board | undefined;
   try {
-    board = scene.source.board(view.window, view.skill, view.cluster);
+    const b = boardOf(scene, view.window, view.skill, view.cluster);
+    if (b === 'loading') return { board: undefined, rows: [], problem: loadingText(scene), loading: true };
+    board = b;
   } catch (err) {
     if (err instanceof SbError && !scene.snapshot) return { board: undefined, rows: [], problem: err.message, failed: true };
     throw err;
@@ -248,7 +268,11 @@ export function render(view: View, scene: Scene, cols: number, rows: number): st
 
 function asofOf(view: View, scene: Scene): string | undefined {
   try {
-    return scene.source.board(view.window, view.skill, view.cluster)?.asof ?? scene.source.board(view.window, 'overall', view.cluster)?.asof;
+    const asof = (s: SkillId): string | undefined => {
+      const b = boardOf(scene, view.window, s, view.cluster);
+      return b === 'loading' ? undefined : b?.asof;
+    };
+    return asof(view.skill) ?? asof('overall');
   } catch {
     return undefined;
   }
@@ -423,10 +447,11 @@ function userPage(view: View, scene: Scene, cols: number, rows: number): string[
   const skills = scene.source.skills;
   const found = skills.map((s) => {
     try {
-      const board = scene.source.board(view.window, s, view.cluster);
-      return { skill: s, row: userRow(board, user), problem: undefined as string | undefined };
+      const board = boardOf(scene, view.window, s, view.cluster);
+      if (board === 'loading') return { skill: s, row: undefined, problem: undefined, loading: true };
+      return { skill: s, row: userRow(board, user), problem: undefined as string | undefined, loading: false };
     } catch (err) {
-      if (err instanceof SbError && !scene.snapshot) return { skill: s, row: undefined, problem: err.message };
+      if (err instanceof SbError && !scene.snapshot) return { skill: s, row: undefined, problem: err.message, loading: false };
       throw err;
     }
   });
@@ -460,18 +485,19 @@ function userPage(view: View, scene: Scene, cols: number, rows: number): string[
     const st = sel ? paint.selected : undefined;
     const b = new LineBuilder(cols, scene).cell(' ', 1, st).cell(long ? label.title : label.name, skillW, sel ? st : paint.gold).cell('', GAP, st);
     const r = f.row;
-    b.cell(r ? formatWhole(r.rank) : g.dash, rankW, sel ? st : paint.brown, 'right');
-    if (showLevel) b.cell('', GAP, st).cell(r ? String(r.level) : g.dash, 5, sel ? st : r && r.level >= 99 && f.skill !== 'overall' ? paint.gold : undefined, 'right');
-    if (showXp) b.cell('', GAP, st).cell(r ? formatWhole(r.xp) : g.dash, xpW, st, 'right');
+    const none = f.loading ? g.ellipsis : g.dash;
+    b.cell(r ? formatWhole(r.rank) : none, rankW, sel ? st : paint.brown, 'right');
+    if (showLevel) b.cell('', GAP, st).cell(r ? String(r.level) : none, 5, sel ? st : r && r.level >= 99 && f.skill !== 'overall' ? paint.gold : undefined, 'right');
+    if (showXp) b.cell('', GAP, st).cell(r ? formatWhole(r.xp) : none, xpW, st, 'right');
     if (showValue) {
-      const v = f.problem !== undefined ? 'unreadable' : r === undefined ? g.dash : f.skill === 'overall' ? '' : formatValue(r.value, label.decimals);
+      const v = f.problem !== undefined ? 'unreadable' : r === undefined ? (f.skill === 'overall' && f.loading ? '' : none) : f.skill === 'overall' ? '' : formatValue(r.value, label.decimals);
       b.cell('', GAP, st).cell(v, numW, f.problem !== undefined ? paint.error : st, 'right');
       if (showUnit && r !== undefined && f.skill !== 'overall') b.cell(' ', 1, st).cell(label.unit, unitW, sel ? st : paint.muted);
     }
     if (sel) b.cell('', Math.max(0, cols - b.width), st);
     lines.push(b.done());
   }
-  if (found.every((f) => f.row === undefined)) lines.push(new LineBuilder(cols, scene).cell(` ${showName(user, scene.ascii)} is on no board of ${windowLabel(view.window)}, ${clusterLabel(view.cluster)}`, undefined, paint.muted).done());
+  if (found.every((f) => f.row === undefined && !f.loading)) lines.push(new LineBuilder(cols, scene).cell(` ${showName(user, scene.ascii)} is on no board of ${windowLabel(view.window)}, ${clusterLabel(view.cluster)}`, undefined, paint.muted).done());
   lines.push(new LineBuilder(cols, scene).done());
   lines.push(...chartLines(view, scene, cols, user));
   if (!scene.snapshot) {
@@ -492,6 +518,11 @@ function chartLines(view: View, scene: Scene, cols: number, user: string): strin
   const most = Math.max(1, Math.min(36, Math.floor((cols - 4) / 2)));
   const months = chartMonths(scene.history, most);
   if (months.length === 0) return [line(' No monthly rollups in the store', paint.muted)];
+  const what = `${metricTitle} per month, ${clusterLabel(view.cluster).toLowerCase()}`;
+  if (scene.lazy === true && !scene.history.hasSeries(user, view.cluster, months)) {
+    const problem = scene.history.problem(user, view.cluster);
+    return problem !== undefined ? [line(` ${what}: ${problem}`, paint.error)] : [line(` ${what}: ${loadingText(scene)}`, paint.muted)];
+  }
   const series = scene.history.series(user, view.cluster, label.chart, months);
   const values = series.map((s) => s.value);
   const max = Math.max(0, ...values);
@@ -501,7 +532,6 @@ function chartLines(view: View, scene: Scene, cols: number, user: string): strin
   const bars = [...spark].map((ch) => ch.repeat(barW)).join(gap);
   const best = series.reduce((a, s) => (s.value > a.value ? s : a), series[0] as { month: string; value: number });
   const unit = skillLabel(label.chart).unit;
-  const what = `${metricTitle} per month, ${clusterLabel(view.cluster).toLowerCase()}`;
   const long = `${what}: most ${formatShort(max)} ${unit} in ${monthLabel(best.month)}`;
   const headText = max === 0 ? `${what}: none` : textWidth(long) < cols ? long : `${what}: most ${formatShort(max)}`;
   const out = [line(` ${headText}`, paint.head), new LineBuilder(cols, scene).cell(' ', 1).cell(bars, undefined, paint.gold).done()];

@@ -1,7 +1,7 @@
 import { writeSync } from 'node:fs';
 import type { ReadStream, WriteStream } from 'node:tty';
-import { parseKeys, settle, update } from './keys.js';
-import { render, shownRows, type Scene, type View } from './screen.js';
+import { arrived, parseKeys, settle, update } from './keys.js';
+import { chartMonths, render, shownRows, type Scene, type View } from './screen.js';
 
 // The alternate screen, no cursor, no line wrap (a line that came out too wide for the
 // terminal is cut, never wrapped onto the next); and back.
@@ -86,38 +86,78 @@ export function runTui(o: TuiOptions): Promise<number> {
       if (out !== '') screen.write(BEGIN + out + END);
     };
 
-    // While no key comes, read the other boards of the window and cluster shown, one a turn
-    // (~10 ms for 10,000 rows), so the user page and the next skill come at once.
+    // What the view draws that is not read yet: render() draws it as loading, and this reads
+    // it in the background (fs/promises), drawing again when it comes if it is still wanted.
+    // A key never waits for it; what comes for a page no longer shown only fills the cache.
+    // `all`: what it draws, read or not.
+    const reads = (v: View, all = false): Array<[string, () => Promise<void>]> => {
+      const out: Array<[string, () => Promise<void>]> = [];
+      const board = (s: View['skill']): void => {
+        if (all || !scene.source.cached(v.window, s, v.cluster)) out.push([`b\u0000${v.window}\u0000${s}\u0000${v.cluster}`, () => scene.source.load(v.window, s, v.cluster)]);
+      };
+      if (v.page === 'board') board(v.skill);
+      if (v.page === 'user' && v.user !== undefined) {
+        for (const s of scene.source.skills) board(s);
+        const { history } = scene;
+        const user = v.user;
+        if (history !== undefined) {
+          const months = chartMonths(history, 36);
+          if (all || (!history.hasSeries(user, v.cluster, months) && history.problem(user, v.cluster) === undefined)) {
+            out.push([`h\u0000${user}\u0000${v.cluster}`, () => history.load(user, v.cluster, months)]);
+          }
+        }
+      }
+      return out;
+    };
+    const inFlight = new Set<string>();
+    const fetch = (): void => {
+      for (const [what, read] of reads(view)) {
+        if (inFlight.has(what)) continue;
+        inFlight.add(what);
+        void read().then(() => {
+          inFlight.delete(what);
+          if (!active || !reads(view, true).some(([w]) => w === what)) return;
+          try {
+            const { cols, rows } = size();
+            view = arrived(view, { scene, cols, rows });
+            draw();
+            fetch();
+          } catch (err) {
+            fail(err);
+          }
+        });
+      }
+    };
+
+    // While no key comes, read the other boards of the window and cluster shown, one at a
+    // time, then the selected user's months, so the user page and the next skill come at once.
     let idle: NodeJS.Timeout | undefined;
-    let warmed = '';
+    let quiet = 0;
     const prefetch = (): void => {
       idle = undefined;
       if (!active) return;
+      const turn = quiet;
+      const again = (): void => {
+        if (active && turn === quiet) idle = setTimeout(prefetch, 5);
+      };
       const todo = scene.source.skills.find((s) => !scene.source.cached(view.window, s, view.cluster));
-      if (todo === undefined) {
-        // Then the selected user's page, drawn off screen: it reads their monthly history.
-        if (view.page !== 'board') return;
-        const user = shownRows(view, scene).rows[view.selected]?.user;
-        const warm = `${user}\u0000${view.window}\u0000${view.cluster}`;
-        if (user === undefined || warm === warmed) return;
-        warmed = warm;
-        const { cols, rows } = size();
-        try {
-          render({ ...view, page: 'user', user, userSkill: view.skill }, scene, cols, rows);
-        } catch {
-          // as below
-        }
-        return;
-      }
+      if (todo !== undefined) return void scene.source.load(view.window, todo, view.cluster).then(again);
+      const { history } = scene;
+      if (view.page !== 'board' || history === undefined) return;
+      const user = rowsShown(view)[view.selected]?.user;
+      const months = chartMonths(history, 36);
+      if (user === undefined || history.hasSeries(user, view.cluster, months) || history.problem(user, view.cluster) !== undefined) return;
+      void history.load(user, view.cluster, months).then(again);
+    };
+    const rowsShown = (v: View): ReturnType<typeof shownRows>['rows'] => {
       try {
-        scene.source.board(view.window, todo, view.cluster);
+        return shownRows(v, scene).rows;
       } catch {
-        // shown, with its reason, when that board is asked for
-        return;
+        return [];
       }
-      idle = setTimeout(prefetch, 5);
     };
     const later = (): void => {
+      quiet++;
       if (idle !== undefined) clearTimeout(idle);
       idle = setTimeout(prefetch, 150);
     };
@@ -136,6 +176,7 @@ export function runTui(o: TuiOptions): Promise<number> {
         }
         draw();
         o.trace?.(`keys ${JSON.stringify(data)}`, performance.now() - t0);
+        fetch();
         later();
       } catch (err) {
         fail(err);
@@ -166,9 +207,11 @@ export function runTui(o: TuiOptions): Promise<number> {
       keys.resume();
       screen.on('resize', onResize);
       const { cols, rows } = size();
+      scene.history?.lastMonth();
       view = settle(view, { scene, cols, rows });
       draw();
       o.trace?.('first-frame', performance.now());
+      fetch();
       later();
     } catch (err) {
       fail(err);

@@ -1,13 +1,13 @@
 import { SB_SACCT_FIELDS } from '../../core/sacct/fields.js';
 import { formatTime } from '../../core/records/time.js';
 
-// The fixed field list sb asks sacct for, in this order (DESIGN.md): enough for every metric and
+// The fixed field list sb asks sacct for, in this order (sb-sacct(1)): enough for every metric and
 // for the dedupe key; never JobName, SubmitLine or WorkDir. One list, shared with sb-parse.
 export const SACCT_FIELDS = SB_SACCT_FIELDS;
 
 export type SacctField = (typeof SACCT_FIELDS)[number];
 
-// Terminal states, as sacct -s abbreviates them (REQUEUED runs count: see DESIGN.md).
+// Terminal states, as sacct -s abbreviates them (REQUEUED runs count: see sb(7), SEMANTICS).
 export const SACCT_STATES = 'CD,F,CA,TO,OOM,NF,PR,BF,DL,RQ';
 
 // The ASCII unit separator: cannot occur in a job name, unlike the '|' of -p/-P.

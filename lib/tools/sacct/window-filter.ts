@@ -94,6 +94,8 @@ export interface WindowRows {
   seen: number;
   // Step lines without a job line to go with; dropped.
   orphans: number;
+  // Job lines kept (the rest are their steps).
+  jobs: number;
   // Lines skipped (at most SKIPPED_KEPT of them here; skippedCount counts all).
   skipped: SkippedLine[];
   skippedCount: number;
@@ -137,6 +139,7 @@ export class WindowFilter {
   private recBytes = 0;
   private kept = 0;
   private seen = 0;
+  private jobsKept = 0;
   private orphans = 0;
   private readonly skipped: SkippedLine[] = [];
   private skippedCount = 0;
@@ -175,7 +178,10 @@ export class WindowFilter {
     if (m[3] === undefined) {
       const keep = this.jobLine(jobId, db, m, n, bad !== undefined);
       if (keep && bad) this.skip(bad);
-      else if (keep) this.put(this.element(line, plain));
+      else if (keep) {
+        this.jobsKept++;
+        this.put(this.element(line, plain));
+      }
       this.stepsOf(jobId, db, keep && !bad);
       return;
     }
@@ -208,7 +214,7 @@ export class WindowFilter {
   finish(): WindowRows {
     this.endCall();
     if (this.recLines > 0) this.closeRecord();
-    return { rows: this.rows, count: this.kept, seen: this.seen, orphans: this.orphans, skipped: this.skipped, skippedCount: this.skippedCount };
+    return { rows: this.rows, count: this.kept, seen: this.seen, orphans: this.orphans, jobs: this.jobsKept, skipped: this.skipped, skippedCount: this.skippedCount };
   }
 
   // The end of one call's answer: steps still waiting for a job line are orphans.

@@ -1,4 +1,4 @@
-import { UsageError } from '../../core/cli/errors.js';
+import { UsageError } from '../cli/errors.js';
 
 const UNIT_SECONDS: Record<string, number> = { '': 1, s: 1, m: 60, min: 60, h: 3600, d: 86400 };
 const DURATION = /^(\d+(?:\.\d+)?|\.\d+)(s|m|min|h|d)?$/;
@@ -20,9 +20,10 @@ export function durationOption(name: string, value: string | undefined, fallback
   return sec;
 }
 
-// Seconds → a short human form for messages: 45 s, 2.5 min, 3 h.
+// Seconds → a short human form for messages: 45 s, 2.5 min, 3 h, 12.5 d.
 export function formatDuration(sec: number): string {
   if (sec < 120) return `${+sec.toFixed(sec < 10 ? 2 : 1)} s`;
   if (sec < 7200) return `${+(sec / 60).toFixed(1)} min`;
-  return `${+(sec / 3600).toFixed(1)} h`;
+  if (sec < 172_800) return `${+(sec / 3600).toFixed(1)} h`;
+  return `${+(sec / 86400).toFixed(1)} d`;
 }

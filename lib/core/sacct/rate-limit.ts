@@ -1,6 +1,6 @@
 import { closeSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { SbError, UsageError } from '../../core/cli/errors.js';
+import { SbError, UsageError } from '../cli/errors.js';
 import { parseDuration } from './duration.js';
 
 // At most `calls` starts in any `periodMs`; calls 0 means no limit.
@@ -113,4 +113,34 @@ function prune(dir: string, below: number): void {
       }
     }
   }
+}
+
+// How busy the shared queue is (sb-probe): calls started in the last `periodMs`, and calls
+// scheduled to start later (waiting their turn). A missing directory is an idle queue.
+export function queueLoad(dir: string, periodMs: number, now = Date.now()): { recent: number; waiting: number } {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return { recent: 0, waiting: 0 };
+  }
+  let recent = 0;
+  let waiting = 0;
+  for (const name of names) {
+    const m = TICKET.exec(name);
+    const start = m ? ticketStart(dir, Number(m[1])) : undefined;
+    if (start === undefined) continue;
+    if (start > now) waiting++;
+    else if (start > now - periodMs) recent++;
+  }
+  return { recent, waiting };
+}
+
+// A rate as people say it: "30 calls a minute", "6 calls per 10 s", "no limit".
+export function describeRate(rate: Rate): string {
+  if (rate.calls === 0) return 'no limit';
+  const calls = `${rate.calls} call${rate.calls === 1 ? '' : 's'}`;
+  if (rate.periodMs === 60_000) return `${calls} a minute`;
+  if (rate.periodMs === 3_600_000) return `${calls} an hour`;
+  return `${calls} per ${rate.periodMs / 1000} s`;
 }
