@@ -13,7 +13,8 @@
 #      rollups) equals the truth; sb-reduce --check; sb-rank --write boards exist and agree
 #   2  idempotency: the same pipeline again on the same store: new_jobs 0 in every commit
 #   3  the steps of a long job (an early 400 MB step, then 100 s of sleep): small windows without
-#      slack, two windows cut through the job, a poll; each job's peak RSS and steps = truth
+#      slack, two windows cut through the job (as --by day cuts one across midnight), --by day,
+#      a poll; each job's peak RSS and steps = truth
 #   4  permanent failures: a misspelled cluster, no configuration: one sacct call, exit 1
 #   5  fault run into a second store: slurmdbd killed during the backfill -> sb-sacct exits 75
 #      and the failed windows are in its ledger; slurmdbd restarted; sb-chunk from-file LEDGER |
@@ -65,7 +66,7 @@ if [[ -z ${SB_SUITE_INNER:-} ]] && command -v timeout >/dev/null 2>&1; then
 		rc=1
 	elif ((rc == 137)); then # the inner suite did not stop on TERM: clean up for it
 		if [[ -d $work/state/pids ]]; then bash "$HERE/cluster.sh" down "$work/state" >&2 || true; fi
-		rm -rf "$work/store1" "$work/store2" "$work/store3" "$work/store4" "$work/store5"
+		rm -rf "$work/store1" "$work/store2" "$work/store3" "$work/store4" "$work/store5" "$work/store6"
 		echo "FAIL: the suite was killed after its time limit of ${LIMIT}s; logs in $work"
 		echo "0 passed, 1 failed"
 		rc=1
@@ -101,7 +102,7 @@ cleanup() {
 		for d in "$STATE"/pids/*.pid; do [[ -e $d ]] && left+=" ${d##*/}"; done
 		if [[ -n $left ]]; then fail "cluster down: still recorded:$left"; else pass "cluster stopped (cluster.sh down)"; fi
 	fi
-	rm -rf "$R1" "$R2" "$R3" "$R4" "$R5"
+	rm -rf "$R1" "$R2" "$R3" "$R4" "$R5" "$R6"
 }
 on_exit() {
 	local rc=$?
@@ -161,6 +162,7 @@ R2=$W/store2
 R3=$W/store3
 R4=$W/store4
 R5=$W/store5
+R6=$W/store6
 SB=$ROOT/bin
 STEP=${SB_SUITE_STEP:-0.005}
 CLUSTER=sbtest
@@ -491,6 +493,19 @@ else
 fi
 check_totals "cut" "$R4"
 check_jobs "cut" cut
+
+# --by day as a backfill runs it (a day's window, --slack 0): the long job crosses midnight only
+# if the suite runs then, so the cut above stands in for that; this checks the day's run itself
+t0=$SECONDS
+pipeline byday "$R6" "$W/byday.failed.ndjson" -v --slack 0 -- new -c "$CLUSTER" -s "$RSTART" -e "$REND" --by day
+if rc_ok byday && [[ ! -s $W/byday.failed.ndjson ]]; then
+	pass "--by day, --slack 0: $(nlines "$W/byday.chunks") window(s), all exit 0; $(calls_text byday) ($((SECONDS - t0))s)"
+else
+	fail "--by day: $(rc_text byday)"
+	detail $(stage_logs byday) "$W/byday.failed.ndjson"
+fi
+check_totals "--by day" "$R6"
+check_jobs "--by day" byday
 
 # a poll: what the store does not hold as done, in one-minute windows, a little slack
 POLL=(todo --root "$R5" -c "$CLUSTER" -s "$RSTART" -e "$REND" --step 0.0167)
