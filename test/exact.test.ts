@@ -1,8 +1,8 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { records, ROOT, runBin } from './helpers/run.js';
+import { ROOT, records, runBin, runShell } from './helpers/run.js';
 
 // Exact under every input: each test is one way a job was lost, doubled or mis-measured, or
 // the store wedged, tried through the real bins.
@@ -224,6 +224,147 @@ t.test('a retry fetches only what is still missing, and a retry that succeeded l
   });
   t.match(r.stderr, /demo: 3 window\(s\) of the failure ledger are done now; dropped from it/);
   t.equal(readFileSync(failed, 'utf8'), 'not json, kept\n', 'only what it cannot read stays');
+});
+
+t.test('a long job keeps every step, however long before its window a step ended (Slurm filters steps by -S too)', async (t) => {
+  // A stand-in for Slurm 22.05's sacct over fixed records: it shows a step only if the step
+  // ended at or after -S, as slurmdbd does.
+  const dir = path.join(ROOT, 'test', 'cases', 'sacct', 'long-job-steps');
+  const db = readFileSync(path.join(dir, 'db.txt'), 'utf8').split('\n').filter((l) => l !== '').map((l) => l.split('\x1f'));
+  // the truth, by DBIndex: the peak MaxRSS over the record's steps and their number
+  const truth = new Map<string, [number, number]>();
+  for (const f of db) {
+    if (!(f[2] as string).includes('.')) continue;
+    const [rss, n] = truth.get(f[0] as string) ?? [0, 0];
+    truth.set(f[0] as string, [Math.max(rss, Number(f[19])), n + 1]);
+  }
+  const runs: Array<[string, string[], string[]]> = [
+    ['36-second windows', ['-s', '2024-03-05T09:55:00Z', '-e', '2024-03-05T10:20:59Z', '--step', '0.01'], []],
+    ['36-second windows, --slack 0', ['-s', '2024-03-05T09:55:00Z', '-e', '2024-03-05T10:20:59Z', '--step', '0.01'], ['--slack', '0']],
+    ['--by day, a job across midnight', ['-s', '2024-03-04T00:00:00Z', '-e', '2024-03-05T23:59:59Z', '--by', 'day'], []],
+    ['a ten-minute poll', ['-s', '2024-03-04T21:00:00Z', '-e', '2024-03-05T10:29:59Z', '--step', '0.1666667'], ['-j', '3']],
+  ];
+  for (const [label, chunks, opts] of runs) {
+    const r = await runShell(`sb-chunk new -c sbtest ${chunks.join(' ')} | sb-sacct --sacct '${dir}/sacct' --rate 0 ${opts.join(' ')} | sb-parse`);
+    t.equal(r.status, 0, `${label}: ${r.stderr}`);
+    const jobs = records(r.stdout).filter((x) => x['kind'] === 'job');
+    t.ok(jobs.length >= 3, `${label}: ${jobs.length} jobs`);
+    for (const j of jobs) {
+      const [rss, steps] = truth.get(String(j['db_index'])) ?? [0, 0];
+      t.same([j['max_rss_bytes'], j['steps']], [rss, steps], `${label}: job ${j['job_id']} (DBIndex ${j['db_index']}): peak ${rss / 2 ** 20} MiB over ${steps} steps`);
+    }
+  }
+});
+
+// A directory with a stand-in sacct running `script` (sh) and a sacctmgr that knows cluster
+// demo; sacct's calls are logged to calls.log.
+const standIn = (script: string): { dir: string; sacct: string; calls: () => string[] } => {
+  const dir = tmp();
+  const sacct = path.join(dir, 'sacct');
+  writeFileSync(sacct, `#!/bin/sh\necho "$*" >> '${dir}/calls.log'\n${script}\n`, { mode: 0o755 });
+  writeFileSync(path.join(dir, 'sacctmgr'), '#!/bin/sh\n[ "$5" = demo ] && echo demo\nexit 0\n', { mode: 0o755 });
+  const calls = (): string[] => {
+    try {
+      return readFileSync(path.join(dir, 'calls.log'), 'utf8').split('\n').filter((l) => l !== '');
+    } catch {
+      return [];
+    }
+  };
+  return { dir, sacct, calls };
+};
+const sacctLine = (v: Record<string, string>): string =>
+  ['DBIndex', 'JobID', 'JobIDRaw', 'Cluster', 'User', 'UID', 'Account', 'Partition', 'QOS', 'State', 'ExitCode', 'Submit', 'Start', 'End',
+    'ElapsedRaw', 'Timelimit', 'AllocCPUS', 'NNodes', 'ReqMem', 'MaxRSS', 'AllocTRES'].map((f) => (v[f] ?? '') + '\x1f').join('');
+const demoJob = (db: string, over: Record<string, string> = {}): string[] => [
+  sacctLine({ DBIndex: db, JobID: db, JobIDRaw: db, Cluster: 'demo', User: 'alice', UID: '1001', Account: 'a', Partition: 'p', QOS: 'normal', State: 'COMPLETED', ExitCode: '0:0',
+    Submit: '2024-03-05T10:00:00', Start: '2024-03-05T10:00:00', End: '2024-03-05T10:30:00', ElapsedRaw: '1800', Timelimit: '01:00:00', AllocCPUS: '1', NNodes: '1', ReqMem: '1G', AllocTRES: 'cpu=1', ...over }),
+  sacctLine({ DBIndex: db, JobID: `${db}.batch`, JobIDRaw: `${db}.batch`, Cluster: 'demo', Account: over['Account'] ?? 'a', State: 'COMPLETED', Start: '2024-03-05T10:00:00', End: '2024-03-05T10:30:00', MaxRSS: '1024' }),
+];
+
+t.test('a control character in one line of sacct output skips that line, not the window: the other jobs count, the line is in the ledger, nothing is retried', async (t) => {
+  const out = [...demoJob('1'), ...demoJob('2', { Account: 'dev\u001b[2Jteam' }), ...demoJob('3', { User: 'b\u007fb' }), ...demoJob('4')].join('\n') + '\n';
+  const s = standIn(`printf '%s' '${out.replace(/'/g, "'\\''")}'`);
+  const input = ndjson([{ kind: 'chunk', cluster: 'demo', start: '2024-03-05T00:00:00Z', end: '2024-03-05T23:59:59Z' }]);
+  const root = tmp();
+  // the store's own ledger (no --failed), which sb-reduce compacts at the end of its run
+  const failed = path.join(root, 'clusters', 'demo', 'state', 'failed.ndjson');
+  const r = await runShell(`sb-sacct --sacct '${s.sacct}' --rate 0 --backoff 0.01 --root '${root}' | sb-parse | sb-dedupe --root '${root}' | sb-reduce --root '${root}'`, { input });
+  t.equal(r.status, 0, 'the window is done: exit 0, not 75');
+  t.equal(newJobs(r.stdout), 2, 'jobs 1 and 4 counted');
+  t.equal(s.calls().length, 1, 'one call, no retry');
+  const err = r.stderr.split('\n').filter((l) => l !== '');
+  t.equal(err.length, 2, r.stderr);
+  t.match(err[0], /^sb-sacct: demo 2024-03-05T00:00:00Z\/2024-03-05T23:59:59Z: sacct line 3: job 2 has a control character in Account; line skipped \(recorded in .*failed\.ndjson\): 2\|2\|2\|demo\|alice\|1001\|dev\\x1b\[2Jteam\|/);
+  t.match(err[1], /sacct line 5: job 3 has a control character in User; line skipped .*\|b\\x7fb\|/, 'a DEL shown as \\x7f');
+  t.notMatch(r.stderr, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, 'no raw control character on stderr');
+  const entries = records(readFileSync(failed, 'utf8'));
+  t.match(entries, [
+    { kind: 'skipped-line', cluster: 'demo', chunk: '2024-03-05T00:00:00Z/2024-03-05T23:59:59Z', query: 0, line: 3, job: '2', fields: ['Account'], text: /dev\\x1b\[2Jteam/ },
+    { kind: 'skipped-line', line: 5, job: '3', fields: ['User'] },
+  ]);
+  t.notMatch(readFileSync(failed, 'utf8'), /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, 'the ledger holds no raw control character either');
+  const back = await runBin('sb-chunk', ['from-file', failed, '--root', root, '--strict']);
+  t.equal(back.stdout, '', 'sb-chunk from-file finds no window to retry in it');
+  t.equal(back.stderr, '', 'and says nothing of the skipped lines: they are not bad input to it');
+  t.equal(back.status, 0);
+  // The lines stay where an admin sees them: sb-reduce drops the done windows' failures from the
+  // ledger, not the lines left out of them.
+  appendFileSync(failed, JSON.stringify({ kind: 'failed', cluster: 'demo', start: '2024-03-05T00:00:00Z', end: '2024-03-05T23:59:59Z', attempts: 4, reason: 'exit', permanent: false, error: 'an earlier run' }) + '\n');
+  const compact = await runBin('sb-reduce', ['--root', root, '-v'], { input: ndjson([{ kind: 'chunk-done', cluster: 'demo', start: '2024-03-05T00:00:00Z', end: '2024-03-05T23:59:59Z', rows: 0, settled: true }]) });
+  t.equal(compact.status, 0, compact.stderr);
+  t.match(compact.stderr, /1 window\(s\) of the failure ledger are done now; dropped from it/);
+  t.match(records(readFileSync(failed, 'utf8')), [{ kind: 'skipped-line', job: '2' }, { kind: 'skipped-line', job: '3' }], 'both skipped lines kept, the failure gone');
+  t.equal(records(readFileSync(failed, 'utf8')).length, 2);
+  const strict = await runBin('sb-sacct', ['--sacct', s.sacct, '--rate', '0', '--strict'], { input });
+  t.equal(strict.status, 65, '--strict: skipped lines are bad input');
+  t.equal(records(strict.stdout).filter((x) => x['kind'] === 'chunk-done').length, 1, 'the window still done');
+  // garbage is still garbage: a line with a field too many fails the window (and is retried)
+  const junk = standIn(`printf '%s\\n' '${sacctLine({ DBIndex: '9', JobIDRaw: '9' })}extra\x1f'`);
+  const g = await runBin('sb-sacct', ['--sacct', junk.sacct, '--rate', '0', '--backoff', '0.01', '--retries', '1'], { input });
+  t.equal(g.status, 75);
+  t.match(g.stderr, /garbled output: line 1 has 22 fields, expected 21/);
+});
+
+// What the Debian (Slurm 22.05) sacct prints without any configuration: no slurm.conf, no
+// SLURM_CONF, no DNS SRV record for configless mode (exit 1).
+const NO_CONFIG = [
+  'sacct: error: resolve_ctls_from_dns_srv: res_nsearch error: Unknown host',
+  'sacct: error: fetch_config: DNS SRV lookup failed',
+  'sacct: error: _establish_config_source: failed to fetch config',
+  'sacct: fatal: Could not establish a configuration source',
+];
+// With SLURM_CONF naming a file that is not there (after retrying for 60 s).
+const BAD_CONF = [
+  'sacct: error: s_p_parse_file: cannot stat file /etc/slurm/nosuch.conf: No such file or directory, retrying in 1sec up to 60sec',
+  'sacct: error: ClusterName needs to be specified',
+  'sacct: fatal: Unable to process configuration file',
+];
+
+t.test('a configuration error stops the run after its first window, exit 1, one line; the windows after it stay to do', async (t) => {
+  // 41 days, in a file: read to its end to count what is left undone (a pipe is not)
+  const days = async (cluster: string): Promise<string> => {
+    const file = path.join(tmp(), 'days.ndjson');
+    writeFileSync(file, (await runBin('sb-chunk', ['new', '-c', cluster, '-s', '2024-01-01', '-e', '2024-02-10 23:59:59', '--by', 'day'])).stdout);
+    return file;
+  };
+  const root = tmp();
+  for (const [label, lines] of [['no configuration', NO_CONFIG], ['a missing SLURM_CONF', BAD_CONF]] as const) {
+    const s = standIn(`printf '%s\\n' ${lines.map((l) => `'${l}'`).join(' ')} >&2; exit 1`);
+    const failed = path.join(s.dir, 'failed.ndjson');
+    const r = await runShell(`sb-sacct --sacct '${s.sacct}' --rate 0 --backoff 0.01 --failed '${failed}' '${await days('demo')}' | sb-parse | sb-reduce --root '${root}'`);
+    t.equal(r.status, 1, `${label}: exit 1, not 75`);
+    t.equal(s.calls().length, 1, `${label}: one sacct call for 41 windows`);
+    t.equal(r.stderr, `sb-sacct: demo 2024-01-01T00:00:00Z/2024-01-01T23:59:59Z: failed for good after 1 attempt: sacct exited 1: ${lines.at(-1)} (recorded in ${failed}); stopping: 40 windows left undone\n`);
+    t.match(records(readFileSync(failed, 'utf8')), [{ kind: 'failed', permanent: true, reason: 'exit', attempts: 1 }]);
+  }
+  const todo = await runBin('sb-chunk', ['todo', '-c', 'demo', '--root', root, '-s', '2024-01-01', '-e', '2024-02-10 23:59:59', '--by', 'day']);
+  t.equal(records(todo.stdout).length, 41, 'every window still to do');
+  // a misspelled cluster: sacct prints nothing and exits 0; sacctmgr does not know it
+  const quiet = standIn('exit 0');
+  const r = await runBin('sb-sacct', ['--sacct', quiet.sacct, '--rate', '0', '--backoff', '0.01', await days('demi')]);
+  t.equal(r.status, 1);
+  t.equal(quiet.calls().length, 1, 'one sacct call for 41 windows');
+  t.match(r.stderr, /^sb-sacct: demi 2024-01-01T00:00:00Z\/2024-01-01T23:59:59Z: failed for good after 1 attempt: cluster 'demi' is not known to slurmdbd .*; stopping: 40 windows left undone\n$/);
 });
 
 // Every file of a store with what changes from run to run (times of writing, transaction ids) taken out.

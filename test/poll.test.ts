@@ -79,9 +79,9 @@ t.test('another poll of the cluster holds the lock: exit 3 at once, one line, it
 t.test('broken: an unknown cluster exits 1 with one line naming the program and why', async (t) => {
   const r = await runBin('sb-poll', ['-c', 'nosuch', '--root', path.join(dir, 'unknown'), '--sacct', SIM, '--rate', '0', ...range], { env });
   t.equal(r.status, 1);
-  t.match(r.stderr, /^sb-poll: nosuch: sb-sacct failed \(exit 1\): nosuch \S+: failed after 1 attempt \(not retried: permanent\): cluster 'nosuch' is not known to slurmdbd/);
+  t.match(r.stderr, /^sb-poll: nosuch: sb-sacct failed \(exit 1\): nosuch \S+: failed for good after 1 attempt: cluster 'nosuch' is not known to slurmdbd .*; stopping: 5 windows left undone$/m);
   t.equal(r.stderr.split('\n').length, 2, 'one line');
-  t.match(heartbeat(path.join(dir, 'unknown'), 'nosuch')['last'], { status: 1, result: 'failed' });
+  t.match(heartbeat(path.join(dir, 'unknown'), 'nosuch')['last'], { status: 1, result: 'failed', failed_windows: 1 });
 });
 
 t.test('usage: no store, an empty SB_ROOT, a bad --since', async (t) => {

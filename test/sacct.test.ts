@@ -7,10 +7,11 @@ import path from 'node:path';
 import t from 'tap';
 import { parseDuration } from '../lib/core/sacct/duration.js';
 import { parseRate, takeTicket } from '../lib/core/sacct/rate-limit.js';
-import { SACCT_FIELDS, isPermanentError, sacctArgs, sacctEnv } from '../lib/tools/sacct/command.js';
+import { SACCT_FIELDS, STEP_QUERY_BYTES, STEP_QUERY_IDS, isPermanentError, sacctArgs, sacctEnv, sacctStepArgs } from '../lib/tools/sacct/command.js';
 import { Spool } from '../lib/tools/sacct/spool.js';
 import { parseTime } from '../lib/core/records/time.js';
-import { GarbledOutput, ROWS_DELIMITER, ROWS_MAX_LINES, WindowFilter, backoffSeconds, classifyExit } from '../lib/tools/sacct.js';
+import { backoffSeconds, classifyExit, stepQueries } from '../lib/tools/sacct.js';
+import { GarbledOutput, ROWS_DELIMITER, ROWS_MAX_LINES, SKIPPED_KEPT, WindowFilter } from '../lib/tools/sacct/window-filter.js';
 import { goldenCases } from './helpers/golden.js';
 import { ROOT, type Result, records as rawRecords, runBin, runShell } from './helpers/run.js';
 
@@ -65,9 +66,9 @@ function line(v: Partial<Fields>): string {
   return SACCT_FIELDS.map((f) => (v[f] ?? '') + US).join('');
 }
 
-// Feeds a line to the filter as sb-sacct reads it: sacct's delimiter made DEL.
+// Feeds a line to the filter as sb-sacct reads it: sacct's delimiter and DEL swapped.
 function feed(f: WindowFilter, l: string, n: number): void {
-  f.feed(l.replaceAll(US, ROWS_DELIMITER), n);
+  f.feed(l.replace(/[\x1f\x7f]/g, (c) => (c === US ? ROWS_DELIMITER : US)), n);
 }
 
 function job(id: string, end: string, extra: Partial<Fields> = {}): string {
@@ -135,7 +136,7 @@ t.test('WindowFilter: a line that is not exactly the field list is garbled', asy
     [job('1', '2024-01-01T00:10:00', { AllocTRES: 'cpu=1' }).slice(0, -1), /has 21 fields, expected 21 each ending in the delimiter/],
     [job('1', '2024-01-01T00:10:00') + 'x' + US, /has 22 fields/],
     [job('1', '2024-01-01T00:10:00') + 'x', /has 22 fields, expected 21 each ending/],
-    [job('1', '2024-01-01T00:10:00', { User: 'a\u0000#?' }), /control character/],
+    [job('1', '2024-01-01T00:10:00\u001b'), /End '2024-01-01T00:10:00\u001b', not a time/],
     [job('1x', '2024-01-01T00:10:00'), /JobIDRaw '1x'/],
     [job('1', 'Unknown'), /End 'Unknown', not a time/],
   ];
@@ -146,6 +147,107 @@ t.test('WindowFilter: a line that is not exactly the field list is garbled', asy
   }
   const quoted = filtered([job('1', '2024-01-01T00:10:00', { Account: 'we"ird\\acct' })]);
   t.same(quoted.ids, ['1'], 'quotes and backslashes are escaped, not garbled');
+});
+
+t.test('WindowFilter: a line with a control character in a value is skipped and noted, with its steps; the others are kept', async (t) => {
+  const f = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'));
+  const lines = [
+    job('1', '2024-01-01T00:10:00'),
+    job('2.0', '2024-01-01T00:11:00'),
+    job('2', '2024-01-01T00:11:00', { Account: 'dev\u001b[31mteam', QOS: 'x\u0000' }),
+    job('2.batch', '2024-01-01T00:11:00'),
+    job('3', '2024-01-01T00:12:00', { User: 'de\u007fl' }),
+    job('4', '2024-01-01T00:13:00'),
+    job('4.batch', '2024-01-01T00:13:00', { Partition: 'p\u0007' }),
+    job('4.extern', '2024-01-01T00:13:00'),
+    job('5', '2024-01-01T02:00:00', { Account: 'out\u001bside' }),
+    job('6', '2024-01-01T00:14:00', { Account: 'tab\there' }),
+  ];
+  lines.forEach((l, i) => feed(f, l, i + 1));
+  const r = f.finish();
+  const ids = (records(spoolText(r.rows)) as Array<{ f: Fields }>).map((x) => x.f['JobIDRaw']);
+  r.rows.close();
+  t.same(ids, ['1', '4', '4.extern', '6'], 'the bad job lines go with their steps; a bad step goes alone; a tab is no control character here');
+  t.equal(r.skippedCount, 3, 'the bad line of a job outside the window is not counted: that window has it');
+  t.same(r.skipped.map((x) => [x.line, x.job, x.fields]), [[3, '2', ['Account', 'QOS']], [5, '3', ['User']], [7, '4.batch', ['Partition']]]);
+  t.equal(r.skipped[0]?.text, '|2|2||||dev\\x1b[31mteam||x\\x00|COMPLETED||||2024-01-01T00:11:00|||||||', 'fields joined by |, control characters written out');
+  t.match(r.skipped[1]?.text, /\|de\\x7fl\|/, 'a DEL sacct printed reads as \\x7f');
+  const long = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'));
+  feed(long, job('7', '2024-01-01T00:15:00', { Account: '\u001b'.repeat(5000) }), 1);
+  const text = long.finish().skipped[0]?.text ?? '';
+  t.ok(text.length <= 1000 && text.endsWith('...'), `a long line is cut (${text.length} characters)`);
+  const many = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'));
+  for (let i = 0; i < SKIPPED_KEPT + 5; i++) feed(many, job(String(i + 1), '2024-01-01T00:15:00', { User: '\u0001' }), i + 1);
+  const m = many.finish();
+  t.same([m.skipped.length, m.skippedCount], [SKIPPED_KEPT, SKIPPED_KEPT + 5], 'kept one by one up to SKIPPED_KEPT, all counted');
+});
+
+t.test('WindowFilter with stepsFrom: jobs that started by then are held back and taken, with every step, from the queries by id', async (t) => {
+  const from = T('2023-12-31T23:45:00Z');
+  const f = new WindowFilter('hammer', T('2024-01-01T00:00:00Z'), T('2024-01-01T00:59:59Z'), { stepsFrom: from });
+  const window = [
+    job('1', '2024-01-01T00:10:00', { DBIndex: '11', Start: '2024-01-01T00:00:00' }),
+    job('1.batch', '2024-01-01T00:10:00', { DBIndex: '11' }),
+    // long: started before -S; the window's query shows only its late steps
+    job('2', '2024-01-01T00:20:00', { DBIndex: '21', Start: '2023-12-31T20:00:00' }),
+    job('2.batch', '2024-01-01T00:20:00', { DBIndex: '21', MaxRSS: '12M' }),
+    // requeued: the run in the window is long; the REQUEUED run ended before the window
+    job('3', '2023-12-31T21:00:00', { DBIndex: '30', Start: '2023-12-31T20:30:00', State: 'REQUEUED' }),
+    job('3', '2024-01-01T00:30:00', { DBIndex: '31', Start: '2023-12-31T22:00:00' }),
+    job('3.batch', '2024-01-01T00:30:00', { DBIndex: '31' }),
+    // no DBIndex: known by id and Submit; never started: no steps, never held back
+    job('4', '2024-01-01T00:40:00', { Start: '2023-12-31T23:00:00', Submit: '2023-12-31T22:59:00' }),
+    job('5', '2024-01-01T00:41:00', { DBIndex: '51', Start: 'None' }),
+    // started exactly at -S: held back too
+    job('6', '2024-01-01T00:42:00', { DBIndex: '61', Start: '2023-12-31T23:45:00' }),
+  ];
+  window.forEach((l, i) => feed(f, l, i + 1));
+  t.same(f.deferred().map((j) => [j.id, j.db]), [[2, 21], [3, 31], [4, -1], [6, 61]], 'earliest Start first');
+  f.steps(T('2023-12-31T19:45:00Z'));
+  const byId = [
+    job('2', '2024-01-01T00:20:00', { DBIndex: '21', Start: '2023-12-31T20:00:00' }),
+    job('2.0', '2023-12-31T20:00:05', { DBIndex: '21', MaxRSS: '400M' }),
+    job('2.batch', '2024-01-01T00:20:00', { DBIndex: '21', MaxRSS: '12M' }),
+    job('3', '2023-12-31T21:00:00', { DBIndex: '30', Start: '2023-12-31T20:30:00', State: 'REQUEUED' }),
+    job('3.batch', '2023-12-31T21:00:00', { DBIndex: '30', MaxRSS: '999M' }),
+    job('3.0', '2023-12-31T22:00:09', { DBIndex: '31' }),
+    job('3', '2024-01-01T00:30:00', { DBIndex: '31', Start: '2023-12-31T22:00:00' }),
+    job('3.batch', '2024-01-01T00:30:00', { DBIndex: '31' }),
+    job('4', '2023-12-30T10:00:00', { Start: '2023-12-30T09:00:00', Submit: '2023-12-30T08:00:00' }),
+    job('4.0', '2023-12-30T09:00:01'),
+    job('4', '2024-01-01T00:40:00', { Start: '2023-12-31T23:00:00', Submit: '2023-12-31T22:59:00' }),
+    job('4.0', '2023-12-31T23:00:01'),
+  ];
+  byId.forEach((l, i) => feed(f, l, i + 1));
+  t.same(f.missing().map((j) => j.id), [6], 'one not shown yet');
+  f.steps(T('2023-12-31T23:30:00Z'));
+  feed(f, job('2', '2024-01-01T00:20:00', { DBIndex: '21', Start: '2023-12-31T20:00:00' }), 1);
+  feed(f, job('6', '2024-01-01T00:42:00', { DBIndex: '61', Start: '2023-12-31T23:45:00' }), 2);
+  feed(f, job('6.0', '2023-12-31T23:45:00', { DBIndex: '61' }), 3);
+  t.same(f.missing(), [], 'all shown');
+  const r = f.finish();
+  const rows = records(spoolText(r.rows)) as Array<{ f: Fields }>;
+  r.rows.close();
+  t.same(rows.map((x) => `${x.f['JobIDRaw']}/${x.f['DBIndex']}`), [
+    '1/11', '1.batch/11', '5/51',
+    '2/21', '2.0/21', '2.batch/21', '3/31', '3.0/31', '3.batch/31', '4/', '4.0/', '6/61', '6.0/61',
+  ], 'the others in sacct order, then each held-back job once with all its steps (a step before its job line after it), none of another record of its id');
+  t.equal(r.count, rows.length);
+  t.equal(r.seen, window.length, 'seen counts the window query only');
+});
+
+t.test('stepQueries: -j lists of at most STEP_QUERY_IDS ids and STEP_QUERY_BYTES, a requeued id once, earliest first', async (t) => {
+  const jobs = Array.from({ length: 2500 }, (_, i) => ({ id: 1000 + i, db: i, submit: '', start: i }));
+  jobs.splice(1, 0, { id: 1000, db: 9999, submit: '', start: 0 });
+  const qs = stepQueries(jobs);
+  t.same(qs.map((q) => new Set(q.map((j) => j.id)).size), [STEP_QUERY_IDS, STEP_QUERY_IDS, 500]);
+  t.equal(qs[0]?.length, STEP_QUERY_IDS + 1, 'both records of id 1000 in the first');
+  const big = Array.from({ length: 3000 }, (_, i) => ({ id: 4_000_000_000 + i, db: i, submit: '', start: i }));
+  const bq = stepQueries(big);
+  t.ok(bq.every((q) => q.map((j) => String(j.id)).join(',').length <= STEP_QUERY_BYTES), `long ids: ${bq.map((q) => q.length).join(' + ')}`);
+  t.same(stepQueries([]), []);
+  t.same(sacctStepArgs('hammer', [5, 7], T('2024-01-01T00:00:00Z'), T('2024-01-01T01:00:00Z')),
+    [...EXPECTED_ARGV('2024-01-01T00:00:00', '2024-01-01T01:00:00', 'hammer').slice(0, -2), '-j', '5,7', '-o', EXPECTED_ARGV('', '', '').at(-1) as string]);
 });
 
 t.test('rows records: the field list once, raw lines without their final delimiter, delimited by DEL, at most ROWS_MAX_LINES each', async (t) => {
@@ -201,7 +303,6 @@ t.test('WindowFilter: lines as sacct prints them, odd characters, empty lines; w
     t.same([kept[4]?.f['Account'], kept[4]?.f['QOS']], ['x\\y"z', 'a\tb'], `quotes, backslashes, tabs kept${rowRecords ? ' (row records)' : ''}`);
   }
   for (const [l, re] of [
-    [job('1', '2024-01-01T00:10:00', { User: 'a\u0007' }), /control character/],
     [job('1.', '2024-01-01T00:10:00'), /JobIDRaw '1\.'/],
     [job('1', '2024-13-01T00:10:00'), /End '2024-13-01T00:10:00', not a time/],
     [job('1', '2024-02-30T00:10:00'), /End '2024-02-30T00:10:00', not a time/],
@@ -404,6 +505,9 @@ function simCalls(e: Env): SimCall[] {
   return readFileSync(e.log, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as SimCall).filter((c) => c.argv !== undefined);
 }
 
+// The calls for windows, not for the steps of their jobs (those have -j).
+const windowCalls = (e: Env): SimCall[] => simCalls(e).filter((c) => !(c.argv ?? []).includes('-j'));
+
 // Runs the stand-in directly, unlogged; `env -u NODE_OPTIONS`: the test runner injects its
 // loaders into every node child, which the stand-in must not run under.
 function simSync(e: Env, args: string[]): { stdout: string; status: number | null } {
@@ -478,7 +582,7 @@ t.test('rows sacct shows outside the window (End drift) are dropped', async (t) 
   const e = setup({ SB_SIM_DRIFT: '900' });
   const r = await sbSacct(e, FAST, chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n');
   t.equal(r.status, 0);
-  const calls = simCalls(e);
+  const calls = windowCalls(e);
   t.equal(calls.length, 1);
   const raw = simSync(e, calls[0]?.argv ?? []);
   const jobs = raw.stdout.split('\n').filter((l) => l !== '').map((l) => l.split(US)).filter((p) => !(p[2] ?? '').includes('.'));
@@ -496,8 +600,17 @@ t.test('the logged sacct argv is exact: widened by --slack, never JobName; env i
   });
   t.equal(r.status, 0);
   const calls = simCalls(e);
-  t.equal(calls.length, 1);
+  t.equal(calls.length, 2, 'the window, then the steps of its jobs that started before -S');
   t.same(calls[0]?.argv, EXPECTED_ARGV('2023-12-31T23:50:00', '2024-01-01T01:09:59', 'anvil'));
+  // the second: the same query, for those jobs only, from the earliest Start of them less the slack
+  const jobs = rowsOf(records(r.stdout)).filter((x) => !isStep(x));
+  const early = jobs.filter((x) => (x.f['Start'] ?? '') <= '2023-12-31T23:50:00');
+  t.ok(early.length > 0, `some jobs started before -S (${early.length})`);
+  const since = early.map((x) => T(`${x.f['Start']}Z`)).sort((a, b) => a - b)[0] as number;
+  const ids = early.map((x) => x.f['JobIDRaw'] as string);
+  const second = calls[1]?.argv ?? [];
+  t.same(second, [...EXPECTED_ARGV(new Date((since - 600) * 1000).toISOString().slice(0, 19), '2024-01-01T01:09:59', 'anvil').slice(0, -2), '-j', second[second.indexOf('-j') + 1], ...EXPECTED_ARGV('', '', '').slice(-2)]);
+  t.same((second[second.indexOf('-j') + 1] ?? '').split(',').sort(), [...new Set(ids)].sort(), '-j lists exactly their ids');
   t.notMatch(JSON.stringify(calls[0]?.argv), /JobName|SubmitLine|WorkDir/i);
   t.equal(calls[0]?.tz, 'UTC');
   t.equal(calls[0]?.sacct_format, null, 'SACCT_FORMAT not passed on');
@@ -601,7 +714,7 @@ t.test('a permanent failure (a field sacct does not know) is not retried; exit 1
   const r = await runBin('sb-sacct', ['--sacct', old, ...FAST, '--retries', '3', '--failed', failed], { input, env: e.env });
   t.equal(r.status, 1);
   t.equal(simCalls(e).length, 1, 'called once');
-  t.match(r.stderr, /failed after 1 attempt \(not retried: permanent\): sacct exited 1: sacct: error: Invalid field requested: "NoSuchField"/);
+  t.match(r.stderr, /^sb-sacct: hammer \S+: failed for good after 1 attempt: sacct exited 1: sacct: error: Invalid field requested: "NoSuchField" \(recorded in \S+\); stopping: 0 windows left undone\n$/);
   t.match(ledger(failed)[0], { attempts: 1, permanent: true, status: 1 });
 });
 
@@ -609,20 +722,21 @@ t.test('retries succeed after N failures', async (t) => {
   const e = setup({ SB_SIM_FAIL_FIRST: '2' });
   const r = await sbSacct(e, [...FAST, '--retries', '3', '-v'], chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n');
   t.equal(r.status, 0);
-  t.equal(simCalls(e).length, 3);
+  t.equal(windowCalls(e).length, 3);
   const out = records(r.stdout);
   t.ok(rowsOf(out).length > 0);
   t.match(out[out.length - 1], { kind: 'chunk-done', rows: rowsOf(out).length });
   t.match(r.stderr, /attempt 1 failed .*Connection refused.*; retrying in/);
   t.match(r.stderr, /attempt 2 failed/);
-  t.match(r.stderr, /1 window\(s\), \d+ row\(s\), 0 failed\n$/);
+  t.match(r.stderr, /1 window\(s\), \d+ row\(s\), 0 failed; 4 sacct call\(s\), 1 of them for the steps of \d+ job\(s\) that started before their window's -S\n$/);
   const e2 = setup({ SB_SIM_FAIL_FIRST: '2' });
   const short = await sbSacct(e2, [...FAST, '--retries', '1'], chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n');
   t.equal(short.status, 75, 'one retry is not enough for two failures');
 });
 
 t.test('all or nothing: windows whose sacct dies half way print nothing; the others print whole', async (t) => {
-  const e = setup({ SB_SIM_FAIL_EVERY: '2', SB_SIM_FAIL_AS: 'truncate' });
+  // each window is two calls (the window, the steps of its long jobs): the 3rd and 6th fail
+  const e = setup({ SB_SIM_FAIL_EVERY: '3', SB_SIM_FAIL_AS: 'truncate' });
   const failed = path.join(e.dir, 'failed.ndjson');
   const r = await sbSacct(e, [...FAST, '--retries', '0', '--failed', failed], hourly('hammer', '2024-01-01', 4));
   t.equal(r.status, 75);
@@ -690,11 +804,13 @@ t.test('the rate limit is shared by concurrent sb-sacct processes', async (t) =>
   const stamped = path.join(e.dir, 'stamped-sacct');
   writeFileSync(stamped, `#!/bin/sh\ndate +%s%3N >> '${stamps}'\nexec '${e.sacct}' "$@"\n`);
   chmodSync(stamped, 0o755);
+  // two windows each, two calls a window (the window, the steps of its long jobs)
   const run = (cluster: string): Promise<Result> =>
-    runBin('sb-sacct', ['--sacct', stamped, '--rate', `${calls}/2s`, '-j', '2', '--backoff', '0.01'], { input: hourly(cluster, '2024-01-01', 4), env: e.env });
+    runBin('sb-sacct', ['--sacct', stamped, '--rate', `${calls}/2s`, '-j', '2', '--backoff', '0.01'], { input: hourly(cluster, '2024-01-01', 2), env: e.env });
   const rs = await Promise.all([run('hammer'), run('anvil'), run('demo')]);
   t.same(rs.map((r) => r.status), [0, 0, 0]);
-  t.equal(simCalls(e).length, 12, 'every window fetched');
+  t.equal(windowCalls(e).length, 6, 'every window fetched');
+  t.equal(simCalls(e).length, 12, 'and the steps of its long jobs');
   const worst = (ms: number[], within: number): number =>
     Math.max(...ms.map((m0) => ms.filter((m) => m >= m0 && m < m0 + within).length));
   // The shared queue itself: the start times the three processes were given.
@@ -727,17 +843,18 @@ t.test('--sleep pauses between calls; -j 0 runs every window at once, in order',
   t.equal(all.stdout, one.stdout);
 });
 
-t.test('unknown cluster: sacct prints nothing and exits 0; the window fails for good', async (t) => {
+t.test('unknown cluster: sacct prints nothing and exits 0; the window fails for good and the run stops', async (t) => {
   const e = setup();
   const failed = path.join(e.dir, 'failed.ndjson');
-  const input = chunk('nosuch', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n' + chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n';
+  const input = chunk('hammer', '2023-12-31T23:00:00Z', '2023-12-31T23:59:59Z') + '\n' + chunk('nosuch', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n' + chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z') + '\n';
   const r = await sbSacct(e, [...FAST, '--failed', failed], input);
   t.equal(r.status, 1);
-  t.match(r.stderr, /^sb-sacct: nosuch 2024-01-01T00:00:00Z\/2024-01-01T00:59:59Z: failed after 1 attempt \(not retried: permanent\): cluster 'nosuch' is not known to slurmdbd/);
+  t.match(r.stderr, /^sb-sacct: nosuch 2024-01-01T00:00:00Z\/2024-01-01T00:59:59Z: failed for good after 1 attempt: cluster 'nosuch' is not known to slurmdbd .*; stopping: 1 window left undone\n$/);
   t.match(ledger(failed), [{ cluster: 'nosuch', reason: 'unknown-cluster', permanent: true }]);
   const out = records(r.stdout);
   t.notOk(out.some((x) => x['cluster'] === 'nosuch'), 'no chunk-done for it');
-  t.match(out[out.length - 1], { kind: 'chunk-done', cluster: 'hammer' }, 'the other window still done');
+  t.same(out.filter((x) => x['kind'] === 'chunk-done').map((x) => x['start']), ['2023-12-31T23:00:00Z'], 'the window before it done, the one after it not tried');
+  t.notOk(windowCalls(e).some((c) => (c.argv ?? []).includes('2024-01-01T01:14:59') && (c.argv ?? []).includes('hammer')), 'no sacct call for the window after it');
   t.equal(readFileSync(path.join(e.dir, 'sacctmgr.log'), 'utf8'), '-n -P show cluster nosuch format=Cluster\n', 'sacctmgr asked once, only for the cluster that gave no rows');
 });
 
@@ -848,4 +965,20 @@ t.test("a window's chunk-done is written at once, before more input arrives", as
   child.stdin.end();
   const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
   t.equal(status, 0);
+});
+
+t.test('a bad input line is reported on a line of its own, not after the progress text', { skip: !existsSync('/usr/bin/script') && 'needs script(1) for a terminal' }, async (t) => {
+  const e = setup({ SB_SIM_DELAY: '0.1' });
+  const file = path.join(e.dir, 'chunks.ndjson');
+  // line 9 is read once windows are done (at most 4 windows are read ahead): the progress
+  // line is on the terminal by then
+  writeFileSync(file, hourly('demo', '2024-01-10', 8) + 'not json\n');
+  const cmd = `sb-sacct --sacct '${e.sacct}' --rate 0 '${file}' > /dev/null`;
+  const r = await runShell(`script -qec "${cmd}" /dev/null`, { env: { ...e.env, NO_COLOR: '' } });
+  t.equal(r.status, 0);
+  t.match(r.stdout, /\x1b\[K/, 'the progress line was drawn');
+  const m = /([^\n]*)sb-sacct: [^\n]*chunks\.ndjson:9: not JSON/.exec(r.stdout);
+  t.ok(m, 'the bad line is reported');
+  const before = m?.[1] ?? '';
+  t.ok(before === '' || before.endsWith('\r\x1b[K'), `the message starts a clean line (after ${JSON.stringify(before.slice(-30))})`);
 });

@@ -24,7 +24,9 @@ Commands:
                    its missing pieces. Backfill, resume and poll in one
   from-file [FILE] windows to retry, read from FILE or stdin: a headerless
                    'start,end' CSV, chunk NDJSON, or sb-sacct's failure ledger
-                   (any record with start/end/cluster); duplicates collapse.
+                   (any record with start/end/cluster; its skipped-line
+                   records are not windows and are passed over); duplicates
+                   collapse.
                    With a store (--root or $SB_ROOT), only what it does not
                    hold as done: a retry never fetches a done window again
 
@@ -152,9 +154,10 @@ async function readChunks(input: Input, out: Output, report: Reporter, env: Node
       report.badLine(where, err.message);
     }
   };
-  // any record with a cluster, start and end: chunks, sb-sacct's 'failed' ledger lines
+  // any record with a cluster, start and end: chunks, sb-sacct's 'failed' ledger lines; the
+  // ledger's 'skipped-line' records name a window that is done (without that line): none to retry
   const window = (rec: Record<string, unknown>): void => void chunks.push(chunkFromRecord(rec, undefined));
-  await forEachRecord(input, out, report, { '*': window }, other);
+  await forEachRecord(input, out, report, { 'skipped-line': () => undefined, '*': window }, other);
   return sortUnique(chunks);
 }
 

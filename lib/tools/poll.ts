@@ -213,7 +213,7 @@ export async function main({ args, io, out, report }: Context): Promise<number> 
     const results = await pipe.done;
     running = undefined;
     if (printCommits) stdoutGone = !(await flushed(out)) || stdoutGone;
-    failedWindows = results.find((r) => r.name === 'sb-sacct')?.said.filter((d) => d.level === 'error' && / failed after \d+ attempt/.test(d.message)).length ?? 0;
+    failedWindows = results.find((r) => r.name === 'sb-sacct')?.said.filter((d) => d.level === 'error' && FAILED_WINDOW.test(d.message)).length ?? 0;
     ({ status, line } = judge(p, results, failedWindows, tally));
 
     if (caught === undefined && (status === EXIT.ok || status === EXIT.tempFail)) {
@@ -284,6 +284,9 @@ function firstError(r: StageResult): string {
   return e === undefined ? 'no message' : e.message;
 }
 
+// sb-sacct's line for a window it gave up: `CLUSTER START/END: failed [for good ]after N attempts: ...`.
+const FAILED_WINDOW = / failed (?:for good )?after \d+ attempts?: /;
+
 // The poll's exit status and its one line, from the pipeline's statuses: broken beats a lock
 // held, which beats windows failed for now.
 function judge(p: Plan, results: StageResult[], failedWindows: number, tally: Tally): { status: number; line: string | undefined } {
@@ -300,7 +303,8 @@ function judge(p: Plan, results: StageResult[], failedWindows: number, tally: Ta
   if (reduce !== undefined && stageStatus(reduce) === EXIT.locked) return { status: EXIT.locked, line: `${p.cluster}: ${firstError(reduce)}` };
   const sacct = by.get('sb-sacct');
   if (sacct !== undefined && stageStatus(sacct) === EXIT.tempFail) {
-    const errors = sacct.said.filter((d) => d.level === 'error');
+    // its windows' failures, not the lines it skipped
+    const errors = sacct.said.filter((d) => d.level === 'error' && FAILED_WINDOW.test(d.message));
     const last = (errors[errors.length - 1]?.message ?? '').replace(/^.*?: failed after \d+ attempts?(?: \([^)]*\))?: /, '').replace(/ \(recorded in [^)]*\)$/, '');
     return {
       status: EXIT.tempFail,

@@ -1,29 +1,31 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, fstatSync } from 'node:fs';
 import path from 'node:path';
-import { type Readable, Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Args, type Context, type Tool, maxOperands, optInt, optString } from '../core/cli/run.js';
 import { type Chunk, chunkFromRecord, chunkId } from '../core/records/chunk.js';
 import { durationOption, formatDuration } from '../core/sacct/duration.js';
-import { EXIT, PipeClosed, SbError, UsageError } from '../core/cli/errors.js';
+import { EXIT, SbError, UsageError } from '../core/cli/errors.js';
 import { AppendLog } from './sacct/append-log.js';
 import { readLineBatches } from '../core/cli/lines.js';
 import { type Rec, forEachRecord } from '../core/cli/input.js';
-import { Output } from '../core/cli/output.js';
-import { SacctClock } from '../core/sacct/time.js';
+import type { Reporter, Where } from '../core/cli/report.js';
 import { type GroupResult, SpawnError, killAllGroups, runGroup } from './sacct/process-group.js';
 import { ProgressLine, progressWanted } from './sacct/progress.js';
 import { readAhead } from './sacct/read-ahead.js';
 import { type Rate, ensureRateDir, parseRate, rateDir, takeTicket } from '../core/sacct/rate-limit.js';
-import { Spool } from './sacct/spool.js';
+import { type DeferredJob, GarbledOutput, ROWS_DELIMITER, WindowFilter, type WindowRows } from './sacct/window-filter.js';
 import {
   SACCT_DELIMITER,
   SACCT_FIELDS,
+  STEP_QUERY_BYTES,
+  STEP_QUERY_IDS,
   isDatabaseError,
   isPermanentError,
   lastLine,
   sacctArgs,
   sacctEnv,
+  sacctStepArgs,
   sacctmgrClusterArgs,
 } from './sacct/command.js';
 import { formatTime } from '../core/records/time.js';
@@ -32,16 +34,19 @@ import { storeRoot } from '../core/store/store.js';
 
 export const USAGE = `Usage: sb-sacct [options] [FILE]
 
-Run sacct once for each 'chunk' record read from FILE or stdin and print the
-jobs whose End lies in that window: the window's 'rows' records (its field list
-and up to 4096 raw sacct lines each; steps right after their job), then one
+Run sacct for each 'chunk' record read from FILE or stdin and print the jobs
+whose End lies in that window: the window's 'rows' records (its field list and
+up to 4096 raw sacct lines each; steps right after their job), then one
 'chunk-done' record; or, if the window fails, nothing at all for it. Records of
-other kinds pass through in order.
+other kinds pass through in order. A line with a control character in a value
+is skipped (reported, and kept in the failure ledger); the window goes on.
 
 Each window runs, with SACCT_* and SLURM_TIME* removed from the environment:
   TZ=UTC sacct -a -n -p --delimiter=$'\\x1f' --duplicates --noconvert
     -s CD,F,CA,TO,OOM,NF,PR,BF,DL,RQ -S START-SLACK -E END+SLACK -M CLUSTER
     -o ${SACCT_FIELDS.join(',')}
+then, as sacct leaves out steps that ended before -S, the same with -j ID,...
+(at most 1000 ids a call) and an earlier -S for the jobs that started by then.
 
 Options:
       --sacct PATH         the sacct program (default: $SB_SACCT, else sacct)
@@ -74,8 +79,9 @@ Options:
 
 DURATION is seconds or a number with s, m, h or d (90, 15m, 1h).
 Exit status: 0 every window done, 75 some windows failed for now (retry them:
-sb-chunk from-file FILE), 1 a window failed for good or another error, 2 usage
-error, 65 bad input lines under --strict.
+sb-chunk from-file FILE), 1 a window failed for good (no configuration, an
+unknown cluster: the run stops there) or another error, 2 usage error, 65 bad
+input lines or skipped sacct lines under --strict.
 `;
 
 export const tool: Tool = {
@@ -89,236 +95,6 @@ export const tool: Tool = {
   reads: true,
   main,
 };
-
-// sacct printed something that is not a whole line of our field list: retry the window.
-export class GarbledOutput extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GarbledOutput';
-  }
-}
-
-const NFIELDS = SACCT_FIELDS.length;
-// The delimiter of `rows` lines: DEL, which no kept line holds (sacct's output with one is
-// garbled) and which JSON, unlike sacct's unit separator, writes as it is (1 byte, not 6).
-// sacct's delimiter becomes DEL as its output arrives (sacctText), so lines are read with it.
-export const ROWS_DELIMITER = '\x7f';
-// A line of ours: every field ending in the delimiter, DBIndex digits or empty, JobIDRaw an id;
-// captures, in field order, DBIndex, the job id and step of JobIDRaw, and End. In a plain line
-// no value holds a character JSON escapes; any other may hold a quote, a backslash or a tab.
-const linePattern = (value: string): RegExp => {
-  const field: Record<string, string> = { DBIndex: '(\\d*)', JobIDRaw: '(\\d+)(\\.[A-Za-z0-9_+-]+)?', End: `(${value})` };
-  return new RegExp(`^${SACCT_FIELDS.map((f) => `${field[f] ?? value}\\x7f`).join('')}$`);
-};
-const PLAIN_LINE = linePattern('[^\\x00-\\x1f"\\\\\\x7f]*');
-const LINE = linePattern('[^\\x00-\\x08\\x0a-\\x1f\\x7f]*');
-const CONTROL = /[\x00-\x08\x0a-\x1f]/;
-const FIELD_KEYS = SACCT_FIELDS.map((f) => `${JSON.stringify(f)}:`);
-
-// A `rows` record holds at most this many lines, and is closed once past this many bytes.
-export const ROWS_MAX_LINES = 4096;
-export const ROWS_MAX_BYTES = 1024 * 1024;
-
-export interface FilterOptions {
-  // One `row` record per line (sb-sacct --row-records) instead of batched `rows` records.
-  rowRecords?: boolean;
-  maxLines?: number;
-  maxBytes?: number;
-}
-
-interface PendingStep {
-  db: number;
-  // The step as its output element: a `rows` line (a JSON string) or a whole `row` record.
-  text: string;
-}
-
-export interface WindowRows {
-  // The window's records, serialized as NDJSON (each ends in a newline).
-  rows: Spool;
-  // sacct lines kept.
-  count: number;
-  // sacct lines read, kept or not.
-  seen: number;
-  // Step lines without a job line to go with; dropped.
-  orphans: number;
-  // Job lines kept (the rest are their steps).
-  jobs: number;
-}
-
-// Keeps the lines of one window's sacct output whose job's End (UTC) lies in [start, end]; a
-// step (JobIDRaw `N.x`) goes with the job line of the same JobIDRaw N (and the same DBIndex when
-// it has one; otherwise the latest such job line before it, for requeued duplicates). Rows keep
-// sacct's order, except that a step printed before its job line follows that job line (sb-parse
-// folds a step into the job row before it). Throws GarbledOutput on a line that is not exactly
-// the field list.
-//
-// Kept lines become `rows` records (the window's field list once, then up to ROWS_MAX_LINES raw
-// lines without their final delimiter, the delimiter written as DEL, as JSON strings), or `row`
-// records with rowRecords.
-export class WindowFilter {
-  readonly rows = new Spool();
-  // sacct runs with TZ=UTC: its naive times are UTC.
-  private readonly clock = new SacctClock();
-  // Steps seen before any job line of their id, by job id.
-  private readonly pendingSteps = new Map<number, PendingStep[]>();
-  private pendingCount = 0;
-  // Job id → its latest job line: (DBIndex + 1) × 2 + (1 if kept), DBIndex -1 when empty.
-  private readonly jobs = new Map<number, number>();
-  // Job ids seen more than once (requeued runs without DBIndex, recycled ids): every entry.
-  private readonly repeats = new Map<number, number[]>();
-  private readonly prefix: string;
-  private readonly header: string;
-  private readonly rowRecords: boolean;
-  private readonly maxLines: number;
-  private readonly maxBytes: number;
-  // Lines and bytes in the open `rows` record (0 lines: none open).
-  private recLines = 0;
-  private recBytes = 0;
-  private kept = 0;
-  private seen = 0;
-  private jobsKept = 0;
-
-  constructor(cluster: string, private readonly start: number, private readonly end: number, opts: FilterOptions = {}) {
-    const head = `"cluster":${JSON.stringify(cluster)},"chunk":${JSON.stringify(chunkId({ cluster, start, end }))}`;
-    this.prefix = `{"kind":"row",${head},"f":{`;
-    this.header = `{"kind":"rows",${head},"fields":${JSON.stringify(SACCT_FIELDS)},"delimiter":"\\u007f","lines":[`;
-    this.rowRecords = opts.rowRecords === true;
-    this.maxLines = opts.maxLines ?? ROWS_MAX_LINES;
-    this.maxBytes = opts.maxBytes ?? ROWS_MAX_BYTES;
-  }
-
-  // One line of sacct's output (its delimiter made DEL) without its newline, and its number.
-  feed(line: string, n: number): void {
-    if (line === '') return;
-    let m = PLAIN_LINE.exec(line);
-    const plain = m !== null;
-    m ??= LINE.exec(line);
-    if (m === null) throw garbled(line, n);
-    const jobId = Number(m[2]);
-    const db = m[1] === '' ? -1 : Number(m[1]);
-    this.seen++;
-    if (m[3] === undefined) {
-      if (this.jobLine(jobId, db, this.endOf(m[4] as string, m[2] as string, n))) {
-        this.jobsKept++;
-        this.put(this.element(line, plain));
-        this.stepsOf(jobId, db, true);
-      } else this.stepsOf(jobId, db, false);
-      return;
-    }
-    const job = this.jobOf(jobId, db);
-    if (job === undefined) this.hold(jobId, db, this.element(line, plain));
-    else if (job % 2 === 1) this.put(this.element(line, plain));
-  }
-
-  finish(): WindowRows {
-    if (this.recLines > 0) this.closeRecord();
-    return { rows: this.rows, count: this.kept, seen: this.seen, orphans: this.pendingCount, jobs: this.jobsKept };
-  }
-
-  // A job line's End as epoch seconds; a job that has none (Unknown) or no time is garbled.
-  private endOf(text: string, rawId: string, n: number): number {
-    let end: number | null = null;
-    try {
-      end = this.clock.read('End', text);
-    } catch {
-      // not a time: said below
-    }
-    if (end === null) throw new GarbledOutput(`line ${n}: job ${rawId} has End '${text}', not a time`);
-    return end;
-  }
-
-  // Records a job line; whether it is kept (its End in the window).
-  private jobLine(jobId: number, dbNum: number, end: number): boolean {
-    const keep = end >= this.start && end <= this.end;
-    const entry = (dbNum + 1) * 2 + (keep ? 1 : 0);
-    const before = this.jobs.get(jobId);
-    if (before !== undefined) {
-      const list = this.repeats.get(jobId);
-      if (list) list.push(entry);
-      else this.repeats.set(jobId, [before, entry]);
-    }
-    this.jobs.set(jobId, entry);
-    return keep;
-  }
-
-  // A step seen before its job line: held until a job line it goes with.
-  private hold(jobId: number, db: number, text: string): void {
-    const list = this.pendingSteps.get(jobId);
-    if (list) list.push({ db, text });
-    else this.pendingSteps.set(jobId, [{ db, text }]);
-    this.pendingCount++;
-  }
-
-  // The held steps of a job line just read: put right after it when it is kept, else dropped.
-  private stepsOf(jobId: number, db: number, keep: boolean): void {
-    if (this.pendingCount === 0) return;
-    const list = this.pendingSteps.get(jobId);
-    if (list === undefined) return;
-    const rest: PendingStep[] = [];
-    for (const step of list) {
-      if (step.db !== -1 && db !== -1 && step.db !== db) {
-        rest.push(step);
-        continue;
-      }
-      this.pendingCount--;
-      if (keep) this.put(step.text);
-    }
-    if (rest.length > 0) this.pendingSteps.set(jobId, rest);
-    else this.pendingSteps.delete(jobId);
-  }
-
-  // The job line a step goes with, as its entry; undefined if none (yet).
-  private jobOf(jobId: number, db: number): number | undefined {
-    const last = this.jobs.get(jobId);
-    if (last === undefined || db === -1 || Math.floor(last / 2) === db + 1) return last;
-    const list = this.repeats.get(jobId) ?? [];
-    for (let i = list.length - 1; i >= 0; i--) if (Math.floor((list[i] as number) / 2) === db + 1) return list[i];
-    return undefined;
-  }
-
-  // One kept line, as its output element (a `row` record, or a `rows` line as a JSON string).
-  private put(text: string): void {
-    this.kept++;
-    if (this.rowRecords) {
-      this.rows.write(text + '\n');
-      return;
-    }
-    this.rows.write(this.recLines === 0 ? this.header + text : ',' + text);
-    this.recLines++;
-    this.recBytes += text.length;
-    if (this.recLines >= this.maxLines || this.recBytes >= this.maxBytes) this.closeRecord();
-  }
-
-  private closeRecord(): void {
-    this.rows.write(']}\n');
-    this.recLines = 0;
-    this.recBytes = 0;
-  }
-
-  // A kept line as its output element: a `rows` line (a JSON string, less the final delimiter)
-  // or a `row` record. `plain`: no value holds a character JSON escapes, so each goes in as it is.
-  private element(line: string, plain: boolean): string {
-    if (!this.rowRecords) return plain ? `"${line.slice(0, -1)}"` : JSON.stringify(line.slice(0, -1));
-    const parts = line.split(ROWS_DELIMITER);
-    let s = this.prefix;
-    for (let i = 0; i < NFIELDS; i++) {
-      const v = parts[i] as string;
-      s += (i > 0 ? ',' : '') + FIELD_KEYS[i] + (plain ? `"${v}"` : JSON.stringify(v));
-    }
-    return s + '}}';
-  }
-}
-
-// Why a line is not one of ours (LINE does not match it).
-function garbled(line: string, n: number): GarbledOutput {
-  const parts = line.split(ROWS_DELIMITER);
-  if (parts.length !== NFIELDS + 1 || parts[NFIELDS] !== '') {
-    const found = parts[parts.length - 1] === '' ? parts.length - 1 : parts.length;
-    return new GarbledOutput(`line ${n} has ${found} fields, expected ${NFIELDS} each ending in the delimiter`);
-  }
-  if (CONTROL.test(line)) return new GarbledOutput(`line ${n} has a control character`);
-  return new GarbledOutput(`line ${n}: JobIDRaw '${parts[SACCT_FIELDS.indexOf('JobIDRaw')]}' or DBIndex '${parts[SACCT_FIELDS.indexOf('DBIndex')]}' is not an id`);
-}
 
 // The delay before retry number `retry` (1-based): base × 2^(retry-1), times a random factor
 // in [0.5, 1) so that processes that failed together do not retry together; at most 10 min.
@@ -369,11 +145,48 @@ interface Settings {
 }
 
 type Outcome =
-  | { ok: true; chunk: Chunk; rows: Spool; count: number; jobs: number; settled: boolean; attempts: number; orphans: number }
-  | { ok: false; chunk: Chunk; failure: Failure; attempts: number };
+  | { ok: true; chunk: Chunk; rows: WindowRows; settled: boolean; attempts: number }
+  | { ok: false; chunk: Chunk; failure: Failure; attempts: number }
+  | { ok: false; chunk: Chunk; notTried: true; attempts: number };
 
 // Aborted: the run is stopping (the reader went away, a signal); not a window failure.
 class Stopped extends Error {}
+
+// A window failed for good: the run stops there (the message says how and where).
+class Halted extends Error {}
+
+// A window not fetched because another failed for good.
+class NotTried extends Error {}
+
+// The deferred jobs of a window in the -j lists of the queries for their steps: earliest Start
+// first, at most STEP_QUERY_IDS ids and STEP_QUERY_BYTES of list a query.
+export function stepQueries(jobs: readonly DeferredJob[]): DeferredJob[][] {
+  const out: DeferredJob[][] = [];
+  let batch: DeferredJob[] = [];
+  let ids = new Set<number>();
+  let bytes = 0;
+  for (const j of jobs) {
+    const more = ids.has(j.id) ? 0 : String(j.id).length + 1;
+    if (batch.length > 0 && more > 0 && (ids.size >= STEP_QUERY_IDS || bytes + more > STEP_QUERY_BYTES)) {
+      out.push(batch);
+      batch = [];
+      ids = new Set();
+      bytes = 0;
+    }
+    batch.push(j);
+    if (!ids.has(j.id)) {
+      ids.add(j.id);
+      bytes += String(j.id).length + 1;
+    }
+  }
+  if (batch.length > 0) out.push(batch);
+  return out;
+}
+
+// A concurrency slot: when its last sacct call ended (for --sleep).
+interface Slot {
+  lastEnd: number;
+}
 
 // Concurrency slots, each remembering when its last sacct call ended (for --sleep).
 class Slots {
@@ -444,7 +257,7 @@ function settingsFrom(args: Args, env: NodeJS.ProcessEnv): Settings {
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-const PASSING = 4;
+const PASSING_BYTES = 256 * 1024;
 const SIGNAL_STATUS: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
 export async function main({ args, io, report, out, input: open }: Context): Promise<number> {
@@ -479,7 +292,9 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     stopError ??= err;
     if (!signal.aborted) ac.abort();
     killAllGroups();
-    input.stream.destroy();
+    // After a window failed for good, a file is read on to count the windows left undone; a
+    // pipe is not (its writer may wait for this run, as sb-rendezvous gate does).
+    if (!(stopError instanceof Halted && isFile(opened.stream))) input.stream.destroy();
     wake();
   };
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -492,6 +307,9 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     progress.clear();
     fn();
   };
+  // A bad input line is reported on a line of its own, not after the progress text.
+  const lineReport: Reporter = Object.create(report) as Reporter;
+  lineReport.badLine = (w: Where, message: string): void => say(() => report.badLine(w, message));
   const knownClusters = new Set<string>();
   const clusterChecks = new Map<string, Promise<boolean>>();
   const slots = new Slots(set.concurrency, signal);
@@ -512,13 +330,23 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     if (signal.aborted) throw new Stopped('aborted');
   };
 
-  // One sacct call for one window: its kept rows, or why not.
-  const callSacct = async (chunk: Chunk): Promise<{ rows: ReturnType<WindowFilter['finish']> } | { failure: Failure }> => {
-    const filter = new WindowFilter(chunk.cluster, chunk.start, chunk.end, { rowRecords });
+  // Set once a window has failed for good: no more sacct calls are started.
+  let halted = false;
+  const counts = { calls: 0, stepCalls: 0, stepJobs: 0, skipped: 0 };
+
+  // One sacct call read into a window's filter, in a slot's turn and at the rate limit; why it
+  // failed, if it did.
+  const readCall = async (args: string[], filter: WindowFilter, slot: Slot, steps: boolean): Promise<Failure | undefined> => {
+    await pause(slot.lastEnd + set.sleep * 1000 - Date.now());
+    await gate();
+    checkStop();
+    if (halted) throw new NotTried();
+    counts.calls++;
+    if (steps) counts.stepCalls++;
     let garbled: GarbledOutput | undefined;
     let endsWithNewline = true;
     let consumed: Promise<void> = Promise.resolve();
-    const r = await runGroup(set.sacct, sacctArgs(chunk.cluster, chunk.start, chunk.end, set.slack, set.slack), {
+    const r = await runGroup(set.sacct, args, {
       env,
       timeoutMs: set.timeout * 1000,
       signal,
@@ -538,21 +366,45 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
         consumed.catch(() => undefined);
       },
     });
-    try {
-      await consumed;
-      checkStop();
-    } catch (err) {
-      filter.rows.close();
-      throw err;
-    }
-    const failure = classifyExit(r, set.timeout) ??
+    slot.lastEnd = Date.now();
+    await consumed;
+    checkStop();
+    return classifyExit(r, set.timeout) ??
       (garbled ? { permanent: false, reason: 'garbled', message: `sacct printed garbled output: ${garbled.message}` } : undefined) ??
       (endsWithNewline ? undefined : { permanent: false, reason: 'truncated', message: 'sacct output ends in the middle of a line (truncated)' });
-    if (failure) {
-      filter.rows.close();
-      return { failure };
+  };
+
+  // One try at a window: its query, then, for its jobs that started before the query's -S, the
+  // queries by job id that show all their steps. Its kept rows, or why not.
+  const tryWindow = async (chunk: Chunk, slot: Slot): Promise<{ rows: WindowRows; fetchedAt: number } | { failure: Failure }> => {
+    const from = chunk.start - set.slack;
+    const to = chunk.end + set.slack;
+    const filter = new WindowFilter(chunk.cluster, chunk.start, chunk.end, { rowRecords, stepsFrom: from });
+    let done = false;
+    try {
+      const fetchedAt = Date.now() / 1000;
+      const failure = await readCall(sacctArgs(chunk.cluster, chunk.start, chunk.end, set.slack, set.slack), filter, slot, false);
+      if (failure) return { failure };
+      const jobs = filter.deferred();
+      for (const batch of stepQueries(jobs)) {
+        const since = (batch[0] as DeferredJob).start - Math.max(set.slack, 1);
+        filter.steps(since);
+        const ids = [...new Set(batch.map((j) => j.id))];
+        const f = await readCall(sacctStepArgs(chunk.cluster, ids, since, to), filter, slot, true);
+        if (f) return { failure: { ...f, message: `${f.message} (the query for the steps of ${batch.length} job(s) that started before -S)` } };
+      }
+      const missing = filter.missing();
+      if (missing.length > 0) {
+        const first = missing[0] as DeferredJob;
+        const which = `job ${first.id}${first.db >= 0 ? ` (DBIndex ${first.db})` : ''}${missing.length > 1 ? ` and ${missing.length - 1} more` : ''}`;
+        return { failure: { permanent: false, reason: 'missing-job', message: `sacct -j did not show ${which} again, asked for the steps` } };
+      }
+      counts.stepJobs += jobs.length;
+      done = true;
+      return { rows: filter.finish(), fetchedAt };
+    } finally {
+      if (!done) filter.rows.close();
     }
-    return { rows: filter.finish() };
   };
 
   // Does slurmdbd know this cluster? Asked once per process, only when a window gave no rows.
@@ -582,9 +434,9 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
 
   const fetchWindow = async (chunk: Chunk): Promise<Outcome> => {
     const slot = await slots.acquire();
+    let attempt = 0;
     try {
       let failure: Failure = { permanent: false, reason: 'exit', message: 'not run' };
-      let attempt = 0;
       while (attempt <= set.retries) {
         attempt++;
         if (attempt > 1) {
@@ -592,12 +444,7 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
           if (set.verbose) say(() => report.info(`${where(chunk)}: attempt ${attempt - 1} failed (${failure.message}); retrying in ${formatDuration(wait)}`));
           await pause(wait * 1000);
         }
-        await pause(slot.lastEnd + set.sleep * 1000 - Date.now());
-        await gate();
-        checkStop();
-        const fetchedAt = Date.now() / 1000;
-        const res = await callSacct(chunk);
-        slot.lastEnd = Date.now();
+        const res = await tryWindow(chunk, slot);
         if ('failure' in res) {
           failure = res.failure;
           if (failure.permanent) break;
@@ -626,9 +473,14 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
           }
           knownClusters.add(chunk.cluster);
         }
-        return { ok: true, chunk, rows: res.rows.rows, count: res.rows.count, jobs: res.rows.jobs, settled: fetchedAt - chunk.end >= set.settle, attempts: attempt, orphans: res.rows.orphans };
+        return { ok: true, chunk, rows: res.rows, settled: res.fetchedAt - chunk.end >= set.settle, attempts: attempt };
       }
+      // no more sacct calls once a window fails for good
+      if (failure.permanent) halted = true;
       return { ok: false, chunk, failure, attempts: attempt };
+    } catch (err) {
+      if (err instanceof NotTried) return { ok: false, chunk, notTried: true, attempts: attempt };
+      throw err;
     } finally {
       slots.release(slot);
     }
@@ -638,22 +490,26 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   const emit = async (o: Outcome): Promise<void> => {
     const c = o.chunk;
     if (o.ok) {
+      const w = o.rows;
       try {
         // The spool holds the window's records as they are printed: its bytes go out as they are.
         await out.flush();
-        for (const block of o.rows.buffers()) {
+        for (const block of w.rows.buffers()) {
           await writeBytes(io.stdout, block);
           await out.drain();
         }
       } finally {
-        o.rows.close();
+        w.rows.close();
       }
-      out.record({ kind: 'chunk-done', cluster: c.cluster, start: formatTime(c.start), end: formatTime(c.end), rows: o.count, settled: o.settled });
+      out.record({ kind: 'chunk-done', cluster: c.cluster, start: formatTime(c.start), end: formatTime(c.end), rows: w.count, settled: o.settled });
       // Out at once: sb-reduce commits on it, and a gate downstream may wait for that commit.
       await out.flush();
-      stats.rows += o.count;
-      stats.jobs += o.jobs;
-      if (o.orphans > 0) say(() => report.warn(`${where(c)}: ${o.orphans} step line(s) without their job line dropped`));
+      stats.rows += w.count;
+      stats.jobs += w.jobs;
+      if (w.orphans > 0) say(() => report.warn(`${where(c)}: ${w.orphans} step line(s) without their job line dropped`));
+      if (w.skippedCount > 0) skippedLines(c, w);
+    } else if ('notTried' in o) {
+      return;
     } else {
       stats.failed++;
       if (o.failure.permanent) stats.permanent++;
@@ -674,10 +530,32 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
         time: formatTime(Math.floor(Date.now() / 1000)),
       });
       const tries = `${o.attempts} attempt${o.attempts === 1 ? '' : 's'}`;
-      say(() => report.error(`${where(c)}: failed after ${tries}${f.permanent ? ' (not retried: permanent)' : ''}: ${f.message}${ledger ? ` (recorded in ${ledger.path})` : ''}`));
+      const told = `${where(c)}: failed ${f.permanent ? 'for good ' : ''}after ${tries}: ${f.message}${ledger ? ` (recorded in ${ledger.path})` : ''}`;
+      if (f.permanent) {
+        stats.done++;
+        // said once the windows left undone are counted
+        throw new Halted(told);
+      }
+      say(() => report.error(told));
     }
     stats.done++;
     progress.update(stats);
+  };
+
+  // A window's lines skipped for a control character: each reported, counted as a bad line,
+  // and kept in the ledger (at most SKIPPED_KEPT of them a window).
+  const skippedLines = (c: Chunk, w: WindowRows): void => {
+    counts.skipped += w.skippedCount;
+    report.bad += w.skippedCount;
+    const time = formatTime(Math.floor(Date.now() / 1000));
+    const ledger = ledgers.of(c.cluster);
+    for (const s of w.skipped) {
+      ledger?.append({ kind: 'skipped-line', cluster: c.cluster, chunk: chunkId(c), query: s.call, line: s.line, job: s.job, fields: s.fields, text: s.text, time });
+      const place = s.call === 0 ? `sacct line ${s.line}` : `line ${s.line} of sacct query ${s.call} for steps`;
+      say(() => report.error(`${where(c)}: ${place}: ${s.job.includes('.') ? 'step' : 'job'} ${s.job} has a control character in ${s.fields.join(', ')}; line skipped${ledger ? ` (recorded in ${ledger.path})` : ''}: ${s.text}`));
+    }
+    const more = w.skippedCount - w.skipped.length;
+    if (more > 0) say(() => report.error(`${where(c)}: ${more} more line(s) skipped for control characters, not recorded one by one`));
   };
 
   let tail: Promise<void> = Promise.resolve();
@@ -689,35 +567,49 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     }).catch(stop);
   };
 
-  // Lines of other kinds, as forEachRecord passes them through, join the queue of the windows'
-  // output, so they keep their place in it: a window is queued once passed.flush() returns,
-  // which (highWaterMark 0) waits until every line read before it is queued. Behind a slow
-  // window, at most PASSING blocks of them wait: the input is read on once they are out.
-  let passing = 0;
-  const passed = new Output(new Writable({
-    highWaterMark: 0,
-    write(block: Buffer, _encoding, done) {
-      const text = block.toString('utf8', 0, block.length - 1);
-      passing++;
+  // Lines of other kinds join the queue of the windows' output as they are read, so they keep
+  // their place in it; consecutive ones go as one entry. Behind a slow window, at most
+  // PASSING_BYTES of them wait: the input is read on once they are out.
+  let passing: string[] | undefined;
+  let passingBytes = 0;
+  const passOn = (_rec: Rec, _where: Where, text: string): Promise<void> | undefined => {
+    if (stopError !== undefined) return undefined;
+    if (passing === undefined) {
+      const lines: string[] = [];
+      passing = lines;
       chain(async () => {
-        passing--;
-        out.line(text);
+        if (passing === lines) {
+          passing = undefined;
+          passingBytes = 0;
+        }
+        for (const l of lines) out.line(l);
         await out.drain();
       });
-      if (passing > PASSING) void tail.then(() => done());
-      else done();
-    },
-  }));
+    }
+    passing.push(text);
+    passingBytes += text.length;
+    if (passingBytes < PASSING_BYTES) return undefined;
+    passing = undefined;
+    passingBytes = 0;
+    return tail;
+  };
+  // Windows read after a window failed for good: never tried.
+  let unread = 0;
+  const stopped = (): boolean => {
+    if (stopError instanceof Halted) unread++;
+    return stopError !== undefined;
+  };
   const window = async (rec: Rec): Promise<void> => {
-    if (stopError !== undefined) return;
+    if (stopped()) return;
     const chunk = chunkFromRecord(rec);
-    await passed.flush();
     while (windowsOpen >= lookahead && stopError === undefined) {
       await new Promise<void>((resolve) => (roomWaiter = resolve));
     }
-    if (stopError !== undefined) return;
+    if (stopped()) return;
     windowsOpen++;
     stats.windows++;
+    passing = undefined;
+    passingBytes = 0;
     const result = fetchWindow(chunk).catch((err: unknown) => {
       stop(err);
       throw err;
@@ -731,13 +623,15 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     });
   };
 
+  let inputEnded = false;
+  let halt: string | undefined;
   try {
     try {
-      await forEachRecord(input, passed, report, { chunk: window });
-      await passed.flush();
+      await forEachRecord(input, out, lineReport, { chunk: window, '*': passOn });
     } catch (err) {
       if (stopError === undefined) throw err;
     }
+    inputEnded = input.stream.readableEnded;
     stats.total = stats.windows;
     await tail;
     if (stopError !== undefined) throw stopError;
@@ -746,19 +640,26 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     stop(err);
     const first = stopError ?? err;
     if (first instanceof Stopped) return caught ? (SIGNAL_STATUS[caught] ?? EXIT.failure) : EXIT.failure;
-    if (first instanceof SpawnError) {
-      throw new SbError(`cannot run sacct: ${first.message}; install the Slurm client or give --sacct PATH (or set SB_SACCT)`);
+    if (first instanceof Halted) {
+      const left = stats.windows - stats.done + unread;
+      halt = `${first.message}; stopping: ${left} window${left === 1 ? '' : 's'} left undone${inputEnded ? '' : ' (and any after them in the input)'}`;
+    } else {
+      if (first instanceof SpawnError) {
+        throw new SbError(`cannot run sacct: ${first.message}; install the Slurm client or give --sacct PATH (or set SB_SACCT)`);
+      }
+      throw first;
     }
-    if (first instanceof PipeClosed) throw first;
-    throw first;
   } finally {
     for (const s of SIGNALS) process.off(s, onSignal);
     killAllGroups();
     progress.clear();
     ledgers.close();
   }
+  if (halt !== undefined) report.error(halt);
   if (set.verbose) {
-    report.info(`${stats.done} window(s), ${stats.rows} row(s), ${stats.failed} failed${stats.permanent ? ` (${stats.permanent} for good)` : ''}`);
+    const steps = counts.stepCalls > 0 ? `, ${counts.stepCalls} of them for the steps of ${counts.stepJobs} job(s) that started before their window's -S` : '';
+    const skipped = counts.skipped > 0 ? `, ${counts.skipped} line(s) skipped` : '';
+    report.info(`${stats.done} window(s), ${stats.rows} row(s)${skipped}, ${stats.failed} failed${stats.permanent ? ` (${stats.permanent} for good)` : ''}; ${counts.calls} sacct call(s)${steps}`);
   } else {
     stats.total = stats.done;
     progress.finish(stats);
@@ -821,8 +722,9 @@ const DEL = ROWS_DELIMITER.charCodeAt(0);
 
 // sacct's output as it comes, its delimiter made DEL in place: one pass over the bytes, where
 // replacing it in each line's string costs several times as much. A DEL sacct printed itself
-// makes one field too many (garbled). `last` is told each chunk's last byte (a last line
-// without a newline was cut short).
+// becomes the unit separator, so that it is a control character in its value (the line is
+// skipped), not one field too many. `last` is told each chunk's last byte (a last line without
+// a newline was cut short).
 async function* sacctText(stdout: Readable, last: (byte: number) => void): AsyncGenerator<Buffer> {
   for await (const chunk of stdout as AsyncIterable<Buffer>) {
     if (chunk.length === 0) continue;
@@ -833,7 +735,21 @@ async function* sacctText(stdout: Readable, last: (byte: number) => void): Async
 }
 
 function delimitByDel(b: Buffer): void {
-  for (let i = 0; i < b.length; i++) if (b[i] === US) b[i] = DEL;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c === US) b[i] = DEL;
+    else if (c === DEL) b[i] = US;
+  }
+}
+
+// Whether a stream reads a regular file (which ends, and never waits for us).
+function isFile(stream: Readable): boolean {
+  const fd = (stream as Readable & { fd?: unknown }).fd;
+  try {
+    return typeof fd === 'number' && fstatSync(fd).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function where(c: Chunk): string {

@@ -106,9 +106,10 @@ export async function commits(root: string, member: string, n: number, timeoutMs
   }
 }
 
-// Every sacct call of a member: when it started and the start of its window.
+// Every sacct call of a member for a window: when it started and the start of its window (the
+// calls by job id for the steps of a window's long jobs, -j, come after their window's call).
 export function sacctCalls(root: string, member: string): Array<{ ms: number; start: number }> {
-  return ndjson(path.join(logDir(root), `${member}.sim.log`)).map((e) => {
+  return ndjson(path.join(logDir(root), `${member}.sim.log`)).filter((e) => !(e['argv'] as string[]).includes('-j')).map((e) => {
     const argv = e['argv'] as string[];
     const s = argv[argv.indexOf('-S') + 1] as string;
     return { ms: e['ms'] as number, start: (parseTime(`${s}Z`) as number) + SLACK_S };

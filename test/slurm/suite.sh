@@ -12,7 +12,11 @@
 #      sb-dedupe | sb-reduce; every base field of every user's totals (summed over the monthly
 #      rollups) equals the truth; sb-reduce --check; sb-rank --write boards exist and agree
 #   2  idempotency: the same pipeline again on the same store: new_jobs 0 in every commit
-#   3  fault run into a second store: slurmdbd killed during the backfill -> sb-sacct exits 75
+#   3  the steps of a long job (an early 400 MB step, then 100 s of sleep): small windows without
+#      slack, two windows cut through the job (as --by day cuts one across midnight), --by day,
+#      a poll; each job's peak RSS and steps = truth
+#   4  permanent failures: a misspelled cluster, no configuration: one sacct call, exit 1
+#   5  fault run into a second store: slurmdbd killed during the backfill -> sb-sacct exits 75
 #      and the failed windows are in its ledger; slurmdbd restarted; sb-chunk from-file LEDGER |
 #      ... -> totals exact; a poll (sb-chunk todo | ...) -> new_jobs 0 in every commit
 #
@@ -62,7 +66,7 @@ if [[ -z ${SB_SUITE_INNER:-} ]] && command -v timeout >/dev/null 2>&1; then
 		rc=1
 	elif ((rc == 137)); then # the inner suite did not stop on TERM: clean up for it
 		if [[ -d $work/state/pids ]]; then bash "$HERE/cluster.sh" down "$work/state" >&2 || true; fi
-		rm -rf "$work/store1" "$work/store2"
+		rm -rf "$work/store1" "$work/store2" "$work/store3" "$work/store4" "$work/store5" "$work/store6"
 		echo "FAIL: the suite was killed after its time limit of ${LIMIT}s; logs in $work"
 		echo "0 passed, 1 failed"
 		rc=1
@@ -98,7 +102,7 @@ cleanup() {
 		for d in "$STATE"/pids/*.pid; do [[ -e $d ]] && left+=" ${d##*/}"; done
 		if [[ -n $left ]]; then fail "cluster down: still recorded:$left"; else pass "cluster stopped (cluster.sh down)"; fi
 	fi
-	rm -rf "$R1" "$R2"
+	rm -rf "$R1" "$R2" "$R3" "$R4" "$R5" "$R6"
 }
 on_exit() {
 	local rc=$?
@@ -155,6 +159,10 @@ chmod 755 "$W" # the test users' jobs read slurm.conf and write output under it
 STATE=$W/state
 R1=$W/store1
 R2=$W/store2
+R3=$W/store3
+R4=$W/store4
+R5=$W/store5
+R6=$W/store6
 SB=$ROOT/bin
 STEP=${SB_SUITE_STEP:-0.005}
 CLUSTER=sbtest
@@ -205,6 +213,12 @@ if (cmd === "totals") {            // MONTHLY_DIR: per-user sums of `totals` ove
   const i = first ? ch.findIndex((w) => w.start + "/" + w.end === first.chunk) : -1;
   const next = ch[i >= 0 && i + 1 < ch.length ? i + 1 : 1];
   console.log(new Date(Date.parse(next.start) - a[2] * 1000).toISOString().slice(0, 19));
+} else if (cmd === "jobs") {      // FILE: sb-parse output -> "db_index job_id max_rss steps" per job record, by db_index
+  const j = lines(a[0]).filter((r) => r.kind === "job").sort((x, y) => x.db_index - y.db_index);
+  for (const r of j) console.log([r.db_index, r.job_id_raw, r.max_rss_bytes ?? 0, r.steps].join("\t"));
+} else if (cmd === "calls") {     // FILE: sb-sacct -v stderr -> "windows calls step_calls step_jobs"
+  const m = /(\d+) window\(s\).*; (\d+) sacct call\(s\)(?:, (\d+) of them for the steps of (\d+) job)?/.exec(fs.readFileSync(a[0], "utf8"));
+  console.log(m ? [m[1], m[2], m[3] ?? 0, m[4] ?? 0].join(" ") : "0 0 0 0");
 } else if (cmd === "board") {      // FILE: "rank-1 users (sorted, comma)" and "user=value,..." sorted by user
   const b = JSON.parse(fs.readFileSync(a[0], "utf8"));
   const top = b.rows.filter((r) => r.rank === 1).map((r) => r.user).sort();
@@ -278,6 +292,40 @@ else
 	detail "$W/truth.diff"
 fi
 
+bash "$HERE/truth.sh" jobs "$STATE" "$RSTART" "$REND" >"$W/truth-jobs.tsv" 2>"$W/truth-jobs.err" ||
+	{ detail "$W/truth-jobs.err"; fatal "truth: the per-job query failed"; }
+LONG_ID=$(awk -F '\t' '$1 == "long-steps" { print $2 }' "$STATE/workload.tsv")
+LONG=$(awk -F '\t' -v id="$LONG_ID" '$2 == id' "$W/truth-jobs.tsv")
+read -r LONG_DB _ LONG_RSS LONG_STEPS <<<"$LONG"
+# the long job's peak is its early srun step, which ends ~100 s before the job
+if [[ -n $LONG && $LONG_STEPS -ge 3 && ${LONG_RSS:-0} -ge $((300 * 1024 * 1024)) ]]; then
+	pass "truth (database): the long job $LONG_ID (DBIndex $LONG_DB) peaks at $((LONG_RSS / 1048576)) MiB over $LONG_STEPS steps"
+else
+	fail "truth (database): the long job '$LONG_ID': '$LONG' (db_index job_id max_rss steps); expected at least 3 steps, 300 MiB"
+	detail "$W/truth-jobs.tsv"
+fi
+
+# check_jobs LABEL NAME: every job record sb-parse printed in pipeline NAME has the truth's peak
+# RSS and steps, and every record of the truth is there
+check_jobs() {
+	local label=$1 out=$W/$2.jobs.tsv
+	js jobs "$W/$2.jobs" >"$out" 2>"$W/$2.jobs.err" || { fail "$label: cannot read sb-parse's output"; detail "$W/$2.jobs.err"; return; }
+	if diff "$W/truth-jobs.tsv" "$out" >"$W/$2.jobs.diff"; then
+		local long
+		long=$(awk -F '\t' -v db="$LONG_DB" '$1 == db { printf "%d MiB over %d steps", $3 / 1048576, $4 }' "$out")
+		pass "$label: every job's peak RSS and steps = truth ($(grep -c . "$out") job records; the long job: $long)"
+	else
+		fail "$label: job records differ from the truth (< truth: db_index job_id max_rss steps, > sb)"
+		detail "$W/$2.jobs.diff"
+	fi
+}
+# calls_text NAME: how many sacct calls sb-sacct -v made in pipeline NAME
+calls_text() {
+	local n c k j
+	read -r n c k j < <(js calls "$W/$1.sacct.err")
+	echo "$c sacct calls for $n windows, $k of them for the steps of $j jobs that started before their window's -S"
+}
+
 FIELDS_SB="jobs failed_jobs gpu_jobs cpu_s elapsed_s gpu_s gpu_elapsed_s mem_req_byte_s mem_used_byte_s"
 # check_totals LABEL ROOT: the store's per-user totals (sum of monthly rollups) = the truth
 # check_store LABEL ROOT NAME: sb-reduce --check on a store (its output kept in $W/NAME.check.out)
@@ -318,7 +366,8 @@ check_totals() {
 
 # pipeline NAME ROOT LEDGER [SB-SACCT OPTIONS... --] SB-CHUNK ARGS...
 # sb-chunk ARGS | sb-sacct | sb-parse | sb-dedupe | sb-reduce; commits in $W/NAME.commits,
-# exit statuses in $W/NAME.rc (chunk tee sacct parse dedupe reduce), stderr in $W/NAME.*.err
+# sb-parse's job records in $W/NAME.jobs, exit statuses in $W/NAME.rc (chunk tee sacct parse
+# tee dedupe reduce), stderr in $W/NAME.*.err
 pipeline() {
 	local name=$1 root=$2 ledger=$3
 	shift 3
@@ -329,7 +378,7 @@ pipeline() {
 	fi
 	"$SB/sb-chunk" "$@" 2>"$W/$name.chunk.err" | tee "$W/$name.chunks" |
 		"$SB/sb-sacct" --sacct "$SACCT" --sacctmgr "$SACCTMGR" --rate 0 --failed "$ledger" "${sopt[@]}" 2>"$W/$name.sacct.err" |
-		"$SB/sb-parse" 2>"$W/$name.parse.err" |
+		"$SB/sb-parse" 2>"$W/$name.parse.err" | tee "$W/$name.jobs" |
 		"$SB/sb-dedupe" --root "$root" 2>"$W/$name.dedupe.err" |
 		"$SB/sb-reduce" --root "$root" >"$W/$name.commits" 2>"$W/$name.reduce.err"
 	echo "${PIPESTATUS[*]}" >"$W/$name.rc"
@@ -338,9 +387,9 @@ pipeline() {
 rc_ok() {
 	local -a rc
 	read -r -a rc <"$W/$1.rc"
-	[[ ${rc[0]} == 0 && ${rc[1]} == 0 && ${rc[2]} == "${2:-0}" && ${rc[3]} == 0 && ${rc[4]} == 0 && ${rc[5]} == 0 ]]
+	[[ ${rc[0]} == 0 && ${rc[1]} == 0 && ${rc[2]} == "${2:-0}" && ${rc[3]} == 0 && ${rc[4]} == 0 && ${rc[5]} == 0 && ${rc[6]} == 0 ]]
 }
-rc_text() { local -a rc; read -r -a rc <"$W/$1.rc"; echo "sb-chunk ${rc[0]}, sb-sacct ${rc[2]}, sb-parse ${rc[3]}, sb-dedupe ${rc[4]}, sb-reduce ${rc[5]}"; }
+rc_text() { local -a rc; read -r -a rc <"$W/$1.rc"; echo "sb-chunk ${rc[0]}, sb-sacct ${rc[2]}, sb-parse ${rc[3]}, sb-dedupe ${rc[5]}, sb-reduce ${rc[6]}"; }
 nlines() { if [[ -e $1 ]]; then grep -c . "$1"; else echo 0; fi; }
 stage_logs() { echo "$W/$1.chunk.err" "$W/$1.sacct.err" "$W/$1.parse.err" "$W/$1.dedupe.err" "$W/$1.reduce.err"; }
 
@@ -365,6 +414,7 @@ else
 	fail "run 1: the jobs came in through $nwin window(s); expected at least 2 (the TIMEOUT job ends ~80 s after the rest)"
 fi
 check_totals "run 1" "$R1"
+check_jobs "run 1" run1
 check_store "run 1" "$R1" run1
 
 # sb-rank: boards exist, rank 1 of jobs is the truth's top user, every user's job count on it
@@ -413,8 +463,105 @@ else
 fi
 check_totals "run 2" "$R1"
 
-# ---------------------------------------------------------------- 3. fault run
-say "3. fault run: slurmdbd stopped during a backfill into a second store"
+# ---------------------------------------------------------------- 3. the steps of long jobs
+# Slurm filters steps by -S/-E too: with little slack, the long job's early step is outside the
+# query of the window its job ends in. sb-sacct fetches such jobs' steps again by job id.
+say "3. the steps of a long job: small windows without slack, a cut through the job, a poll"
+t0=$SECONDS
+pipeline steps "$R3" "$W/steps.failed.ndjson" -v --slack 0 -- "${NEW[@]}"
+if rc_ok steps && [[ ! -s $W/steps.failed.ndjson ]]; then
+	pass "steps, ${STEP} h windows, --slack 0: all exit 0; $(calls_text steps) ($((SECONDS - t0))s)"
+else
+	fail "steps, --slack 0: $(rc_text steps)"
+	detail $(stage_logs steps) "$W/steps.failed.ndjson"
+fi
+check_totals "steps, --slack 0" "$R3"
+check_jobs "steps, --slack 0" steps
+
+# two windows, as --by day cuts a job running across midnight: the cut 30 s after the long
+# job started, so its early step ends in the first window and the job in the second
+long_start=$(TZ=UTC sacct -n -P -X -j "$LONG_ID" -o Start | head -n 1)
+cut=$(($(epoch "${long_start}Z") + 30))
+printf '%s,%s\n%s,%s\n' "$RSTART" "$(iso "$cut")" "$(iso $((cut + 1)))" "$REND" >"$W/cut.csv"
+t0=$SECONDS
+pipeline cut "$R4" "$W/cut.failed.ndjson" -v --slack 0 -- from-file -c "$CLUSTER" "$W/cut.csv"
+if rc_ok cut && [[ ! -s $W/cut.failed.ndjson ]] && [[ $(nlines "$W/cut.chunks") == 2 ]]; then
+	pass "cut at $(iso "$cut") (the long job started $long_start), --slack 0: all exit 0; $(calls_text cut) ($((SECONDS - t0))s)"
+else
+	fail "cut: $(rc_text cut); $(nlines "$W/cut.chunks") windows"
+	detail $(stage_logs cut) "$W/cut.failed.ndjson"
+fi
+check_totals "cut" "$R4"
+check_jobs "cut" cut
+
+# --by day as a backfill runs it (a day's window, --slack 0): the long job crosses midnight only
+# if the suite runs then, so the cut above stands in for that; this checks the day's run itself
+t0=$SECONDS
+pipeline byday "$R6" "$W/byday.failed.ndjson" -v --slack 0 -- new -c "$CLUSTER" -s "$RSTART" -e "$REND" --by day
+if rc_ok byday && [[ ! -s $W/byday.failed.ndjson ]]; then
+	pass "--by day, --slack 0: $(nlines "$W/byday.chunks") window(s), all exit 0; $(calls_text byday) ($((SECONDS - t0))s)"
+else
+	fail "--by day: $(rc_text byday)"
+	detail $(stage_logs byday) "$W/byday.failed.ndjson"
+fi
+check_totals "--by day" "$R6"
+check_jobs "--by day" byday
+
+# a poll: what the store does not hold as done, in one-minute windows, a little slack
+POLL=(todo --root "$R5" -c "$CLUSTER" -s "$RSTART" -e "$REND" --step 0.0167)
+t0=$SECONDS
+pipeline steps-poll "$R5" "$W/steps-poll.failed.ndjson" -v --slack 10s -j 2 -- "${POLL[@]}"
+if rc_ok steps-poll && [[ ! -s $W/steps-poll.failed.ndjson ]]; then
+	pass "poll, 1-minute windows, --slack 10s -j 2: all exit 0; $(calls_text steps-poll) ($((SECONDS - t0))s)"
+else
+	fail "poll: $(rc_text steps-poll)"
+	detail $(stage_logs steps-poll) "$W/steps-poll.failed.ndjson"
+fi
+check_totals "poll" "$R5"
+check_jobs "poll" steps-poll
+pipeline steps-poll2 "$R5" "$W/steps-poll2.failed.ndjson" -v --slack 10s -j 2 -- "${POLL[@]}"
+read -r ncommit _ nnew _ nonzero < <(js commits "$W/steps-poll2.commits")
+if rc_ok steps-poll2 && ((nonzero == 0 && nnew == 0)); then
+	pass "poll again: $ncommit commits, new_jobs 0 in every one"
+else
+	fail "poll again: $(rc_text steps-poll2); $nonzero commits with new_jobs != 0"
+	detail $(stage_logs steps-poll2)
+fi
+check_totals "poll again" "$R5"
+
+# ---------------------------------------------------------------- 4. permanent failures
+say "4. permanent failures: a misspelled cluster, no configuration"
+"$SB/sb-chunk" "${NEW[@]}" >"$W/perm.chunks"
+pwindows=$(nlines "$W/perm.chunks")
+sed "s/\"cluster\":\"$CLUSTER\"/\"cluster\":\"sbtset\"/" "$W/perm.chunks" >"$W/perm-typo.chunks"
+# what the real sacct says for a cluster slurmdbd does not know: nothing, exit 0
+TZ=UTC sacct -a -n -p -S "${RSTART%Z}" -E "${REND%Z}" -M sbtset -o JobIDRaw >"$W/typo.sacct.out" 2>"$W/typo.sacct.err"
+typo_rc=$?
+"$SB/sb-sacct" --sacct "$SACCT" --sacctmgr "$SACCTMGR" --rate 0 -v --failed "$W/typo.failed.ndjson" "$W/perm-typo.chunks" >"$W/typo.out" 2>"$W/typo.err"
+rc=$?
+read -r _ ncalls _ _ < <(js calls "$W/typo.err")
+if ((rc == 1 && ncalls == 1)) && [[ ! -s $W/typo.out ]] && grep -q "failed for good after 1 attempt: cluster 'sbtset' is not known to slurmdbd.*; stopping: $((pwindows - 1)) windows left undone$" "$W/typo.err"; then
+	pass "misspelled cluster (sacct -M sbtset: exit $typo_rc, $(wc -c <"$W/typo.sacct.out") bytes out, $(wc -c <"$W/typo.sacct.err") bytes err): sb-sacct exit 1 after 1 sacct call for $pwindows windows, $((pwindows - 1)) left undone"
+else
+	fail "misspelled cluster: sb-sacct exited $rc after $ncalls sacct calls for $pwindows windows"
+	detail "$W/typo.err"
+fi
+if [[ -e /etc/slurm/slurm.conf ]]; then
+	pass "no configuration: not tried, /etc/slurm/slurm.conf exists on this machine"
+else
+	env -u SLURM_CONF "$SB/sb-sacct" --sacct "$SACCT" --sacctmgr "$SACCTMGR" --rate 0 -v "$W/perm.chunks" >"$W/noconf.out" 2>"$W/noconf.err"
+	rc=$?
+	read -r _ ncalls _ _ < <(js calls "$W/noconf.err")
+	if ((rc == 1 && ncalls == 1)) && grep -q "failed for good after 1 attempt: sacct exited 1: sacct: fatal: Could not establish a configuration source.*; stopping: $((pwindows - 1)) windows left undone$" "$W/noconf.err"; then
+		pass "no configuration (no SLURM_CONF, no /etc/slurm/slurm.conf): sb-sacct exit 1 after 1 sacct call for $pwindows windows"
+	else
+		fail "no configuration: sb-sacct exited $rc after $ncalls sacct calls for $pwindows windows"
+		detail "$W/noconf.err"
+	fi
+fi
+
+# ---------------------------------------------------------------- 5. fault run
+say "5. fault run: slurmdbd stopped during a backfill into a second store"
 L2=$W/fault.failed.ndjson
 dbd_pid=$(cat "$STATE/pids/slurmdbd.pid" 2>/dev/null)
 t0=$SECONDS
@@ -469,7 +616,7 @@ else
 		fail "fault run: ledger $nfail records ($ntemp temporary, $nfailw windows), $ndone windows done, of $fwindows"
 		detail "$L2" "$W/fault.sacct.err"
 	fi
-	if [[ ${frc[0]} == 0 && ${frc[3]} == 0 && ${frc[4]} == 0 && ${frc[5]} == 0 ]]; then
+	if [[ ${frc[0]} == 0 && ${frc[3]} == 0 && ${frc[5]} == 0 && ${frc[6]} == 0 ]]; then
 		pass "fault run: the rest of the pipeline exited 0 ($(rc_text fault))"
 	else
 		fail "fault run: $(rc_text fault)"

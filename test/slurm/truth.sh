@@ -5,12 +5,15 @@
 #
 #   truth.sh db    STATE_DIR START END    # SQL on the accounting database (MariaDB socket)
 #   truth.sh sacct STATE_DIR START END    # sacct with steps, summed by truth.awk
+#   truth.sh jobs  STATE_DIR START END    # per job record: its peak RSS and its steps (SQL)
 #
 # START, END: UTC, ISO-8601 with or without Z, both inclusive. Output: the TSV of truth.awk
 # (header line, then one line per user sorted by name): user jobs failed_jobs gpu_jobs
 # cpu_seconds elapsed_seconds gpu_seconds gpu_elapsed_seconds req_mem_byte_seconds
 # max_rss_byte_seconds — the order of sb's totals (jobs failed_jobs gpu_jobs cpu_s elapsed_s
-# gpu_s gpu_elapsed_s mem_req_byte_s mem_used_byte_s).
+# gpu_s gpu_elapsed_s mem_req_byte_s mem_used_byte_s). The jobs mode prints, with no header and
+# sorted by DBIndex, one line per job record: db_index job_id max_rss_bytes steps (the largest
+# tres_usage_in_max memory of its rows in the step table, 0 without any, and how many rows).
 #
 # The database route reads slurmdbd's own tables (Slurm 22.05 schema) for cluster sbtest:
 #   sbtest_job_table   one row per job record (job_db_inx = sacct's DBIndex; a requeued job
@@ -28,14 +31,34 @@
 set -euo pipefail
 export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-usage() { echo "usage: truth.sh db|sacct STATE_DIR START END" >&2; exit 2; }
+usage() { echo "usage: truth.sh db|sacct|jobs STATE_DIR START END" >&2; exit 2; }
 [[ $# -eq 4 ]] || usage
 MODE=$1 STATE=$2 START=${3%Z} END=${4%Z}
 CLUSTER=sbtest
 FIELDS=DBIndex,JobID,JobIDRaw,Cluster,User,UID,Account,Partition,QOS,State,ExitCode,Submit,Start,End,ElapsedRaw,Timelimit,AllocCPUS,NNodes,ReqMem,MaxRSS,AllocTRES
 STATES=CD,F,CA,TO,OOM,NF,PR,BF,DL,RQ
 
+# the records counted: End inside the window, a terminal state or REQUEUED
+counted() {
+	local s e
+	s=$(date -u -d "${START}Z" +%s) e=$(date -u -d "${END}Z" +%s)
+	echo "j.deleted = 0 AND j.time_end BETWEEN $s AND $e AND ((j.state & 255) BETWEEN 3 AND 11 OR (j.state & 1024) <> 0)"
+}
+# tres(STR, ID): the count of TRES ID in "id=count,..." STR, NULL when absent
+tres() { echo "CAST(NULLIF(SUBSTRING_INDEX(REGEXP_SUBSTR(CONCAT(',', $1), CONCAT(',', $2, '=[0-9]+')), '=', -1), '') AS UNSIGNED)"; }
+sql() { mariadb --no-defaults --socket="$STATE/run/mysqld.sock" -uroot -N -B slurm_acct_db -e "$1"; }
+
 case $MODE in
+jobs)
+	sql "
+SELECT j.job_db_inx, j.id_job,
+       COALESCE((SELECT MAX($(tres s.tres_usage_in_max 2)) FROM ${CLUSTER}_step_table s
+                  WHERE s.job_db_inx = j.job_db_inx AND s.deleted = 0), 0),
+       (SELECT COUNT(*) FROM ${CLUSTER}_step_table s WHERE s.job_db_inx = j.job_db_inx AND s.deleted = 0)
+FROM ${CLUSTER}_job_table j
+WHERE $(counted)
+ORDER BY j.job_db_inx;"
+	;;
 sacct)
 	eval "$(bash "$HERE/cluster.sh" env "$STATE")"
 	TZ=UTC sacct -a -n -p --delimiter=$'\x1f' --duplicates --noconvert -s "$STATES" \
@@ -43,10 +66,7 @@ sacct)
 		awk -F $'\x1f' -v start="$START" -v end="$END" -f "$HERE/truth.awk"
 	;;
 db)
-	s=$(date -u -d "${START}Z" +%s) e=$(date -u -d "${END}Z" +%s)
-	# tres(STR, ID): the count of TRES ID in "id=count,..." STR, NULL when absent
-	tres() { echo "CAST(NULLIF(SUBSTRING_INDEX(REGEXP_SUBSTR(CONCAT(',', $1), CONCAT(',', $2, '=[0-9]+')), '=', -1), '') AS UNSIGNED)"; }
-	sql="
+	query="
 SELECT user, COUNT(*), SUM(failed), SUM(gpus > 0),
        SUM(cpus * el), SUM(el), SUM(gpus * el), SUM(IF(gpus > 0, el, 0)),
        SUM(req_mib * 1048576 * el), SUM(rss * el)
@@ -68,13 +88,11 @@ FROM (
              WHERE s.job_db_inx = j.job_db_inx AND s.deleted = 0),
            0) AS DECIMAL(65,0)) AS rss
   FROM ${CLUSTER}_job_table j JOIN ${CLUSTER}_assoc_table a ON a.id_assoc = j.id_assoc
-  WHERE j.deleted = 0 AND j.time_end BETWEEN $s AND $e
-    AND ((j.state & 255) BETWEEN 3 AND 11 OR (j.state & 1024) <> 0)
+  WHERE $(counted)
 ) r
 GROUP BY user ORDER BY user;"
 	printf 'user\tjobs\tfailed_jobs\tgpu_jobs\tcpu_seconds\telapsed_seconds\tgpu_seconds\tgpu_elapsed_seconds\treq_mem_byte_seconds\tmax_rss_byte_seconds\n'
-	mariadb --no-defaults --socket="$STATE/run/mysqld.sock" -uroot -N -B slurm_acct_db -e "$sql" |
-		sort
+	sql "$query" | sort
 	;;
 *) usage ;;
 esac

@@ -14,7 +14,9 @@
 # with one failing task; a multi-step job (srun steps, one killed by a signal); GPU jobs
 # (--gres=gpu:1, --gres=gpu:a100:2, --gpus=v100:1); a job name with '|'; a job in a non-default
 # account; a job requeued while running (so sacct --duplicates shows two records); memory asked
-# per CPU and per job; time limits of minutes and of days. It ends in about 90 s (the TIMEOUT
+# per CPU and per job; time limits of minutes and of days; a long job whose peak memory is an
+# srun step of its first seconds (400 MB for 5 s, then 100 s of sleep: with small windows and
+# little slack the step ends many windows before the job). It ends in about 2 min (the long job
 # sets the pace).
 #
 # Exit 77 when the cluster is not up, 1 when a job does not end as expected in time.
@@ -77,8 +79,11 @@ START=$(date -u +%s)
 START_ISO=$(date -u -d "@$((START - 1))" +%Y-%m-%dT%H:%M:%SZ)
 say "submitting at $START_ISO"
 
-# the slow one first: TIMEOUT takes about 80 s with --time=1
+# the slow ones first: TIMEOUT takes about 80 s with --time=1, the long job about 110 s
 sub timeout sbcarol TIMEOUT --time=1 --job-name=sleepy -- 'sleep 600'
+sub long-steps sbcarol COMPLETED --mem=1G --time=10 --job-name=longsteps -- '
+srun -n 1 perl -e '\''$x = "z" x (400*1024*1024); sleep 5'\''
+sleep 100'
 sub ok-alice sbalice COMPLETED --job-name=ok -- 'sleep 3; echo ok'
 sub ok-bob-2cpu sbbob COMPLETED -n 2 --mem-per-cpu=300M --time=5 --job-name=ok2 -- 'sleep 4'
 sub exit1 sbbob FAILED --job-name=fails -- 'sleep 1; exit 1'

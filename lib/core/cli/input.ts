@@ -8,8 +8,9 @@ import type { Reporter, Where } from './report.js';
 
 export type Rec = Record<string, unknown>;
 
-// Handles one record of a kind the tool knows. Throw BadInput to skip the line with a report.
-export type Handler = (rec: Rec, where: Where) => void | Promise<void>;
+// Handles one record of a kind the tool knows, given its line as read (for passing it on
+// untouched). Throw BadInput to skip the line with a report.
+export type Handler = (rec: Rec, where: Where, text: string) => void | Promise<void>;
 
 export interface Input {
   readonly stream: Readable;
@@ -84,7 +85,7 @@ export async function forEachRecord(
         continue;
       }
       try {
-        const pending = handler(rec, where);
+        const pending = handler(rec, where, text);
         if (pending) await pending;
       } catch (err) {
         if (!(err instanceof BadInput)) throw err;

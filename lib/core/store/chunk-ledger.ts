@@ -136,7 +136,9 @@ export function isDone(done: readonly Interval[], iv: Interval): boolean {
 }
 
 // Drops the entries of a failure ledger whose windows are done by now, replacing the file
-// atomically (only when something goes); lines it cannot read stay. The ledger is advisory
+// atomically (only when something goes); lines it cannot read stay, and so do sb-sacct's
+// 'skipped-line' records (a line left out of a done window: they stay for an administrator to
+// read, and go only when removed by hand). The ledger is advisory
 // (`sb-chunk todo` finds every window not done), so an entry appended while this runs and
 // lost with the rename costs a retry list line, never a job. Returns how many were dropped.
 export function compactFailed(file: string, cluster: string, done: readonly Interval[]): number {

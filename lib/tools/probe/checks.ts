@@ -153,7 +153,7 @@ function rateCheck(s: ProbeSettings, me: { name: string; uid: number }): Check {
   return {
     check: 'rate',
     status: 'info',
-    message: `${describeRate(s.rate)} for all sb-sacct of ${me.name} on this host together (${busy}; ${dir}); a year of daily windows takes about ${formatDuration(365 * perCall)}`,
+    message: `${describeRate(s.rate)} for all sb-sacct of ${me.name} on this host together (${busy}; ${dir}); a year of daily windows takes about ${formatDuration(365 * perCall)}, or ${formatDuration(730 * perCall)} when each day also asks for the steps of jobs that started before it`,
   };
 }
 

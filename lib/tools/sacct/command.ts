@@ -41,6 +41,21 @@ export function sacctArgs(cluster: string, start: number, end: number, slackBefo
   ];
 }
 
+// The query for the steps of some of a window's jobs: the window's query (same fields, states
+// and cluster) for those job ids only, from `from` to `to` (epoch seconds), so that a step that
+// ended long before the window is shown (sacct filters steps by -S/-E too).
+export function sacctStepArgs(cluster: string, ids: readonly number[], from: number, to: number): string[] {
+  const args = sacctArgs(cluster, from, to, 0, 0);
+  const o = args.indexOf('-o');
+  args.splice(o, 0, '-j', ids.join(','));
+  return args;
+}
+
+// At most this many job ids go in one -j list, and the list at most this many bytes: far below
+// Linux's 128 KiB limit on one argument, and a modest query for slurmdbd.
+export const STEP_QUERY_IDS = 1000;
+export const STEP_QUERY_BYTES = 16 * 1024;
+
 // The environment sacct runs in: the caller's, without anything that changes sacct's output
 // (SACCT_*, SLURM_TIME*, e.g. SACCT_FORMAT, SLURM_TIME_FORMAT), and with TZ=UTC.
 export function sacctEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -59,8 +74,13 @@ export function sacctmgrClusterArgs(cluster: string): string[] {
 }
 
 // What sacct's stderr says about a failure: temporary ones (slurmdbd down, frozen, busy) are
-// worth retrying; permanent ones (a bad option, field or time) would fail again the same way.
+// worth retrying; permanent ones (a bad option, field or time, no configuration) would fail
+// again the same way.
 const PERMANENT = [
+  // no slurm.conf, and no configless DNS record either
+  /Could not establish a configuration source/i,
+  // SLURM_CONF names a file that is not there or cannot be read
+  /Unable to process configuration file/i,
   /invalid field/i,
   /unrecognized option/i,
   /invalid option/i,
