@@ -15,9 +15,16 @@ export const VALUE_LIMIT = 10n ** 38n;
 // NDJSON: one row a line; value a decimal string, exact in every JSON reader (a number past
 // 2^53 is not, in JavaScript's and most others).
 export function ndjsonText(rows: readonly Row[]): string {
+  const quoted = new Map<string, string>();
+  const q = (v: string | null): string => {
+    if (v === null) return 'null';
+    let j = quoted.get(v);
+    if (j === undefined) quoted.set(v, (j = JSON.stringify(v)));
+    return j;
+  };
   let out = '';
   for (const r of rows) {
-    out += `{"cluster":${JSON.stringify(r.cluster)},"day":"${r.day}","user":${r.user === null ? 'null' : JSON.stringify(r.user)},"account":${r.account === null ? 'null' : JSON.stringify(r.account)},"metric":"${r.metric}","value":"${r.value}"}\n`;
+    out += `{"cluster":${q(r.cluster)},"day":"${r.day}","user":${q(r.user)},"account":${q(r.account)},"metric":"${r.metric}","value":"${r.value}"}\n`;
   }
   return out;
 }
