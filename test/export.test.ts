@@ -358,15 +358,18 @@ async function simStore(t: Tap.Test): Promise<string> {
 t.test('DuckDB reads the Parquet export: per-user sums equal sb-rank\'s, values exact', async (t) => {
   const root = await simStore(t);
   const out = tmp(t);
-  const r = await exportBin(['--root', root, '--out', out, '-f', 'parquet,csv']);
+  const r = await exportBin(['--root', root, '--out', out, '-f', 'parquet,csv,ndjson']);
   t.equal(r.status, 0, r.stderr);
-  t.equal(records(r.stdout).filter((x) => x['kind'] === 'export').length, 8, 'two clusters × January, February × two formats; March is not settled');
+  t.equal(records(r.stdout).filter((x) => x['kind'] === 'export').length, 12, 'two clusters × January, February × three formats; March is not settled');
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   t.teardown(() => conn.closeSync());
   const sums = async (fmt: string): Promise<Map<string, Totals>> => {
-    const reader = fmt === 'parquet' ? `read_parquet('${out}/*/*/*.parquet', hive_partitioning=true)` : `read_csv('${out}/*/*/*.csv', hive_partitioning=true, types={'value':'HUGEINT'})`;
-    const res = await conn.runAndReadAll(`SELECT user, metric, sum(value)::VARCHAR AS v FROM ${reader} WHERE month IN ('2024-01', '2024-02') GROUP BY user, metric`);
+    const reader =
+      fmt === 'parquet' ? `read_parquet('${out}/*/*/*.parquet', hive_partitioning=true)`
+      : fmt === 'csv' ? `read_csv('${out}/*/*/*.csv', hive_partitioning=true, types={'value':'HUGEINT'})`
+      : `read_ndjson('${out}/*/*/*.ndjson', hive_partitioning=true)`;
+    const res = await conn.runAndReadAll(`SELECT user, metric, sum(value::HUGEINT)::VARCHAR AS v FROM ${reader} WHERE month IN ('2024-01', '2024-02') GROUP BY user, metric`);
     const byUser = new Map<string, Totals>();
     for (const row of res.getRowObjectsJS() as Array<{ user: string; metric: string; v: string }>) {
       let tt = byUser.get(row.user);
@@ -383,6 +386,7 @@ t.test('DuckDB reads the Parquet export: per-user sums equal sb-rank\'s, values 
   t.same(clusters.getRowObjectsJS(), [{ cluster: 'anvil', month: '2024-01' }, { cluster: 'anvil', month: '2024-02' }, { cluster: 'hammer', month: '2024-01' }, { cluster: 'hammer', month: '2024-02' }]);
   const parquet = await sums('parquet');
   t.same(await sums('csv'), parquet, 'the CSV export sums the same');
+  t.same(await sums('ndjson'), parquet, 'the NDJSON export sums the same');
   // sb-rank over the same two months: January and February boards, summed by the same rounding
   const rank = await runBin('sb-rank', ['--root', root, '--now', '2024-03-10T00:00:00Z', '--min-jobs', '0', '-w', 'month-2024-01,month-2024-02', '-c', 'all', '-m', 'clock_hours,elapsed_hours,gpu_clock_hours,gpu_elapsed_hours,jobs,gpu_jobs,failed_jobs,mem_req_gb_hours,mem_used_gb_hours'], { env: NO_HOMES });
   t.equal(rank.status, 0, rank.stderr);

@@ -184,6 +184,8 @@ async function exportCluster(
   tally: Tally,
   emit: (rec: Record<string, unknown>) => Promise<void>,
 ): Promise<ClusterEntry> {
+  // The ledger first: a commit renames it after the rollups it counts (docs/store.md, Commits),
+  // so a month it holds as settled has its daily file complete by the time that is read.
   const ledger = readLedger(ledgerPath(root, cluster));
   const months = settledMonths(ledger.done);
   const entry: ClusterEntry = { watermark: watermark(months) ?? null, months: { ...(prior?.months ?? {}) } };
