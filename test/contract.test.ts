@@ -105,6 +105,17 @@ const CONTRACTS: Contract[] = [
     },
   },
   {
+    bin: 'sb-export',
+    args: () => ['--root', tmp(), '--out', tmp(), '-f', 'parquet,csv,ndjson'],
+    env: { SB_HOME_ROOT: path.join(tmpdir(), 'sb-contract-no-homes') },
+    // sb-export reads a store, not stdin: the jobs above, with January recorded done (settled)
+    prepare: async (args) => {
+      const done = JSON.stringify({ kind: 'chunk-done', cluster: 'hammer', start: '2024-01-01T00:00:00Z', end: '2024-01-31T23:59:59Z', rows: 0, settled: true });
+      const r = await runBin('sb-reduce', ['--root', args[1] as string], { input: [...jobs, done].join('\n') + '\n' });
+      if (r.status !== 0) throw new Error(`sb-reduce: ${r.stderr}`);
+    },
+  },
+  {
     bin: 'sb-render',
     args: () => ['--json', '-w', 'alltime,rolling-30d', '-m', 'overall,jobs,clock_hours', '-c', 'all,hammer'],
     env: { SB_ROOT: '' },

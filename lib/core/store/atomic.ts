@@ -47,7 +47,7 @@ export function readIfExists(file: string): Buffer | undefined {
 
 export interface FileText {
   path: string;
-  text: string;
+  text: string | Uint8Array;
 }
 
 // Temporary names: `.<name>.<12 hex>.tmp` in the target's directory (hidden from `*.json`).
