@@ -48,7 +48,8 @@ Options:
       --sacctmgr PATH      asked whether a cluster that gave no rows exists
                            (default: $SB_SACCTMGR, else sacctmgr beside sacct,
                            else sacctmgr)
-      --slack DURATION     widen the query by this before and after (default: 15m)
+      --slack DURATION     widen the query by this before and after (default: 15m);
+                           a window that cannot settle yet is asked exactly
       --settle DURATION    windows ending less than this before now are
                            'settled: false' (default: 15m)
       --sacct-timeout SEC  kill sacct and all it started after SEC (default: 120)
@@ -513,12 +514,12 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   };
 
   // One sacct call for one window: its kept rows, or why not.
-  const callSacct = async (chunk: Chunk): Promise<{ rows: ReturnType<WindowFilter['finish']> } | { failure: Failure }> => {
+  const callSacct = async (chunk: Chunk, slack: number): Promise<{ rows: ReturnType<WindowFilter['finish']> } | { failure: Failure }> => {
     const filter = new WindowFilter(chunk.cluster, chunk.start, chunk.end, { rowRecords });
     let garbled: GarbledOutput | undefined;
     let endsWithNewline = true;
     let consumed: Promise<void> = Promise.resolve();
-    const r = await runGroup(set.sacct, sacctArgs(chunk.cluster, chunk.start, chunk.end, set.slack, set.slack), {
+    const r = await runGroup(set.sacct, sacctArgs(chunk.cluster, chunk.start, chunk.end, slack, slack), {
       env,
       timeoutMs: set.timeout * 1000,
       signal,
@@ -595,8 +596,10 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
         await pause(slot.lastEnd + set.sleep * 1000 - Date.now());
         await gate();
         checkStop();
-        const fetchedAt = Date.now() / 1000;
-        const res = await callSacct(chunk);
+        // A window that cannot settle yet is asked for exactly, without the slack: it is fetched
+        // again when it settles (sb-chunk todo), and that fetch has the slack.
+        const settled = Date.now() / 1000 - chunk.end >= set.settle;
+        const res = await callSacct(chunk, settled ? set.slack : 0);
         slot.lastEnd = Date.now();
         if ('failure' in res) {
           failure = res.failure;
@@ -626,7 +629,7 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
           }
           knownClusters.add(chunk.cluster);
         }
-        return { ok: true, chunk, rows: res.rows.rows, count: res.rows.count, jobs: res.rows.jobs, settled: fetchedAt - chunk.end >= set.settle, attempts: attempt, orphans: res.rows.orphans };
+        return { ok: true, chunk, rows: res.rows.rows, count: res.rows.count, jobs: res.rows.jobs, settled, attempts: attempt, orphans: res.rows.orphans };
       }
       return { ok: false, chunk, failure, attempts: attempt };
     } finally {
