@@ -1,0 +1,87 @@
+// Polite polling: polls of the synthetic cluster every few minutes over simulated hours (the clock
+// moved with libfaketime), every sacct call kept; the store's totals must equal the truth, and each
+// finished job is handed down by at most two windows: once soon after it ends, once when its
+// window settles. The driver is bench/poll-sim.mjs (bench/poll.sh prints its table).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { ROOT, runCommand } from './helpers/run.js';
+
+let faketime = true;
+try {
+  execFileSync('faketime', ['-f', '@2024-01-10 00:00:00', 'true'], { stdio: 'ignore' });
+} catch {
+  faketime = false;
+}
+if (!faketime) {
+  if (process.env['CI'] === 'true') t.fail('faketime is missing (scripts/ensure-faketime.sh installs it)');
+  else t.plan(0, 'faketime is missing: apt-get install faketime (scripts/ensure-faketime.sh)');
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'sb-polite-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Stats {
+  error?: string;
+  jobs: number;
+  ticks: number;
+  runs: number;
+  locked: number;
+  calls: number;
+  calls_per_poll: { mean: number; max: number };
+  fetches: { mean: number; max: number; min: number };
+  kept: { mean: number; max: number; min: number } | null;
+  rows_per_job: number;
+  exact: boolean;
+  diffs: string[];
+}
+
+async function polls(name: string, args: string[]): Promise<Stats> {
+  const r = await runCommand(process.execPath, [path.join(ROOT, 'bench', 'poll-sim.mjs'), '--dir', path.join(dir, name), ...args]);
+  const line = r.stdout.trim().split('\n').pop() ?? '{}';
+  const s = JSON.parse(line) as Stats;
+  if (s.error !== undefined || r.status !== 0) throw new Error(`poll-sim ${name}: exit ${r.status}: ${s.error ?? r.stderr}`);
+  return s;
+}
+
+// The load every scenario keeps: each job handed down by one or two windows (never zero: the
+// truth is reached), at most two sacct calls a poll (after an outage, one per hour missed). A job also shows in a neighbour window's
+// answer (the 15-minute slack of a window that settles, and the synthetic cluster shows jobs up
+// to 10 minutes outside -S/-E), where it is not kept: at most twice more.
+function polite(t: Tap.Test, s: Stats, maxCalls = 2): void {
+  t.ok(s.exact, `totals equal the truth${s.diffs.length > 0 ? `: ${s.diffs.join('; ')}` : ''}`);
+  t.ok(s.jobs > 50, `${s.jobs} finished jobs`);
+  if (s.kept !== null) {
+    t.equal(s.kept.max, 2, 'no job handed down by more than two windows');
+    t.equal(s.kept.min, 1, 'every job handed down');
+  }
+  t.ok(s.fetches.max <= 4, `no job in more than four sacct answers (max ${s.fetches.max}, mean ${s.fetches.mean.toFixed(2)})`);
+  t.ok(s.calls_per_poll.max <= maxCalls, `at most ${maxCalls} sacct calls a poll (max ${s.calls_per_poll.max}, mean ${s.calls_per_poll.mean.toFixed(2)})`);
+}
+
+t.test('polls every 10 minutes over three hours: exact, each job fetched by at most two windows', async (t) => {
+  const s = await polls('steady', ['--hours', '3', '--every', '10']);
+  polite(t, s);
+  t.ok(s.calls_per_poll.mean < 1.5, `mostly one sacct call a poll (mean ${s.calls_per_poll.mean.toFixed(2)})`);
+  t.ok(s.fetches.mean < 3, `fewer than three answers per job on average (${s.fetches.mean.toFixed(2)})`);
+});
+
+t.test('polls every 3 minutes, more often than the 15-minute settle time: still exact and polite', async (t) => {
+  const s = await polls('often', ['--hours', '1', '--every', '3']);
+  polite(t, s);
+});
+
+t.test('an outage: no poll for 2h40m, then the backlog in whole windows fetched once, exact', async (t) => {
+  const s = await polls('outage', ['--hours', '4', '--every', '10', '--outage', '40-200']);
+  // the first poll after it: the hours since the last one that can settle, one call each, and
+  // the rest of the span in one
+  polite(t, s, 5);
+});
+
+t.test('two pollers started together each tick: the poll lock keeps one, exact, no extra load', async (t) => {
+  const s = await polls('two', ['--hours', '1.5', '--every', '10', '--pollers', '2', '--mode', 'poll']);
+  polite(t, s);
+  t.ok(s.locked > 0, `the second poller found the lock (${s.locked} of ${s.runs} runs)`);
+});
