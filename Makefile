@@ -63,9 +63,11 @@ coverage: build
 	  --check-coverage $(COVERAGE_FLOOR) npx tap
 	@echo "per-file report: .coverage/index.html"
 
-# sb-render's tests drive tmux and Debian's chromium: installed when missing (as root)
+# sb-render's tests drive tmux and Debian's chromium, the polling tests faketime: installed
+# when missing (as root)
 browser-deps:
 	@bash scripts/ensure-browser.sh
+	@bash scripts/ensure-faketime.sh
 
 # a real single-node SLURM cluster, the workload, the whole pipeline against it (test/slurm/suite.sh);
 # exits 77 with a message when it cannot run here (not root, not Debian)

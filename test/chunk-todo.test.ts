@@ -120,3 +120,24 @@ t.test('todo: $SB_ROOT, usage errors, a corrupt ledger', async (t) => {
   const help = await runBin('sb-chunk', ['--help']);
   t.match(help.stdout, /sb-chunk todo \[-s START\]/);
 });
+
+t.test('todo --settle: a window counted unsettled comes again only once it can settle', async (t) => {
+  const iso = (sec: number): string => new Date(sec * 1000).toISOString().replace('.000', '');
+  const now = Math.floor(Date.now() / 1000);
+  const [s, e] = [now - 3600, now - 60];
+  const root = store([], [[iso(s), iso(e - 120)]]);
+  const range = ['-s', iso(s), '-e', iso(e), '--step', '1'];
+  const polite = await todo(root, ...range);
+  t.same([polite.status, polite.stderr], [0, '']);
+  t.same(windows(polite.stdout), [[iso(e - 119), iso(e)]], 'only the span never fetched');
+  const again = await todo(root, ...range, '--settle', '0');
+  t.same(windows(again.stdout), [[iso(s), iso(e)]], '--settle 0: the whole window again');
+  const settles = await todo(root, ...range, '--settle', '30s');
+  t.same(windows(settles.stdout), [[iso(s), iso(e)]], 'ended a minute ago, settle 30 s: whole, once');
+  const bad = await todo(root, ...range, '--settle', 'soon');
+  t.equal(bad.status, 2);
+  t.match(bad.stderr, /option '--settle': 'soon' is not a duration/);
+  const other = await runBin('sb-chunk', ['new', '-c', 'h', '--settle', '5m']);
+  t.equal(other.status, 2);
+  t.match(other.stderr, /option '--settle' belongs to 'sb-chunk todo'/);
+});
