@@ -20,15 +20,15 @@ both inclusive; the next one starts one second after).
 
 Commands:
   new              windows covering START..END (both inclusive)
-  todo             what the store's chunk ledger does not hold yet: the windows
-                   of 'new' minus what it holds as done and settled, asked of
-                   slurmdbd once each. A window that can settle (it ended
-                   --settle ago) comes whole, with whatever of it was counted
-                   unsettled; of one that cannot, only the span never fetched,
-                   in as few windows as --step allows. So a poll every few
-                   minutes fetches each finished job twice: once soon after
-                   it ends, once when its window settles. Backfill, resume
-                   and poll in one
+  todo             the windows of 'new' minus what the store's chunk ledger
+                   holds as done and settled, asking slurmdbd no more than
+                   exactness needs: a window that can settle (it ended
+                   --settle ago) comes whole, what it counted unsettled
+                   included; of one that cannot, only the span never fetched,
+                   in as few windows as --step allows. A poll every few
+                   minutes so fetches each finished job by two windows at
+                   most: soon after it ends, and when its window settles.
+                   Backfill, resume and poll in one
   from-file [FILE] windows to retry, read from FILE or stdin: a headerless
                    'start,end' CSV, chunk NDJSON, or sb-sacct's failure ledger
                    (any record with start/end/cluster); duplicates collapse.
