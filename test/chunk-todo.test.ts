@@ -53,6 +53,8 @@ t.test('todoChunks: a window that can settle comes whole, once; of one that cann
   // after an outage: windows that can settle come whole, the rest as never fetched
   t.same(todoChunks([h(0, 99), h(100, 199), h(200, 299), h(300, 350)], { done: [], unsettled: [[0, 40]] }, clock(350, 60)), [h(0, 99), h(100, 199), h(200, 299), h(300, 350)]);
   t.same(todoChunks([h(0, 99), h(100, 199), h(200, 299), h(300, 350)], { done: [], unsettled: [[0, 40], [250, 320]] }, clock(350, 60)), [h(0, 99), h(100, 199), h(200, 249), h(321, 350)]);
+  t.same(todoChunks(w, { done: [[0, 199]], unsettled: [] }, clock(250)), [h(200, 250)], 'the span never fetched ends at now: a window ending later waits for it');
+  t.same(todoChunks(w, { done: [[0, 199]], unsettled: [] }, clock(150)), [], 'nothing after now');
   t.same(todoChunks(w, { done: [[50, 120]], unsettled: [[0, 49], [121, 299]] }, clock(300, 0)), notDone(w, { done: [[50, 120]], unsettled: [] }), 'settle 0: every unsettled piece again');
 });
 

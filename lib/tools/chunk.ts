@@ -167,6 +167,7 @@ export interface TodoClock {
 // across windows into as few as `longest` allows; what it counted unsettled waits for its window
 // to settle. So a job is fetched when first seen and once more when its window settles, however
 // often the poll runs; after an outage the backlog comes in whole windows that settle at once.
+// The never-fetched span ends at now: what ends later is asked for by a later poll.
 // With settle 0 every window can settle: every unsettled piece comes again, as notDone.
 export function todoChunks(windows: Chunk[], ledger: ChunkLedger, clock: TodoClock): Chunk[] {
   const out: Chunk[] = [];
@@ -177,8 +178,10 @@ export function todoChunks(windows: Chunk[], ledger: ChunkLedger, clock: TodoClo
         out.push({ cluster: w.cluster, start: piece[0], end: piece[1] });
         continue;
       }
+      // never past now: nothing has ended there yet, and a span fetched empty would wait for
+      // its window to settle
       let list = fresh.get(w.cluster) ?? [];
-      for (const never of subtractIntervals(piece, ledger.unsettled)) list = addInterval(list, never);
+      for (const [s, e] of subtractIntervals(piece, ledger.unsettled)) if (s <= clock.now) list = addInterval(list, [s, Math.min(e, clock.now)]);
       fresh.set(w.cluster, list);
     }
   }
