@@ -45,8 +45,9 @@ test: build browser-deps
 	  node scripts/tap-summary.mjs .tap/report.tap; exit $$status
 
 # the inner loop (under 90 s here): all but the long runs of whole pipelines (the crash torture,
-# the stand-in sacct's own tests, three clusters in lockstep) and the browser and tmux drives
-FAST_SKIP := test/store-torture.test.ts test/sim.test.ts test/rendezvous.test.ts test/rendezvous-tcp.test.ts \
+# the stand-in sacct's own tests, simulated hours of polling, three clusters in lockstep) and the
+# browser and tmux drives
+FAST_SKIP := test/store-torture.test.ts test/sim.test.ts test/poll-polite.test.ts test/rendezvous.test.ts test/rendezvous-tcp.test.ts \
   test/rendezvous-security.test.ts test/render-html.test.ts test/render-tui.test.ts
 test-fast: build
 	@mkdir -p .tap
@@ -63,9 +64,11 @@ coverage: build
 	  --check-coverage $(COVERAGE_FLOOR) npx tap
 	@echo "per-file report: .coverage/index.html"
 
-# sb-render's tests drive tmux and Debian's chromium: installed when missing (as root)
+# sb-render's tests drive tmux and Debian's chromium, the polling tests faketime: installed
+# when missing (as root)
 browser-deps:
 	@bash scripts/ensure-browser.sh
+	@bash scripts/ensure-faketime.sh
 
 # a real single-node SLURM cluster, the workload, the whole pipeline against it (test/slurm/suite.sh);
 # exits 77 with a message when it cannot run here (not root, not Debian)

@@ -4,7 +4,7 @@ import path from 'node:path';
 import t from 'tap';
 import { formatLedger, type Interval } from '../lib/core/store/chunk-ledger.js';
 import { parseTime } from '../lib/core/records/time.js';
-import { todoChunks } from '../lib/tools/chunk.js';
+import { notDone, todoChunks } from '../lib/tools/chunk.js';
 import { records, runBin, runShell } from './helpers/run.js';
 
 const T = (s: string): number => parseTime(s) as number;
@@ -22,17 +22,40 @@ function store(done: Array<[string, string]>, unsettled: Array<[string, string]>
 const todo = (root: string, ...args: string[]): ReturnType<typeof runBin> => runBin('sb-chunk', ['todo', '-c', 'h', '--root', root, ...args]);
 const windows = (stdout: string): string[][] => records(stdout).map((w) => [w['start'] as string, w['end'] as string]);
 
-t.test('todoChunks: whole windows, missing pieces, nothing', async (t) => {
+t.test('notDone: whole windows, missing pieces, nothing', async (t) => {
   const w = [{ cluster: 'h', start: 0, end: 99 }, { cluster: 'h', start: 100, end: 199 }, { cluster: 'h', start: 200, end: 299 }];
-  t.same(todoChunks(w, { done: [], unsettled: [] }), w);
-  t.same(todoChunks(w, { done: [[0, 199]], unsettled: [] }), [w[2]]);
-  t.same(todoChunks(w, { done: [[50, 120], [150, 160]], unsettled: [[0, 49]] }), [
+  t.same(notDone(w, { done: [], unsettled: [] }), w);
+  t.same(notDone(w, { done: [[0, 199]], unsettled: [] }), [w[2]]);
+  t.same(notDone(w, { done: [[50, 120], [150, 160]], unsettled: [[0, 49]] }), [
     { cluster: 'h', start: 0, end: 49 },
     { cluster: 'h', start: 121, end: 149 },
     { cluster: 'h', start: 161, end: 199 },
     { cluster: 'h', start: 200, end: 299 },
   ]);
-  t.same(todoChunks(w, { done: [[-5, 500]], unsettled: [] }), []);
+  t.same(notDone(w, { done: [[-5, 500]], unsettled: [] }), []);
+});
+
+t.test('todoChunks: a window that can settle comes whole, once; of one that cannot, only what was never fetched', async (t) => {
+  const h = (start: number, end: number) => ({ cluster: 'h', start, end });
+  const w = [h(0, 99), h(100, 199), h(200, 299)];
+  const clock = (now: number, settle = 15, longest = 100) => ({ now, settle, longest });
+  t.same(todoChunks(w, { done: [], unsettled: [] }, clock(400)), w, 'all can settle: new');
+  t.same(todoChunks(w, { done: [], unsettled: [] }, clock(299)), [h(0, 99), h(100, 199), h(200, 299)], 'the last cannot settle, nothing of it fetched yet: all of it');
+  // a poll at 250 counted 200..250 unsettled; at 260 only 251..260 is new, 200..250 waits
+  const w260 = [h(0, 99), h(100, 199), h(200, 260)];
+  t.same(todoChunks(w260, { done: [[0, 199]], unsettled: [[200, 250]] }, clock(260)), [h(251, 260)], 'the never-fetched span only');
+  t.same(todoChunks(w260, { done: [[0, 199]], unsettled: [[200, 260]] }, clock(260)), [], 'nothing new, nothing can settle: nothing');
+  // at 315 the window 200..299 can settle (299 + 15 <= 315): whole, once, with what it counted
+  const w315 = [h(200, 299), h(300, 315)];
+  t.same(todoChunks(w315, { done: [[0, 199]], unsettled: [[200, 310]] }, clock(315)), [h(200, 299), h(311, 315)]);
+  // the never-fetched span merges across windows, cut by longest
+  t.same(todoChunks([h(200, 299), h(300, 399), h(400, 420)], { done: [[0, 199]], unsettled: [[200, 279]] }, clock(420, 150, 100)), [h(280, 379), h(380, 420)]);
+  // after an outage: windows that can settle come whole, the rest as never fetched
+  t.same(todoChunks([h(0, 99), h(100, 199), h(200, 299), h(300, 350)], { done: [], unsettled: [[0, 40]] }, clock(350, 60)), [h(0, 99), h(100, 199), h(200, 299), h(300, 350)]);
+  t.same(todoChunks([h(0, 99), h(100, 199), h(200, 299), h(300, 350)], { done: [], unsettled: [[0, 40], [250, 320]] }, clock(350, 60)), [h(0, 99), h(100, 199), h(200, 249), h(321, 350)]);
+  t.same(todoChunks(w, { done: [[0, 199]], unsettled: [] }, clock(250)), [h(200, 250)], 'the span never fetched ends at now: a window ending later waits for it');
+  t.same(todoChunks(w, { done: [[0, 199]], unsettled: [] }, clock(150)), [], 'nothing after now');
+  t.same(todoChunks(w, { done: [[50, 120]], unsettled: [[0, 49], [121, 299]] }, clock(300, 0)), notDone(w, { done: [[50, 120]], unsettled: [] }), 'settle 0: every unsettled piece again');
 });
 
 t.test('todo on a fresh store is new', async (t) => {
@@ -98,4 +121,25 @@ t.test('todo: $SB_ROOT, usage errors, a corrupt ledger', async (t) => {
   t.match(bad.stderr, /^sb-chunk: .*ledger\.json: the chunk ledger is not JSON/);
   const help = await runBin('sb-chunk', ['--help']);
   t.match(help.stdout, /sb-chunk todo \[-s START\]/);
+});
+
+t.test('todo --settle: a window counted unsettled comes again only once it can settle', async (t) => {
+  const iso = (sec: number): string => new Date(sec * 1000).toISOString().replace('.000', '');
+  const now = Math.floor(Date.now() / 1000);
+  const [s, e] = [now - 3600, now - 60];
+  const root = store([], [[iso(s), iso(e - 120)]]);
+  const range = ['-s', iso(s), '-e', iso(e), '--step', '1'];
+  const polite = await todo(root, ...range);
+  t.same([polite.status, polite.stderr], [0, '']);
+  t.same(windows(polite.stdout), [[iso(e - 119), iso(e)]], 'only the span never fetched');
+  const again = await todo(root, ...range, '--settle', '0');
+  t.same(windows(again.stdout), [[iso(s), iso(e)]], '--settle 0: the whole window again');
+  const settles = await todo(root, ...range, '--settle', '30s');
+  t.same(windows(settles.stdout), [[iso(s), iso(e)]], 'ended a minute ago, settle 30 s: whole, once');
+  const bad = await todo(root, ...range, '--settle', 'soon');
+  t.equal(bad.status, 2);
+  t.match(bad.stderr, /option '--settle': 'soon' is not a duration/);
+  const other = await runBin('sb-chunk', ['new', '-c', 'h', '--settle', '5m']);
+  t.equal(other.status, 2);
+  t.match(other.stderr, /option '--settle' belongs to 'sb-chunk todo'/);
 });

@@ -1,6 +1,7 @@
 import { type Args, type Context, type Tool, optInt, optNumber, optString } from '../core/cli/run.js';
 import { type Chunk, type CalendarUnit, EARLIEST, LONGEST, chunkFromRecord, chunkRecord, cutByCalendar, cutByStep, sortUnique, windowProblem } from '../core/records/chunk.js';
-import { type ChunkLedger, ledgerPath, readLedger, subtractIntervals } from '../core/store/chunk-ledger.js';
+import { type ChunkLedger, type Interval, addInterval, ledgerPath, readLedger, subtractIntervals } from '../core/store/chunk-ledger.js';
+import { durationOption } from '../core/sacct/duration.js';
 import { isClusterName, localClusterName, notClusterName } from '../core/records/cluster.js';
 import { BadInput, UsageError } from '../core/cli/errors.js';
 import { forEachRecord, type Input } from '../core/cli/input.js';
@@ -20,8 +21,14 @@ both inclusive; the next one starts one second after).
 Commands:
   new              windows covering START..END (both inclusive)
   todo             the windows of 'new' minus what the store's chunk ledger
-                   holds as done and settled; a window partly done becomes
-                   its missing pieces. Backfill, resume and poll in one
+                   holds as done and settled, asking slurmdbd no more than
+                   exactness needs: a window that can settle (it ended
+                   --settle ago) comes whole, what it counted unsettled
+                   included; of one that cannot, only the span never fetched,
+                   in as few windows as --step allows. A poll every few
+                   minutes so fetches each finished job by two windows at
+                   most: soon after it ends, and when its window settles.
+                   Backfill, resume and poll in one
   from-file [FILE] windows to retry, read from FILE or stdin: a headerless
                    'start,end' CSV, chunk NDJSON, or sb-sacct's failure ledger
                    (any record with start/end/cluster; its skipped-line
@@ -38,6 +45,9 @@ Options:
       --by UNIT      windows on UTC calendar boundaries: hour, day or month
   -c, --cluster NAME cluster the windows belong to (default: $SB_CLUSTER, else
                      ClusterName from 'scontrol show config')
+      --settle DURATION  for todo: how long after its end a window can settle,
+                     as sb-sacct's --settle (default: 15m); 0 prints every
+                     unsettled window again
   -n, --limit N      print at most N windows (the earliest)
   -r, --root DIR     the store, for todo and from-file (default: $SB_ROOT)
       --strict       exit 65 at the end if any input line was bad
@@ -59,7 +69,7 @@ export const tool: Tool = {
   name: 'sb-chunk',
   usage: USAGE,
   options: {
-    string: ['start', 'end', 'step', 'by', 'cluster', 'limit', 'root'],
+    string: ['start', 'end', 'step', 'by', 'cluster', 'limit', 'root', 'settle'],
     alias: { s: 'start', e: 'end', c: 'cluster', n: 'limit', r: 'root' },
   },
   reads: true,
@@ -76,6 +86,7 @@ export async function main({ args, io, report, out, input }: Context): Promise<v
 
   let chunks: Chunk[];
   if (command === 'new' && optString(args, 'root') !== undefined) throw new UsageError(`option '--root' belongs to 'sb-chunk todo' and 'sb-chunk from-file'`);
+  if (command !== 'todo' && optString(args, 'settle') !== undefined) throw new UsageError(`option '--settle' belongs to 'sb-chunk todo'`);
   if (command === 'new') {
     if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`);
     chunks = newChunks(args, io.env, cluster);
@@ -83,7 +94,9 @@ export async function main({ args, io, report, out, input }: Context): Promise<v
     if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`);
     const root = storeRoot(optString(args, 'root'), io.env);
     if (root === undefined) throw new UsageError('sb-chunk todo needs the store: give --root DIR or set SB_ROOT');
-    chunks = todoChunks(newChunks(args, io.env, cluster), readLedger(ledgerPath(root, cluster())));
+    const settle = durationOption('settle', optString(args, 'settle'), 900);
+    const windows = newChunks(args, io.env, cluster);
+    chunks = todoChunks(windows, readLedger(ledgerPath(root, cluster())), { now: Math.floor(Date.now() / 1000), settle, longest: longestWindow(args) });
   } else if (command === 'from-file') {
     if (rest.length > 1) throw new UsageError(`unexpected argument '${rest[1]}'`);
     for (const name of ['start', 'end', 'step', 'by']) {
@@ -95,7 +108,7 @@ export async function main({ args, io, report, out, input }: Context): Promise<v
     if (root !== undefined) {
       const ledgers = new Map<string, ChunkLedger>();
       const ledgerOf = (c: string): ChunkLedger => ledgers.get(c) ?? ledgers.set(c, readLedger(ledgerPath(root, c))).get(c) as ChunkLedger;
-      chunks = chunks.flatMap((c) => todoChunks([c], ledgerOf(c.cluster)));
+      chunks = chunks.flatMap((c) => notDone([c], ledgerOf(c.cluster)));
     }
   } else if (command === undefined) {
     throw new UsageError('missing command: new, todo or from-file');
@@ -138,8 +151,55 @@ function newChunks(args: Args, env: NodeJS.ProcessEnv, cluster: () => string): C
 
 // The windows not yet done: each window minus the ledger's done (settled) intervals, so a
 // window partly done becomes its missing pieces, still closed and touching nothing done.
-export function todoChunks(windows: Chunk[], ledger: ChunkLedger): Chunk[] {
+export function notDone(windows: Chunk[], ledger: ChunkLedger): Chunk[] {
   return windows.flatMap((w) => subtractIntervals([w.start, w.end], ledger.done).map(([start, end]) => ({ cluster: w.cluster, start, end })));
+}
+
+export interface TodoClock {
+  now: number;
+  // seconds after its end a window can settle (sb-sacct's --settle)
+  settle: number;
+  // the longest window the never-fetched span is cut into, in seconds
+  longest: number;
+}
+
+// What a poll asks of slurmdbd. Each window's pieces not done: a piece that can settle (it
+// ended `settle` ago) is fetched whole, once, the unsettled counts in it included: that fetch
+// settles it. Of a piece that cannot settle yet only what was never fetched is asked for, merged
+// across windows into as few as `longest` allows; what it counted unsettled waits for its window
+// to settle. So a job is fetched when first seen and once more when its window settles, however
+// often the poll runs; after an outage the backlog comes in whole windows that settle at once.
+// The never-fetched span ends at now: what ends later is asked for by a later poll.
+// With settle 0 every window can settle: every unsettled piece comes again, as notDone.
+export function todoChunks(windows: Chunk[], ledger: ChunkLedger, clock: TodoClock): Chunk[] {
+  const out: Chunk[] = [];
+  const fresh = new Map<string, Interval[]>();
+  for (const w of windows) {
+    for (const piece of subtractIntervals([w.start, w.end], ledger.done)) {
+      if (piece[1] + clock.settle <= clock.now) {
+        out.push({ cluster: w.cluster, start: piece[0], end: piece[1] });
+        continue;
+      }
+      // never past now: nothing has ended there yet, and a span fetched empty would wait for
+      // its window to settle
+      let list = fresh.get(w.cluster) ?? [];
+      for (const [s, e] of subtractIntervals(piece, ledger.unsettled)) if (s <= clock.now) list = addInterval(list, [s, Math.min(e, clock.now)]);
+      fresh.set(w.cluster, list);
+    }
+  }
+  for (const [cluster, list] of fresh) {
+    for (const [s, e] of list) for (const [start, end] of cutByStep(s, e, clock.longest)) out.push({ cluster, start, end });
+  }
+  return out.sort((a, b) => a.start - b.start || a.end - b.end);
+}
+
+// The longest window of the never-fetched span: --step, or the --by unit (a month as 31 days).
+function longestWindow(args: Args): number {
+  const by = optString(args, 'by');
+  if (by === 'hour') return 3600;
+  if (by === 'day') return 86400;
+  if (by === 'month') return 31 * 86400;
+  return Math.round(optNumber(args, 'step', 1) * 3600);
 }
 
 // Reads windows to retry from CSV or NDJSON lines; bad lines are reported and skipped.

@@ -18,11 +18,12 @@ import { runOne, runPipeline, type Stage, type StageResult } from './poll/stages
 
 export const USAGE = `Usage: sb-poll [-c CLUSTER] [--root DIR] [options]
 
-One poll of one cluster, for cron or a systemd timer: fetch every window since
---since that the store does not hold as done and settled (new windows, windows
-still settling, windows that failed before), add the new jobs, rewrite the
-leaderboards and, with --html, the web page. It runs the toolkit's programs of
-its own installation:
+One poll of one cluster, for cron or a systemd timer: fetch what the store does
+not hold as done and settled since --since (the span since the previous poll,
+a window that can settle now, windows that failed before), add the new jobs,
+rewrite the leaderboards and, with --html, the web page. That is one sacct call
+a poll, and one more once a window can settle: each finished job is fetched by
+two windows at most. It runs the toolkit's programs of its own installation:
 
   sb-chunk todo | sb-sacct | sb-parse | sb-dedupe | sb-reduce
   sb-rank --write

@@ -53,7 +53,8 @@ Options:
       --sacctmgr PATH      asked whether a cluster that gave no rows exists
                            (default: $SB_SACCTMGR, else sacctmgr beside sacct,
                            else sacctmgr)
-      --slack DURATION     widen the query by this before and after (default: 15m)
+      --slack DURATION     widen the query by this before and after (default: 15m);
+                           a window that cannot settle yet is asked exactly
       --settle DURATION    windows ending less than this before now are
                            'settled: false' (default: 15m)
       --sacct-timeout SEC  kill sacct and all it started after SEC (default: 120)
@@ -377,13 +378,16 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   // One try at a window: its query, then, for its jobs that started before the query's -S, the
   // queries by job id that show all their steps. Its kept rows, or why not.
   const tryWindow = async (chunk: Chunk, slot: Slot): Promise<{ rows: WindowRows; fetchedAt: number } | { failure: Failure }> => {
-    const from = chunk.start - set.slack;
-    const to = chunk.end + set.slack;
+    // A window that cannot settle yet is asked for exactly, without the slack: it is fetched
+    // again when it settles (sb-chunk todo), and that fetch has the slack.
+    const fetchedAt = Date.now() / 1000;
+    const slack = fetchedAt - chunk.end >= set.settle ? set.slack : 0;
+    const from = chunk.start - slack;
+    const to = chunk.end + slack;
     const filter = new WindowFilter(chunk.cluster, chunk.start, chunk.end, { rowRecords, stepsFrom: from });
     let done = false;
     try {
-      const fetchedAt = Date.now() / 1000;
-      const failure = await readCall(sacctArgs(chunk.cluster, chunk.start, chunk.end, set.slack, set.slack), filter, slot, false);
+      const failure = await readCall(sacctArgs(chunk.cluster, chunk.start, chunk.end, slack, slack), filter, slot, false);
       if (failure) return { failure };
       const jobs = filter.deferred();
       for (const batch of stepQueries(jobs)) {

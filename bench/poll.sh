@@ -1,0 +1,36 @@
+#!/bin/sh
+# What polling asks of slurmdbd: a day (BENCH_QUICK=1: two hours) of the README's poll every
+# 10 minutes on the synthetic cluster (60 jobs an hour, records reaching slurmdbd up to 5 minutes
+# late, jobs shown up to 10 minutes outside -S/-E), the clock moved with libfaketime; every sacct
+# call and answer kept (bench/poll-sim.mjs). Per finished job: the windows that handed it down,
+# the sacct answers it was in, the rows fetched; sacct calls per poll; totals checked against the
+# truth. SB_BENCH_BASE=DIR also runs another built checkout's programs (git worktree add DIR REV;
+# make build there) in the same run: before and after.
+# Needs faketime (scripts/ensure-faketime.sh) and the compiled tree (make build). No pass/fail.
+set -eu
+cd "$(dirname "$0")/.."
+hours=24
+[ "${BENCH_QUICK:-}" = 1 ] && hours=2
+command -v faketime >/dev/null 2>&1 || { echo "bench/poll.sh: faketime is missing (scripts/ensure-faketime.sh)"; exit 0; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+row() {
+  node -e '
+    const [name, file] = process.argv.slice(1);
+    const s = JSON.parse(require("fs").readFileSync(file, "utf8").trim().split("\n").pop());
+    if (s.error) { console.log(`| ${name} | error: ${s.error} |`); process.exit(0); }
+    const f = (x) => x.toFixed(2);
+    const steps = s.step_calls === undefined ? "-" : `${s.step_calls} (${f(s.step_fetches.mean)} / ${s.step_fetches.max} a job, ${f(s.step_rows_per_job)} rows)`;
+    console.log(`| ${name} | ${s.jobs} | ${f(s.kept.mean)} / ${s.kept.max} | ${f(s.fetches.mean)} / ${s.fetches.max} | ${f(s.rows_per_job)} | ${s.calls} | ${f(s.calls_per_poll.mean)} / ${s.calls_per_poll.max} | ${steps} | ${s.exact ? "yes" : "NO"} |`);
+  ' "$1" "$2"
+}
+echo "polling every 10 minutes for ${hours} h (then until the last window settles), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo '| policy | finished jobs | windows per job (mean / max) | sacct answers per job (mean / max) | rows fetched per job | sacct calls | calls per poll (mean / max) | queries for steps by job id | exact |'
+echo '|---|---|---|---|---|---|---|---|---|'
+if [ -n "${SB_BENCH_BASE:-}" ]; then
+  node bench/poll-sim.mjs --dir "$tmp/before" --hours "$hours" --bin "$SB_BENCH_BASE/bin" > "$tmp/before.json" || true
+  row "before ($(git -C "$SB_BENCH_BASE" rev-parse --short HEAD 2>/dev/null || echo "$SB_BENCH_BASE"))" "$tmp/before.json"
+fi
+node bench/poll-sim.mjs --dir "$tmp/after" --hours "$hours" > "$tmp/after.json" || true
+row "after ($(git rev-parse --short HEAD 2>/dev/null || echo this))" "$tmp/after.json"
