@@ -9,7 +9,8 @@ import { MAX_XP, SKILLS, XP_TABLE, levelForXp, skillXp } from '../lib/core/score
 import { parseOptoutList } from '../lib/core/scores/optout.js';
 import { competitionRank, rankUsers } from '../lib/tools/rank.js';
 import { goldenCases } from './helpers/golden.js';
-import { records, runBin, runShell } from './helpers/run.js';
+import { records, ROOT, runBin, runShell } from './helpers/run.js';
+import { accountDifferences, accountTruth } from './helpers/account-truth.js';
 import { totals, writeOptout, writeStore, type Entry } from './helpers/store-fixture.js';
 import type { JobRecord } from '../lib/core/records/job.js';
 import { jobTotals } from '../lib/core/scores/metrics.js';
@@ -601,6 +602,16 @@ t.test('accounts since: days counted before the store kept accounts are named, n
   const u = await rank(root, ['-m', 'jobs', '-c', 'all', '-w', 'alltime', '--min-jobs', '0']);
   t.same(users(records(u.stdout), 'alltime', 'jobs'), ['alice', 'bob'], 'user boards count every job, as before');
   t.same(board(records(u.stdout), 'alltime', 'jobs').map((x) => x['value']), [4, 2]);
+});
+
+t.test('account boards exact against the synthetic cluster\'s truth: every account × user total, every account × skill XP and level', async (t) => {
+  const root = tempRoot(t);
+  const sim = 'SB_SIM_NOW=2024-03-01T00:00:00Z SB_SIM_RATE=20 SB_SIM_SEED=teams SB_SIM_REQUEUE=0.03';
+  const r = await runShell(`sb-chunk new -c hammer -s 2024-01-10T00:00:00Z -e 2024-01-11T23:59:59Z --by hour | ${sim} sb-sacct --sacct '${path.join(ROOT, 'sim', 'sacct')}' --rate 0 -j 4 | sb-parse | sb-dedupe --root '${root}' | sb-reduce --root '${root}' > /dev/null`, { timeoutMs: 120_000 });
+  t.equal(r.status, 0, r.stderr);
+  const truth = await accountTruth(sim, 'hammer', '2024-01-10T00:00:00', '2024-01-11T23:59:59');
+  t.ok(truth.size >= 8, `${truth.size} accounts`);
+  t.same((await accountDifferences(root, 'hammer', '2024-01', truth)).slice(0, 10), []);
 });
 
 t.test('| head -1: exit 0, nothing on stderr', async (t) => {
