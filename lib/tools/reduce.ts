@@ -53,6 +53,12 @@ Options:
       --rebuild        rewrite the derived files (monthly, yearly, all-time per
                        user) from the daily bins and the dedupe state, and exit:
                        the recovery when --check finds them wrong
+      --fill-accounts  fill in the account data of days counted before sb-reduce
+                       kept accounts, from the same jobs fetched again (sb-chunk
+                       todo --refetch | sb-sacct | sb-parse, no sb-dedupe): a
+                       day is filled only if the jobs fetched are exactly those
+                       counted, and only once; user totals are never changed.
+                       Prints a 'fill' record per month
   -v, --verbose        say what each run did on stderr
       --strict         exit 65 at the end if any input line was bad
       --errors FMT     diagnostics as 'text' (default) or 'json' lines on stderr
@@ -70,7 +76,7 @@ export const tool: Tool = {
   usage: USAGE,
   options: {
     string: ['root', 'batch', 'wait', 'stale'],
-    boolean: ['verbose', 'check', 'rebuild'],
+    boolean: ['verbose', 'check', 'rebuild', 'fill-accounts'],
     alias: { r: 'root', b: 'batch', w: 'wait', v: 'verbose' },
   },
   reads: true,
@@ -551,7 +557,24 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
     optout: { list: undefined, home: new Map() },
     clusters: new Map(),
   };
-  if (args['check'] === true && args['rebuild'] === true) throw new UsageError('give --check or --rebuild, not both');
+  if ([args['check'], args['rebuild'], args['fill-accounts']].filter((x) => x === true).length > 1) throw new UsageError('give one of --check, --rebuild and --fill-accounts');
+  if (args['fill-accounts'] === true) {
+    const { Refetch, commitFills } = await import('./reduce/fill.js');
+    const refetch = new Refetch();
+    await forEachRecord(await input(args._[0]), out, report, {
+      job: (rec) => {
+        const { cluster, job } = pendingJob(rec);
+        refetch.job(cluster, job);
+      },
+      'chunk-done': (rec) => {
+        const { cluster, chunk } = pendingChunk(rec);
+        refetch.window(cluster, chunk.start, chunk.end);
+      },
+    });
+    const status = await commitFills(refetch, root, out, report, { waitMs: ctx.waitMs, staleMs: ctx.staleMs });
+    await out.flush();
+    return status;
+  }
   if (args['rebuild'] === true) {
     maxOperands(args, 0);
     const { rebuildStore } = await import('./reduce/rebuild.js');
