@@ -440,6 +440,9 @@ t.test('account boards: --by account, --account NAME, the rank records of both, 
   t.equal(recs.stdout.split('\n').slice(1).join('\n'), fromFiles.stdout.split('\n').slice(1).join('\n'), 'rank records show as the files do (but the as-of time)');
   const one = await runShell(`sb-rank --root '${root}' --account acct01 -w rolling-30d -m jobs -c all --now ${TEAM_NOW} --min-jobs 0 | sb-render --text --account acct01`, { env: { SB_HOME_ROOT: path.join(root, 'no-homes') } });
   t.match(one.stdout.split('\n')[1], /· Account acct01 · accounts since/);
+  const json = await runBin('sb-render', ['--root', root, '--json', '--by', 'account', '-w', 'rolling-30d', '-m', 'jobs']);
+  t.same(records(json.stdout).map((x) => [x['by'], x['account'], x['value'], x['accounts_since']]), board.rows.map((x) => ['account', x.account, x.value, TEAM_SINCE]), '--json: the account records as sb-rank prints them');
+  t.ok(records(json.stdout).every((x) => !('user' in x)));
   r = await runBin('sb-render', ['--root', root, '--text', '--account', 'nope']);
   t.equal(r.status, 1);
   t.match(r.stderr, /^sb-render: no boards of account "nope" in '.*leaderboards' \(there are: Users, Accounts, Account acct00, .*, and \d+ more\)$/m);

@@ -176,10 +176,15 @@ export async function main(ctx: Context): Promise<number | void> {
         for (const s of user !== undefined && metrics === undefined ? source.skills : skills) {
           const b = source.board(w, s, c);
           if (b === undefined) continue;
-          const head = `{"kind":"rank","window":${JSON.stringify(w)},"metric":"${s}","cluster":${JSON.stringify(c)},`;
+          // as sb-rank prints them: account boards name accounts, one account's boards lead with it
+          const g = grouped.group;
+          const lead = g === 'accounts' ? '"by":"account",' : g.startsWith('account/') ? `"account":${JSON.stringify(g.slice('account/'.length))},` : '';
+          const head = `{"kind":"rank",${lead}"window":${JSON.stringify(w)},"metric":"${s}","cluster":${JSON.stringify(c)},`;
+          const since = b.accountsSince === undefined ? '' : `,"accounts_since":"${b.accountsSince}"`;
           for (const r of b.rows) {
             if (r.rank > top || (user !== undefined && r.user !== user)) continue;
-            out.line(`${head}"rank":${r.rank},"user":${JSON.stringify(r.user)},"value":${r.value},"level":${r.level},"xp":${r.xp}}`);
+            const name = g === 'accounts' ? `"account":${JSON.stringify(r.user === NO_ACCOUNT ? '' : r.user)}` : `"user":${JSON.stringify(r.user)}`;
+            out.line(`${head}"rank":${r.rank},${name},"value":${r.value},"level":${r.level},"xp":${r.xp}${since}}`);
           }
           await out.drain();
         }
