@@ -4,6 +4,8 @@
 # run: wc -l, an awk per-user sum (no JSON parser), node's JSON.parse of every line. Prints jobs/s
 # committed, peak RSS, and the dedupe state's bytes per job; memory must not grow with the
 # number of jobs (peak RSS at JOBS/2 vs JOBS). Set SB_BENCH_DIR to keep the input and stores.
+# BASELINE=DIR (a built checkout of another version, such as one from before a change) adds its
+# sb-reduce on the same input, and the size of both stores' rollups, to compare in one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-1000000} USERS=${USERS:-500}
@@ -63,6 +65,19 @@ row "baseline: node, JSON.parse of every line" "$jobs" "node -e '$parse' '$full'
 row "sb-reduce, $jobs_half jobs, fresh store" "$jobs_half" "node bin/sb-reduce --root '$s1' '$half'"
 row "sb-reduce, $jobs jobs, fresh store" "$jobs" "node bin/sb-reduce --root '$s2' '$full'"
 row "sb-reduce, $jobs jobs again (all duplicates)" "$jobs" "node bin/sb-reduce --root '$s2' '$full'"
+if [ -n "${BASELINE:-}" ]; then
+  # REPEAT runs of each, alternating (a shared machine's load then falls on both alike)
+  s3=$dir/store-baseline
+  declare -a base_s=() mine_s=()
+  for i in $(seq "${REPEAT:-3}"); do
+    rm -rf "$s3" "$dir/store-again"
+    r=$(measure "node '$BASELINE/bin/sb-reduce' --root '$s3' '$full'"); base_s+=("${r% *}")
+    r=$(measure "node bin/sb-reduce --root '$dir/store-again' '$full'"); mine_s+=("${r% *}")
+  done
+  median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+  bm=$(median "${base_s[@]}") mm=$(median "${mine_s[@]}")
+  row "baseline sb-reduce ($(cd "$BASELINE" && git describe --always 2>/dev/null || basename "$BASELINE")), $jobs jobs, fresh" "$jobs" "node '$BASELINE/bin/sb-reduce' --root '$s3.last' '$full'"
+fi
 row "sb-dedupe, $jobs jobs against that store" "$jobs" "node bin/sb-dedupe --root '$s2' '$full'"
 row "sb-dedupe, $jobs jobs, empty store" "$jobs" "node bin/sb-dedupe --root '$dir/empty' '$full'"
 
@@ -84,3 +99,14 @@ awk -v seen="$seen" -v all="$all" -v n="$jobs" -v m="$months" -v h="$rss_half" -
   printf "whole store:  %.1f MB = %.1f bytes/job (rollups, daily bins, all-time files, state)\n", all / 1e6, all / n
   printf "memory: peak RSS %s MB at %d/2 jobs, %s MB at %d jobs: ratio %.2f (flat = 1)\n", h + 0, n, f + 0, n, f / h
 }'
+if [ -n "${BASELINE:-}" ]; then
+  awk -v b="$bm" -v m="$mm" -v n="${REPEAT:-3}" -v bs="${base_s[*]}" -v ms="${mine_s[*]}" 'BEGIN { printf "sb-reduce vs baseline, %d alternating runs each: median %.2f s vs %.2f s = %.2f× (this: %s; baseline: %s)\n", n, m, b, m / b, ms, bs }'
+  for sub in daily monthly yearly; do
+    a=$(du -cb "$s2"/clusters/bench/agg/rollups/$sub/*.json | tail -1 | cut -f1)
+    b=$(du -cb "$s3"/clusters/bench/agg/rollups/$sub/*.json | tail -1 | cut -f1)
+    awk -v s="$sub" -v a="$a" -v b="$b" 'BEGIN { printf "rollups/%-8s %9d bytes, baseline %9d: %.2f×\n", s ":", a, b, a / b }'
+  done
+  a=$(du -sb "$s2" | cut -f1)
+  b=$(du -sb "$s3" | cut -f1)
+  awk -v a="$a" -v b="$b" 'BEGIN { printf "whole store: %d bytes, baseline %d: %.2f×\n", a, b, a / b }'
+fi

@@ -1,11 +1,12 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { formatLedger, type Interval } from '../lib/core/store/chunk-ledger.js';
 import { parseTime } from '../lib/core/records/time.js';
 import { notDone, todoChunks } from '../lib/tools/chunk.js';
-import { records, runBin, runShell } from './helpers/run.js';
+import { records, ROOT, runBin, runShell } from './helpers/run.js';
+import { accountDifferences, accountTruth } from './helpers/account-truth.js';
 
 const T = (s: string): number => parseTime(s) as number;
 
@@ -142,4 +143,95 @@ t.test('todo --settle: a window counted unsettled comes again only once it can s
   const other = await runBin('sb-chunk', ['new', '-c', 'h', '--settle', '5m']);
   t.equal(other.status, 2);
   t.match(other.stderr, /option '--settle' belongs to 'sb-chunk todo'/);
+});
+
+// A store of the synthetic cluster whose first days were counted by an sb-reduce from before
+// accounts were kept (the accounts members taken out), the rest by today's.
+const SIM = 'SB_SIM_NOW=2024-03-01T00:00:00Z SB_SIM_RATE=12 SB_SIM_SEED=refetch SB_SIM_REQUEUE=0.03';
+const FETCH = `${SIM} sb-sacct --sacct '${path.join(ROOT, 'sim', 'sacct')}' --rate 0 -j 4 | sb-parse`;
+
+function forgetAccounts(root: string): void {
+  const agg = path.join(root, 'clusters', 'hammer', 'agg', 'rollups');
+  for (const sub of ['daily', 'monthly', 'yearly']) {
+    for (const f of readdirSync(path.join(agg, sub))) {
+      const doc = JSON.parse(readFileSync(path.join(agg, sub, f), 'utf8')) as Record<string, unknown>;
+      delete doc['accounts'];
+      writeFileSync(path.join(agg, sub, f), JSON.stringify(doc) + '\n');
+    }
+  }
+}
+
+// Every user's totals in the store: rollups and all-time files (what a refetch must never change).
+function userTotals(root: string): string {
+  const dir = path.join(root, 'clusters', 'hammer', 'agg');
+  const pick = (f: string): unknown => (JSON.parse(readFileSync(f, 'utf8')) as { users: unknown }).users;
+  return JSON.stringify([
+    ...['daily', 'monthly', 'yearly'].flatMap((sub) => readdirSync(path.join(dir, 'rollups', sub)).sort().map((f) => pick(path.join(dir, 'rollups', sub, f)))),
+    ...readdirSync(path.join(dir, 'users')).sort().map((f) => readFileSync(path.join(dir, 'users', f), 'utf8').replace(/"asof":"[^"]+"/, '')),
+  ]);
+}
+
+t.test('todo --refetch and sb-reduce --fill-accounts: days counted before accounts filled in, exactly once, user totals untouched', async (t) => {
+  const root = mkdtempSync(path.join(tmpdir(), 'sb-refetch-'));
+  const run = async (cmd: string): Promise<string> => {
+    const r = await runShell(cmd, { timeoutMs: 180_000 });
+    t.equal(r.status, 0, `${cmd.slice(0, 60)}…: ${r.stderr}`);
+    return r.stdout;
+  };
+  await run(`sb-chunk new -c hammer -s 2024-01-09T00:00:00Z -e 2024-01-10T11:59:59Z --by hour | ${FETCH} | sb-reduce --root '${root}' > /dev/null`);
+  forgetAccounts(root);
+  await run(`sb-chunk new -c hammer -s 2024-01-10T12:00:00Z -e 2024-01-11T23:59:59Z --by hour | ${FETCH} | sb-dedupe --root '${root}' | sb-reduce --root '${root}' > /dev/null`);
+  const truth = await accountTruth(SIM, 'hammer', '2024-01-09T00:00:00', '2024-01-11T23:59:59');
+  const before = await accountDifferences(root, 'hammer', '2024-01', truth);
+  t.ok(before.length > 10, `before: the account boards lack the old days (${before.length} differences)`);
+  const boards = records((await runBin('sb-rank', ['--root', root, '--by', 'account', '-w', 'month-2024-01', '-m', 'jobs', '-c', 'all', '--now', '2024-01-15T00:00:00Z'], { env: { SB_HOME_ROOT: path.join(root, 'no') } })).stdout);
+  t.ok(boards.length > 0 && boards.every((b) => b['accounts_since'] === '2024-01-11'), 'the boards say since when: 2024-01-10 holds jobs of both');
+  const users = userTotals(root);
+  t.same(windows(await run(`sb-chunk todo --refetch -c hammer --root '${root}' -s 2024-01-01T00:00:00Z -e 2024-01-31T23:59:59Z --by day`)), [
+    ['2024-01-09T00:00:00Z', '2024-01-09T23:59:59Z'],
+    ['2024-01-10T00:00:00Z', '2024-01-10T23:59:59Z'],
+  ], 'the two days without complete account data, whole');
+  t.same(windows(await run(`sb-chunk todo --refetch -c hammer --root '${root}' -s 2024-01-01T00:00:00Z -e 2024-01-31T23:59:59Z --by month`)), [['2024-01-09T00:00:00Z', '2024-01-10T23:59:59Z']], 'consecutive days in one window');
+  // a refetch of the first day only, by hours, then of both
+  let fill = records(await run(`sb-chunk todo --refetch -c hammer --root '${root}' -s 2024-01-09T00:00:00Z -e 2024-01-09T23:59:59Z --by hour | ${FETCH} | sb-reduce --root '${root}' --fill-accounts`));
+  t.match(fill, [{ kind: 'fill', cluster: 'hammer', month: '2024-01', filled: ['09'], complete: [], left: [] }]);
+  fill = records(await run(`sb-chunk todo --refetch -c hammer --root '${root}' -s 2024-01-01T00:00:00Z -e 2024-01-31T23:59:59Z --by day | ${FETCH} | sb-reduce --root '${root}' --fill-accounts`));
+  t.match(fill, [{ kind: 'fill', filled: ['10'], left: [] }]);
+  t.same((await accountDifferences(root, 'hammer', '2024-01', truth)).slice(0, 10), [], 'after: every account × user total and account board equal the truth');
+  t.equal(userTotals(root), users, 'user totals, all-time files included, unchanged');
+  t.equal(await run(`sb-chunk todo --refetch -c hammer --root '${root}' -s 2024-01-01T00:00:00Z -e 2024-01-31T23:59:59Z --by day`), '', 'nothing left to refetch');
+  const after = records((await runBin('sb-rank', ['--root', root, '--by', 'account', '-w', 'month-2024-01', '-m', 'jobs', '-c', 'all', '--now', '2024-01-15T00:00:00Z'], { env: { SB_HOME_ROOT: path.join(root, 'no') } })).stdout);
+  t.ok(after.every((b) => !('accounts_since' in b)), 'no more "accounts since"');
+  // again, the whole range: nothing changes
+  const daily = readFileSync(path.join(root, 'clusters', 'hammer', 'agg', 'rollups', 'daily', '2024-01.json'), 'utf8');
+  fill = records(await run(`sb-chunk new -c hammer -s 2024-01-09T00:00:00Z -e 2024-01-11T23:59:59Z --by day | ${FETCH} | sb-reduce --root '${root}' --fill-accounts`));
+  t.match(fill, [{ filled: [], complete: ['09', '10', '11'], left: [], txn: null }], 'complete days are left alone');
+  t.equal(readFileSync(path.join(root, 'clusters', 'hammer', 'agg', 'rollups', 'daily', '2024-01.json'), 'utf8'), daily, 'no file rewritten');
+  const check = await runBin('sb-reduce', ['--check', '--root', root]);
+  t.equal(check.status, 0, check.stderr);
+});
+
+t.test('--fill-accounts fills no day it cannot prove: jobs not counted yet, a day not fetched whole', async (t) => {
+  const root = mkdtempSync(path.join(tmpdir(), 'sb-refetch-'));
+  const run = (cmd: string): ReturnType<typeof runShell> => runShell(cmd, { timeoutMs: 180_000 });
+  // the day counted in part (its afternoon not yet), before accounts
+  let r = await run(`sb-chunk new -c hammer -s 2024-01-09T00:00:00Z -e 2024-01-09T11:59:59Z --by hour | ${FETCH} | sb-reduce --root '${root}' > /dev/null`);
+  t.equal(r.status, 0, r.stderr);
+  forgetAccounts(root);
+  const users = userTotals(root);
+  const daily = readFileSync(path.join(root, 'clusters', 'hammer', 'agg', 'rollups', 'daily', '2024-01.json'), 'utf8');
+  r = await run(`sb-chunk new -c hammer -s 2024-01-09T00:00:00Z -e 2024-01-09T23:59:59Z --by day | ${FETCH} | sb-reduce --root '${root}' --fill-accounts`);
+  t.equal(r.status, 1, 'a day it could not fill: exit 1');
+  t.match(r.stderr, /hammer: 2024-01-09: \d+ of the \d+ jobs fetched are not counted yet \(run the pipeline for the day first\); its account data are left as they are/);
+  t.match(records(r.stdout), [{ kind: 'fill', filled: [], left: ['09'] }]);
+  r = await run(`sb-chunk new -c hammer -s 2024-01-09T00:00:00Z -e 2024-01-09T05:59:59Z --by hour | ${FETCH} | sb-reduce --root '${root}' --fill-accounts`);
+  t.equal(r.status, 0);
+  t.match(r.stderr, /hammer: 2024-01-09: not fetched whole \(no window done covers the day\)/);
+  t.equal(readFileSync(path.join(root, 'clusters', 'hammer', 'agg', 'rollups', 'daily', '2024-01.json'), 'utf8'), daily, 'nothing written');
+  t.equal(userTotals(root), users);
+  r = await runBin('sb-chunk', ['new', '--refetch', '-c', 'h']);
+  t.equal(r.status, 2);
+  t.match(r.stderr, /option '--refetch' belongs to 'sb-chunk todo'/);
+  r = await runBin('sb-reduce', ['--root', root, '--fill-accounts', '--check']);
+  t.equal(r.status, 2);
 });

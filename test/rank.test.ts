@@ -9,7 +9,8 @@ import { MAX_XP, SKILLS, XP_TABLE, levelForXp, skillXp } from '../lib/core/score
 import { parseOptoutList } from '../lib/core/scores/optout.js';
 import { competitionRank, rankUsers } from '../lib/tools/rank.js';
 import { goldenCases } from './helpers/golden.js';
-import { records, runBin, runShell } from './helpers/run.js';
+import { records, ROOT, runBin, runShell } from './helpers/run.js';
+import { accountDifferences, accountTruth } from './helpers/account-truth.js';
 import { totals, writeOptout, writeStore, type Entry } from './helpers/store-fixture.js';
 import type { JobRecord } from '../lib/core/records/job.js';
 import { jobTotals } from '../lib/core/scores/metrics.js';
@@ -437,6 +438,180 @@ t.test('a store written by the real sb-reduce ranks exactly like the documented 
   t.same(board(recs, 'alltime', 'failed_jobs').map((x) => [x['user'], x['value']]), [['bob', 1]]);
   t.same(board(recs, 'year-2024', 'jobs', 'hammer').map((x) => [x['user'], x['value']]), [['alice', 3]]);
   t.same(board(recs, 'alltime', 'mem_used_gb_hours').map((x) => [x['user'], x['value']]), [['bob', 12], ['alice', 10.5]], 'carol had no MaxRSS: no used memory');
+});
+
+// A job record as sb-parse prints it, for stores the real sb-reduce writes.
+function jobRec(n: number, over: Record<string, unknown>): Record<string, unknown> {
+  return {
+    kind: 'job', cluster: 'hammer', key: `${String(over['cluster'] ?? 'hammer')}/db/${n}`, job_id: String(n), job_id_raw: String(n), db_index: n, user: 'alice', uid: null,
+    account: 'lab', partition: 'cpu', qos: 'normal', state: 'COMPLETED', exit_code: '0:0', failed: false,
+    submit: '2024-03-05T09:00:00Z', start: '2024-03-05T10:00:00Z', end: '2024-03-05T11:00:00Z', elapsed_s: 3600, timelimit_s: null,
+    cpus: 4, nodes: 1, gpus: 0, req_mem_bytes: GIB, max_rss_bytes: GIB / 2, steps: 1, ...over,
+  };
+}
+
+async function reduceInto(root: string, jobs: Array<Record<string, unknown>>): Promise<void> {
+  const r = await runBin('sb-reduce', ['--root', root], { input: jobs.map((j) => JSON.stringify(j)).join('\n') + '\n' });
+  if (r.status !== 0) throw new Error(r.stderr);
+}
+
+// The sum of jobs' totals, for expected XP.
+function sumOf(jobs: Array<Record<string, unknown>>): ReturnType<typeof jobTotals> {
+  const all = jobs.map((j) => jobTotals(j as unknown as JobRecord));
+  const acc = { ...all[0]! };
+  for (const x of all.slice(1)) for (const k of Object.keys(acc) as Array<keyof typeof acc>) (acc[k] as number | bigint) = ((acc[k] as number | bigint) as number) + ((x[k] as number | bigint) as number);
+  return acc;
+}
+
+// alice: 3 jobs in lab, 1 in other; bob: 2 in lab (gpus); carol: 4 in other on gilbreth; dan: 1 job in lab.
+function teamJobs(): Array<Record<string, unknown>> {
+  return [
+    ...[1, 2, 3].map((n) => jobRec(n, { cpus: 8 })),
+    jobRec(4, { account: 'other', end: '2024-03-06T11:00:00Z' }),
+    ...[5, 6].map((n) => jobRec(n, { user: 'bob', gpus: 2, cpus: 16, end: '2024-03-10T11:00:00Z' })),
+    ...[7, 8, 9, 10].map((n) => jobRec(n, { cluster: 'gilbreth', user: 'carol', account: 'other', cpus: 2 })),
+    jobRec(11, { user: 'dan', cpus: 1 }),
+  ];
+}
+
+t.test('--by account: accounts ranked by the sum of their users, levels from the same XP table, overall, per cluster and all; --min-jobs', async (t) => {
+  const root = tempRoot(t);
+  const jobs = teamJobs();
+  await reduceInto(root, jobs);
+  const r = await rank(root, ['--by', 'account', '-w', 'month-2024-03', '--min-jobs', '0']);
+  t.same([r.status, r.stderr], [0, '']);
+  const recs = records(r.stdout);
+  t.ok(recs.every((x) => x['by'] === 'account' && typeof x['account'] === 'string' && !('user' in x)), 'account rows name accounts, never users');
+  const lab = sumOf(jobs.filter((j) => j['account'] === 'lab'));
+  const other = sumOf(jobs.filter((j) => j['account'] === 'other'));
+  const cpu = board(recs, 'month-2024-03', 'clock_hours');
+  t.same(cpu.map((x) => [x['rank'], x['account'], x['value'], x['xp'], x['level'], x['users']]), [
+    [1, 'lab', lab.cpu_s / HOUR, skillXp(SKILLS[0]!, lab), levelForXp(skillXp(SKILLS[0]!, lab)), 3],
+    [2, 'other', other.cpu_s / HOUR, skillXp(SKILLS[0]!, other), levelForXp(skillXp(SKILLS[0]!, other)), 2],
+  ]);
+  t.same(board(recs, 'month-2024-03', 'gpu_clock_hours').map((x) => x['account']), ['lab'], 'zero values are left out, as for users');
+  const overall = board(recs, 'month-2024-03', 'overall');
+  const total = (x: typeof lab): number => SKILLS.reduce((n, s) => n + levelForXp(skillXp(s, x)), 0);
+  t.same(overall.map((x) => [x['account'], x['level']]), [['lab', total(lab)], ['other', total(other)]], 'overall: total level');
+  t.same(board(recs, 'month-2024-03', 'jobs', 'gilbreth').map((x) => [x['account'], x['value'], x['users']]), [['other', 4, 1]], 'one cluster alone');
+  t.same(board(recs, 'month-2024-03', 'jobs', 'hammer').map((x) => [x['account'], x['value']]), [['lab', 6], ['other', 1]]);
+  // min-jobs: other has 1 job on hammer
+  const m = records((await rank(root, ['--by', 'account', '-w', 'month-2024-03', '-m', 'jobs', '--min-jobs', '2'])).stdout);
+  t.same(board(m, 'month-2024-03', 'jobs', 'hammer').map((x) => x['account']), ['lab'], '--min-jobs applies to accounts');
+  t.same(board(m, 'month-2024-03', 'jobs', 'all').map((x) => x['account']), ['lab', 'other']);
+  const both = records((await rank(root, ['--by', 'user,account', '-w', 'month-2024-03', '-m', 'jobs', '-c', 'all'])).stdout);
+  t.same(both.map((x) => x['account'] ?? x['user']), ['alice', 'carol', 'lab', 'other'], '--by user,account: user boards, then account boards');
+  t.equal(both.filter((x) => x['accounts_since'] !== undefined).length, 0, 'complete account data: no accounts_since');
+});
+
+t.test("--account NAME: one account's users by what they charged to it; '*' for every account; unknown accounts warn", async (t) => {
+  const root = tempRoot(t);
+  await reduceInto(root, teamJobs());
+  let r = await rank(root, ['--account', 'lab', '-w', 'month-2024-03', '-m', 'jobs', '--min-jobs', '0']);
+  t.same([r.status, r.stderr], [0, '']);
+  const recs = records(r.stdout);
+  t.ok(recs.every((x) => x['account'] === 'lab' && !('by' in x)));
+  t.same(board(recs, 'month-2024-03', 'jobs').map((x) => [x['user'], x['value']]), [['alice', 3], ['bob', 2], ['dan', 1]], "alice's job in 'other' is not on lab's board");
+  t.same(users(recs, 'month-2024-03', 'jobs', 'gilbreth'), []);
+  r = await rank(root, ['--account', '*', '-w', 'month-2024-03', '-m', 'jobs', '-c', 'all']);
+  t.same(records(r.stdout).map((x) => `${String(x['account'])}:${String(x['user'])}`), ['lab:alice', 'other:carol'], "every account (--min-jobs 3 by default)");
+  r = await rank(root, ['--account', 'nope', '-w', 'month-2024-03', '-m', 'jobs']);
+  t.same([r.status, r.stdout], [0, '']);
+  t.match(r.stderr, /warning: no jobs of account "nope" in any window ranked; its boards are empty/);
+  r = await rank(root, ['--by', 'team']);
+  t.equal(r.status, 2);
+  t.match(r.stderr, /--by 'team': expected user or account/);
+});
+
+t.test('opt-out and accounts: the usage counts in the account total, the user is never named on any board, stdout or files', async (t) => {
+  const root = tempRoot(t);
+  const jobs = teamJobs();
+  await reduceInto(root, jobs);
+  writeOptout(root, ['bob']);
+  const r = await rank(root, ['--by', 'user,account', '--account', '*', '--min-jobs', '0']);
+  t.same([r.status, r.stderr], [0, '']);
+  t.notMatch(r.stdout, /bob/);
+  const lab = board(records(r.stdout).filter((x) => x['by'] === 'account'), 'month-2024-03', 'jobs').find((x) => x['account'] === 'lab');
+  t.match(lab, { value: 6, users: 3 }, "bob's two jobs are in lab's total");
+  const gpu = board(records(r.stdout).filter((x) => x['by'] === 'account'), 'month-2024-03', 'gpu_clock_hours');
+  t.same(gpu.map((x) => [x['account'], x['value']]), [['lab', 2 * 2]], 'and his GPU-hours (the only ones)');
+  const w = await rank(root, ['--write', '--by', 'user,account', '--account', '*', '--min-jobs', '0']);
+  t.same([w.status, w.stderr], [0, '']);
+  const files = walk(path.join(root, 'leaderboards'));
+  t.ok(files.some((f) => f.includes(`${path.sep}account${path.sep}lab${path.sep}`)));
+  for (const f of files) t.notMatch(readFileSync(f, 'utf8'), /bob/, path.relative(root, f));
+});
+
+t.test('--write: account boards next to the user boards; file names; the account "" as "%"', async (t) => {
+  const root = tempRoot(t);
+  await reduceInto(root, [...teamJobs(), ...[12, 13, 14].map((n) => jobRec(n, { account: '', user: 'erin' })), ...[15, 16, 17].map((n) => jobRec(n, { account: 'a/b c', user: 'erin' }))]);
+  const r = await rank(root, ['--write', '--by', 'account', '--account', 'lab,(none),a/b c', '-w', 'alltime,month-2024-03']);
+  t.same([r.status, r.stderr], [0, '']);
+  const lb = path.join(root, 'leaderboards');
+  const files = walk(lb).map((f) => path.relative(lb, f)).sort();
+  t.equal(files.length, 2 * 10 * 3 * 4, '2 windows × 10 boards × 3 scopes × (accounts + 3 accounts)');
+  t.ok(files.includes(path.join('accounts', 'alltime_overall.json')));
+  t.ok(files.includes(path.join('by-cluster', 'gilbreth', 'accounts', 'month-2024-03_jobs.json')));
+  t.ok(files.includes(path.join('account', 'lab', 'alltime_jobs.json')));
+  t.ok(files.includes(path.join('account', '%', 'alltime_jobs.json')), "'(none)' is the account '', in '%'");
+  t.ok(files.includes(path.join('account', 'a%2Fb%20c', 'alltime_jobs.json')), 'names percent-encoded as agg/users file names');
+  t.ok(files.includes(path.join('by-cluster', 'hammer', 'account', 'lab', 'month-2024-03_clock_hours.json')));
+  t.notOk(files.includes('alltime.json'), 'the seed aliases are user boards only');
+  const doc = JSON.parse(readFileSync(path.join(lb, 'accounts', 'month-2024-03_jobs.json'), 'utf8')) as Rec;
+  t.same(Object.keys(doc), ['asof', 'by', 'cluster', 'end', 'metric', 'min_jobs', 'rows', 'schema_version', 'start', 'title', 'unit', 'window']);
+  t.same(doc['rows'], [
+    { rank: 1, account: 'lab', value: 6, level: levelForXp(300), xp: 300, users: 3 },
+    { rank: 2, account: 'other', value: 5, level: levelForXp(250), xp: 250, users: 2 },
+    { rank: 3, account: '', value: 3, level: levelForXp(150), xp: 150, users: 1 },
+    { rank: 3, account: 'a/b c', value: 3, level: levelForXp(150), xp: 150, users: 1 },
+  ]);
+  const one = JSON.parse(readFileSync(path.join(lb, 'account', 'lab', 'month-2024-03_jobs.json'), 'utf8')) as Rec;
+  t.match(one, { account: 'lab', cluster: 'all', metric: 'jobs', rows: [{ rank: 1, user: 'alice', value: 3 }] });
+  t.same(Object.keys(one).slice(0, 2), ['account', 'asof']);
+  const summary = records(r.stdout);
+  t.match(summary.find((x) => x['file'] === path.join(lb, 'account', 'lab', 'alltime_jobs.json')), { kind: 'leaderboard', account: 'lab', window: 'alltime', metric: 'jobs', cluster: 'all', rows: 1 });
+});
+
+t.test('accounts since: days counted before the store kept accounts are named, not guessed', async (t) => {
+  const root = tempRoot(t);
+  // February and 2024-03-05 counted by an sb-reduce from before (no accounts member), then more
+  await reduceInto(root, [jobRec(1, { end: '2024-02-10T11:00:00Z' }), jobRec(2, {}), jobRec(3, { user: 'bob' })]);
+  const agg = path.join(root, 'clusters', 'hammer', 'agg', 'rollups');
+  for (const sub of ['daily', 'monthly', 'yearly']) {
+    for (const f of readdirSync(path.join(agg, sub))) {
+      const doc = JSON.parse(readFileSync(path.join(agg, sub, f), 'utf8')) as Rec;
+      delete doc['accounts'];
+      writeFileSync(path.join(agg, sub, f), JSON.stringify(doc));
+    }
+  }
+  await reduceInto(root, [jobRec(4, {}), jobRec(5, { end: '2024-03-09T11:00:00Z' }), jobRec(6, { end: '2024-03-12T11:00:00Z', user: 'bob' })]);
+  const r = await rank(root, ['--by', 'account', '--account', 'lab', '-m', 'jobs', '-c', 'all', '--min-jobs', '0', '-w', 'alltime,rolling-7d,rolling-11d,month-2024-02']);
+  t.same([r.status, r.stderr], [0, '']);
+  const recs = records(r.stdout);
+  const acct = recs.filter((x) => x['by'] === 'account');
+  t.same(board(acct, 'alltime', 'jobs').map((x) => [x['account'], x['value'], x['accounts_since']]), [['lab', 3, '2024-03-06']], 'alltime: only the jobs counted with their account, and since when');
+  t.same(board(acct, 'rolling-11d', 'jobs').map((x) => x['accounts_since']), ['2024-03-06'], 'a window reaching back to 2024-03-05');
+  t.same(board(acct, 'rolling-7d', 'jobs').map((x) => [x['value'], x['accounts_since']]), [[2, undefined]], 'a window after it: whole, no note');
+  t.same(board(acct, 'month-2024-02', 'jobs'), [], 'February has no account data');
+  const lab = recs.filter((x) => x['account'] === 'lab' && !('by' in x));
+  t.same(board(lab, 'alltime', 'jobs').map((x) => [x['user'], x['value'], x['accounts_since']]), [['alice', 2, '2024-03-06'], ['bob', 1, '2024-03-06']]);
+  const w = await rank(root, ['--write', '--by', 'account', '-m', 'jobs', '-c', 'all', '-w', 'alltime,rolling-7d']);
+  t.equal(w.status, 0, w.stderr);
+  t.match(JSON.parse(readFileSync(path.join(root, 'leaderboards', 'accounts', 'alltime_jobs.json'), 'utf8')), { accounts_since: '2024-03-06', by: 'account' });
+  t.notOk('accounts_since' in (JSON.parse(readFileSync(path.join(root, 'leaderboards', 'accounts', 'rolling-7d_jobs.json'), 'utf8')) as Rec));
+  const u = await rank(root, ['-m', 'jobs', '-c', 'all', '-w', 'alltime', '--min-jobs', '0']);
+  t.same(users(records(u.stdout), 'alltime', 'jobs'), ['alice', 'bob'], 'user boards count every job, as before');
+  t.same(board(records(u.stdout), 'alltime', 'jobs').map((x) => x['value']), [4, 2]);
+});
+
+t.test('account boards exact against the synthetic cluster\'s truth: every account × user total, every account × skill XP and level', async (t) => {
+  const root = tempRoot(t);
+  const sim = 'SB_SIM_NOW=2024-03-01T00:00:00Z SB_SIM_RATE=20 SB_SIM_SEED=teams SB_SIM_REQUEUE=0.03';
+  const r = await runShell(`sb-chunk new -c hammer -s 2024-01-10T00:00:00Z -e 2024-01-11T23:59:59Z --by hour | ${sim} sb-sacct --sacct '${path.join(ROOT, 'sim', 'sacct')}' --rate 0 -j 4 | sb-parse | sb-dedupe --root '${root}' | sb-reduce --root '${root}' > /dev/null`, { timeoutMs: 120_000 });
+  t.equal(r.status, 0, r.stderr);
+  const truth = await accountTruth(sim, 'hammer', '2024-01-10T00:00:00', '2024-01-11T23:59:59');
+  t.ok(truth.size >= 8, `${truth.size} accounts`);
+  t.same((await accountDifferences(root, 'hammer', '2024-01', truth)).slice(0, 10), []);
 });
 
 t.test('| head -1: exit 0, nothing on stderr', async (t) => {

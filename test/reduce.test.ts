@@ -25,6 +25,7 @@ function job(over: Record<string, unknown> = {}): Record<string, unknown> {
 }
 const done = (start: string, end: string, settled = true): Record<string, unknown> => ({ kind: 'chunk-done', cluster: 'c', start, end, rows: 1, settled });
 const ndjson = (recs: Array<Record<string, unknown>>): string => recs.map((r) => JSON.stringify(r)).join('\n') + '\n';
+const newJobsOf = (stdout: string): number => records(stdout).filter((r) => r['kind'] === 'commit').reduce((n, c) => n + (c['new_jobs'] as number), 0);
 
 function gen(args: string[]): string {
   return execFileSync(process.execPath, [GEN, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
@@ -337,6 +338,98 @@ t.test('--check finds a rollup that disagrees with its daily bins', async (t) =>
   const r = await runBin('sb-reduce', ['--check', '--root', root]);
   t.equal(r.status, 1);
   t.match(r.stderr, /sb-reduce: c: monthly\/2024-03\.json: the totals of one user differ/);
+});
+
+// A store as sb-reduce wrote it before it kept accounts: the accounts members taken out.
+function forgetAccounts(root: string, cluster = 'c'): void {
+  const agg = path.join(root, 'clusters', cluster, 'agg', 'rollups');
+  for (const sub of ['daily', 'monthly', 'yearly']) {
+    for (const f of readdirSync(path.join(agg, sub))) {
+      const file = path.join(agg, sub, f);
+      const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      delete doc['accounts'];
+      writeFileSync(file, JSON.stringify(doc) + '\n');
+    }
+  }
+}
+
+t.test('accounts: each job also counted under its account, by user and day; monthly and yearly sums; --check and --rebuild cover them', async (t) => {
+  const root = tmp();
+  const input = ndjson([
+    job(),
+    job({ key: 'c/db/101', account: 'b', end: '2024-03-05T12:00:00Z' }),
+    job({ key: 'c/db/102', user: 'bob', account: '', end: '2024-03-06T12:00:00Z' }),
+    job({ key: 'c/db/103', user: 'bob', account: 'b', end: '2024-04-01T12:00:00Z', cpus: 1 }),
+    done('2024-03-05T00:00:00Z', '2024-04-01T23:59:59Z'),
+  ]);
+  let r = await runBin('sb-reduce', ['--root', root], { input });
+  t.same([r.status, r.stderr], [0, '']);
+  const agg = path.join(root, 'clusters/c/agg/rollups');
+  const read = (f: string): Record<string, any> => JSON.parse(readFileSync(path.join(agg, f), 'utf8')) as Record<string, any>;
+  const daily = read('daily/2024-03.json');
+  t.same(Object.keys(daily['accounts']), ['', 'a', 'b'], 'accounts by name; the empty account too');
+  t.same(daily['accounts']['a'], { alice: { '05': daily['users']['alice']['05'] && { ...daily['users']['alice']['05'], jobs: 1, cpu_s: 14400, elapsed_s: 3600, mem_req_byte_s: String(4n * 1024n ** 3n * 3600n), mem_used_byte_s: String(1024n ** 3n * 3600n) } } });
+  t.same(daily['accounts']['']['bob'], daily['users']['bob'], "bob's day under the account ''");
+  t.same(Object.keys(daily).slice(-1), ['accounts'], 'accounts after users');
+  const monthly = read('monthly/2024-03.json');
+  t.same(Object.keys(monthly['accounts']), ['', 'a', 'b']);
+  t.equal(monthly['accounts']['b']['alice']['jobs'], 1);
+  t.same(Object.keys(read('yearly/2024.json')['accounts']['b']).sort(), ['alice', 'bob'], 'the year sums both months');
+  t.equal(read('yearly/2024.json')['accounts']['b']['bob']['cpu_s'], 3600);
+  r = await runBin('sb-reduce', ['--check', '--root', root]);
+  t.same([r.status, r.stderr], [0, 'sb-reduce: c: ok: 4 jobs in 1 year\n']);
+  // bit rot in a derived account sum: found, healed
+  const mfile = path.join(agg, 'monthly/2024-03.json');
+  const good = readFileSync(mfile, 'utf8');
+  writeFileSync(mfile, good.replace(/("b":\{"alice":\{"jobs":1,"failed_jobs":0,"gpu_jobs":0,"cpu_s":)14400/, '$114401'));
+  t.not(readFileSync(mfile, 'utf8'), good);
+  r = await runBin('sb-reduce', ['--check', '--root', root]);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /c: monthly\/2024-03\.json: the totals by account differ from what the daily bins sum to/);
+  r = await runBin('sb-reduce', ['--rebuild', '--root', root]);
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stderr, /\(1 differed\)/);
+  t.same(JSON.parse(readFileSync(mfile, 'utf8'))['accounts'], JSON.parse(good)['accounts'], 'rebuilt from the daily bins');
+  r = await runBin('sb-reduce', ['--check', '--root', root]);
+  t.equal(r.status, 0, r.stderr);
+  // a daily account bin that is not the user's own jobs
+  const dfile = path.join(agg, 'daily/2024-03.json');
+  writeFileSync(dfile, readFileSync(dfile, 'utf8').replace(/("b":\{"alice":\{"05":\{"jobs":)1/, '$12'));
+  r = await runBin('sb-reduce', ['--check', '--root', root]);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /daily\/2024-03\.json: day 05: a user's totals by account do not add up/);
+});
+
+t.test('accounts: a store from before (no accounts member) takes new jobs; --check and --rebuild accept it; old days stay without accounts', async (t) => {
+  const root = tmp();
+  await runBin('sb-reduce', ['--root', root], { input: ndjson([job(), job({ key: 'c/db/101', user: 'bob', end: '2024-03-20T12:00:00Z' })]) });
+  forgetAccounts(root);
+  let r = await runBin('sb-reduce', ['--check', '--root', root]);
+  t.equal(r.status, 0, r.stderr);
+  r = await runBin('sb-reduce', ['--rebuild', '--root', root]);
+  t.equal(r.status, 0, r.stderr);
+  const agg = path.join(root, 'clusters/c/agg/rollups');
+  t.notOk('accounts' in JSON.parse(readFileSync(path.join(agg, 'monthly/2024-03.json'), 'utf8')), 'rebuild invents no accounts');
+  r = await runBin('sb-reduce', ['--root', root], { input: ndjson([job({ key: 'c/db/102', end: '2024-03-21T12:00:00Z' })]) });
+  t.equal(r.status, 0, r.stderr);
+  const daily = JSON.parse(readFileSync(path.join(agg, 'daily/2024-03.json'), 'utf8')) as Record<string, any>;
+  t.same(daily['accounts'], { a: { alice: { '21': daily['users']['alice']['21'] } } }, 'only the new job has an account');
+  t.same(Object.keys(daily['users']['alice']).sort(), ['05', '21']);
+  const yearly = JSON.parse(readFileSync(path.join(agg, 'yearly/2024.json'), 'utf8')) as Record<string, any>;
+  t.same(Object.keys(yearly['accounts']['a']), ['alice']);
+  t.equal(yearly['accounts']['a']['alice']['jobs'], 1);
+  r = await runBin('sb-reduce', ['--check', '--root', root]);
+  t.same([r.status, r.stderr], [0, 'sb-reduce: c: ok: 3 jobs in 1 year\n']);
+});
+
+t.test("accounts: an account with control characters is bad input; a missing one is the account ''", async (t) => {
+  const root = tmp();
+  const r = await runBin('sb-reduce', ['--root', root], { input: ndjson([job({ account: 'x\u0007y' }), job({ key: 'c/db/101', account: 7 }), { ...job({ key: 'c/db/102' }), account: undefined }]) });
+  t.match(r.stderr, /stdin:1: 'account' "x\\u0007y" is not an account name/);
+  t.match(r.stderr, /stdin:2: 'account' 7 is not a string/);
+  t.equal(newJobsOf(r.stdout), 1);
+  const daily = JSON.parse(readFileSync(path.join(root, 'clusters/c/agg/rollups/daily/2024-03.json'), 'utf8')) as Record<string, any>;
+  t.same(Object.keys(daily['accounts']), ['']);
 });
 
 t.test('usage: no store, $SB_ROOT, a bad --batch (the rest: test/contract.test.ts)', async (t) => {

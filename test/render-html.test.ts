@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { ROOT, runBin } from './helpers/run.js';
+import { TEAM_SINCE, teamStore } from './helpers/team-store.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const STORE = path.join(ROOT, 'test', 'cases', 'render', 'store');
@@ -172,6 +173,41 @@ async function browserTests(): Promise<void> {
     } finally {
       await ctx.close();
     }
+  });
+
+  t.test("the Boards switcher: users, accounts, one account's users (picked from a list); accounts since; the address keeps it", async (t) => {
+    const root = await teamStore(path.join(tmp, 'teams'));
+    const r = await runBin('sb-render', ['--root', root, '--html'], { env: { LC_ALL: 'C.UTF-8' } });
+    t.equal(r.status, 0, r.stderr);
+    const teams = path.join(tmp, 'teams.html');
+    writeFileSync(teams, r.stdout);
+    await page.goto(`file://${teams}`);
+    t.same(await page.$$eval('#groups button', (bs) => bs.map((b) => (b.textContent ?? '').trim())), ['Users', 'Accounts']);
+    t.equal(await page.isVisible('#since'), false, 'user boards count every job: no note');
+    const names = (): Promise<string[]> => page.$$eval('#rows td.name', (tds) => tds.map((td) => (td.textContent ?? '').trim()));
+    t.ok((await names()).every((n) => /^u\d{3}$/.test(n)), 'users first');
+    await page.click('button[data-group="accounts"]');
+    t.match(await page.textContent('#board-title'), /Overall\s+Last 30 days · All clusters · Accounts/);
+    t.equal(await page.textContent('#board th.name'), 'Account');
+    t.ok((await names()).length > 5 && (await names()).every((n) => /^acct\d\d$/.test(n)), 'accounts ranked');
+    t.equal(await page.isVisible('#since'), true);
+    t.match(await page.textContent('#since'), `Accounts since ${TEAM_SINCE}`);
+    t.match(page.url(), /g=accounts/, 'the address keeps the group');
+    await shot('accounts');
+    await page.selectOption('#account-pick', 'account/acct01');
+    t.match(await page.textContent('#board-title'), /· Account acct01/);
+    t.ok((await names()).every((n) => /^u\d{3}$/.test(n)), "acct01's users");
+    t.equal(await page.$eval('#account-pick', (e) => (e as HTMLSelectElement).value), 'account/acct01');
+    await page.click('#rows td.name a');
+    t.match(await page.textContent('#user-view'), /Monthly history is kept for users/);
+    await page.goBack();
+    await page.goBack();
+    t.match(await page.textContent('#board-title'), /· Accounts/, 'Back: the account boards again');
+    t.equal(await page.$eval('#account-pick', (e) => (e as HTMLSelectElement).value), '', 'the list shows no account');
+    await page.click('button[data-group=""]');
+    t.notMatch(await page.textContent('#board-title'), /Account/);
+    await page.goto(`file://${teams}#w=rolling-30d&s=jobs&c=all&g=account%2Facct01`);
+    t.match(await page.textContent('#board-title'), /Finished jobs\s+Last 30 days · All clusters · Account acct01/, 'a link opens the same board');
   });
 
   t.test('nothing fetched, no script error', async (t) => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import stringWidth from 'string-width';
 import t from 'tap';
 import { ROOT } from './helpers/run.js';
+import { TEAM_SINCE, teamStore } from './helpers/team-store.js';
 
 const TMUX = '/usr/bin/tmux';
 const STORE = path.join(ROOT, 'test', 'cases', 'render', 'store');
@@ -325,6 +326,44 @@ function tests(): void {
       keys(s, 'q');
       await waitFor(s, /EXIT=0/, 'quit');
     }
+  });
+
+  t.test("a: users, accounts, each account's users, and back (A); Enter opens an account's page; accounts since", async (t) => {
+    const root = await teamStore(path.join(tmp, 'teams'));
+    const s = shell(110, 40);
+    start(s, `SB_ROOT='${root}'`);
+    let text = await waitFor(s, /^ All clusters · Last 30 days · Overall$/m, 'the user boards first');
+    t.match(text, / Board \(a\)/, 'the side panel lists the boards');
+    t.match(text, /▸ Users/);
+    t.match(text, /a accounts/, 'the key bar says so');
+    keys(s, 'a');
+    text = await waitFor(s, (x) => new RegExp(`^ All clusters · Last 30 days · Accounts · accounts since ${TEAM_SINCE} · Overall$`, 'm').test(x) && /acct\d\d +\d+ +[\d,]+$/m.test(x), 'a: the account boards');
+    t.match(text, /│ Rank  Account +Level +XP$/m, 'accounts are named as such');
+    t.match(text, /▸ Accounts/);
+    const first = /^.*│ +1 +(acct\d\d) /m.exec(text)?.[1];
+    t.ok(first !== undefined, 'an account ranked first');
+    keys(s, 'Enter');
+    text = await waitFor(s, new RegExp(`^ All clusters · Last 30 days · Accounts · ${first ?? ''}$`, 'm'), "Enter: the account's page");
+    t.match(text, /Monthly history is kept for users/, 'no user history for an account');
+    keys(s, 'Escape');
+    await waitFor(s, /· Accounts · accounts since .* · Overall$/m, 'Esc: back to the board');
+    keys(s, 'a');
+    text = await waitFor(s, /^ All clusters · Last 30 days · Account acct00 · accounts since .* · Overall$/m, "a: the first account's users");
+    t.match(text, /│ +1 +u\d{3} /m, 'users on it');
+    keys(s, 'A', 'A');
+    await waitFor(s, /^ All clusters · Last 30 days · Overall$/m, 'A A: the user boards again');
+    keys(s, 'q');
+    await waitFor(s, /EXIT=0/, 'quit');
+  });
+
+  t.test('a: a store without account boards says so', async (t) => {
+    const s = shell();
+    start(s);
+    await waitFor(s, /1 of 60/, 'the board');
+    keys(s, 'a');
+    await waitFor(s, /no account boards \(sb-rank --write --by account\)/, 'the message');
+    keys(s, 'q');
+    await waitFor(s, /EXIT=0/, 'quit');
   });
 
   t.test('not UTF-8 (LC_ALL=C): ASCII lines, blocks and names', async (t) => {

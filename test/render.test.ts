@@ -13,6 +13,7 @@ import { initialView, render, shownRows, type Scene, type View } from '../lib/to
 import { showName } from '../lib/tools/render/show-name.js';
 import { clipText, fitText } from '../lib/tools/render/text-width.js';
 import { levelForXp } from '../lib/core/scores/xp.js';
+import { TEAM_NOW, TEAM_SINCE, teamStore } from './helpers/team-store.js';
 import { goldenCases } from './helpers/golden.js';
 import { ROOT, records, runBin, runShell } from './helpers/run.js';
 
@@ -386,7 +387,7 @@ t.test('--html: the lists choose what the page holds, --top its rows, --user the
   const data = JSON.parse(/id="sb-data">(.*?)<\/script>/s.exec(r.stdout)?.[1] ?? '{}') as { boards: Record<string, string>; start: Record<string, unknown>; users: string[] };
   t.same(Object.keys(data.boards).sort(), ['alltime|clock_hours|hammer', 'alltime|jobs|hammer']);
   t.ok(Object.values(data.boards).every((b) => (unvlq(b)[0] as number) <= 4), 'rows ranked 3 or better (ties may add one)');
-  t.same(data.start, { w: 'alltime', s: 'clock_hours', c: 'hammer', u: data.users.indexOf('bob') });
+  t.same(data.start, { w: 'alltime', s: 'clock_hours', c: 'hammer', u: data.users.indexOf('bob'), g: '' });
   t.match(r.stdout, /<section id="board-view" hidden>/, 'the board waits behind the user page');
   t.match(r.stdout, /Personal scores for <span class="who">bob<\/span>/, "bob's page is in the HTML itself");
 });
@@ -411,6 +412,55 @@ t.test('bad input: missing and corrupt leaderboard files are one line naming the
   r = await runBin('sb-render', ['--root', dir, '--text', '-m', 'overall', '--errors', 'json', '-u', 'nobody']);
   t.equal(r.status, 1);
   t.same(records(r.stderr)[0], { tool: 'sb-render', level: 'error', message: "'nobody' is on no board of alltime × all (opted out, too few jobs, or no such user)" });
+});
+
+t.test('account boards: --by account, --account NAME, the rank records of both, accounts since; unknown ones named', async (t) => {
+  const root = await teamStore(mkdtempSync(path.join(tmpdir(), 'sb-render-teams-')));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  let r = await runBin('sb-render', ['--root', root, '--text', '--width', '120', '--by', 'account', '-w', 'rolling-30d', '-m', 'jobs', '--top', '3'], { env: { LC_ALL: 'C.UTF-8' } });
+  t.same([r.status, r.stderr], [0, '']);
+  const lines = r.stdout.split('\n');
+  t.equal(lines[1], ` All clusters · Last 30 days · Accounts · accounts since ${TEAM_SINCE} · Finished jobs`, 'the group and the day account data start, in the context line');
+  t.match(lines[2], /^ Rank  Account +Level +XP +jobs$/);
+  const board = JSON.parse(readFileSync(path.join(root, 'leaderboards', 'accounts', 'rolling-30d_jobs.json'), 'utf8')) as { rows: Array<{ account: string; value: number }> };
+  t.same(lines.slice(3, 6).map((l) => l.trim().split(/\s+/).slice(1, 2)[0]), board.rows.slice(0, 3).map((x) => x.account), 'the accounts, in rank order');
+  r = await runBin('sb-rank', ['--root', root, '--write', '--by', 'account', '-w', 'rolling-7d', '--now', TEAM_NOW], { env: { SB_HOME_ROOT: path.join(root, 'no-homes') } });
+  t.equal(r.status, 0, r.stderr);
+  r = await runBin('sb-render', ['--root', root, '--text', '--by', 'account', '-w', 'rolling-7d', '-m', 'jobs', '--top', '1']);
+  t.match(r.stdout.split('\n')[1], /^ All clusters · Last 7 days · Accounts · Finished jobs$/, 'a window after it: no note');
+  r = await runBin('sb-render', ['--root', root, '--text', '--account', 'acct01', '-w', 'rolling-30d', '-m', 'jobs']);
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout.split('\n')[1], /· Account acct01 · accounts since/);
+  t.match(r.stdout, /^ +1 +u001 /m, "acct01's users");
+  t.notMatch(r.stdout, /u005/, 'only its users');
+  // the same from rank records
+  const recs = await runShell(`sb-rank --root '${root}' --by account --account acct01 -w rolling-30d -m jobs -c all --now ${TEAM_NOW} --min-jobs 0 | sb-render --text --by account --top 3`, { env: { SB_HOME_ROOT: path.join(root, 'no-homes') } });
+  t.equal(recs.status, 0, recs.stderr);
+  const fromFiles = await runBin('sb-render', ['--root', root, '--text', '--by', 'account', '-w', 'rolling-30d', '-m', 'jobs', '--top', '3']);
+  t.equal(recs.stdout.split('\n').slice(1).join('\n'), fromFiles.stdout.split('\n').slice(1).join('\n'), 'rank records show as the files do (but the as-of time)');
+  const one = await runShell(`sb-rank --root '${root}' --account acct01 -w rolling-30d -m jobs -c all --now ${TEAM_NOW} --min-jobs 0 | sb-render --text --account acct01`, { env: { SB_HOME_ROOT: path.join(root, 'no-homes') } });
+  t.match(one.stdout.split('\n')[1], /· Account acct01 · accounts since/);
+  const json = await runBin('sb-render', ['--root', root, '--json', '--by', 'account', '-w', 'rolling-30d', '-m', 'jobs']);
+  t.same(records(json.stdout).map((x) => [x['by'], x['account'], x['value'], x['accounts_since']]), board.rows.map((x) => ['account', x.account, x.value, TEAM_SINCE]), '--json: the account records as sb-rank prints them');
+  t.ok(records(json.stdout).every((x) => !('user' in x)));
+  r = await runBin('sb-render', ['--root', root, '--text', '--account', 'nope']);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /^sb-render: no boards of account "nope" in '.*leaderboards' \(there are: Users, Accounts, Account acct00, .*, and \d+ more\)$/m);
+  r = await runBin('sb-render', ['--root', STORE, '--text', '--by', 'account']);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /no account boards in '.*' \(there are: Users\)/, 'a store without account boards');
+  r = await runBin('sb-render', ['--root', root, '--by', 'team']);
+  t.equal(r.status, 2);
+  t.match(r.stderr, /--by 'team': expected user or account/);
+  r = await runBin('sb-render', ['--root', root, '--by', 'account', '--account', 'x']);
+  t.equal(r.status, 2);
+  // the page holds every group
+  r = await runBin('sb-render', ['--root', root, '--html']);
+  const data = JSON.parse(/<script type="application\/json" id="sb-data">(.*?)<\/script>/s.exec(r.stdout)?.[1] ?? '{}') as { groups: Array<{ id: string }>; since: Record<string, string>; boards: Record<string, string> };
+  t.same(data.groups.slice(0, 3).map((g) => g.id), ['', 'accounts', 'account/acct00']);
+  t.equal(data.since['rolling-30d|jobs|all|accounts'], TEAM_SINCE);
+  t.notOk('rolling-30d|jobs|all' in data.since, 'user boards count every job: no note');
+  t.ok('rolling-30d|overall|all|account/acct01' in data.boards);
 });
 
 t.test('| head -1: success, nothing on stderr', async (t) => {

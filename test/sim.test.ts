@@ -378,6 +378,37 @@ t.test('truth: per-user totals equal the sum over --sim-truth-jobs and over the 
   }
 });
 
+t.test('truth by account: per (account, user) totals add up to the per-user truth; accounts as the printed rows have them', async (t) => {
+  const S = '2024-01-10T00:00:00';
+  const E = '2024-01-10T23:59:59';
+  const users = ndjson(sacct(['--sim-truth', '-S', S, '-E', E, '-M', 'hammer']).stdout);
+  const byAccount = ndjson(sacct(['--sim-truth-accounts', '-S', S, '-E', E, '-M', 'hammer']).stdout);
+  const perJob = ndjson(sacct(['--sim-truth-jobs', '-S', S, '-E', E, '-M', 'hammer']).stdout);
+  const accounts = new Set(byAccount.map((r) => r['account']));
+  t.ok(accounts.size >= 8, `many accounts (${accounts.size})`);
+  const multi = new Set(byAccount.map((r) => r['user'])).size < byAccount.length;
+  t.ok(multi, 'some users work under more than one account');
+  const fields = ['jobs', 'failed_jobs', 'gpu_jobs', 'cpu_seconds', 'elapsed_seconds', 'gpu_seconds', 'gpu_elapsed_seconds'];
+  const sum = new Map<string, Record<string, number | bigint>>();
+  for (const r of byAccount) {
+    const s = sum.get(r['user'] as string) ?? { mem_req_byte_seconds: 0n, mem_used_byte_seconds: 0n };
+    for (const f of fields) s[f] = ((s[f] as number | undefined) ?? 0) + (r[f] as number);
+    s['mem_req_byte_seconds'] = (s['mem_req_byte_seconds'] as bigint) + BigInt(r['mem_req_byte_seconds'] as string);
+    s['mem_used_byte_seconds'] = (s['mem_used_byte_seconds'] as bigint) + BigInt(r['mem_used_byte_seconds'] as string);
+    sum.set(r['user'] as string, s);
+  }
+  t.equal(sum.size, users.length, 'the same users');
+  for (const u of users) {
+    const s = sum.get(u['user'] as string)!;
+    t.same([...fields.map((f) => s[f]), String(s['mem_req_byte_seconds']), String(s['mem_used_byte_seconds'])], [...fields.map((f) => u[f]), u['mem_req_byte_seconds'], u['mem_used_byte_seconds']], `${u['user']}: the sum over accounts`);
+  }
+  const jobsOf = new Map<string, number>();
+  for (const j of perJob) jobsOf.set(`${j['account']}/${j['user']}`, (jobsOf.get(`${j['account']}/${j['user']}`) ?? 0) + 1);
+  t.same(new Map(byAccount.map((r) => [`${r['account']}/${r['user']}`, r['jobs']])), jobsOf, 'each (account, user) counts the records charged to that account');
+  const printed = keepByEnd(parse(sacct(toolkitArgs(S, E, 'hammer')).stdout), S, E).filter((r) => !isStep(r));
+  t.same(new Set(printed.map((r) => r['Account'])), accounts, 'the accounts sacct prints');
+});
+
 t.test('recycled job ids and requeued jobs: one JobIDRaw, several records', async (t) => {
   const rows = parse(sacct(toolkitArgs('2024-01-01T00:00:00', '2024-01-31T23:59:59', 'demo', ['-X']), { SB_SIM_MAX_JOB_ID: '40000' }).stdout);
   const byRaw = new Map<string, Row[]>();

@@ -1,7 +1,7 @@
 // A month of the synthetic cluster through the pipeline, sb-reduce killed with SIGKILL at random
 // points over and over (alone, and five at once on overlapping windows), sb-sacct and sb-parse
 // killed upstream of it, then every user's every one of the nine totals must equal the cluster's
-// truth exactly.
+// truth exactly, and so must every account's (its users' totals, its boards).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,8 @@ import path from 'node:path';
 import t from 'tap';
 import { BIN, cleanEnv, records, ROOT, runBin, runShell } from './helpers/run.js';
 import { snapshot } from './helpers/snapshot.js';
+import { accountDifferences, accountTruth } from './helpers/account-truth.js';
+import type { Totals } from '../lib/core/scores/metrics.js';
 
 const CLUSTER = 'demo';
 const START = '2024-03-01T00:00:00Z';
@@ -181,6 +183,8 @@ function differences(root: string, truth: Map<string, Record<string, string>>): 
 async function verify(t: Tap.Test, root: string, truth: Map<string, Record<string, string>>): Promise<void> {
   const diffs = differences(root, truth);
   t.same(diffs.slice(0, 10), [], `all ${truth.size} users × 9 totals equal the truth exactly`);
+  const accounts = accountsTruth.value;
+  t.same((await accountDifferences(root, CLUSTER, '2024-03', accounts)).slice(0, 10), [], `all ${accounts.size} accounts: every account × user total and account board equal the truth exactly`);
   const check = await runBin('sb-reduce', ['--check', '--root', root]);
   t.equal(check.status, 0, `sb-reduce --check: ${check.stderr.trim()}`);
   const todo = await runBin('sb-chunk', ['todo', '-c', CLUSTER, '--root', root, '-s', START, '-e', END, '--by', 'day']);
@@ -207,10 +211,13 @@ function windows(text: string): string[] {
 }
 
 const state = { input: '', truth: new Map<string, Record<string, string>>(), file: '' };
+// account → user → the sim's true totals
+const accountsTruth = { value: new Map<string, Map<string, Totals>>() };
 
 t.before(async () => {
   state.input = await pipelineOutput();
   state.truth = await simTruth();
+  accountsTruth.value = await accountTruth(simEnv, CLUSTER, '2024-03-01T00:00:00', '2024-03-31T23:59:59');
   state.file = path.join(tmp(), 'month.ndjson');
   writeFileSync(state.file, state.input);
 });

@@ -7,11 +7,12 @@ import { BadInput, UsageError } from '../core/cli/errors.js';
 import { forEachRecord, type Input } from '../core/cli/input.js';
 import type { Output } from '../core/cli/output.js';
 import type { Reporter } from '../core/cli/report.js';
-import { storeRoot } from '../core/store/store.js';
+import { ClusterStore, storeRoot } from '../core/store/store.js';
+import { incompleteDays } from '../core/store/rollup-files.js';
 import { formatTime, parseDateExpr, parseTime } from '../core/records/time.js';
 
 export const USAGE = `Usage: sb-chunk new [-s START] [-e END] [--step HOURS | --by UNIT] [options]
-       sb-chunk todo [-s START] [-e END] [--step HOURS | --by UNIT] --root DIR [options]
+       sb-chunk todo [-s START] [-e END] [--step HOURS | --by UNIT] --root DIR [--refetch] [options]
        sb-chunk from-file [FILE] [--root DIR] [options]
 
 Cut a time range of one cluster into closed, touching windows and print them as
@@ -28,7 +29,10 @@ Commands:
                    in as few windows as --step allows. A poll every few
                    minutes so fetches each finished job by two windows at
                    most: soon after it ends, and when its window settles.
-                   Backfill, resume and poll in one
+                   Backfill, resume and poll in one.
+                   With --refetch: instead, the windows of the days whose jobs
+                   were counted before the store kept accounts (whole UTC
+                   days), to fetch again for 'sb-reduce --fill-accounts'
   from-file [FILE] windows to retry, read from FILE or stdin: a headerless
                    'start,end' CSV, chunk NDJSON, or sb-sacct's failure ledger
                    (any record with start/end/cluster; its skipped-line
@@ -50,6 +54,7 @@ Options:
                      unsettled window again
   -n, --limit N      print at most N windows (the earliest)
   -r, --root DIR     the store, for todo and from-file (default: $SB_ROOT)
+      --refetch      todo: the days without complete account data (see above)
       --strict       exit 65 at the end if any input line was bad
       --errors FMT   diagnostics as 'text' (default) or 'json' lines on stderr
   -h, --help         print this help and exit
@@ -70,6 +75,7 @@ export const tool: Tool = {
   usage: USAGE,
   options: {
     string: ['start', 'end', 'step', 'by', 'cluster', 'limit', 'root', 'settle'],
+    boolean: ['refetch'],
     alias: { s: 'start', e: 'end', c: 'cluster', n: 'limit', r: 'root' },
   },
   reads: true,
@@ -85,6 +91,7 @@ export async function main({ args, io, report, out, input }: Context): Promise<v
   const cluster = (): string => (cached ??= localClusterName(io.env));
 
   let chunks: Chunk[];
+  if (args['refetch'] === true && command !== 'todo') throw new UsageError(`option '--refetch' belongs to 'sb-chunk todo'`);
   if (command === 'new' && optString(args, 'root') !== undefined) throw new UsageError(`option '--root' belongs to 'sb-chunk todo' and 'sb-chunk from-file'`);
   if (command !== 'todo' && optString(args, 'settle') !== undefined) throw new UsageError(`option '--settle' belongs to 'sb-chunk todo'`);
   if (command === 'new') {
@@ -96,7 +103,9 @@ export async function main({ args, io, report, out, input }: Context): Promise<v
     if (root === undefined) throw new UsageError('sb-chunk todo needs the store: give --root DIR or set SB_ROOT');
     const settle = durationOption('settle', optString(args, 'settle'), 900);
     const windows = newChunks(args, io.env, cluster);
-    chunks = todoChunks(windows, readLedger(ledgerPath(root, cluster())), { now: Math.floor(Date.now() / 1000), settle, longest: longestWindow(args) });
+    chunks = args['refetch'] === true
+      ? refetchChunks(windows, new ClusterStore(root, cluster()))
+      : todoChunks(windows, readLedger(ledgerPath(root, cluster())), { now: Math.floor(Date.now() / 1000), settle, longest: longestWindow(args) });
   } else if (command === 'from-file') {
     if (rest.length > 1) throw new UsageError(`unexpected argument '${rest[1]}'`);
     for (const name of ['start', 'end', 'step', 'by']) {
@@ -200,6 +209,38 @@ function longestWindow(args: Args): number {
   if (by === 'day') return 86400;
   if (by === 'month') return 31 * 86400;
   return Math.round(optNumber(args, 'step', 1) * 3600);
+}
+
+// The windows' parts on days whose account data are incomplete (docs/store.md, Accounts): each
+// window cut to those days, consecutive ones kept together.
+export function refetchChunks(windows: Chunk[], store: ClusterStore): Chunk[] {
+  const DAY = 86400;
+  const days = new Map<string, Set<number>>();
+  const incomplete = (day: number): boolean => {
+    const month = formatTime(day * DAY).slice(0, 7);
+    let set = days.get(month);
+    if (set === undefined) {
+      set = new Set(incompleteDays(store.readDailyFile(month)).map((d) => Date.parse(`${month}-${d}T00:00:00Z`) / 1000 / DAY));
+      days.set(month, set);
+    }
+    return set.has(day);
+  };
+  const out: Chunk[] = [];
+  for (const w of windows) {
+    let piece: [number, number] | undefined;
+    for (let day = Math.floor(w.start / DAY); day * DAY <= w.end; day++) {
+      if (!incomplete(day)) {
+        if (piece !== undefined) out.push({ cluster: w.cluster, start: piece[0], end: piece[1] });
+        piece = undefined;
+        continue;
+      }
+      const a = Math.max(w.start, day * DAY);
+      const b = Math.min(w.end, day * DAY + DAY - 1);
+      piece = piece === undefined ? [a, b] : [piece[0], b];
+    }
+    if (piece !== undefined) out.push({ cluster: w.cluster, start: piece[0], end: piece[1] });
+  }
+  return out;
 }
 
 // Reads windows to retry from CSV or NDJSON lines; bad lines are reported and skipped.

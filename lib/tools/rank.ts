@@ -6,8 +6,8 @@ import { SbError, UsageError } from '../core/cli/errors.js';
 import { acquireLock, describeOwner, type Lock } from '../core/store/lock.js';
 import { METRICS, metricValues, type MetricId, type Totals } from '../core/scores/metrics.js';
 import { homeDirs, homeOptouts, readOptoutList } from '../core/scores/optout.js';
-import { RollupReader, addInto, clusterFiles, dataYears, listClusters, type ClusterFiles, type Part } from '../core/store/rollup-read.js';
-import type { UserSums } from '../core/store/rollup-files.js';
+import { RollupReader, addAccountsInto, addInto, clusterFiles, dataYears, listClusters, type ClusterFiles, type Part } from '../core/store/rollup-read.js';
+import { sumUsers, userFileName, type AccountSums, type UserSums } from '../core/store/rollup-files.js';
 import { storeRoot } from '../core/store/store.js';
 import { formatTime, parseDateExpr } from '../core/records/time.js';
 import { defaultWindows, parseWindow, windowParts, windowRange, type Window } from './rank/windows.js';
@@ -22,6 +22,12 @@ no cluster lock) and print one NDJSON 'rank' record per row, board after board:
    "rank":1,"user":"alice","value":123.4,"level":57,"xp":1234}
 Each metric is an OSRS skill: its value earns XP, XP a level 1-99 on the Old
 School RuneScape table; the 'overall' board ranks by total level, then total XP.
+With --by account, Slurm accounts are ranked by the sum of their users' usage
+(the same XP table), rows {"kind":"rank","by":"account",...,"account":"chem",
+"users":N,...}; --account NAME ranks one account's users by what they charged
+to it (rows {"kind":"rank","account":"chem",...,"user":"alice",...}). Where a
+window holds jobs counted before the store kept accounts, account rows carry
+"accounts_since":"YYYY-MM-DD", the first day whose account data are complete.
 Reads the whole store before printing.
 
 Options:
@@ -35,15 +41,23 @@ Options:
                         mem_req_gb_hours, mem_used_gb_hours, overall (default: all)
   -c, --cluster LIST    a cluster's name, or 'all' for every cluster summed
                         (default: each cluster alone, and all)
+  -b, --by LIST         what the boards rank: user (default), account, or
+                        user,account for both
+  -a, --account LIST    also rank the users of these accounts ('(none)': jobs
+                        without an account); '*' for every account
   -n, --top N           keep rows ranked N or better (ties at N all stay)
-      --min-jobs N      hide users with fewer than N finished jobs in that
-                        window and cluster (default: 3; 0 shows everyone)
+      --min-jobs N      hide users, and accounts, with fewer than N finished
+                        jobs in that window and cluster (default: 3; 0 shows
+                        everyone)
       --now TIME        the time windows are counted back from (ISO-8601 or
                         anything 'date -d' reads; default: now)
       --write           write leaderboards/<window>_<metric>.json (cluster
                         'all') and leaderboards/by-cluster/<cluster>/... instead,
                         atomically, under the leaderboard lock; print one
-                        'leaderboard' record per file written
+                        'leaderboard' record per file written. Account boards
+                        go to leaderboards/accounts/ and one account's users'
+                        to leaderboards/account/<account>/ (and the same
+                        under by-cluster/<cluster>/)
       --wait SECONDS    with --write, wait this long for the leaderboard lock
                         held by another run, then exit 3 (default: 60)
       --stale SECONDS   a lock holder on another host whose heartbeat is older
@@ -56,7 +70,8 @@ Options:
 
 Rolling windows are exact to the UTC day: rolling-30d is the 30 days ending with
 the day of --now, that day included. Opted-out users (<root>/config/optout.txt,
-~user/.slurm_scoreboard_optout) never appear. Exit status: 0 ok, 1 failure (such
+~user/.slurm_scoreboard_optout) never appear; their usage still counts in their
+accounts' totals. Exit status: 0 ok, 1 failure (such
 as a corrupt rollup file, named), 2 usage error, 3 leaderboard lock held.
 
 Example: sb-rank --root /srv/sb -w rolling-30d -m clock_hours -c all --top 10
@@ -67,9 +82,9 @@ export const tool: Tool = {
   usage: USAGE,
   options: {
     string: ['root', 'top', 'min-jobs', 'now', 'wait', 'stale'],
-    list: ['window', 'metric', 'cluster'],
+    list: ['window', 'metric', 'cluster', 'by', 'account'],
     boolean: ['write', 'verbose'],
-    alias: { r: 'root', w: 'window', m: 'metric', c: 'cluster', n: 'top', v: 'verbose' },
+    alias: { r: 'root', w: 'window', m: 'metric', c: 'cluster', n: 'top', v: 'verbose', b: 'by', a: 'account' },
   },
   main,
 };
@@ -77,14 +92,23 @@ export const tool: Tool = {
 export type BoardMetric = MetricId | 'overall';
 export const BOARD_METRICS: readonly BoardMetric[] = [...METRICS.map((m) => m.id), 'overall'];
 export const ALL = 'all';
+export const EVERY_ACCOUNT = '*';
 
 export type Row = BoardRow;
+
+// What a board ranks: users (of every account), accounts, or the users of one account.
+export type Group = { by: 'user' } | { by: 'account' } | { by: 'user'; account: string };
 
 export interface Board {
   window: Window;
   metric: BoardMetric;
   cluster: string;
   rows: Row[];
+  group?: Group;
+  // account boards: users per account (rows' order)
+  members?: number[];
+  // YYYY-MM-DD: the window holds days whose account data are incomplete, the last before this
+  accountsSince?: string;
 }
 
 export async function main({ args, io, report, out }: Context): Promise<void> {
@@ -102,6 +126,11 @@ export async function main({ args, io, report, out }: Context): Promise<void> {
   const waitMs = optNumber(args, 'wait', 60) * 1000;
   const staleMs = optNumber(args, 'stale', 60) * 1000;
   const write = args['write'] === true;
+  const by = unique((optList(args, 'by') ?? ['user']).map(checkBy));
+  const accountNames = optList(args, 'account');
+  const groups: Group[] = [...by.map((b): Group => (b === 'user' ? { by: 'user' } : { by: 'account' })), ...unique(accountNames ?? []).map((a): Group => ({ by: 'user', account: checkAccount(a) }))];
+  // --account alone: only its boards
+  if (accountNames !== undefined && optList(args, 'by') === undefined) groups.shift();
 
   let lock: Lock | undefined;
   if (write) {
@@ -117,8 +146,9 @@ export async function main({ args, io, report, out }: Context): Promise<void> {
     });
   }
   try {
-    const job: RankJob = { root, now, windows, metrics, scopes, top, minJobs, write, env: io.env };
+    const job: RankJob = { root, now, windows, metrics, scopes, top, minJobs, write, env: io.env, groups };
     const result = rankJob(job);
+    for (const a of result.unknownAccounts) report.warn(`no jobs of account ${JSON.stringify(a)} in any window ranked; its boards are empty`);
     if (result.unreadable.length > 0) {
       const some = result.unreadable.slice(0, 5).join(', ') + (result.unreadable.length > 5 ? ', ...' : '');
       report.warn(`cannot see whether ${result.unreadable.length} user(s) opted out: home directory not searchable (${some}); list them in config/optout.txt`);
@@ -137,7 +167,7 @@ export async function main({ args, io, report, out }: Context): Promise<void> {
         if (held !== undefined && !held.holds()) throw new SbError('lost the leaderboard lock while ranking (broken as stale by another run); nothing written');
       });
       for (const f of files) {
-        out.record({ kind: 'leaderboard', window: f.board.window, metric: f.board.metric, cluster: f.board.cluster, rows: f.board.rows, file: f.path });
+        out.record({ kind: 'leaderboard', ...groupFields(f.board.group), window: f.board.window, metric: f.board.metric, cluster: f.board.cluster, rows: f.board.rows, file: f.path });
         await out.drain();
       }
     } else {
@@ -164,6 +194,8 @@ export interface RankJob {
   // Render boards as leaderboard files (true) or as rank record lines (false).
   write: boolean;
   env: NodeJS.ProcessEnv;
+  // default: users only
+  groups?: Group[];
 }
 
 // One board rendered: its rank records (lines, no final newline) or its leaderboard file.
@@ -173,6 +205,7 @@ export interface RenderedBoard {
   cluster: string;
   rows: number;
   text: string;
+  group?: Group;
 }
 
 export interface RankResult {
@@ -184,6 +217,8 @@ export interface RankResult {
   users: string[];
   hidden: string[];
   unreadable: string[];
+  // --account names with no job in any window and cluster read
+  unknownAccounts: string[];
 }
 
 // Ranks and renders a job's boards: window by window, cluster 'all' first then the clusters
@@ -197,13 +232,27 @@ export function rankJob(job: RankJob): RankResult {
   const needed = wanted.includes(ALL) ? clusters : clusters.filter((c) => wanted.includes(c));
   const windows = job.windows.map((w) => parseWindow(w, job.now));
   const metrics = new Set(job.metrics);
+  let groups = job.groups ?? [{ by: 'user' }];
+  const byUser = groups.some((g) => g.by === 'user' && !('account' in g));
+  const byAccount = groups.some((g) => g.by === 'account' || 'account' in g);
   const reader = new RollupReader();
-  // totals[window index]: scope → users
+  // totals[window index]: scope → users; accounts[window index]: scope → account → users
   const totals: Array<Map<string, UserSums>> = windows.map(() => new Map());
+  const accounts: Array<Map<string, AccountSums>> = windows.map(() => new Map());
+  // scope → the last day whose account data are incomplete
+  const lastIncomplete = new Map<string, string>();
   for (const cluster of needed) {
     const files = clusterFiles(job.root, cluster);
     const years = dataYears(files);
-    windows.forEach((w, i) => totals[i]?.set(cluster, windowTotals(reader, files, windowParts(w, years))));
+    windows.forEach((w, i) => {
+      if (byUser) totals[i]?.set(cluster, windowTotals(reader, files, windowParts(w, years)));
+      if (byAccount) accounts[i]?.set(cluster, windowAccounts(reader, files, windowParts(w, years)));
+    });
+    const last = byAccount ? reader.lastIncompleteDay(files) : undefined;
+    if (last !== undefined) {
+      lastIncomplete.set(cluster, last);
+      if (!lastIncomplete.has(ALL) || (lastIncomplete.get(ALL) as string) < last) lastIncomplete.set(ALL, last);
+    }
   }
   if (wanted.includes(ALL)) {
     for (const byScope of totals) {
@@ -211,19 +260,64 @@ export function rankJob(job: RankJob): RankResult {
       for (const c of clusters) addInto(all, byScope.get(c) ?? new Map());
       byScope.set(ALL, all);
     }
+    for (const byScope of accounts) {
+      const all: AccountSums = new Map();
+      for (const c of clusters) addAccountsInto(all, byScope.get(c) ?? new Map());
+      byScope.set(ALL, all);
+    }
   }
-  const names = [...new Set(totals.flatMap((byScope) => [...byScope.values()].flatMap((u) => [...u.keys()])))].sort();
+  // --account '*': every account there is
+  if (groups.some((g) => 'account' in g && g.account === EVERY_ACCOUNT)) {
+    const every = [...new Set(accounts.flatMap((byScope) => [...byScope.values()].flatMap((as) => [...as.keys()])))].sort();
+    groups = [...groups.filter((g) => !('account' in g)), ...every.map((a): Group => ({ by: 'user', account: a }))];
+  }
+  const names = [
+    ...new Set([
+      ...totals.flatMap((byScope) => [...byScope.values()].flatMap((u) => [...u.keys()])),
+      ...accounts.flatMap((byScope) => [...byScope.values()].flatMap((as) => [...as.values()].flatMap((u) => [...u.keys()]))),
+    ]),
+  ].sort();
   const hidden = readOptoutList(job.root);
   const home = homeOptouts(homeDirs(names.filter((u) => !hidden.has(u)), job.env));
   for (const u of home.users) hidden.add(u);
   const order = [...(wanted.includes(ALL) ? [ALL] : []), ...clusters.filter((c) => wanted.includes(c))];
   const boards: RenderedBoard[] = [];
+  const seenAccounts = new Set<string>();
   windows.forEach((window, i) => {
-    for (const cluster of order) {
-      const users = eligible(totals[i]?.get(cluster) ?? new Map(), names, hidden, job.minJobs);
-      for (const [metric, all] of rankUsers(users, metrics)) {
-        const board = { window, metric, cluster, rows: keepTop(all, job.top) };
-        boards.push({ window: window.id, metric, cluster, rows: board.rows.length, text: job.write ? boardDocument(board, job.now, job.minJobs) : rankLines(board) });
+    for (const group of groups) {
+      for (const cluster of order) {
+        const since = 'account' in group || group.by === 'account' ? accountsSince(lastIncomplete.get(cluster), window) : undefined;
+        const byAcct = accounts[i]?.get(cluster) ?? new Map<string, UserSums>();
+        for (const a of byAcct.keys()) seenAccounts.add(a);
+        let ranked: Map<BoardMetric, Row[]>;
+        let members: Map<string, number> | undefined;
+        if (group.by === 'account') {
+          // opted-out users count here: an account's total is all of its usage
+          const sums: UserSums = new Map();
+          members = new Map();
+          for (const [a, us] of byAcct) {
+            const t = sumUsers(us);
+            if (t.jobs >= job.minJobs) sums.set(a, t);
+            members.set(a, us.size);
+          }
+          ranked = rankUsers(sums, metrics);
+        } else {
+          const users = 'account' in group ? (byAcct.get(group.account) ?? new Map<string, Totals>()) : (totals[i]?.get(cluster) ?? new Map<string, Totals>());
+          ranked = rankUsers(eligible(users, names, hidden, job.minJobs), metrics);
+        }
+        for (const [metric, all] of ranked) {
+          const rows = keepTop(all, job.top);
+          const board: Board = {
+            window,
+            metric,
+            cluster,
+            rows,
+            group,
+            ...(members !== undefined ? { members: rows.map((r) => members?.get(r.user) ?? 0) } : {}),
+            ...(since !== undefined ? { accountsSince: since } : {}),
+          };
+          boards.push({ window: window.id, metric, cluster, rows: rows.length, text: job.write ? boardDocument(board, job.now, job.minJobs) : rankLines(board), group });
+        }
       }
     }
   });
@@ -235,7 +329,23 @@ export function rankJob(job: RankJob): RankResult {
     users: names,
     hidden: names.filter((u) => hidden.has(u)),
     unreadable: home.unreadable,
+    unknownAccounts: groups.flatMap((g) => ('account' in g && !seenAccounts.has(g.account) ? [g.account] : [])),
   };
+}
+
+function windowAccounts(reader: RollupReader, files: ClusterFiles, parts: readonly Part[]): AccountSums {
+  const acc: AccountSums = new Map();
+  for (const part of parts) addAccountsInto(acc, reader.accounts(files, part));
+  return acc;
+}
+
+// The day after `last` (the last day with incomplete account data) if the window reaches back
+// to it: its account boards cannot be whole before that day.
+export function accountsSince(last: string | undefined, w: Window): string | undefined {
+  if (last === undefined) return undefined;
+  const range = windowRange(w);
+  if (range !== undefined && Date.parse(last + 'T00:00:00Z') / 1000 < range[0]) return undefined;
+  return new Date(Date.parse(last + 'T00:00:00Z') + 86_400_000).toISOString().slice(0, 10);
 }
 
 // The sum of a window's parts. One part is the reader's own map: read only from here on.
@@ -360,10 +470,29 @@ function round6(v: number): number {
   return Math.round(v * 1e6) / 1e6;
 }
 
+// The fields that say what a board ranks, first in its records: none for user boards.
+function groupFields(g: Group | undefined): Record<string, string> {
+  if (g === undefined) return {};
+  if ('account' in g) return { account: g.account };
+  return g.by === 'account' ? { by: 'account' } : {};
+}
+
+// An account board's row: the account's name where a user board has the user's, and its users.
+function accountRowFields(r: Row, users: number): string {
+  return `"rank":${r.rank},"account":${JSON.stringify(r.user)},"value":${r.value},"level":${r.level},"xp":${r.xp},"users":${users}`;
+}
+
+function boardRows(b: Board): string[] {
+  if (b.group?.by === 'account' && !('account' in b.group)) return b.rows.map((r, i) => accountRowFields(r, b.members?.[i] ?? 0));
+  return b.rows.map(rowFields);
+}
+
 // A board's rank records, one a line, without the last newline.
 export function rankLines(b: Board): string {
-  const head = `{"kind":"rank","window":${JSON.stringify(b.window.id)},"metric":"${b.metric}","cluster":${JSON.stringify(b.cluster)},`;
-  return b.rows.map((r) => `${head}${rowFields(r)}}`).join('\n');
+  const g = Object.entries(groupFields(b.group)).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)},`).join('');
+  const head = `{"kind":"rank",${g}"window":${JSON.stringify(b.window.id)},"metric":"${b.metric}","cluster":${JSON.stringify(b.cluster)},`;
+  const tail = b.accountsSince === undefined ? '}' : `,"accounts_since":"${b.accountsSince}"}`;
+  return boardRows(b).map((r) => `${head}${r}${tail}`).join('\n');
 }
 
 // A board's leaderboard file: the seed's schema ({"asof","metric","rows","window"}, keys in
@@ -371,8 +500,12 @@ export function rankLines(b: Board): string {
 export function boardDocument(board: Board, now: number, minJobs: number): string {
   const info = METRICS.find((m) => m.id === board.metric);
   const range = windowRange(board.window);
+  const g = groupFields(board.group);
   const fields: Array<[string, unknown]> = [
+    ...('account' in g ? [['account', g['account']] as [string, string]] : []),
+    ...(board.accountsSince !== undefined ? [['accounts_since', board.accountsSince] as [string, string]] : []),
     ['asof', formatTime(now)],
+    ...('by' in g ? [['by', g['by']] as [string, string]] : []),
     ['cluster', board.cluster],
     ...(range ? [['end', formatTime(range[1])] as [string, string]] : []),
     ['metric', board.metric],
@@ -384,7 +517,7 @@ export function boardDocument(board: Board, now: number, minJobs: number): strin
     ['unit', info?.unit ?? 'total level'],
     ['window', board.window.id],
   ];
-  const rows = '[' + board.rows.map(rowJson).join(',') + ']';
+  const rows = '[' + boardRows(board).map((r) => `{${r}}`).join(',') + ']';
   return '{' + fields.map(([k, v]) => `"${k}":${k === 'rows' ? rows : JSON.stringify(v)}`).join(',') + '}\n';
 }
 
@@ -400,13 +533,35 @@ const SEED_ALIASES = new Set(['alltime', 'rolling-30d', 'rolling-365d']);
 export function leaderboardFiles(root: string, boards: readonly RenderedBoard[]): BoardFile[] {
   const files: BoardFile[] = [];
   for (const board of boards) {
-    const dir = board.cluster === ALL ? path.join(root, 'leaderboards') : path.join(root, 'leaderboards', 'by-cluster', board.cluster);
+    const top = board.cluster === ALL ? path.join(root, 'leaderboards') : path.join(root, 'leaderboards', 'by-cluster', board.cluster);
+    const g = board.group;
+    const dir = g === undefined ? top : 'account' in g ? path.join(top, 'account', accountDirName(g.account)) : g.by === 'account' ? path.join(top, 'accounts') : top;
     files.push({ path: path.join(dir, `${board.window}_${board.metric}.json`), text: board.text, board });
-    if (board.cluster === ALL && board.metric === 'clock_hours' && SEED_ALIASES.has(board.window)) {
+    if (dir === path.join(root, 'leaderboards') && board.metric === 'clock_hours' && SEED_ALIASES.has(board.window)) {
       files.push({ path: path.join(dir, `${board.window}.json`), text: board.text, board });
     }
   }
   return files;
+}
+
+// The directory of an account's boards: its name, percent-encoded where it is not a plain name
+// (as agg/users file names, docs/store.md); '%' for the account '' (no encoded name is '%').
+export function accountDirName(account: string): string {
+  return account === '' ? '%' : userFileName(account).slice(0, -'.json'.length);
+}
+
+function checkBy(b: string): 'user' | 'account' {
+  if (b !== 'user' && b !== 'account') throw new UsageError(`--by '${b}': expected user or account`);
+  return b;
+}
+
+// The name people give and see for the account '' (jobs without one): sacctmgr names have no parentheses.
+export const NO_ACCOUNT = '(none)';
+
+function checkAccount(a: string): string {
+  if (a === NO_ACCOUNT) return '';
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(a)) throw new UsageError(`--account ${JSON.stringify(a)}: control characters in an account name`);
+  return a;
 }
 
 function checkMetric(m: string): BoardMetric {

@@ -9,7 +9,18 @@ import { forEachRecord, stringField, type Rec } from '../core/cli/input.js';
 import { homeDirs, homeOptouts, readOptoutList } from '../core/scores/optout.js';
 import type { Output } from '../core/cli/output.js';
 import type { Reporter } from '../core/cli/report.js';
-import { formatDaily, formatPeriod, formatUserFile, monthFromDaily, type DailyBins, type DailyText, type UserSums } from '../core/store/rollup-files.js';
+import {
+  accountsFromDaily,
+  formatDaily,
+  formatPeriod,
+  formatUserFile,
+  monthFromDaily,
+  type AccountBins,
+  type AccountSums,
+  type DailyBins,
+  type DailyText,
+  type UserSums,
+} from '../core/store/rollup-files.js';
 import { encodeSeen, jobIdentity, seenOwner, KeyBatch, type KeyCode, type SeenSet } from '../core/store/seen.js';
 import { ClusterStore, crashHook, formatDirty, newTxnId, storeRoot, type CrashPoint, type FileWrite } from '../core/store/store.js';
 import { formatTime } from '../core/records/time.js';
@@ -42,6 +53,12 @@ Options:
       --rebuild        rewrite the derived files (monthly, yearly, all-time per
                        user) from the daily bins and the dedupe state, and exit:
                        the recovery when --check finds them wrong
+      --fill-accounts  fill in the account data of days counted before sb-reduce
+                       kept accounts, from the same jobs fetched again (sb-chunk
+                       todo --refetch | sb-sacct | sb-parse, no sb-dedupe): a
+                       day is filled only if the jobs fetched are exactly those
+                       counted, and only once; user totals are never changed.
+                       Prints a 'fill' record per month
   -v, --verbose        say what each run did on stderr
       --strict         exit 65 at the end if any input line was bad
       --errors FMT     diagnostics as 'text' (default) or 'json' lines on stderr
@@ -59,7 +76,7 @@ export const tool: Tool = {
   usage: USAGE,
   options: {
     string: ['root', 'batch', 'wait', 'stale'],
-    boolean: ['verbose', 'check', 'rebuild'],
+    boolean: ['verbose', 'check', 'rebuild', 'fill-accounts'],
     alias: { r: 'root', b: 'batch', w: 'wait', v: 'verbose' },
   },
   reads: true,
@@ -72,6 +89,8 @@ export interface PendingJob {
   month: string;
   day: string;
   user: string;
+  // the Slurm account the job was charged to ('' for none)
+  account: string;
   totals: Totals;
 }
 
@@ -84,6 +103,9 @@ export function pendingJob(rec: Rec): { cluster: string; job: PendingJob } {
   const user = stringField(rec, 'user');
   // control characters, and U+FFFD: what invalid UTF-8 decodes to, which would merge two users
   if (/[\u0000-\u001f\u007f-\u009f\ufffd]/.test(user)) throw new BadInput(`'user' ${JSON.stringify(user)} is not a user name (control characters or invalid UTF-8)`);
+  const account = rec['account'] ?? '';
+  if (typeof account !== 'string') throw new BadInput(`'account' ${JSON.stringify(account)} is not a string`);
+  if (/[\u0000-\u001f\u007f-\u009f\ufffd]/.test(account)) throw new BadInput(`'account' ${JSON.stringify(account)} is not an account name (control characters or invalid UTF-8)`);
   const end = rec['end'] as string;
   for (const f of ['elapsed_s', 'cpus', 'gpus']) {
     if (!NONNEG_INT(rec[f])) throw new BadInput(`'${f}' ${JSON.stringify(rec[f])} is not a whole number`);
@@ -106,7 +128,7 @@ export function pendingJob(rec: Rec): { cluster: string; job: PendingJob } {
   if (rec['failed'] !== undefined && typeof rec['failed'] !== 'boolean') throw new BadInput(`'failed' is not true or false`);
   return {
     cluster,
-    job: { code, month, day: end.slice(8, 10), user, totals: jobTotals(rec as unknown as JobRecord) },
+    job: { code, month, day: end.slice(8, 10), user, account, totals: jobTotals(rec as unknown as JobRecord) },
   };
 }
 
@@ -146,10 +168,12 @@ export interface Delta {
   keys: Map<string, KeyBatch>;
   // month → user → day → totals
   days: Map<string, Map<string, Map<string, Totals>>>;
+  // month → account → user → day → totals (the same jobs, by account)
+  accounts: Map<string, AccountBins>;
 }
 
 export function computeDelta(jobs: readonly PendingJob[], seen: (month: string) => SeenSet): Delta {
-  const d: Delta = { newJobs: 0, duplicates: 0, keys: new Map(), days: new Map() };
+  const d: Delta = { newJobs: 0, duplicates: 0, keys: new Map(), days: new Map(), accounts: new Map() };
   for (const j of jobs) {
     let batch = d.keys.get(j.month);
     if (seen(j.month).has(j.code) || batch?.has(j.code) === true) {
@@ -166,8 +190,19 @@ export function computeDelta(jobs: readonly PendingJob[], seen: (month: string) 
     const t = days.get(j.day);
     if (t === undefined) days.set(j.day, { ...j.totals });
     else addTotals(t, j.totals);
+    addAccount(d.accounts, j);
   }
   return d;
+}
+
+function addAccount(into: Map<string, AccountBins>, j: PendingJob): void {
+  let accounts = into.get(j.month);
+  if (accounts === undefined) into.set(j.month, (accounts = new Map()));
+  let users = accounts.get(j.account);
+  if (users === undefined) accounts.set(j.account, (users = new Map()));
+  let days = users.get(j.user);
+  if (days === undefined) users.set(j.user, (days = new Map()));
+  addInto(days, j.day, j.totals);
 }
 
 function addInto(map: Map<string, Totals>, key: string, t: Totals): void {
@@ -184,7 +219,10 @@ class Cache {
   seen = new Map<string, SeenSet>();
   daily = new Map<string, DailyBins>();
   dailyText = new Map<string, DailyText>();
+  accounts = new Map<string, AccountBins>();
+  accountText = new Map<string, Map<string, DailyText>>();
   yearly = new Map<string, UserSums>();
+  yearlyAccounts = new Map<string, AccountSums>();
   ledger: ChunkLedger | undefined;
   dirty: Set<string> | undefined;
   private used = new Map<string, number>();
@@ -195,7 +233,10 @@ class Cache {
     this.seen.clear();
     this.daily.clear();
     this.dailyText.clear();
+    this.accounts.clear();
+    this.accountText.clear();
     this.yearly.clear();
+    this.yearlyAccounts.clear();
     this.ledger = undefined;
     this.dirty = undefined;
     this.used.clear();
@@ -214,6 +255,8 @@ class Cache {
         this.seen.delete(m);
         this.daily.delete(m);
         this.dailyText.delete(m);
+        this.accounts.delete(m);
+        this.accountText.delete(m);
       }
     }
   }
@@ -387,13 +430,23 @@ function addJobs(ctx: Context, st: ClusterState, jobs: PendingJob[], chunk: Pend
   const writes: FileWrite[] = [];
   const newSeen = new Map<string, SeenSet>();
   const years = new Map<string, Map<string, Totals>>();
+  const yearAccountDeltas = new Map<string, AccountSums>();
   const users = new Set<string>();
   for (const month of [...delta.days.keys()].sort()) {
     const seen = seenOf(month).with(delta.keys.get(month) as KeyBatch);
     newSeen.set(month, seen);
     writes.push({ file: store.seenPath(month), data: encodeSeen(seen, seenOwner(store.cluster, month)) });
     let daily = cache.daily.get(month);
-    if (daily === undefined) cache.daily.set(month, (daily = store.readDaily(month)));
+    let accounts = cache.accounts.get(month);
+    if (daily === undefined || accounts === undefined) {
+      const file = store.readDailyFile(month);
+      cache.daily.set(month, (daily = file.users));
+      cache.accounts.set(month, (accounts = file.accounts ?? new Map()));
+      cache.dailyText.delete(month);
+      cache.accountText.delete(month);
+    }
+    let accountText = cache.accountText.get(month);
+    if (accountText === undefined) cache.accountText.set(month, (accountText = new Map()));
     let text = cache.dailyText.get(month);
     if (text === undefined) cache.dailyText.set(month, (text = new Map()));
     const yearDelta = years.get(month.slice(0, 4)) ?? new Map<string, Totals>();
@@ -408,14 +461,42 @@ function addJobs(ctx: Context, st: ClusterState, jobs: PendingJob[], chunk: Pend
         text.get(user)?.delete(day);
       }
     }
-    writes.push({ file: store.dailyPath(month), data: formatDaily(store.cluster, month, daily, text) });
-    writes.push({ file: store.monthlyPath(month), data: formatPeriod(store.cluster, 'month', month, asof, monthFromDaily(daily)) });
+    const yearAccounts = yearAccountDeltas.get(month.slice(0, 4)) ?? new Map<string, UserSums>();
+    yearAccountDeltas.set(month.slice(0, 4), yearAccounts);
+    for (const [account, us] of delta.accounts.get(month) as AccountBins) {
+      let bins = accounts.get(account);
+      if (bins === undefined) accounts.set(account, (bins = new Map()));
+      let ya = yearAccounts.get(account);
+      if (ya === undefined) yearAccounts.set(account, (ya = new Map()));
+      const text = accountText.get(account);
+      for (const [user, days] of us) {
+        let ub = bins.get(user);
+        if (ub === undefined) bins.set(user, (ub = new Map()));
+        for (const [day, t] of days) {
+          addInto(ub, day, t);
+          addInto(ya, user, t);
+          text?.get(user)?.delete(day);
+        }
+      }
+    }
+    writes.push({ file: store.dailyPath(month), data: formatDaily(store.cluster, month, daily, text, accounts, accountText) });
+    writes.push({ file: store.monthlyPath(month), data: formatPeriod(store.cluster, 'month', month, asof, monthFromDaily(daily), accountsFromDaily(accounts)) });
   }
   for (const [year, yd] of [...years].sort()) {
     let sums = cache.yearly.get(year);
-    if (sums === undefined) cache.yearly.set(year, (sums = store.readPeriod(store.yearlyPath(year))?.users ?? new Map()));
+    let accounts = cache.yearlyAccounts.get(year);
+    if (sums === undefined || accounts === undefined) {
+      const file = store.readPeriod(store.yearlyPath(year));
+      cache.yearly.set(year, (sums = file?.users ?? new Map()));
+      cache.yearlyAccounts.set(year, (accounts = file?.accounts ?? new Map()));
+    }
     for (const [user, t] of yd) addInto(sums, user, t);
-    writes.push({ file: store.yearlyPath(year), data: formatPeriod(store.cluster, 'year', year, asof, sums) });
+    for (const [account, us] of yearAccountDeltas.get(year) ?? []) {
+      let mine = accounts.get(account);
+      if (mine === undefined) accounts.set(account, (mine = new Map()));
+      for (const [user, t] of us) addInto(mine, user, t);
+    }
+    writes.push({ file: store.yearlyPath(year), data: formatPeriod(store.cluster, 'year', year, asof, sums, accounts) });
   }
   const dirty = (cache.dirty ??= store.readDirty());
   const newlyDirty = [...users].filter((u) => !dirty.has(u));
@@ -476,7 +557,24 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
     optout: { list: undefined, home: new Map() },
     clusters: new Map(),
   };
-  if (args['check'] === true && args['rebuild'] === true) throw new UsageError('give --check or --rebuild, not both');
+  if ([args['check'], args['rebuild'], args['fill-accounts']].filter((x) => x === true).length > 1) throw new UsageError('give one of --check, --rebuild and --fill-accounts');
+  if (args['fill-accounts'] === true) {
+    const { Refetch, commitFills } = await import('./reduce/fill.js');
+    const refetch = new Refetch();
+    await forEachRecord(await input(args._[0]), out, report, {
+      job: (rec) => {
+        const { cluster, job } = pendingJob(rec);
+        refetch.job(cluster, job);
+      },
+      'chunk-done': (rec) => {
+        const { cluster, chunk } = pendingChunk(rec);
+        refetch.window(cluster, chunk.start, chunk.end);
+      },
+    });
+    const status = await commitFills(refetch, root, out, report, { waitMs: ctx.waitMs, staleMs: ctx.staleMs });
+    await out.flush();
+    return status;
+  }
   if (args['rebuild'] === true) {
     maxOperands(args, 0);
     const { rebuildStore } = await import('./reduce/rebuild.js');

@@ -1,10 +1,11 @@
 import { appendFileSync, closeSync, openSync } from 'node:fs';
+import path from 'node:path';
 import { ReadStream, type WriteStream } from 'node:tty';
 import { type Context, type Tool, maxOperands, optInt, optList, optString } from '../core/cli/run.js';
 import { forEachRecord } from '../core/cli/input.js';
 import { BadInput, SbError, UsageError } from '../core/cli/errors.js';
 import { storeRoot } from '../core/store/store.js';
-import { ALL, RecordBoards, SKILL_IDS, StoreBoards, isSkill, type BoardSource, type SkillId } from './render/boards.js';
+import { ALL, GroupedBoards, NO_ACCOUNT, RecordBoards, SKILL_IDS, StoreBoards, groupLabel, isSkill, recordGroup, storeGroups, type BoardSource, type SkillId } from './render/boards.js';
 import { History } from './render/history.js';
 import { makePaint, utf8Locale, wantColour } from './render/paint.js';
 import { initialView, render, userRow, type Scene, type View } from './render/screen.js';
@@ -39,13 +40,19 @@ Options:
   -n, --top N           rows ranked N or better (default: 25 in --text and
                         --ansi, every row otherwise)
   -u, --user NAME       that user's page: every skill, and usage per month
+  -b, --by WHAT         'user' (default) or 'account': the account boards
+                        (sb-rank --by account)
+  -a, --account NAME    the boards of one account's users (sb-rank --account;
+                        '(none)' for jobs without an account)
       --width COLS      width of --text and --ansi (default: the terminal's, or 80)
       --errors FMT      diagnostics as 'text' (default) or 'json' lines on stderr
   -h, --help            print this help and exit
   -V, --version         print the version and exit
 
-On the screen, -w, -m and -c choose what is shown first; the snapshots show each
-board of the lists, window by window, cluster by cluster. Names are shown with
+On the screen, -w, -m, -c, -b and -a choose what is shown first (the 'a' key
+switches between users, accounts and each account's users); the snapshots show
+each board of the lists, window by window, cluster by cluster; the page holds
+every group of boards, with a switcher. Names are shown with
 control characters escaped. Exit status: 0 ok, 1 failure (a leaderboard file
 that is missing or corrupt, named; a store without leaderboards), 2 usage error,
 130 Ctrl-C or SIGINT on the screen.
@@ -58,10 +65,10 @@ export const tool: Tool = {
   usage: USAGE,
   reads: true,
   options: {
-    string: ['root', 'top', 'user', 'width'],
+    string: ['root', 'top', 'user', 'width', 'by', 'account'],
     list: ['window', 'metric', 'cluster'],
     boolean: ['tui', 'text', 'ansi', 'json', 'html'],
-    alias: { r: 'root', w: 'window', m: 'metric', c: 'cluster', n: 'top', u: 'user' },
+    alias: { r: 'root', w: 'window', m: 'metric', c: 'cluster', n: 'top', u: 'user', b: 'by', a: 'account' },
   },
   main,
 };
@@ -89,12 +96,15 @@ export async function main(ctx: Context): Promise<number | void> {
   const user = optString(args, 'user');
   const metrics = optList(args, 'metric')?.map(checkSkill);
 
-  let source: BoardSource;
+  let grouped: GroupedBoards;
   if (fromStdin) {
-    const boards = new RecordBoards();
+    const byGroup = new Map<string, RecordBoards>();
     await forEachRecord(await ctx.input('-'), out, report, {
       rank: (rec) => {
         try {
+          const g = recordGroup(rec);
+          let boards = byGroup.get(g);
+          if (boards === undefined) byGroup.set(g, (boards = new RecordBoards()));
           boards.add(rec);
         } catch (err) {
           throw new BadInput((err as Error).message);
@@ -102,13 +112,21 @@ export async function main(ctx: Context): Promise<number | void> {
       },
       '*': () => undefined,
     });
-    boards.finish();
-    source = boards;
+    for (const b of byGroup.values()) b.finish();
+    const ids = [...byGroup.keys()].sort((a, b) => (a === b ? 0 : a === '' ? -1 : b === '' ? 1 : a === 'accounts' ? -1 : b === 'accounts' ? 1 : a < b ? -1 : 1));
+    grouped = new GroupedBoards(ids.length === 0 ? [{ id: '', label: groupLabel(''), source: new RecordBoards() }] : ids.map((id) => ({ id, label: groupLabel(id), source: byGroup.get(id) as RecordBoards })));
   } else {
-    source = new StoreBoards(root as string);
+    grouped = new GroupedBoards(storeGroups(root as string));
   }
+  const wantGroup = boardGroup(args);
+  if (wantGroup !== undefined && !grouped.select(wantGroup)) {
+    const what = wantGroup === '' ? 'user boards' : wantGroup === 'accounts' ? 'account boards' : `boards of account ${JSON.stringify(wantGroup.slice('account/'.length))}`;
+    const there = grouped.groups.map((g) => g.label);
+    throw new SbError(`no ${what} ${fromStdin ? 'on standard input' : `in '${path.join(root as string, 'leaderboards')}'`} (there are: ${there.slice(0, 8).join(', ')}${there.length > 8 ? `, and ${there.length - 8} more` : ''})`);
+  }
+  const source: BoardSource = grouped;
   if (source.windows.length === 0) {
-    throw new SbError(fromStdin ? 'no rank records on standard input' : `no leaderboards in '${(source as StoreBoards).dir}' (run 'sb-rank --write' first)`);
+    throw new SbError(fromStdin ? 'no rank records on standard input' : `no leaderboards in '${path.join(root as string, 'leaderboards')}' (run 'sb-rank --write' first)`);
   }
   const windows = (optList(args, 'window') ?? [source.windows[0] as string]).map((w) => checkWindow(w, source));
   const clusters = (optList(args, 'cluster') ?? [source.clusters.includes(ALL) ? ALL : (source.clusters[0] as string)]).map((c) => checkCluster(c, source));
@@ -127,7 +145,7 @@ export async function main(ctx: Context): Promise<number | void> {
     const scene: Scene = { source, history, paint: makePaint(wantColour(io.env, true), true), ascii, snapshot: false, top, lazy: true };
     const delay = Number(io.env['SB_RENDER_DELAY'] ?? 0);
     if (delay > 0) {
-      if (source instanceof StoreBoards) source.delayMs = delay;
+      for (const g of grouped.groups) if (g.source instanceof StoreBoards) g.source.delayMs = delay;
       if (history !== undefined) history.delayMs = delay;
     }
     const view = initialView(source, { window: windows[0] as string, skill: skills[0] as SkillId, cluster: clusters[0] as string, ...(user !== undefined ? { user } : {}) });
@@ -158,10 +176,15 @@ export async function main(ctx: Context): Promise<number | void> {
         for (const s of user !== undefined && metrics === undefined ? source.skills : skills) {
           const b = source.board(w, s, c);
           if (b === undefined) continue;
-          const head = `{"kind":"rank","window":${JSON.stringify(w)},"metric":"${s}","cluster":${JSON.stringify(c)},`;
+          // as sb-rank prints them: account boards name accounts, one account's boards lead with it
+          const g = grouped.group;
+          const lead = g === 'accounts' ? '"by":"account",' : g.startsWith('account/') ? `"account":${JSON.stringify(g.slice('account/'.length))},` : '';
+          const head = `{"kind":"rank",${lead}"window":${JSON.stringify(w)},"metric":"${s}","cluster":${JSON.stringify(c)},`;
+          const since = b.accountsSince === undefined ? '' : `,"accounts_since":"${b.accountsSince}"`;
           for (const r of b.rows) {
             if (r.rank > top || (user !== undefined && r.user !== user)) continue;
-            out.line(`${head}"rank":${r.rank},"user":${JSON.stringify(r.user)},"value":${r.value},"level":${r.level},"xp":${r.xp}}`);
+            const name = g === 'accounts' ? `"account":${JSON.stringify(r.user === NO_ACCOUNT ? '' : r.user)}` : `"user":${JSON.stringify(r.user)}`;
+            out.line(`${head}"rank":${r.rank},${name},"value":${r.value},"level":${r.level},"xp":${r.xp}${since}}`);
           }
           await out.drain();
         }
@@ -222,13 +245,24 @@ function hasKeyboard(io: Context['io'], stdinTaken: boolean): boolean {
   }
 }
 
+// --by account, --account NAME: the group of boards shown (first, on the screen).
+function boardGroup(args: Context['args']): string | undefined {
+  const by = optString(args, 'by');
+  const account = optString(args, 'account');
+  if (by !== undefined && by !== 'user' && by !== 'account') throw new UsageError(`--by '${by}': expected user or account`);
+  if (account !== undefined && by === 'account') throw new UsageError('give --by account or --account NAME, not both');
+  if (account !== undefined) return `account/${account === NO_ACCOUNT ? '' : account}`;
+  return by === 'account' ? 'accounts' : by === 'user' ? '' : undefined;
+}
+
 function checkSkill(m: string): SkillId {
   if (!isSkill(m)) throw new UsageError(`unknown metric '${m}' (expected one of ${SKILL_IDS.join(', ')})`);
   return m;
 }
 
 function where(source: BoardSource): string {
-  return source instanceof StoreBoards ? `in '${source.dir}'` : 'on standard input';
+  const s = source instanceof GroupedBoards ? source.current.source : source;
+  return s instanceof StoreBoards ? `in '${s.dir}'` : 'on standard input';
 }
 
 function checkWindow(w: string, source: BoardSource): string {
@@ -251,7 +285,8 @@ function checkUser(user: string, source: BoardSource, windows: string[], cluster
   throw new SbError(`'${user}' is on no board of ${windows.join(', ')} × ${clusters.join(', ')} (opted out, too few jobs, or no such user)`);
 }
 
-function missing(source: BoardSource, w: string, s: SkillId, c: string): SbError {
+function missing(grouped: BoardSource, w: string, s: SkillId, c: string): SbError {
+  const source = grouped instanceof GroupedBoards ? grouped.current.source : grouped;
   if (source instanceof StoreBoards) return new SbError(`missing leaderboard '${source.fileOf(w, s, c)}'`);
   return new SbError(`no rank records of ${w} × ${s} × ${c} on standard input`);
 }

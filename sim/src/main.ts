@@ -44,6 +44,7 @@ export const USAGE = `sacct [<OPTION>]    (synthetic cluster: see docs/sim.md)
      -X, --allocations      no step rows
          --sim-truth        NDJSON: true per-user totals for jobs ending in [-S, -E]
          --sim-truth-jobs   NDJSON: one line per job record ending in [-S, -E]
+         --sim-truth-accounts  NDJSON: true totals per (account, user) for jobs ending in [-S, -E]
      Times: YYYY-MM-DD[THH:MM[:SS]], MM/DD[/YY][-HH:MM[:SS]], MMDD[YY], HH:MM[:SS],
             now[{+|-}N[seconds|minutes|hours|days|weeks]], today, midnight, noon, tomorrow
 `;
@@ -69,7 +70,7 @@ interface Query {
   qos: Set<string> | null;
   jobs: Set<string> | null;
   help: string;
-  truth: '' | 'totals' | 'jobs';
+  truth: '' | 'totals' | 'jobs' | 'accounts';
   rest: string[];
 }
 
@@ -193,6 +194,9 @@ function parseQuery(argv: readonly string[], zone: LocalZone, now: number): Quer
       case 'sim-truth-jobs':
         q.truth = 'jobs';
         break;
+      case 'sim-truth-accounts':
+        q.truth = 'accounts';
+        break;
       default:
         // Accepted and ignored: -a -D -T -v -c --local --federation and filters this cluster lacks.
         break;
@@ -230,20 +234,20 @@ function clustersOf(q: Query, cfg: SimConfig): string[] {
 function truth(q: Query, cfg: SimConfig, out: (s: string) => void): void {
   if (q.start === null || q.end === null) throw new Exit(2, 'sacct(sim): --sim-truth needs -S and -E');
   const clusters = clustersOf(q, cfg);
-  const table = new TruthTable();
+  const table = new TruthTable(q.truth === 'accounts');
   const H = new Helpers(() => '', new Units(true, -1));
   const last = Math.min(q.end, cfg.now);
   const from = q.start;
   const each = (j: Job): void => {
     if (j.end < from || j.end > last) return;
-    if (q.truth === 'totals') table.add(j);
-    else out(truthJobLine(j, H.jobId(j)));
+    if (q.truth === 'jobs') out(truthJobLine(j, H.jobId(j)));
+    else table.add(j);
   };
   for (const name of clusters) {
     const gen = new Generator(buildCluster(cfg.seed, name, cfg.users), cfg);
     for (let b = Math.floor(from / HOUR); b <= Math.floor(last / HOUR); b++) gen.bucket(b, each);
   }
-  if (q.truth === 'totals') out(table.lines(clusters));
+  if (q.truth !== 'jobs') out(table.lines(clusters));
 }
 
 export interface Io {

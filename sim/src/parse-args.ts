@@ -21,7 +21,7 @@ const LONG: ReadonlyArray<readonly [string, boolean, string]> = [
   ['starttime', true, 'S'], ['truncate', false, 'T'], ['uid', true, 'u'], ['usage', false, 'U'],
   ['user', true, 'u'], ['verbose', false, 'v'], ['version', false, 'V'], ['wckeys', true, 'W'],
   ['whole-hetjob', false, 'whole-hetjob'], ['associations', true, 'x'],
-  ['sim-truth', false, 'sim-truth'], ['sim-truth-jobs', false, 'sim-truth-jobs'],
+  ['sim-truth', false, 'sim-truth'], ['sim-truth-jobs', false, 'sim-truth-jobs'], ['sim-truth-accounts', false, 'sim-truth-accounts'],
 ];
 
 export interface Parsed {

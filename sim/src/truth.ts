@@ -6,6 +6,7 @@ import { isoUtc } from './time-format.js';
 
 export interface Totals {
   cluster: string;
+  account?: string;
   user: string;
   jobs: number;
   failed_jobs: number;
@@ -28,15 +29,19 @@ export function jobBase(j: Job) {
   return { cpus, gpus, elapsed: j.elapsed, reqMemBytes: j.reqMemMB * MB, maxRssBytes: j.maxRssBytes };
 }
 
+// Per (cluster, user), or with byAccount per (cluster, account, user): the account a job was
+// charged to ('' for none).
 export class TruthTable {
   private readonly rows = new Map<string, Totals>();
 
+  constructor(private readonly byAccount = false) {}
+
   add(j: Job): void {
-    const key = j.cluster + '\u0000' + j.user.name;
+    const key = j.cluster + '\u0000' + (this.byAccount ? j.account + '\u0000' : '') + j.user.name;
     let t = this.rows.get(key);
     if (!t) {
       t = {
-        cluster: j.cluster, user: j.user.name, jobs: 0, failed_jobs: 0, gpu_jobs: 0, cpu_seconds: 0,
+        cluster: j.cluster, ...(this.byAccount ? { account: j.account } : {}), user: j.user.name, jobs: 0, failed_jobs: 0, gpu_jobs: 0, cpu_seconds: 0,
         elapsed_seconds: 0, gpu_seconds: 0, gpu_elapsed_seconds: 0, mem_req_byte_seconds: 0n, mem_used_byte_seconds: 0n,
       };
       this.rows.set(key, t);
@@ -55,10 +60,11 @@ export class TruthTable {
     t.mem_used_byte_seconds += BigInt(b.maxRssBytes) * BigInt(b.elapsed);
   }
 
-  // NDJSON, clusters in query order, users by name.
+  // NDJSON, clusters in query order, then accounts (if by account) and users by name.
   lines(clusterOrder: readonly string[]): string {
     const all = [...this.rows.values()];
-    all.sort((a, b) => clusterOrder.indexOf(a.cluster) - clusterOrder.indexOf(b.cluster) || (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
+    const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+    all.sort((a, b) => clusterOrder.indexOf(a.cluster) - clusterOrder.indexOf(b.cluster) || cmp(a.account ?? '', b.account ?? '') || cmp(a.user, b.user));
     return all
       .map((t) =>
         JSON.stringify({ ...t, mem_req_byte_seconds: t.mem_req_byte_seconds.toString(), mem_used_byte_seconds: t.mem_used_byte_seconds.toString() }) + '\n',

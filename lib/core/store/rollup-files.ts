@@ -11,6 +11,10 @@ export const ROLLUP_SCHEMA = 2;
 export type DailyBins = Map<string, Map<string, Totals>>;
 // Per user, the totals of a month, a year or all time.
 export type UserSums = Map<string, Totals>;
+// Per account, its users' daily bins (daily files) or sums (monthly and yearly files): the jobs
+// charged to that account. Jobs counted before sb-reduce kept accounts are in no account.
+export type AccountBins = Map<string, DailyBins>;
+export type AccountSums = Map<string, UserSums>;
 
 const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 
@@ -51,11 +55,21 @@ export function sumUsers(users: UserSums): Totals {
 }
 
 // A monthly (period 'month', 'YYYY-MM') or yearly ('year', 'YYYY') file: one user a line.
-export function formatPeriod(cluster: string, period: 'month' | 'year', value: string, asof: string, users: UserSums): string {
+// With `accounts`, the member "accounts":{"<account>":{"<user>":<Totals JSON>}} after
+// cluster_totals, one account a line.
+export function formatPeriod(cluster: string, period: 'month' | 'year', value: string, asof: string, users: UserSums, accounts?: AccountSums): string {
   const head = JSON.stringify({ asof, cluster, [period]: value, schema_version: ROLLUP_SCHEMA });
   const rows = [...users.keys()].sort(byName).map((u) => JSON.stringify({ username: u, ...userRow(users.get(u) as Totals) }));
-  const tail = `],"cluster_totals":${totalsText(sumUsers(users))}}`;
+  const acc = accounts === undefined ? '' : `,"accounts":{${linesOf([...accounts.keys()].sort(byName).map((a) => `${JSON.stringify(a)}:${sumsText(accounts.get(a) as UserSums)}`))}}`;
+  const tail = `],"cluster_totals":${totalsText(sumUsers(users))}${acc}}`;
   return `${head.slice(0, -1)},"users":[${rows.length > 0 ? '\n' + rows.join(',\n') + '\n' : ''}${tail}\n`;
+}
+
+const linesOf = (rows: string[]): string => (rows.length > 0 ? '\n' + rows.join(',\n') + '\n' : '');
+
+// {"<user>":<Totals JSON>,...}, users sorted.
+function sumsText(users: UserSums): string {
+  return `{${[...users.keys()].sort(byName).map((u) => `${JSON.stringify(u)}:${totalsText(users.get(u) as Totals)}`).join(',')}}`;
 }
 
 function parseObject(text: string, file: string): Record<string, unknown> {
@@ -80,6 +94,8 @@ function totalsAt(where: string, v: unknown): Totals {
 export interface PeriodFile {
   asof: string;
   users: UserSums;
+  // undefined: a file written before sb-reduce kept accounts
+  accounts: AccountSums | undefined;
 }
 
 export function parsePeriod(text: string, file: string): PeriodFile {
@@ -94,16 +110,46 @@ export function parsePeriod(text: string, file: string): PeriodFile {
     if (out.has(name)) throw new SbError(`${file}: user '${name}' appears twice`);
     out.set(name, totalsAt(`${file}: users[${i}]`, r['totals']));
   });
-  return { asof: typeof doc['asof'] === 'string' ? doc['asof'] : '', users: out };
+  let accounts: AccountSums | undefined;
+  if (doc['accounts'] !== undefined) {
+    accounts = new Map();
+    for (const [acct, us] of Object.entries(objectAt(`${file}: accounts`, doc['accounts']))) {
+      const m: UserSums = new Map();
+      for (const [u, t] of Object.entries(objectAt(`${file}: accounts.${acct}`, us))) m.set(u, totalsAt(`${file}: accounts.${acct}.${u}`, t));
+      accounts.set(acct, m);
+    }
+  }
+  return { asof: typeof doc['asof'] === 'string' ? doc['asof'] : '', users: out, accounts };
+}
+
+function objectAt(where: string, v: unknown): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new SbError(`${where} is not an object`);
+  return v as Record<string, unknown>;
 }
 
 // The text of each user's day, kept between commits by a writer that rewrites a month's daily
 // file often: only the days a commit changed are serialized again (the caller deletes them).
 export type DailyText = Map<string, Map<string, string>>;
 
-export function formatDaily(cluster: string, month: string, bins: DailyBins, cache: DailyText = new Map()): string {
+// With `accounts`, the member "accounts":{"<account>":{"<user>":{"<dd>":<Totals JSON>}}} after
+// users, one account a line (accountText: the text cache of each account's bins).
+export function formatDaily(cluster: string, month: string, bins: DailyBins, cache: DailyText = new Map(), accounts?: AccountBins, accountText = new Map<string, DailyText>()): string {
   const head = JSON.stringify({ cluster, month, schema_version: ROLLUP_SCHEMA });
-  const rows = [...bins.keys()].sort(byName).map((u) => {
+  const rows = binsRows(bins, cache);
+  let acc = '';
+  if (accounts !== undefined) {
+    const lines = [...accounts.keys()].sort(byName).map((a) => {
+      let text = accountText.get(a);
+      if (text === undefined) accountText.set(a, (text = new Map()));
+      return `${JSON.stringify(a)}:{${binsRows(accounts.get(a) as DailyBins, text).join(',')}}`;
+    });
+    acc = `,"accounts":{${linesOf(lines)}}`;
+  }
+  return `${head.slice(0, -1)},"users":{${linesOf(rows)}}${acc}}\n`;
+}
+
+function binsRows(bins: DailyBins, cache: DailyText): string[] {
+  return [...bins.keys()].sort(byName).map((u) => {
     const days = bins.get(u) as Map<string, Totals>;
     let texts = cache.get(u);
     if (texts === undefined) cache.set(u, (texts = new Map()));
@@ -115,20 +161,41 @@ export function formatDaily(cluster: string, month: string, bins: DailyBins, cac
     }
     return `${JSON.stringify(u)}:{${parts.join(',')}}`;
   });
-  return `${head.slice(0, -1)},"users":{${rows.length > 0 ? '\n' + rows.join(',\n') + '\n' : ''}}}\n`;
+}
+
+export interface DailyFile {
+  users: DailyBins;
+  // undefined: a file written before sb-reduce kept accounts
+  accounts: AccountBins | undefined;
 }
 
 export function parseDaily(text: string, file: string): DailyBins {
+  return parseDailyFile(text, file).users;
+}
+
+export function parseDailyFile(text: string, file: string): DailyFile {
   const doc = parseObject(text, file);
   const users = doc['users'];
   if (users === null || typeof users !== 'object' || Array.isArray(users)) throw new SbError(`${file}: 'users' is not an object`);
+  const out = binsOf(users as Record<string, unknown>, `${file}: users`);
+  let accounts: AccountBins | undefined;
+  if (doc['accounts'] !== undefined) {
+    accounts = new Map();
+    for (const [acct, us] of Object.entries(objectAt(`${file}: accounts`, doc['accounts']))) {
+      accounts.set(acct, binsOf(objectAt(`${file}: accounts.${acct}`, us), `${file}: accounts.${acct}`));
+    }
+  }
+  return { users: out, accounts };
+}
+
+function binsOf(users: Record<string, unknown>, where: string): DailyBins {
   const out: DailyBins = new Map();
-  for (const [name, days] of Object.entries(users as Record<string, unknown>)) {
-    if (days === null || typeof days !== 'object' || Array.isArray(days)) throw new SbError(`${file}: users.${name} is not an object of days`);
+  for (const [name, days] of Object.entries(users)) {
+    if (days === null || typeof days !== 'object' || Array.isArray(days)) throw new SbError(`${where}.${name} is not an object of days`);
     const m = new Map<string, Totals>();
     for (const [day, t] of Object.entries(days as Record<string, unknown>)) {
-      if (!/^(0[1-9]|[12]\d|3[01])$/.test(day)) throw new SbError(`${file}: users.${name}: '${day}' is not a day of the month`);
-      m.set(day, totalsAt(`${file}: users.${name}.${day}`, t));
+      if (!/^(0[1-9]|[12]\d|3[01])$/.test(day)) throw new SbError(`${where}.${name}: '${day}' is not a day of the month`);
+      m.set(day, totalsAt(`${where}.${name}.${day}`, t));
     }
     out.set(name, m);
   }
@@ -144,6 +211,35 @@ export function monthFromDaily(bins: DailyBins): UserSums {
     out.set(user, t);
   }
   return out;
+}
+
+// Per account, its month's per-user sums.
+export function accountsFromDaily(accounts: AccountBins): AccountSums {
+  const out: AccountSums = new Map();
+  for (const [a, bins] of accounts) out.set(a, monthFromDaily(bins));
+  return out;
+}
+
+// The days (dd) whose account data are incomplete: some user's jobs of that day are in no
+// account (counted before sb-reduce kept accounts). Jobs are counted in whole: a day is
+// complete iff, for every user, its jobs summed over accounts equal its jobs.
+export function incompleteDays(file: DailyFile): string[] {
+  const inAccounts = new Map<string, number>();
+  for (const bins of file.accounts?.values() ?? []) {
+    for (const [u, days] of bins) for (const [d, t] of days) inAccounts.set(`${u}\u0000${d}`, (inAccounts.get(`${u}\u0000${d}`) ?? 0) + t.jobs);
+  }
+  const out = new Set<string>();
+  for (const [u, days] of file.users) for (const [d, t] of days) if ((inAccounts.get(`${u}\u0000${d}`) ?? 0) !== t.jobs) out.add(d);
+  return [...out].sort();
+}
+
+// Whether a monthly or yearly file's accounts hold all of its jobs.
+export function periodComplete(p: PeriodFile): boolean {
+  let all = 0;
+  for (const t of p.users.values()) all += t.jobs;
+  let inAccounts = 0;
+  for (const us of p.accounts?.values() ?? []) for (const t of us.values()) inAccounts += t.jobs;
+  return all === inAccounts;
 }
 
 // agg/users/<user>.json: the seed's per-user schema, one cluster (this directory's) under clusters.

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { isClusterName } from '../records/cluster.js';
 import { SbError } from '../cli/errors.js';
 import { addTotals, zeroTotals, type Totals } from '../scores/metrics.js';
-import { parseDaily, parsePeriod, type DailyBins, type UserSums } from './rollup-files.js';
+import type { DailyBins } from './rollup-files.js';
+import { incompleteDays, parseDailyFile, parsePeriod, periodComplete, type AccountSums, type DailyFile, type PeriodFile, type UserSums } from './rollup-files.js';
 
 // What a window reads from one cluster's rollups: whole years, whole months, or a range of
 // days (first..last, days of the month, 1-based) of one month's daily bins.
@@ -65,9 +66,10 @@ function names(dir: string): string[] {
 // Reads rollups for window parts; parses each file at most once (with the store's own
 // parsers, which name the file and place of anything malformed). A missing file is empty.
 export class RollupReader {
-  private periods = new Map<string, UserSums>();
-  private days = new Map<string, DailyBins>();
+  private periods = new Map<string, PeriodFile>();
+  private days = new Map<string, DailyFile>();
   private sums = new Map<string, UserSums>();
+  private accountSums = new Map<string, AccountSums>();
   filesRead = 0;
   bytesRead = 0;
 
@@ -75,7 +77,7 @@ export class RollupReader {
   totals(files: ClusterFiles, part: Part): UserSums {
     switch (part.kind) {
       case 'year': {
-        if (files.years.has(part.year)) return this.period(path.join(files.dir, 'yearly', `${part.year}.json`));
+        if (files.years.has(part.year)) return this.period(path.join(files.dir, 'yearly', `${part.year}.json`)).users;
         // No yearly file (yet): the sum of the year's monthly files.
         const key = `${files.dir}\u0000${part.year}`;
         let sum = this.sums.get(key);
@@ -90,11 +92,61 @@ export class RollupReader {
       }
       case 'month':
         if (!files.months.has(part.month)) return new Map();
-        return this.period(path.join(files.dir, 'monthly', `${part.month}.json`));
+        return this.period(path.join(files.dir, 'monthly', `${part.month}.json`)).users;
       case 'days':
         if (!files.dailyMonths.has(part.month)) return new Map();
-        return daysBetween(this.daily(path.join(files.dir, 'daily', `${part.month}.json`)), part.first, part.last);
+        return daysBetween(this.daily(path.join(files.dir, 'daily', `${part.month}.json`)).users, part.first, part.last);
     }
+  }
+
+  // The totals of one part per account and user (the jobs counted with their account). The
+  // maps belong to the reader: do not change them.
+  accounts(files: ClusterFiles, part: Part): AccountSums {
+    switch (part.kind) {
+      case 'year': {
+        if (files.years.has(part.year)) return this.period(path.join(files.dir, 'yearly', `${part.year}.json`)).accounts ?? new Map();
+        const key = `${files.dir}\u0000${part.year}`;
+        let sum = this.accountSums.get(key);
+        if (sum === undefined) {
+          sum = new Map();
+          for (const month of [...files.months].filter((m) => m.startsWith(part.year + '-')).sort()) {
+            addAccountsInto(sum, this.accounts(files, { kind: 'month', month }));
+          }
+          this.accountSums.set(key, sum);
+        }
+        return sum;
+      }
+      case 'month':
+        if (!files.months.has(part.month)) return new Map();
+        return this.period(path.join(files.dir, 'monthly', `${part.month}.json`)).accounts ?? new Map();
+      case 'days': {
+        if (!files.dailyMonths.has(part.month)) return new Map();
+        const out: AccountSums = new Map();
+        for (const [a, bins] of this.daily(path.join(files.dir, 'daily', `${part.month}.json`)).accounts ?? []) {
+          const us = daysBetween(bins, part.first, part.last);
+          if (us.size > 0) out.set(a, us);
+        }
+        return out;
+      }
+    }
+  }
+
+  // The last day (YYYY-MM-DD) whose account data are incomplete (docs/store.md: jobs counted
+  // before sb-reduce kept accounts), undefined if there is none. Reads the yearly files, and
+  // monthly and daily files only below an incomplete year.
+  lastIncompleteDay(files: ClusterFiles): string | undefined {
+    for (const year of dataYears(files).reverse()) {
+      if (files.years.has(year) && periodComplete(this.period(path.join(files.dir, 'yearly', `${year}.json`)))) continue;
+      const months = [...new Set([...files.months, ...files.dailyMonths])].filter((m) => m.startsWith(year + '-')).sort().reverse();
+      for (const month of months) {
+        if (files.months.has(month) && periodComplete(this.period(path.join(files.dir, 'monthly', `${month}.json`)))) continue;
+        if (!files.dailyMonths.has(month)) continue;
+        const days = incompleteDays(this.daily(path.join(files.dir, 'daily', `${month}.json`)));
+        const last = days[days.length - 1];
+        if (last !== undefined) return `${month}-${last}`;
+      }
+    }
+    return undefined;
   }
 
   private read(file: string): string | undefined {
@@ -110,24 +162,33 @@ export class RollupReader {
     }
   }
 
-  private period(file: string): UserSums {
-    let users = this.periods.get(file);
-    if (users === undefined) {
+  private period(file: string): PeriodFile {
+    let p = this.periods.get(file);
+    if (p === undefined) {
       const text = this.read(file);
-      users = text === undefined ? new Map() : parsePeriod(text, file).users;
-      this.periods.set(file, users);
+      p = text === undefined ? { asof: '', users: new Map(), accounts: undefined } : parsePeriod(text, file);
+      this.periods.set(file, p);
     }
-    return users;
+    return p;
   }
 
-  private daily(file: string): DailyBins {
+  private daily(file: string): DailyFile {
     let bins = this.days.get(file);
     if (bins === undefined) {
       const text = this.read(file);
-      bins = text === undefined ? new Map() : parseDaily(text, file);
+      bins = text === undefined ? { users: new Map(), accounts: undefined } : parseDailyFile(text, file);
       this.days.set(file, bins);
     }
     return bins;
+  }
+}
+
+// acc += part, account by account (copies, never aliases).
+export function addAccountsInto(acc: AccountSums, part: AccountSums): void {
+  for (const [a, us] of part) {
+    let mine = acc.get(a);
+    if (mine === undefined) acc.set(a, (mine = new Map()));
+    addInto(mine, us);
   }
 }
 

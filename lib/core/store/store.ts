@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 import { fsyncDir, readIfExists, writeDurable } from './atomic.js';
 import { ledgerPath, readLedger, type ChunkLedger } from './chunk-ledger.js';
 import { SbError } from '../cli/errors.js';
-import { parseDaily, parsePeriod, parseUserFile, userFileName, type DailyBins, type PeriodFile } from './rollup-files.js';
+import { parseDaily, parseDailyFile, parsePeriod, parseUserFile, userFileName, type DailyBins, type DailyFile, type PeriodFile } from './rollup-files.js';
 import { CorruptState, decodeSeen, SeenSet, seenOwner } from './seen.js';
 import type { Totals } from '../scores/metrics.js';
 
@@ -127,6 +127,12 @@ export class ClusterStore {
   readDaily(month: string): DailyBins {
     const text = this.readText(this.dailyPath(month));
     return text === undefined ? new Map() : parseDaily(text, this.dailyPath(month));
+  }
+
+  // The daily file with its accounts member (undefined if written before accounts were kept).
+  readDailyFile(month: string): DailyFile {
+    const text = this.readText(this.dailyPath(month));
+    return text === undefined ? { users: new Map(), accounts: undefined } : parseDailyFile(text, this.dailyPath(month));
   }
 
   readPeriod(file: string): PeriodFile | undefined {

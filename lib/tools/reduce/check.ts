@@ -4,7 +4,7 @@ import { isClusterName } from '../../core/records/cluster.js';
 import { acquireLock } from '../../core/store/lock.js';
 import { addTotals, totalsToJson, zeroTotals, type Totals } from '../../core/scores/metrics.js';
 import type { Reporter } from '../../core/cli/report.js';
-import { monthFromDaily, userFileName, type UserSums } from '../../core/store/rollup-files.js';
+import { accountsFromDaily, monthFromDaily, userFileName, type AccountBins, type AccountSums, type DailyBins, type UserSums } from '../../core/store/rollup-files.js';
 import { ClusterStore } from '../../core/store/store.js';
 
 // The first capture of each name in a directory that matches, sorted ([] when it is missing).
@@ -24,6 +24,55 @@ export function plural(n: number, one: string, many: string): string {
 export const same = (a: Totals | undefined, b: Totals | undefined): boolean =>
   JSON.stringify(totalsToJson(a ?? zeroTotals())) === JSON.stringify(totalsToJson(b ?? zeroTotals()));
 
+// acc += part, account by account and user by user.
+export function addAccounts(acc: AccountSums, part: AccountSums): void {
+  for (const [a, us] of part) {
+    let mine = acc.get(a);
+    if (mine === undefined) acc.set(a, (mine = new Map()));
+    for (const [u, t] of us) {
+      const cur = mine.get(u) ?? zeroTotals();
+      addTotals(cur, t);
+      mine.set(u, cur);
+    }
+  }
+}
+
+// Whether two per-account sums hold the same totals (a missing member is empty).
+export function sameAccounts(a: AccountSums | undefined, b: AccountSums | undefined): boolean {
+  const x = a ?? new Map<string, UserSums>();
+  const y = b ?? new Map<string, UserSums>();
+  for (const acct of new Set([...x.keys(), ...y.keys()])) {
+    const xu = x.get(acct) ?? new Map<string, Totals>();
+    const yu = y.get(acct) ?? new Map<string, Totals>();
+    for (const u of new Set([...xu.keys(), ...yu.keys()])) if (!same(xu.get(u), yu.get(u))) return false;
+  }
+  return true;
+}
+
+// The daily bins by account must be the user's own jobs, split: per user and day, their sum
+// over accounts holds at most the user's jobs, and exactly the user's totals when it holds all.
+function accountsProblem(users: DailyBins, accounts: AccountBins): string | undefined {
+  const sums = new Map<string, Map<string, Totals>>();
+  for (const bins of accounts.values()) {
+    for (const [u, days] of bins) {
+      let mine = sums.get(u);
+      if (mine === undefined) sums.set(u, (mine = new Map()));
+      for (const [d, t] of days) {
+        const cur = mine.get(d) ?? zeroTotals();
+        addTotals(cur, t);
+        mine.set(d, cur);
+      }
+    }
+  }
+  for (const [u, days] of sums) {
+    for (const [d, t] of days) {
+      const own = users.get(u)?.get(d);
+      if (own === undefined || t.jobs > own.jobs || (t.jobs === own.jobs && !same(t, own))) return `day ${d}: a user's totals by account do not add up to the user's totals`;
+    }
+  }
+  return undefined;
+}
+
 function diffUsers(what: string, got: UserSums, want: UserSums, problems: string[]): void {
   for (const u of new Set([...got.keys(), ...want.keys()])) {
     if (!same(got.get(u), want.get(u))) problems.push(`${what}: the totals of one user differ from what the files below it sum to`);
@@ -42,6 +91,7 @@ export async function checkStore(root: string, report: Reporter): Promise<number
     const problems: string[] = [];
     let jobs = 0;
     const yearSums = new Map<string, UserSums>();
+    const yearAccounts = new Map<string, AccountSums>();
     try {
       store.recover();
       store.readLedger();
@@ -53,12 +103,21 @@ export async function checkStore(root: string, report: Reporter): Promise<number
       ]);
       for (const month of [...months].sort()) {
         const seen = store.readSeen(month);
-        const bins = monthFromDaily(store.readDaily(month));
+        const daily = store.readDailyFile(month);
+        const bins = monthFromDaily(daily.users);
+        const accounts = accountsFromDaily(daily.accounts ?? new Map());
+        const wrong = accountsProblem(daily.users, daily.accounts ?? new Map());
+        if (wrong !== undefined) problems.push(`daily/${month}.json: ${wrong}`);
+        const monthly = store.readPeriod(store.monthlyPath(month));
+        if (!sameAccounts(monthly?.accounts, accounts)) problems.push(`monthly/${month}.json: the totals by account differ from what the daily bins sum to`);
+        const ya = yearAccounts.get(month.slice(0, 4)) ?? new Map<string, UserSums>();
+        yearAccounts.set(month.slice(0, 4), ya);
+        addAccounts(ya, accounts);
         let n = 0;
         for (const t of bins.values()) n += t.jobs;
         jobs += n;
         if (n !== seen.size) problems.push(`${month}: the dedupe state holds ${seen.size} job keys but the daily bins count ${n} jobs`);
-        diffUsers(`monthly/${month}.json`, store.readPeriod(store.monthlyPath(month))?.users ?? new Map(), bins, problems);
+        diffUsers(`monthly/${month}.json`, monthly?.users ?? new Map(), bins, problems);
         const ys = yearSums.get(month.slice(0, 4)) ?? new Map<string, Totals>();
         yearSums.set(month.slice(0, 4), ys);
         for (const [u, t] of bins) {
@@ -71,7 +130,9 @@ export async function checkStore(root: string, report: Reporter): Promise<number
       const years = new Set([...yearSums.keys(), ...names(path.join(agg, 'yearly'), /^(\d{4})\.json$/)]);
       for (const year of [...years].sort()) {
         const want = yearSums.get(year) ?? new Map<string, Totals>();
-        diffUsers(`yearly/${year}.json`, store.readPeriod(store.yearlyPath(year))?.users ?? new Map(), want, problems);
+        const yearly = store.readPeriod(store.yearlyPath(year));
+        diffUsers(`yearly/${year}.json`, yearly?.users ?? new Map(), want, problems);
+        if (!sameAccounts(yearly?.accounts, yearAccounts.get(year))) problems.push(`yearly/${year}.json: the totals by account differ from what its months sum to`);
         for (const [u, t] of want) {
           const cur = all.get(u) ?? zeroTotals();
           addTotals(cur, t);

@@ -6,9 +6,9 @@ import { isClusterName } from '../../core/records/cluster.js';
 import { formatTime } from '../../core/records/time.js';
 import { addTotals, zeroTotals, type Totals } from '../../core/scores/metrics.js';
 import { acquireLock } from '../../core/store/lock.js';
-import { formatPeriod, formatUserFile, monthFromDaily, userFileName, type UserSums } from '../../core/store/rollup-files.js';
+import { accountsFromDaily, formatPeriod, formatUserFile, monthFromDaily, userFileName, type AccountSums, type UserSums } from '../../core/store/rollup-files.js';
 import { ClusterStore, formatDirty, newTxnId, type FileWrite } from '../../core/store/store.js';
-import { names, same } from './check.js';
+import { addAccounts, names, same, sameAccounts } from './check.js';
 
 export interface RebuildOptions {
   waitMs: number;
@@ -40,25 +40,36 @@ export async function rebuildStore(root: string, report: Reporter, opts: Rebuild
       const writes: FileWrite[] = [];
       let differ = 0;
       const years = new Map<string, UserSums>();
+      // per year, the sum of its months' accounts; absent for a year no month of which has any
+      const yearAccounts = new Map<string, AccountSums>();
       for (const month of [...months].sort()) {
-        const bins = monthFromDaily(store.readDaily(month));
+        const daily = store.readDailyFile(month);
+        const bins = monthFromDaily(daily.users);
+        const accounts = daily.accounts === undefined ? undefined : accountsFromDaily(daily.accounts);
         let jobs = 0;
         for (const t of bins.values()) jobs += t.jobs;
         const keys = store.readSeen(month).size;
         // the two sources of truth must agree, or there is nothing sound to rebuild from
         if (keys !== jobs) throw new SbError(`${month}: the dedupe state holds ${keys} job keys but the daily bins count ${jobs} jobs; rebuild cannot tell which is right (restore one from a backup)`);
         const old = store.readPeriod(store.monthlyPath(month))?.users ?? new Map<string, Totals>();
-        if ([...new Set([...old.keys(), ...bins.keys()])].some((u) => !same(old.get(u), bins.get(u)))) differ++;
-        writes.push({ file: store.monthlyPath(month), data: formatPeriod(cluster, 'month', month, asof, bins) });
+        const oldAccounts = store.readPeriod(store.monthlyPath(month))?.accounts;
+        if ([...new Set([...old.keys(), ...bins.keys()])].some((u) => !same(old.get(u), bins.get(u))) || !sameAccounts(oldAccounts, accounts)) differ++;
+        writes.push({ file: store.monthlyPath(month), data: formatPeriod(cluster, 'month', month, asof, bins, accounts) });
+        if (accounts !== undefined) {
+          const ya = yearAccounts.get(month.slice(0, 4)) ?? new Map<string, UserSums>();
+          yearAccounts.set(month.slice(0, 4), ya);
+          addAccounts(ya, accounts);
+        }
         const year = years.get(month.slice(0, 4)) ?? new Map<string, Totals>();
         years.set(month.slice(0, 4), year);
         for (const [u, t] of bins) addUser(year, u, t);
       }
       const all: UserSums = new Map();
       for (const [year, sums] of [...years].sort()) {
-        const old = store.readPeriod(store.yearlyPath(year))?.users ?? new Map<string, Totals>();
-        if ([...new Set([...old.keys(), ...sums.keys()])].some((u) => !same(old.get(u), sums.get(u)))) differ++;
-        writes.push({ file: store.yearlyPath(year), data: formatPeriod(cluster, 'year', year, asof, sums) });
+        const file = store.readPeriod(store.yearlyPath(year));
+        const old = file?.users ?? new Map<string, Totals>();
+        if ([...new Set([...old.keys(), ...sums.keys()])].some((u) => !same(old.get(u), sums.get(u))) || !sameAccounts(file?.accounts, yearAccounts.get(year))) differ++;
+        writes.push({ file: store.yearlyPath(year), data: formatPeriod(cluster, 'year', year, asof, sums, yearAccounts.get(year)) });
         for (const [u, t] of sums) addUser(all, u, t);
       }
       for (const [u, t] of [...all].sort(([a], [b]) => (a < b ? -1 : 1))) {

@@ -23,6 +23,8 @@ export interface Board {
   rows: Row[];
   // Where it was read from: a file, or 'stdin'.
   source: string;
+  // YYYY-MM-DD: an account board over days counted before the store kept accounts (sb-rank(1))
+  accountsSince?: string;
 }
 
 // Where boards come from: the leaderboard files of a store, or rank records. Lists what there
@@ -78,7 +80,8 @@ export function parseBoardFile(text: string, file: string, want: { window: strin
   if (!Array.isArray(d['rows'])) throw new SbError(`${file}: not a leaderboard ('rows' is not a list)`);
   const rows = d['rows'].map((r: unknown, i) => checkRow(r, `${file}: rows[${i}]`));
   const asof = typeof d['asof'] === 'string' ? d['asof'] : undefined;
-  return { ...want, ...(asof !== undefined ? { asof } : {}), rows, source: file };
+  const since = typeof d['accounts_since'] === 'string' ? d['accounts_since'] : undefined;
+  return { ...want, ...(asof !== undefined ? { asof } : {}), ...(since !== undefined ? { accountsSince: since } : {}), rows, source: file };
 }
 
 function checkRow(r: unknown, where: string): Row {
@@ -91,9 +94,10 @@ function checkRow(r: unknown, where: string): Row {
     }
     return v;
   };
-  const user = o['user'];
-  if (typeof user !== 'string' || user === '') throw new SbError(`${where}: 'user' is missing or not a string`);
-  return { rank: num('rank', true), user, value: num('value', false), level: num('level', true), xp: num('xp', true) };
+  // an account board's row names its account ('' for jobs without one) where a user's names the user
+  const user = typeof o['user'] !== 'string' && typeof o['account'] === 'string' ? o['account'] : o['user'];
+  if (typeof user !== 'string' || (user === '' && o['user'] !== undefined)) throw new SbError(`${where}: 'user' is missing or not a string`);
+  return { rank: num('rank', true), user: user === '' ? NO_ACCOUNT : user, value: num('value', false), level: num('level', true), xp: num('xp', true) };
 }
 
 function list(dir: string): string[] {
@@ -119,12 +123,17 @@ export class StoreBoards implements BoardSource {
   // SB_RENDER_DELAY, a test hook: load() waits this long before reading.
   delayMs = 0;
 
-  constructor(readonly root: string) {
+  // sub: the boards' directory below leaderboards/ and by-cluster/<c>/ ('' the user boards,
+  // 'accounts', 'account/<name>'; see sb-rank(1), FILES)
+  constructor(
+    readonly root: string,
+    readonly sub = '',
+  ) {
     this.scan();
   }
 
   get dir(): string {
-    return path.join(this.root, 'leaderboards');
+    return path.join(this.root, 'leaderboards', this.sub);
   }
 
   private scan(): void {
@@ -151,8 +160,8 @@ export class StoreBoards implements BoardSource {
       return any;
     };
     if (add(this.dir, ALL)) clusters.push(ALL);
-    const byCluster = path.join(this.dir, 'by-cluster');
-    for (const c of list(byCluster).filter(isClusterName).sort()) if (add(path.join(byCluster, c), c)) clusters.push(c);
+    const byCluster = path.join(this.root, 'leaderboards', 'by-cluster');
+    for (const c of list(byCluster).filter(isClusterName).sort()) if (add(path.join(byCluster, c, this.sub), c)) clusters.push(c);
     this.windows = [...windows].sort(windowOrder);
     this.clusters = clusters;
     this.skills = SKILL_IDS.filter((s) => skills.has(s));
@@ -160,7 +169,7 @@ export class StoreBoards implements BoardSource {
 
   // The file a board would be in, whether or not it is there.
   fileOf(window: string, skill: SkillId, cluster: string): string {
-    return this.files.get(key(window, skill, cluster)) ?? (cluster === ALL ? path.join(this.dir, `${window}_${skill}.json`) : path.join(this.dir, 'by-cluster', cluster, `${window}_${skill}.json`));
+    return this.files.get(key(window, skill, cluster)) ?? (cluster === ALL ? path.join(this.dir, `${window}_${skill}.json`) : path.join(this.root, 'leaderboards', 'by-cluster', cluster, this.sub, `${window}_${skill}.json`));
   }
 
   board(window: string, skill: SkillId, cluster: string): Board | undefined {
@@ -268,7 +277,7 @@ export class RecordBoards implements BoardSource {
     const k = key(window, metric, cluster);
     let b = this.boards.get(k);
     if (b === undefined) {
-      b = { window, metric, cluster, rows: [], source: 'stdin' };
+      b = { window, metric, cluster, rows: [], source: 'stdin', ...(typeof rec['accounts_since'] === 'string' ? { accountsSince: rec['accounts_since'] } : {}) };
       this.boards.set(k, b);
       if (!this.windows.includes(window)) this.windows = [...this.windows, window].sort(windowOrder);
       if (!this.clusters.includes(cluster)) this.clusters = [...this.clusters, cluster].sort((a, c) => (a === ALL ? -1 : c === ALL ? 1 : a < c ? -1 : 1));
@@ -297,4 +306,112 @@ export class RecordBoards implements BoardSource {
   }
 
   reload(): void {}
+}
+
+// What a set of boards ranks: users, accounts, or one account's users.
+export interface BoardGroup {
+  // '' users, 'accounts', 'account/<name>' (the name as written, '' for jobs without an account)
+  id: string;
+  label: string;
+  source: BoardSource;
+}
+
+export const NO_ACCOUNT = '(none)';
+
+export function groupLabel(id: string): string {
+  if (id === '') return 'Users';
+  if (id === 'accounts') return 'Accounts';
+  const name = id.slice('account/'.length);
+  return `Account ${name === '' ? NO_ACCOUNT : name}`;
+}
+
+// The name of an account from its directory (sb-rank: percent-encoded, '%' for '').
+export function accountFromDir(dir: string): string {
+  if (dir === '%') return '';
+  try {
+    return decodeURIComponent(dir);
+  } catch {
+    return dir;
+  }
+}
+
+// The groups of boards a store has: the user boards, the account boards, each account's.
+export function storeGroups(root: string): BoardGroup[] {
+  const lb = path.join(root, 'leaderboards');
+  const subs = new Set<string>(['']);
+  const look = (dir: string): void => {
+    if (list(path.join(dir, 'accounts')).some((f) => BOARD_FILE.test(f))) subs.add('accounts');
+    for (const a of list(path.join(dir, 'account')).sort()) subs.add(`account/${a}`);
+  };
+  look(lb);
+  for (const c of list(path.join(lb, 'by-cluster')).filter(isClusterName)) look(path.join(lb, 'by-cluster', c));
+  const groups: BoardGroup[] = [];
+  for (const sub of [...subs].sort((a, b) => (a === b ? 0 : a === '' ? -1 : b === '' ? 1 : a === 'accounts' ? -1 : b === 'accounts' ? 1 : a < b ? -1 : 1))) {
+    const source = new StoreBoards(root, sub);
+    const id = sub.startsWith('account/') ? `account/${accountFromDir(sub.slice('account/'.length))}` : sub;
+    if (source.windows.length > 0 || sub === '') groups.push({ id, label: groupLabel(id), source });
+  }
+  // the user boards first, when there are any
+  return groups.filter((g) => g.id !== '' || g.source.windows.length > 0 || groups.length === 1);
+}
+
+// Several groups of boards behind one BoardSource: it answers for the group selected
+// (the screen's 'a' key; sb-render --by, --account).
+export class GroupedBoards implements BoardSource {
+  private at = 0;
+
+  constructor(readonly groups: BoardGroup[]) {
+    if (groups.length === 0) throw new Error('no board groups');
+  }
+
+  get current(): BoardGroup {
+    return this.groups[this.at] as BoardGroup;
+  }
+
+  get group(): string {
+    return this.current.id;
+  }
+
+  // Selects a group by id; false if there is none.
+  select(id: string): boolean {
+    const i = this.groups.findIndex((g) => g.id === id);
+    if (i < 0) return false;
+    this.at = i;
+    return true;
+  }
+
+  get windows(): readonly string[] {
+    return this.current.source.windows;
+  }
+
+  get clusters(): readonly string[] {
+    return this.current.source.clusters;
+  }
+
+  get skills(): readonly SkillId[] {
+    return this.current.source.skills;
+  }
+
+  board(window: string, skill: SkillId, cluster: string): Board | undefined {
+    return this.current.source.board(window, skill, cluster);
+  }
+
+  cached(window: string, skill: SkillId, cluster: string): boolean {
+    return this.current.source.cached(window, skill, cluster);
+  }
+
+  load(window: string, skill: SkillId, cluster: string): Promise<void> {
+    return this.current.source.load(window, skill, cluster);
+  }
+
+  reload(): void {
+    for (const g of this.groups) g.source.reload();
+  }
+}
+
+// The group a rank record belongs to: sb-rank --by account rows, --account NAME rows, or users.
+export function recordGroup(rec: Record<string, unknown>): string {
+  if (rec['by'] === 'account') return 'accounts';
+  if (typeof rec['account'] === 'string' && typeof rec['user'] === 'string') return `account/${rec['account']}`;
+  return '';
 }

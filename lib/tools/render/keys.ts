@@ -1,3 +1,4 @@
+import { GroupedBoards } from './boards.js';
 import { SbError } from '../../core/cli/errors.js';
 import type { SkillId } from './boards.js';
 import { clampTop, layout, shownRows, type Scene, type View } from './screen.js';
@@ -89,6 +90,15 @@ export function update(view: View, key: Key, ctx: KeyContext): View | 'quit' {
     case 'g':
     case 'G':
       return follow(v, { ...v, cluster: cycle(source.clusters, v.cluster, key === 'g' ? 1 : -1) }, ctx);
+    case 'a':
+    case 'A': {
+      if (!(source instanceof GroupedBoards) || source.groups.length < 2) return { ...v, message: 'no account boards (sb-rank --write --by account)' };
+      source.select(cycle(source.groups.map((g) => g.id), source.group, key === 'a' ? 1 : -1));
+      // what the new group has of the window, cluster and skill shown
+      const keep = <T>(items: readonly T[], x: T): T => (items.includes(x) ? x : (items[0] ?? x));
+      const next: View = { ...v, page: 'board', group: source.group, window: keep(source.windows, v.window), cluster: keep(source.clusters, v.cluster), skill: keep(source.skills, v.skill), filter: '' };
+      return follow({ ...v, page: 'board' }, next, ctx, true);
+    }
     case 'r':
       source.reload();
       ctx.scene.history?.reload();

@@ -36,7 +36,7 @@ export const PAGE_SCRIPT = String.raw`
 
   var boards = {};
   function board(w, s, c) {
-    var key = w + '|' + s + '|' + c;
+    var key = w + '|' + s + '|' + c + (S.g ? '|' + S.g : '');
     if (boards.hasOwnProperty(key)) return boards[key];
     var enc = D.boards[key];
     if (enc === undefined) return (boards[key] = null);
@@ -70,12 +70,14 @@ export const PAGE_SCRIPT = String.raw`
   function $(id) { return document.getElementById(id); }
   function label(list, id) { for (var i = 0; i < list.length; i++) if (list[i].id === id) return list[i].label; return id; }
 
-  var S = { w: D.start.w, s: D.start.s, c: D.start.c, p: 0, q: '', u: D.start.u === undefined ? -1 : D.start.u, hl: -1 };
+  var S = { w: D.start.w, s: D.start.s, c: D.start.c, g: D.start.g || '', p: 0, q: '', u: D.start.u === undefined ? -1 : D.start.u, hl: -1 };
+  function sinceOf() { return D.since[S.w + '|' + S.s + '|' + S.c + (S.g ? '|' + S.g : '')]; }
 
   function toHash() {
     var parts = [];
     if (S.u >= 0) parts.push('u=' + encodeURIComponent(D.users[S.u]));
     parts.push('w=' + encodeURIComponent(S.w), 's=' + S.s, 'c=' + encodeURIComponent(S.c));
+    if (S.g) parts.push('g=' + encodeURIComponent(S.g));
     if (S.u < 0 && S.p > 0) parts.push('p=' + (S.p + 1));
     if (S.u < 0 && S.q) parts.push('q=' + encodeURIComponent(S.q));
     return '#' + parts.join('&');
@@ -87,6 +89,7 @@ export const PAGE_SCRIPT = String.raw`
     if (got.w && ok(D.windows, got.w)) S.w = got.w;
     if (got.c && ok(D.clusters, got.c)) S.c = got.c;
     if (got.s && skillById[got.s]) S.s = got.s;
+    S.g = got.g && ok(D.groups, got.g) ? got.g : '';
     S.u = got.u !== undefined && userByName.hasOwnProperty(got.u) ? userByName[got.u] : -1;
     S.p = got.p ? Math.max(0, (parseInt(got.p, 10) || 1) - 1) : 0;
     S.q = got.q || '';
@@ -105,13 +108,21 @@ export const PAGE_SCRIPT = String.raw`
       a.classList.toggle('on', on);
       if (on) a.setAttribute('aria-current', 'true'); else a.removeAttribute('aria-current');
     });
-    [['windows', 'data-window', S.w], ['clusters', 'data-cluster', S.c]].forEach(function (t) {
+    [['windows', 'data-window', S.w], ['clusters', 'data-cluster', S.c], ['groups', 'data-group', S.g]].forEach(function (t) {
       Array.prototype.forEach.call($(t[0]).querySelectorAll('button'), function (b) {
         var on = b.getAttribute(t[1]) === t[2];
         b.classList.toggle('on', on);
         b.setAttribute('aria-pressed', on ? 'true' : 'false');
       });
     });
+  }
+
+  function drawPicker() {
+    var pick = $('account-pick');
+    if (!pick) return;
+    var one = S.g.indexOf('account/') === 0;
+    pick.value = one ? S.g : '';
+    pick.classList.toggle('on', one);
   }
 
   function matching(b) {
@@ -122,9 +133,12 @@ export const PAGE_SCRIPT = String.raw`
 
   function drawBoard() {
     var sk = skillById[S.s], b = board(S.w, S.s, S.c);
-    $('board-title').replaceChildren(el('span', { cls: 'icon', 'aria-hidden': 'true', text: sk.icon }), ' ' + sk.title + ' ', el('small', { text: label(D.windows, S.w) + ' · ' + label(D.clusters, S.c) }));
+    $('board-title').replaceChildren(el('span', { cls: 'icon', 'aria-hidden': 'true', text: sk.icon }), ' ' + sk.title + ' ', el('small', { text: label(D.windows, S.w) + ' · ' + label(D.clusters, S.c) + (S.g ? ' · ' + label(D.groups, S.g) : '') }));
+    var since = sinceOf();
+    $('since').hidden = !since;
+    $('since').textContent = since ? 'Accounts since ' + since + ': jobs counted before the store kept accounts are in no account.' : '';
     var head = $('board').tHead.rows[0];
-    var ths = [el('th', { cls: 'num rank', text: 'Rank' }), el('th', { cls: 'name', text: 'Name' }), el('th', { cls: 'num level', text: 'Level' }), el('th', { cls: 'num xp', text: 'XP' })];
+    var ths = [el('th', { cls: 'num rank', text: 'Rank' }), el('th', { cls: 'name', text: S.g === 'accounts' ? 'Account' : 'Name' }), el('th', { cls: 'num level', text: 'Level' }), el('th', { cls: 'num xp', text: 'XP' })];
     if (S.s !== 'overall') ths.push(el('th', { cls: 'num value', text: sk.unit }));
     head.replaceChildren.apply(head, ths);
     var tbody = $('rows'), cols = S.s === 'overall' ? 4 : 5;
@@ -153,6 +167,7 @@ export const PAGE_SCRIPT = String.raw`
 
   function chart(u) {
     var H = D.hist;
+    if (S.g) return el('p', { cls: 'note', text: 'Monthly history is kept for users, on the user boards.' });
     if (!H) return el('p', { cls: 'note', text: 'No monthly history in this page.' });
     var scope = H.scopes[S.c];
     if (!scope) return el('p', { cls: 'note', text: 'No monthly history for this cluster.' });
@@ -210,11 +225,12 @@ export const PAGE_SCRIPT = String.raw`
 
   function draw() {
     drawNav();
+    drawPicker();
     var user = S.u >= 0;
     $('board-view').hidden = user;
     $('user-view').hidden = !user;
     if (user) drawUser(); else drawBoard();
-    document.title = (user ? D.users[S.u] + ' \u00b7 ' : skillById[S.s].title + ' \u00b7 ') + 'High Scores';
+    document.title = (user ? D.users[S.u] + ' \u00b7 ' : skillById[S.s].title + ' \u00b7 ') + (S.g ? label(D.groups, S.g) + ' \u00b7 ' : '') + 'High Scores';
   }
 
   // A user's row on the board of skill s: the page it is on, highlighted.
@@ -230,6 +246,7 @@ export const PAGE_SCRIPT = String.raw`
     if (t.hasAttribute('data-skill')) { e.preventDefault(); go({ s: t.getAttribute('data-skill'), u: -1, p: 0, hl: -1 }); }
     else if (t.hasAttribute('data-window')) { e.preventDefault(); go({ w: t.getAttribute('data-window'), p: 0 }); }
     else if (t.hasAttribute('data-cluster')) { e.preventDefault(); go({ c: t.getAttribute('data-cluster'), p: 0 }); }
+    else if (t.hasAttribute('data-group')) { e.preventDefault(); go({ g: t.getAttribute('data-group'), p: 0, u: -1, hl: -1 }); }
     else if (t.hasAttribute('data-user')) { e.preventDefault(); go({ u: +t.getAttribute('data-user') }); }
     else if (t.hasAttribute('data-goto')) { e.preventDefault(); openBoardAt(t.getAttribute('data-goto'), S.u); }
   });
@@ -243,6 +260,7 @@ export const PAGE_SCRIPT = String.raw`
     note.textContent = n === 0 ? 'No one is called \u201c' + q + '\u201d.' : 'No one is called \u201c' + q + '\u201d; ' + n + (n === 1 ? ' name holds' : ' names hold') + ' it.';
     go({ q: q, u: -1, p: 0 });
   });
+  if ($('account-pick')) $('account-pick').addEventListener('change', function () { if (this.value) go({ g: this.value, p: 0, u: -1, hl: -1 }); else drawPicker(); });
   $('q').addEventListener('input', function () { if (S.u < 0) { S.q = this.value.trim(); S.p = 0; history.replaceState(null, '', toHash()); draw(); } });
   window.addEventListener('popstate', function () { fromHash(); draw(); });
   document.documentElement.classList.add('js');

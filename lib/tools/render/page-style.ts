@@ -51,7 +51,9 @@ button {
 button:hover:not(:disabled) { background: linear-gradient(#836641, #5a4427); }
 button.on, button.on:hover:not(:disabled) { background: linear-gradient(var(--gold), var(--gold-2)); color: #2b1a05; border-color: var(--gold-dark); font-weight: bold; }
 button:disabled { opacity: 0.45; cursor: default; }
-button:focus-visible, a:focus-visible, input:focus-visible { outline: 2px solid var(--gold-dark); outline-offset: 1px; }
+select { font: inherit; font-size: 13px; padding: 3px 6px; border-radius: 3px; border: 1px solid #2b1d0e; background: #f3e7c6; color: #2b1a05; }
+select.on { background: linear-gradient(var(--gold), var(--gold-2)); border-color: var(--gold-dark); font-weight: bold; }
+button:focus-visible, a:focus-visible, input:focus-visible, select:focus-visible { outline: 2px solid var(--gold-dark); outline-offset: 1px; }
 table.hiscores { width: 100%; border-collapse: collapse; background: rgba(255, 255, 255, 0.22); border: 2px solid var(--parchment-3); }
 .hiscores th {
   white-space: nowrap; text-align: left; padding: 6px 10px; color: #f6e7bf; font-size: 13px; letter-spacing: 0.4px;

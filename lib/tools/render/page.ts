@@ -1,6 +1,6 @@
 import type { Output } from '../../core/cli/output.js';
 import { levelForXp } from '../../core/scores/xp.js';
-import type { BoardSource, Row, SkillId } from './boards.js';
+import { GroupedBoards, type BoardGroup, type BoardSource, type Row, type SkillId } from './boards.js';
 import type { History } from './history.js';
 import { clusterLabel, formatAsof, formatValue, formatWhole, skillLabel, windowLabel } from './labels.js';
 import { PAGE_SCRIPT } from './page-script.js';
@@ -125,27 +125,43 @@ interface PageData {
   windows: Array<{ id: string; label: string }>;
   clusters: Array<{ id: string; label: string }>;
   skills: Array<{ id: SkillId; name: string; title: string; unit: string; dec: number; icon: string }>;
-  start: { w: string; s: SkillId; c: string; u?: number };
+  start: { w: string; s: SkillId; c: string; u?: number; g: string };
+  // the groups of boards: '' users, 'accounts', 'account/<name>' (keys of boards: w|s|c, then |g)
+  groups: Array<{ id: string; label: string }>;
   boards: Record<string, string>;
+  // board key → YYYY-MM-DD: the board's account data are complete since that day
+  since: Record<string, string>;
   hist?: { months: string[]; title: string; unit: string; scopes: Record<string, string> };
 }
 
 // The page: CSS, data and script inline, nothing fetched. The board it opens on (or the
 // user's page) is in the HTML itself, so it reads without JavaScript.
+// A board's key in the page's data: window|skill|cluster, and |group but for the user boards.
+export function boardKey(w: string, s: SkillId, c: string, g: string): string {
+  return g === '' ? `${w}|${s}|${c}` : `${w}|${s}|${c}|${g}`;
+}
+
 export function buildPage(o: PageOptions): string {
   const { source } = o;
   const boards = new Map<string, Row[]>();
+  const since: Record<string, string> = {};
   const names = new Set<string>();
   let asof: string | undefined;
-  for (const w of o.windows) {
-    for (const c of o.clusters) {
-      for (const s of o.skills) {
-        const b = source.board(w, s, c);
-        if (b === undefined) continue;
-        const rows = Number.isFinite(o.top) ? b.rows.filter((r) => r.rank <= o.top) : b.rows;
-        boards.set(`${w}|${s}|${c}`, rows);
-        for (const r of rows) names.add(r.user);
-        if (b.asof !== undefined && (asof === undefined || b.asof > asof)) asof = b.asof;
+  const groups: BoardGroup[] = source instanceof GroupedBoards ? source.groups.filter((g) => g.source.windows.length > 0) : [{ id: '', label: 'Users', source }];
+  const start = source instanceof GroupedBoards ? source.group : '';
+  for (const g of groups) {
+    for (const w of o.windows) {
+      for (const c of o.clusters) {
+        for (const s of o.skills) {
+          const b = g.source.board(w, s, c);
+          if (b === undefined) continue;
+          const rows = Number.isFinite(o.top) ? b.rows.filter((r) => r.rank <= o.top) : b.rows;
+          const k = boardKey(w, s, c, g.id);
+          boards.set(k, rows);
+          if (b.accountsSince !== undefined) since[k] = b.accountsSince;
+          for (const r of rows) names.add(r.user);
+          if (b.asof !== undefined && (asof === undefined || b.asof > asof)) asof = b.asof;
+        }
       }
     }
   }
@@ -162,8 +178,10 @@ export function buildPage(o: PageOptions): string {
       const l = skillLabel(s);
       return { id: s, name: l.name, title: l.title, unit: l.unit, dec: l.decimals, icon: SKILL_ICONS[s] };
     }),
-    start: { w: o.windows[0] as string, s: o.skills[0] as SkillId, c: o.clusters[0] as string, ...(o.user !== undefined && ids.has(o.user) ? { u: id(o.user) } : {}) },
+    start: { w: o.windows[0] as string, s: o.skills[0] as SkillId, c: o.clusters[0] as string, ...(o.user !== undefined && ids.has(o.user) ? { u: id(o.user) } : {}), g: start },
+    groups: groups.map((g) => ({ id: g.id, label: g.label })),
     boards: {},
+    since,
   };
   for (const [k, rows] of boards) data.boards[k] = encodeBoard(rows, k.split('|')[1] as SkillId, id);
   if (o.history !== undefined) {
@@ -206,9 +224,11 @@ export function buildPage(o: PageOptions): string {
 
 // The page as it reads before (or without) the script: the first board, its first 25 rows.
 function staticBody(o: PageOptions, data: PageData, boards: Map<string, Row[]>): string {
-  const { w, s, c } = data.start;
+  const { w, s, c, g } = data.start;
   const label = skillLabel(s);
-  const rows = boards.get(`${w}|${s}|${c}`) ?? [];
+  const rows = boards.get(boardKey(w, s, c, g)) ?? [];
+  const since = data.since[boardKey(w, s, c, g)];
+  const groupName = g === '' ? '' : ` · ${escapeHtml(data.groups.find((x) => x.id === g)?.label ?? g)}`;
   const skillList = data.skills
     .map((k) => `<li><a href="#s=${k.id}" data-skill="${k.id}"${k.id === s ? ' class="on" aria-current="true"' : ''}><span class="icon" aria-hidden="true">${k.icon}</span>${escapeHtml(k.name)}</a></li>`)
     .join('');
@@ -235,10 +255,12 @@ function staticBody(o: PageOptions, data: PageData, boards: Map<string, Row[]>):
 <div class="switchers">
 <div class="switch" role="group" aria-label="Window"><span class="switch-label">Window</span><span id="windows">${tabs('window', data.windows, w)}</span></div>
 <div class="switch" role="group" aria-label="Cluster"><span class="switch-label">Cluster</span><span id="clusters">${tabs('cluster', data.clusters, c)}</span></div>
+<div class="switch" role="group" aria-label="Boards"${data.groups.length > 1 ? '' : ' hidden'}><span class="switch-label">Boards</span><span id="groups">${tabs('group', data.groups.filter((x) => !x.id.startsWith('account/')), g)}</span>${accountPicker(data.groups, g)}</div>
 </div>
 <section id="board-view"${user !== '' ? ' hidden' : ''}>
-<h2 id="board-title"><span class="icon" aria-hidden="true">${SKILL_ICONS[s]}</span> ${escapeHtml(label.title)} <small>${escapeHtml(windowLabel(w))} · ${escapeHtml(clusterLabel(c))}</small></h2>
-<table class="hiscores" id="board"><thead><tr><th class="num rank">Rank</th><th class="name">Name</th><th class="num level">Level</th><th class="num xp">XP</th>${valueHead}</tr></thead>
+<h2 id="board-title"><span class="icon" aria-hidden="true">${SKILL_ICONS[s]}</span> ${escapeHtml(label.title)} <small>${escapeHtml(windowLabel(w))} · ${escapeHtml(clusterLabel(c))}${groupName}</small></h2>
+<p class="note" id="since"${since === undefined ? ' hidden' : ''}>${since === undefined ? '' : sinceNote(since)}</p>
+<table class="hiscores" id="board"><thead><tr><th class="num rank">Rank</th><th class="name">${g === 'accounts' ? 'Account' : 'Name'}</th><th class="num level">Level</th><th class="num xp">XP</th>${valueHead}</tr></thead>
 <tbody id="rows">
 ${body || '<tr><td colspan="5" class="empty">No one on this board yet</td></tr>'}
 </tbody></table>
@@ -248,8 +270,21 @@ ${body || '<tr><td colspan="5" class="empty">No one on this board yet</td></tr>'
 <section id="user-view"${user === '' ? ' hidden' : ''}>${user}</section>
 </main>
 </div>
-<footer>sb high scores · ${escapeHtml(String(data.users.length))} users · levels on the Old School RuneScape experience table</footer>
+<footer>sb high scores · ${escapeHtml(String(data.users.length))} ${data.groups.length > 1 ? 'names' : 'users'} · levels on the Old School RuneScape experience table</footer>
 </div>`;
+}
+
+// One account's boards: a list to pick from (there may be hundreds of accounts).
+function accountPicker(groups: PageData['groups'], on: string): string {
+  const accounts = groups.filter((x) => x.id.startsWith('account/'));
+  if (accounts.length === 0) return '';
+  const options = accounts.map((x) => `<option value="${escapeHtml(x.id)}"${x.id === on ? ' selected' : ''}>${escapeHtml(x.label.replace(/^Account /, ''))}</option>`).join('');
+  return `<label class="switch-label" for="account-pick">One account</label><select id="account-pick"${on.startsWith('account/') ? ' class="on"' : ''}><option value="">choose…</option>${options}</select>`;
+}
+
+// What an account board over days without account data says (the script says the same).
+export function sinceNote(day: string): string {
+  return `Accounts since ${day}: jobs counted before the store kept accounts are in no account.`;
 }
 
 function staticUser(o: PageOptions, user: string): string {

@@ -1,6 +1,7 @@
 import { SbError } from '../../core/cli/errors.js';
 import { ALL, type Board, type BoardSource, type Row, type SkillId } from './boards.js';
 import type { History } from './history.js';
+import { GroupedBoards, groupLabel, type BoardGroup } from './boards.js';
 import { monthsBetween } from './history.js';
 import { clusterLabel, formatAsof, formatShort, formatValue, formatWhole, skillLabel, sparkline, windowLabel } from './labels.js';
 import type { Paint } from './paint.js';
@@ -32,6 +33,8 @@ export interface View {
   message: string | undefined;
   // The user to select when the board shown, being read, arrives (keys.ts: arrived).
   pending: string | undefined;
+  // The group of boards shown ('' users, 'accounts', 'account/<name>'; boards.ts, GroupedBoards).
+  group: string;
 }
 
 // What render() draws from, besides the view.
@@ -79,7 +82,28 @@ export function initialView(source: BoardSource, want: { window?: string; skill?
     userSkill: skill,
     message: undefined,
     pending: undefined,
+    group: groupOf(source),
   };
+}
+
+// The group a source is showing: '' for a source of user boards only.
+export function groupOf(source: BoardSource): string {
+  return source instanceof GroupedBoards ? source.group : '';
+}
+
+// The groups a source can switch between (more than one: the 'a' key does something).
+function groupsOf(source: BoardSource): readonly BoardGroup[] {
+  return source instanceof GroupedBoards ? source.groups : [];
+}
+
+// What the context line says of the group: nothing for users; 'Accounts', 'Account chem'.
+function groupPart(view: View): string[] {
+  return view.group === '' ? [] : [groupLabel(view.group)];
+}
+
+// "accounts since YYYY-MM-DD" of an account board over days without account data.
+function sincePart(board: Board | undefined): string[] {
+  return board?.accountsSince === undefined ? [] : [`accounts since ${board.accountsSince}`];
 }
 
 // The board a view shows and its rows as shown: ranked --top or better, filtered, in order.
@@ -306,7 +330,7 @@ function boardPage(view: View, scene: Scene, cols: number, rows: number): string
   const label = skillLabel(view.skill);
   const shown = shownRows(view, scene);
   const { side, pageRows } = layout(scene, cols, rows);
-  const lines: string[] = [titleLine(view, scene, cols), contextLine([clusterLabel(view.cluster), windowLabel(view.window), label.title], scene, cols)];
+  const lines: string[] = [titleLine(view, scene, cols), contextLine([clusterLabel(view.cluster), windowLabel(view.window), ...groupPart(view), ...sincePart(shown.board), label.title], scene, cols)];
   const tableX = side > 0 ? side + 1 : 0;
   const avail = cols - tableX - 1;
   const c = tableColumns(avail, shown.board, scene.snapshot ? shown.rows : (shown.board?.rows ?? []), view.skill, scene);
@@ -322,7 +346,7 @@ function boardPage(view: View, scene: Scene, cols: number, rows: number): string
   // The table's head.
   const head = new LineBuilder(cols, scene);
   sideAt(0, head);
-  head.cell(' ', 1).cell('Rank', c.rank, paint.head, 'right').cell('', GAP).cell('Name', c.name, paint.head);
+  head.cell(' ', 1).cell('Rank', c.rank, paint.head, 'right').cell('', GAP).cell(view.group === 'accounts' ? 'Account' : 'Name', c.name, paint.head);
   if (c.level > 0) head.cell('', GAP).cell('Level', c.level, paint.head, 'right');
   if (c.xp > 0) head.cell('', GAP).cell('XP', c.xp, paint.head, 'right');
   if (c.value > 0) head.cell('', GAP).cell(label.unit, c.value, paint.head, 'right');
@@ -353,7 +377,7 @@ function boardPage(view: View, scene: Scene, cols: number, rows: number): string
     if (sel) b.cell(' ', Math.max(0, cols - b.width), st);
     lines.push(b.done());
   }
-  if (!scene.snapshot) lines.push(keyBar(view, scene, cols, shown.rows.length, ['Tab skill', 'w window', 'g cluster', 's sort', '/ filter', 'Enter user', '? keys', 'q quit']));
+  if (!scene.snapshot) lines.push(keyBar(view, scene, cols, shown.rows.length, ['Tab skill', 'w window', 'g cluster', ...(groupsOf(scene.source).length > 1 ? ['a accounts'] : []), 's sort', '/ filter', `Enter ${view.group === 'accounts' ? 'account' : 'user'}`, '? keys', 'q quit']));
   return lines;
 }
 
@@ -384,6 +408,8 @@ function sideLines(view: View, scene: Scene, width: number): SideLine[] {
   };
   group('Window (w)', scene.source.windows, view.window, windowLabel);
   group('Cluster (g)', scene.source.clusters, view.cluster, clusterLabel);
+  const groups = groupsOf(scene.source);
+  if (groups.length > 1) group('Board (a)', groups.map((x) => x.id), view.group, groupLabel);
   return out.map((l) => ({ ...l, text: clipText(l.text, width, g.ellipsis) }));
 }
 
@@ -443,7 +469,7 @@ function userPage(view: View, scene: Scene, cols: number, rows: number): string[
   const { paint } = scene;
   const g = glyphs(scene.ascii);
   const user = view.user ?? '';
-  const lines: string[] = [titleLine(view, scene, cols), contextLine([clusterLabel(view.cluster), windowLabel(view.window), showName(user, scene.ascii)], scene, cols)];
+  const lines: string[] = [titleLine(view, scene, cols), contextLine([clusterLabel(view.cluster), windowLabel(view.window), ...groupPart(view), showName(user, scene.ascii)], scene, cols)];
   const skills = scene.source.skills;
   const found = skills.map((s) => {
     try {
@@ -515,6 +541,7 @@ function chartLines(view: View, scene: Scene, cols: number, user: string): strin
   const metricTitle = skillLabel(label.chart).title;
   const line = (text: string, style?: (s: string) => string): string => new LineBuilder(cols, scene).cell(text, undefined, style).done();
   if (scene.history === undefined) return [line(' No monthly history: rank records carry none (give --root for the store\'s rollups)', paint.muted)];
+  if (view.group !== '') return [line(' Monthly history is kept for users on the user boards (a: switch)', paint.muted)];
   const most = Math.max(1, Math.min(36, Math.floor((cols - 4) / 2)));
   const months = chartMonths(scene.history, most);
   if (months.length === 0) return [line(' No monthly rollups in the store', paint.muted)];
@@ -565,12 +592,13 @@ const KEYS: Array<[string, string]> = [
   ['M, Shift-Tab', 'previous skill'],
   ['w, W', 'next, previous window'],
   ['g, G', 'next, previous cluster (all, then each)'],
+  ['a, A', 'next, previous boards: users, accounts, each account'],
   ['s', 'sort: rank 1 first, or last first'],
   ['f, /', 'filter by name (Enter keeps it, Esc clears it)'],
   ['j, k, Down, Up', 'move one row'],
   ['PgDn, PgUp', 'move one page'],
   ['Home, End', 'first, last row'],
-  ['Enter', "the selected user's page; there, that skill's board"],
+  ['Enter', "the selected user's (account's) page; there, that skill's board"],
   ['Esc, Backspace', 'back'],
   ['r', 'read the boards again'],
   ['?', 'these keys'],

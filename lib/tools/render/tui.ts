@@ -93,14 +93,14 @@ export function runTui(o: TuiOptions): Promise<number> {
     const reads = (v: View, all = false): Array<[string, () => Promise<void>]> => {
       const out: Array<[string, () => Promise<void>]> = [];
       const board = (s: View['skill']): void => {
-        if (all || !scene.source.cached(v.window, s, v.cluster)) out.push([`b\u0000${v.window}\u0000${s}\u0000${v.cluster}`, () => scene.source.load(v.window, s, v.cluster)]);
+        if (all || !scene.source.cached(v.window, s, v.cluster)) out.push([`b\u0000${v.group}\u0000${v.window}\u0000${s}\u0000${v.cluster}`, () => scene.source.load(v.window, s, v.cluster)]);
       };
       if (v.page === 'board') board(v.skill);
       if (v.page === 'user' && v.user !== undefined) {
         for (const s of scene.source.skills) board(s);
         const { history } = scene;
         const user = v.user;
-        if (history !== undefined) {
+        if (history !== undefined && v.group === '') {
           const months = chartMonths(history, 36);
           if (all || (!history.hasSeries(user, v.cluster, months) && history.problem(user, v.cluster) === undefined)) {
             out.push([`h\u0000${user}\u0000${v.cluster}`, () => history.load(user, v.cluster, months)]);
@@ -143,7 +143,7 @@ export function runTui(o: TuiOptions): Promise<number> {
       const todo = scene.source.skills.find((s) => !scene.source.cached(view.window, s, view.cluster));
       if (todo !== undefined) return void scene.source.load(view.window, todo, view.cluster).then(again);
       const { history } = scene;
-      if (view.page !== 'board' || history === undefined) return;
+      if (view.page !== 'board' || history === undefined || view.group !== '') return;
       const user = rowsShown(view)[view.selected]?.user;
       const months = chartMonths(history, 36);
       if (user === undefined || history.hasSeries(user, view.cluster, months) || history.problem(user, view.cluster) !== undefined) return;
