@@ -70,7 +70,8 @@ run held a store lock past --wait: this poll did nothing, try later; 1 broken
 (the message says what: a corrupt store, an unknown cluster, no sacct); 2 usage
 error. Run it from cron directly: make turns every failing status into 2.
 
-Example (crontab): */15 * * * *  /usr/local/bin/sb-poll -c hammer --root /depot/sb
+Example (crontab):
+  */15 * * * *  /usr/local/bin/sb-poll -c hammer --root /depot/sb
 `;
 
 export const tool: Tool = {

@@ -33,7 +33,8 @@ other kinds pass through to stdout untouched. Prints one 'commit' record per
 transaction:
 
   {"kind":"commit","cluster":"hammer","processed":N,"new_jobs":N,
-   "duplicates":N,"months_changed":[..],"users_changed":[..],"chunks_done":N,...}
+   "duplicates":N,"months_changed":[..],"users_changed":[..],
+   "chunks_done":N,...}
 
 Every chunk-done closes a transaction holding its window's jobs and the ledger
 entry saying the window is done, all or nothing; a long stream also commits
