@@ -7,6 +7,7 @@ import { parseTime } from '../lib/core/records/time.js';
 import { notDone, todoChunks } from '../lib/tools/chunk.js';
 import { records, ROOT, runBin, runShell } from './helpers/run.js';
 import { accountDifferences, accountTruth } from './helpers/account-truth.js';
+import { forgetAccounts } from './helpers/team-store.js';
 
 const T = (s: string): number => parseTime(s) as number;
 
@@ -150,17 +151,6 @@ t.test('todo --settle: a window counted unsettled comes again only once it can s
 const SIM = 'SB_SIM_NOW=2024-03-01T00:00:00Z SB_SIM_RATE=12 SB_SIM_SEED=refetch SB_SIM_REQUEUE=0.03';
 const FETCH = `${SIM} sb-sacct --sacct '${path.join(ROOT, 'sim', 'sacct')}' --rate 0 -j 4 | sb-parse`;
 
-function forgetAccounts(root: string): void {
-  const agg = path.join(root, 'clusters', 'hammer', 'agg', 'rollups');
-  for (const sub of ['daily', 'monthly', 'yearly']) {
-    for (const f of readdirSync(path.join(agg, sub))) {
-      const doc = JSON.parse(readFileSync(path.join(agg, sub, f), 'utf8')) as Record<string, unknown>;
-      delete doc['accounts'];
-      writeFileSync(path.join(agg, sub, f), JSON.stringify(doc) + '\n');
-    }
-  }
-}
-
 // Every user's totals in the store: rollups and all-time files (what a refetch must never change).
 function userTotals(root: string): string {
   const dir = path.join(root, 'clusters', 'hammer', 'agg');
@@ -179,7 +169,7 @@ t.test('todo --refetch and sb-reduce --fill-accounts: days counted before accoun
     return r.stdout;
   };
   await run(`sb-chunk new -c hammer -s 2024-01-09T00:00:00Z -e 2024-01-10T11:59:59Z --by hour | ${FETCH} | sb-reduce --root '${root}' > /dev/null`);
-  forgetAccounts(root);
+  forgetAccounts(root, 'hammer');
   await run(`sb-chunk new -c hammer -s 2024-01-10T12:00:00Z -e 2024-01-11T23:59:59Z --by hour | ${FETCH} | sb-dedupe --root '${root}' | sb-reduce --root '${root}' > /dev/null`);
   const truth = await accountTruth(SIM, 'hammer', '2024-01-09T00:00:00', '2024-01-11T23:59:59');
   const before = await accountDifferences(root, 'hammer', '2024-01', truth);
@@ -217,7 +207,7 @@ t.test('--fill-accounts fills no day it cannot prove: jobs not counted yet, a da
   // the day counted in part (its afternoon not yet), before accounts
   let r = await run(`sb-chunk new -c hammer -s 2024-01-09T00:00:00Z -e 2024-01-09T11:59:59Z --by hour | ${FETCH} | sb-reduce --root '${root}' > /dev/null`);
   t.equal(r.status, 0, r.stderr);
-  forgetAccounts(root);
+  forgetAccounts(root, 'hammer');
   const users = userTotals(root);
   const daily = readFileSync(path.join(root, 'clusters', 'hammer', 'agg', 'rollups', 'daily', '2024-01.json'), 'utf8');
   r = await run(`sb-chunk new -c hammer -s 2024-01-09T00:00:00Z -e 2024-01-09T23:59:59Z --by day | ${FETCH} | sb-reduce --root '${root}' --fill-accounts`);

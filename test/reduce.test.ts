@@ -10,6 +10,7 @@ import { computeDelta, pendingChunk, pendingJob } from '../lib/tools/reduce.js';
 import { goldenCases } from './helpers/golden.js';
 import { records, ROOT, runBin, runShell } from './helpers/run.js';
 import { snapshot } from './helpers/snapshot.js';
+import { forgetAccounts } from './helpers/team-store.js';
 
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'sb-reduce-'));
 const GEN = path.join(ROOT, 'bench', 'gen-jobs.mjs');
@@ -340,19 +341,6 @@ t.test('--check finds a rollup that disagrees with its daily bins', async (t) =>
   t.match(r.stderr, /sb-reduce: c: monthly\/2024-03\.json: the totals of one user differ/);
 });
 
-// A store as sb-reduce wrote it before it kept accounts: the accounts members taken out.
-function forgetAccounts(root: string, cluster = 'c'): void {
-  const agg = path.join(root, 'clusters', cluster, 'agg', 'rollups');
-  for (const sub of ['daily', 'monthly', 'yearly']) {
-    for (const f of readdirSync(path.join(agg, sub))) {
-      const file = path.join(agg, sub, f);
-      const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-      delete doc['accounts'];
-      writeFileSync(file, JSON.stringify(doc) + '\n');
-    }
-  }
-}
-
 t.test('accounts: each job also counted under its account, by user and day; monthly and yearly sums; --check and --rebuild cover them', async (t) => {
   const root = tmp();
   const input = ndjson([
@@ -403,7 +391,7 @@ t.test('accounts: each job also counted under its account, by user and day; mont
 t.test('accounts: a store from before (no accounts member) takes new jobs; --check and --rebuild accept it; old days stay without accounts', async (t) => {
   const root = tmp();
   await runBin('sb-reduce', ['--root', root], { input: ndjson([job(), job({ key: 'c/db/101', user: 'bob', end: '2024-03-20T12:00:00Z' })]) });
-  forgetAccounts(root);
+  forgetAccounts(root, 'c');
   let r = await runBin('sb-reduce', ['--check', '--root', root]);
   t.equal(r.status, 0, r.stderr);
   r = await runBin('sb-reduce', ['--rebuild', '--root', root]);

@@ -20,17 +20,22 @@ export async function teamStore(root: string): Promise<string> {
     if (r.status !== 0) throw new Error(r.stderr);
   };
   await reduce(lines.slice(0, cut));
-  // as written before accounts were kept: no accounts member
-  const agg = path.join(root, 'clusters', 'hammer', 'agg', 'rollups');
-  for (const sub of ['daily', 'monthly', 'yearly']) {
-    for (const f of readdirSync(path.join(agg, sub))) {
-      const doc = JSON.parse(readFileSync(path.join(agg, sub, f), 'utf8')) as Record<string, unknown>;
-      delete doc['accounts'];
-      writeFileSync(path.join(agg, sub, f), JSON.stringify(doc) + '\n');
-    }
-  }
+  forgetAccounts(root, 'hammer');
   await reduce(lines.slice(cut));
   const r = await runBin('sb-rank', ['--root', root, '--write', '--by', 'user,account', '--account', '*', '--now', TEAM_NOW, '--min-jobs', '0'], { env: { SB_HOME_ROOT: path.join(root, 'no-homes') } });
   if (r.status !== 0) throw new Error(r.stderr);
   return root;
+}
+
+// A store as sb-reduce wrote it before it kept accounts: the accounts members taken out.
+export function forgetAccounts(root: string, cluster: string): void {
+  const agg = path.join(root, 'clusters', cluster, 'agg', 'rollups');
+  for (const sub of ['daily', 'monthly', 'yearly']) {
+    for (const f of readdirSync(path.join(agg, sub))) {
+      const file = path.join(agg, sub, f);
+      const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      delete doc['accounts'];
+      writeFileSync(file, JSON.stringify(doc) + '\n');
+    }
+  }
 }
