@@ -45,10 +45,10 @@ test: build browser-deps
 	  node scripts/tap-summary.mjs .tap/report.tap; exit $$status
 
 # the inner loop (under 90 s here): all but the long runs of whole pipelines (the crash torture,
-# the stand-in sacct's own tests, simulated hours of polling, three clusters in lockstep) and the
-# browser and tmux drives
+# the stand-in sacct's own tests, simulated hours of polling, three clusters in lockstep, the
+# exports read back by DuckDB, make install into a prefix) and the browser and tmux drives
 FAST_SKIP := test/store-torture.test.ts test/sim.test.ts test/poll-polite.test.ts test/rendezvous.test.ts test/rendezvous-tcp.test.ts \
-  test/rendezvous-security.test.ts test/render-html.test.ts test/render-tui.test.ts
+  test/rendezvous-security.test.ts test/render-html.test.ts test/render-tui.test.ts test/export.test.ts test/install.test.ts
 test-fast: build
 	@mkdir -p .tap
 	@npx tap --reporter=tap --reporter-file=.tap/report.tap $(filter-out $(FAST_SKIP),$(wildcard test/*.test.ts)); status=$$?; \
