@@ -6,7 +6,7 @@ import t from 'tap';
 import { BadInput } from '../lib/core/cli/errors.js';
 import { acquireLock } from '../lib/core/store/lock.js';
 import { SeenSet } from '../lib/core/store/seen.js';
-import { computeDelta, pendingChunk, pendingJob } from '../lib/tools/reduce.js';
+import { computeDelta, pendingChunk, pendingJob, pendingTotals } from '../lib/tools/reduce.js';
 import { goldenCases } from './helpers/golden.js';
 import { records, ROOT, runBin, runShell } from './helpers/run.js';
 import { snapshot } from './helpers/snapshot.js';
@@ -80,8 +80,13 @@ t.test('pendingJob: what a transaction keeps; bad fields are BadInput naming the
   t.same(j.code, { kind: 'db', n: 100 });
   t.equal(j.month, '2024-03');
   t.equal(j.day, '05');
-  t.equal(j.totals.cpu_s, 4 * 3600);
-  t.equal(j.totals.mem_req_byte_s, 4n * 1024n ** 3n * 3600n);
+  t.equal(pendingTotals(j).cpu_s, 4 * 3600);
+  t.equal(pendingTotals(j).mem_req_byte_s, 4n * 1024n ** 3n * 3600n);
+  const huge = pendingJob(job({ req_mem_bytes: 2 ** 40 + 1, max_rss_bytes: 2 ** 40 + 3, elapsed_s: 2 ** 31 })).job;
+  t.equal(pendingTotals(huge).mem_req_byte_s, (2n ** 40n + 1n) * 2n ** 31n, 'a product past 2^53 stays exact');
+  t.equal(pendingTotals(huge).mem_used_byte_s, (2n ** 40n + 3n) * 2n ** 31n);
+  const odd = pendingJob(job({ req_mem_bytes: 1000.5, max_rss_bytes: 10.4, elapsed_s: 3 })).job;
+  t.same([pendingTotals(odd).mem_req_byte_s, pendingTotals(odd).mem_used_byte_s], [3003n, 30n], 'bytes rounded as before');
   const bad: Array<[Record<string, unknown>, RegExp]> = [
     [{ key: 'd/db/1' }, /key 'd\/db\/1' does not start with the job's cluster 'c\/'/],
     [{ cluster: 'bad name' }, /'cluster' "bad name" is not a cluster name/],
@@ -95,7 +100,7 @@ t.test('pendingJob: what a transaction keeps; bad fields are BadInput naming the
     [{ failed: 'yes' }, /'failed' is not true or false/],
   ];
   for (const [over, msg] of bad) t.throws(() => pendingJob(job(over)), new BadInput(''), JSON.stringify(over)) && t.throws(() => pendingJob(job(over)), msg);
-  t.same(pendingJob(job({ max_rss_bytes: null })).job.totals.mem_used_byte_s, 0n);
+  t.same(pendingTotals(pendingJob(job({ max_rss_bytes: null })).job).mem_used_byte_s, 0n);
   t.same(pendingChunk(done('2024-03-05T00:00:00Z', '2024-03-05T05:59:59Z', false)).chunk.settled, false);
   t.same(pendingChunk({ kind: 'chunk-done', cluster: 'c', start: '2024-03-05T00:00:00Z', end: '2024-03-05T05:59:59Z' }).chunk.settled, true);
   t.throws(() => pendingChunk({ ...done('2024-03-05T00:00:00Z', '2024-03-05T05:59:59Z'), settled: 'no' }), /'settled' is not true or false/);

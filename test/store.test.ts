@@ -185,7 +185,7 @@ t.test('rollup files: round trips; users sorted; user file names are safe', asyn
 t.test('commit: a published journal is rolled forward; an unpublished one leaves no trace', async (t) => {
   const root = tmp();
   const s = new ClusterStore(root, 'c');
-  s.commit('t1', [{ file: s.txnPath, data: 'one\n' }, { file: s.monthlyPath('2024-01'), data: 'm1\n' }], () => undefined);
+  await s.commit('t1', [{ file: s.txnPath, data: 'one\n' }, { file: s.monthlyPath('2024-01'), data: 'm1\n' }], () => undefined);
   t.equal(readFileSync(s.txnPath, 'utf8'), 'one\n');
   t.notOk(existsSync(s.journalPath));
   t.same(readdirSync(s.tmpDir), []);
@@ -204,7 +204,7 @@ t.test('commit: a published journal is rolled forward; an unpublished one leaves
   t.equal(readFileSync(s.txnPath, 'utf8'), 'two\n');
   t.notOk(existsSync(s.journalPath));
   t.same(readdirSync(s.tmpDir), []);
-  t.throws(() => s.commit('t3', [{ file: s.txnPath, data: 'x' }], () => {
+  await t.rejects(s.commit('t3', [{ file: s.txnPath, data: 'x' }], () => {
     throw new Error('fenced');
   }), /fenced/);
   t.equal(readFileSync(s.txnPath, 'utf8'), 'two\n', 'a fenced commit changes nothing');

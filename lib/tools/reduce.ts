@@ -2,17 +2,18 @@ import { type Context as RunContext, type Io, type Tool, maxOperands, optInt, op
 import { chunkFromRecord, chunkId } from '../core/records/chunk.js';
 import { compactFailed, failedPath, formatLedger, recordChunk, type ChunkLedger } from '../core/store/chunk-ledger.js';
 import { BadInput, SbError, UsageError } from '../core/cli/errors.js';
-import { jobLimitProblem, type JobRecord } from '../core/records/job.js';
+import { FAILED_STATES, jobLimitProblem } from '../core/records/job.js';
 import { acquireLock, describeOwner } from '../core/store/lock.js';
-import { addTotals, jobTotals, zeroTotals, type Totals } from '../core/scores/metrics.js';
+import { addTotals, zeroTotals, type Totals } from '../core/scores/metrics.js';
 import { forEachRecord, stringField, type Rec } from '../core/cli/input.js';
 import { homeDirs, homeOptouts, readOptoutList } from '../core/scores/optout.js';
 import type { Output } from '../core/cli/output.js';
 import type { Reporter } from '../core/cli/report.js';
 import { formatDaily, formatPeriod, formatUserFile, monthFromDaily, type DailyBins, type DailyText, type UserSums } from '../core/store/rollup-files.js';
-import { encodeSeen, jobIdentity, seenOwner, KeyBatch, type KeyCode, type SeenSet } from '../core/store/seen.js';
+import { encodeSeen, jobIdentity, seenOwner, KeyBatch, SeenSet, type KeyCode } from '../core/store/seen.js';
 import { ClusterStore, crashHook, formatDirty, newTxnId, storeRoot, type CrashPoint, type FileWrite } from '../core/store/store.js';
 import { formatTime } from '../core/records/time.js';
+import { readJobLine } from '../core/records/job-line.js';
 
 export const USAGE = `Usage: sb-reduce [--root DIR] [options] [FILE]
 
@@ -66,13 +67,49 @@ export const tool: Tool = {
   main,
 };
 
-// What sb-reduce keeps of one job until its transaction: 50 000 of these are a few MB.
+// What sb-reduce keeps of one job until its transaction: 50 000 of these are a few MB. Its
+// numbers, not its Totals: a duplicate never needs them, and a new job is added to its day's bin
+// straight from them (addJob).
 export interface PendingJob {
   code: KeyCode;
   month: string;
   day: string;
   user: string;
-  totals: Totals;
+  elapsed: number;
+  cpus: number;
+  gpus: number;
+  // requested and peak used bytes, rounded to whole bytes (jobTotals rounds them the same)
+  req: number;
+  used: number;
+  failed: boolean;
+}
+
+// What one job adds to its user's totals (jobTotals of its record).
+export function pendingTotals(j: PendingJob): Totals {
+  const t = zeroTotals();
+  addJob(t, j);
+  return t;
+}
+
+// t += the job's totals, in place.
+function addJob(t: Totals, j: PendingJob): void {
+  const e = j.elapsed;
+  t.jobs++;
+  if (j.failed) t.failed_jobs++;
+  if (j.gpus > 0) {
+    t.gpu_jobs++;
+    t.gpu_elapsed_s += e;
+  }
+  t.cpu_s += j.cpus * e;
+  t.elapsed_s += e;
+  t.gpu_s += j.gpus * e;
+  // a product below 2^53 is exact as a double: one BigInt instead of three
+  const req = j.req * e;
+  t.mem_req_byte_s += req < 2 ** 53 ? BigInt(req) : BigInt(j.req) * BigInt(e);
+  if (j.used > 0) {
+    const used = j.used * e;
+    t.mem_used_byte_s += used < 2 ** 53 ? BigInt(used) : BigInt(j.used) * BigInt(e);
+  }
 }
 
 const NONNEG_INT = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -106,7 +143,18 @@ export function pendingJob(rec: Rec): { cluster: string; job: PendingJob } {
   if (rec['failed'] !== undefined && typeof rec['failed'] !== 'boolean') throw new BadInput(`'failed' is not true or false`);
   return {
     cluster,
-    job: { code, month, day: end.slice(8, 10), user, totals: jobTotals(rec as unknown as JobRecord) },
+    job: {
+      code,
+      month,
+      day: end.slice(8, 10),
+      user,
+      elapsed: rec['elapsed_s'] as number,
+      cpus: rec['cpus'] as number,
+      gpus: rec['gpus'] as number,
+      req: Math.round(rec['req_mem_bytes'] as number),
+      used: Math.round((rec['max_rss_bytes'] as number | null | undefined) ?? 0),
+      failed: rec['failed'] === true || FAILED_STATES.has(rec['state'] as string),
+    },
   };
 }
 
@@ -148,26 +196,48 @@ export interface Delta {
   days: Map<string, Map<string, Map<string, Totals>>>;
 }
 
-export function computeDelta(jobs: readonly PendingJob[], seen: (month: string) => SeenSet): Delta {
-  const d: Delta = { newJobs: 0, duplicates: 0, keys: new Map(), days: new Map() };
+// The jobs' delta, added to `d` (the delta of a group of segments so far: its keys count as
+// seen). `touched`, if given, gains the months and users the jobs add to.
+export function computeDelta(jobs: readonly PendingJob[], seen: (month: string) => SeenSet, d: Delta = emptyDelta(), touched?: Touched): Delta {
+  // what the last job's month looked up: a window's jobs are mostly of one month
+  let month: string | undefined;
+  let stored = new SeenSet();
+  let batch: KeyBatch | undefined;
+  let users: Map<string, Map<string, Totals>> | undefined;
   for (const j of jobs) {
-    let batch = d.keys.get(j.month);
-    if (seen(j.month).has(j.code) || batch?.has(j.code) === true) {
+    if (j.month !== month) {
+      month = j.month;
+      stored = seen(month);
+      batch = d.keys.get(month);
+      users = d.days.get(month);
+    }
+    if (stored.has(j.code) || batch?.has(j.code) === true) {
       d.duplicates++;
       continue;
     }
-    if (batch === undefined) d.keys.set(j.month, (batch = new KeyBatch()));
+    if (batch === undefined) d.keys.set(month, (batch = new KeyBatch()));
     batch.add(j.code);
     d.newJobs++;
-    let users = d.days.get(j.month);
-    if (users === undefined) d.days.set(j.month, (users = new Map()));
+    touched?.months.add(month);
+    touched?.users.add(j.user);
+    // the accumulation: month → user → day
+    if (users === undefined) d.days.set(month, (users = new Map()));
     let days = users.get(j.user);
     if (days === undefined) users.set(j.user, (days = new Map()));
-    const t = days.get(j.day);
-    if (t === undefined) days.set(j.day, { ...j.totals });
-    else addTotals(t, j.totals);
+    let t = days.get(j.day);
+    if (t === undefined) days.set(j.day, (t = zeroTotals()));
+    addJob(t, j);
   }
   return d;
+}
+
+export function emptyDelta(): Delta {
+  return { newJobs: 0, duplicates: 0, keys: new Map(), days: new Map() };
+}
+
+export interface Touched {
+  months: Set<string>;
+  users: Set<string>;
 }
 
 function addInto(map: Map<string, Totals>, key: string, t: Totals): void {
@@ -231,12 +301,29 @@ interface Context {
   crash: (p: CrashPoint) => void;
   optout: { list: Set<string> | undefined; home: Map<string, boolean> };
   clusters: Map<string, ClusterState>;
+  // what is held back until the next group commit, in input order: segments (each prints its
+  // commit record) and the lines of other kinds that came between them
+  held: Array<Segment | string>;
+  heldJobs: number;
+  heldSince: number;
+  batch: number;
+}
+
+// A run of a cluster's jobs closed by its window's chunk-done, or by --batch (no window): one
+// commit record each, all or nothing with the window's ledger entry.
+interface Segment {
+  jobs: PendingJob[];
+  chunk: PendingChunk | undefined;
+  rec: CommitRecord;
 }
 
 interface ClusterState {
   store: ClusterStore;
   cache: Cache;
+  // jobs read since the last segment closed
   jobs: PendingJob[];
+  // closed segments waiting for the group commit
+  segments: Segment[];
   lastFlush: number;
   fence: () => void;
   stats: { read: number; added: number; duplicates: number; commits: number; written: number; flushed: number };
@@ -249,6 +336,7 @@ function clusterState(ctx: Context, cluster: string): ClusterState {
       store: new ClusterStore(ctx.root, cluster, ctx.crash),
       cache: new Cache(),
       jobs: [],
+      segments: [],
       lastFlush: Date.now(),
       fence: () => undefined,
       stats: { read: 0, added: 0, duplicates: 0, commits: 0, written: 0, flushed: 0 },
@@ -258,16 +346,19 @@ function clusterState(ctx: Context, cluster: string): ClusterState {
   return st;
 }
 
-// Without the lock: can the cache alone prove that the transaction changes nothing? The store only
+// Without the lock: can the cache alone prove that the segments change nothing? The store only
 // grows (keys are added, windows marked done), so what any earlier state holds, the current holds.
-function provablyNothingNew(cache: Cache, jobs: readonly PendingJob[], chunk: PendingChunk | undefined): boolean {
+function provablyNothingNew(cache: Cache, segments: readonly Segment[]): boolean {
   if (cache.txn === undefined) return false;
-  for (const j of jobs) {
-    const s = cache.seen.get(j.month);
-    if (s === undefined || !s.has(j.code)) return false;
+  for (const seg of segments) {
+    for (const j of seg.jobs) {
+      const s = cache.seen.get(j.month);
+      if (s === undefined || !s.has(j.code)) return false;
+    }
+    if (seg.chunk === undefined) continue;
+    if (cache.ledger === undefined || recordChunk(cache.ledger, [seg.chunk.start, seg.chunk.end], seg.chunk.settled) !== undefined) return false;
   }
-  if (chunk === undefined) return true;
-  return cache.ledger !== undefined && recordChunk(cache.ledger, [chunk.start, chunk.end], chunk.settled) === undefined;
+  return true;
 }
 
 // Users who opted out (config/optout.txt, ~user/.slurm_scoreboard_optout) are never named in what
@@ -284,41 +375,83 @@ function visibleUsers(ctx: Context, users: string[]): { shown: string[]; hidden:
   return { shown, hidden: users.length - shown.length };
 }
 
-async function transact(ctx: Context, cluster: string, chunk: PendingChunk | undefined): Promise<void> {
+// Group commit: the segments closed since the last commit wait, so that one transaction (its
+// fsyncs, the month's files written again) serves many windows. They commit when they hold
+// GROUP_JOBS jobs (--batch if smaller: more held costs memory, ~3 KB of heap a job), when the first of them has waited GROUP_MS, when the input has been quiet for
+// QUIET_MS (a live pipeline, or a gate waiting for this very commit) and at the end of the input.
+// Each window is still all or nothing with its jobs; its commit record goes out only once it is
+// durable, in input order with the lines that pass through.
+const GROUP_MS = 1000;
+const GROUP_JOBS = 25_000;
+const QUIET_MS = 20;
+
+// Closes the cluster's open jobs into a segment, ended by `chunk` (its window) or by --batch.
+function hold(ctx: Context, cluster: string, chunk: PendingChunk | undefined): void {
   const st = clusterState(ctx, cluster);
   const jobs = st.jobs;
   st.jobs = [];
-  st.stats.read += jobs.length;
-  const rec: CommitRecord = {
-    kind: 'commit',
-    cluster,
-    processed: jobs.length,
-    new_jobs: 0,
-    duplicates: jobs.length,
-    months_changed: [],
-    users_changed: [],
-    chunks_done: chunk === undefined ? 0 : 1,
-    users_hidden: 0,
-    ...(chunk === undefined ? {} : { chunk: chunkId({ cluster, start: chunk.start, end: chunk.end }), settled: chunk.settled }),
-    txn: null,
+  const seg: Segment = {
+    jobs,
+    chunk,
+    rec: {
+      kind: 'commit',
+      cluster,
+      processed: jobs.length,
+      new_jobs: 0,
+      duplicates: jobs.length,
+      months_changed: [],
+      users_changed: [],
+      chunks_done: chunk === undefined ? 0 : 1,
+      users_hidden: 0,
+      ...(chunk === undefined ? {} : { chunk: chunkId({ cluster, start: chunk.start, end: chunk.end }), settled: chunk.settled }),
+      txn: null,
+    },
   };
-  if (!provablyNothingNew(st.cache, jobs, chunk)) {
-    const flush = Date.now() - st.lastFlush >= ctx.flushMs;
-    await underLock(ctx, st, () => {
-      addJobs(ctx, st, jobs, chunk, rec);
-      if (flush) flushUsers(ctx, st);
-    });
+  st.segments.push(seg);
+  if (ctx.held.length === 0) ctx.heldSince = Date.now();
+  ctx.held.push(seg);
+  ctx.heldJobs += jobs.length;
+}
+
+// Is it time for the group commit (but for the quiet input and the end, which call it anyway)?
+function groupFull(ctx: Context): boolean {
+  return ctx.heldJobs >= Math.min(ctx.batch, GROUP_JOBS) || (ctx.held.length > 0 && Date.now() - ctx.heldSince >= GROUP_MS);
+}
+
+// Commits every cluster's held segments, one transaction a cluster; then prints what was held.
+async function commitHeld(ctx: Context): Promise<void> {
+  const held = ctx.held;
+  ctx.held = [];
+  ctx.heldJobs = 0;
+  for (const st of ctx.clusters.values()) if (st.segments.length > 0) await transact(ctx, st);
+  for (const h of held) {
+    if (typeof h === 'string') ctx.out.line(h);
+    else ctx.out.record(h.rec);
   }
-  st.stats.added += rec.new_jobs;
-  st.stats.duplicates += rec.duplicates;
-  st.stats.commits++;
-  ctx.out.record(rec);
-  // Each commit goes out at once: what reads it (an ack, a log) should not wait for 64 KB of them.
+  // Commits go out at once: what reads them (an ack, a log) should not wait for 64 KB of them.
   await ctx.out.flush();
 }
 
+async function transact(ctx: Context, st: ClusterState): Promise<void> {
+  const segments = st.segments;
+  st.segments = [];
+  if (!provablyNothingNew(st.cache, segments)) {
+    const flush = Date.now() - st.lastFlush >= ctx.flushMs;
+    await underLock(ctx, st, async () => {
+      await addJobs(ctx, st, segments);
+      if (flush) await flushUsers(ctx, st);
+    });
+  }
+  for (const { rec } of segments) {
+    st.stats.read += rec.processed;
+    st.stats.added += rec.new_jobs;
+    st.stats.duplicates += rec.duplicates;
+    st.stats.commits++;
+  }
+}
+
 // Runs work under the cluster's lock, after recovery, with the cache made current.
-async function underLock(ctx: Context, st: ClusterState, work: (fence: () => void) => void): Promise<void> {
+async function underLock(ctx: Context, st: ClusterState, work: (fence: () => void) => Promise<void>): Promise<void> {
   const { store, cache } = st;
   const lock = await acquireLock(store.lockPath, {
     tool: 'sb-reduce',
@@ -343,7 +476,7 @@ async function underLock(ctx: Context, st: ClusterState, work: (fence: () => voi
       lock.beat();
     };
     try {
-      work(st.fence);
+      await work(st.fence);
     } catch (err) {
       cache.clear(undefined);
       throw err;
@@ -355,20 +488,21 @@ async function underLock(ctx: Context, st: ClusterState, work: (fence: () => voi
 }
 
 // Commits files plus a new txn id; the cache follows.
-function commitFiles(st: ClusterState, writes: FileWrite[], asof: string): string {
+async function commitFiles(st: ClusterState, writes: FileWrite[], asof: string): Promise<string> {
   const next = newTxnId();
   const txnText = JSON.stringify({ txn: next, asof }) + '\n';
   writes.push({ file: st.store.txnPath, data: txnText });
-  st.store.commit(next, writes, st.fence);
+  await st.store.commit(next, writes, st.fence);
   st.cache.txn = txnText;
   st.stats.written += writes.length;
   return next;
 }
 
-// The transaction of one batch of jobs and the window closing it (if any): dedupe state, daily,
-// monthly and yearly rollups of every month it touches, the chunk ledger, and the users whose
-// all-time file is now behind.
-function addJobs(ctx: Context, st: ClusterState, jobs: PendingJob[], chunk: PendingChunk | undefined, rec: CommitRecord): void {
+// The transaction of a group of segments (each a batch of jobs and the window closing it, if
+// any): dedupe state, daily, monthly and yearly rollups of every month it touches, the chunk
+// ledger, and the users whose all-time file is now behind. Each segment's commit record says
+// what it added, after the segments before it.
+async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segment[]): Promise<void> {
   const { store, cache } = st;
   const seenOf = (month: string): SeenSet => {
     cache.touch(month);
@@ -376,12 +510,22 @@ function addJobs(ctx: Context, st: ClusterState, jobs: PendingJob[], chunk: Pend
     if (s === undefined) cache.seen.set(month, (s = store.readSeen(month)));
     return s;
   };
-  const delta = computeDelta(jobs, seenOf);
-  rec.new_jobs = delta.newJobs;
-  rec.duplicates = delta.duplicates;
+  const delta = emptyDelta();
   cache.ledger ??= store.readLedger();
-  const ledger = chunk === undefined ? undefined : recordChunk(cache.ledger, [chunk.start, chunk.end], chunk.settled);
-  if (delta.newJobs === 0 && ledger === undefined) return;
+  let ledger: ChunkLedger | undefined;
+  const changed: Array<{ seg: Segment; touched: Touched }> = [];
+  for (const seg of segments) {
+    const { rec, chunk } = seg;
+    const before = delta.newJobs;
+    const touched: Touched = { months: new Set(), users: new Set() };
+    computeDelta(seg.jobs, seenOf, delta, touched);
+    rec.new_jobs = delta.newJobs - before;
+    rec.duplicates = rec.processed - rec.new_jobs;
+    const next = chunk === undefined ? undefined : recordChunk(ledger ?? cache.ledger, [chunk.start, chunk.end], chunk.settled);
+    if (next !== undefined) ledger = next;
+    if (rec.new_jobs > 0 || next !== undefined) changed.push({ seg, touched });
+  }
+  if (changed.length === 0) return;
 
   const asof = formatTime(Math.floor(Date.now() / 1000));
   const writes: FileWrite[] = [];
@@ -421,21 +565,24 @@ function addJobs(ctx: Context, st: ClusterState, jobs: PendingJob[], chunk: Pend
   const newlyDirty = [...users].filter((u) => !dirty.has(u));
   if (newlyDirty.length > 0) writes.push({ file: store.dirtyPath, data: formatDirty([...dirty, ...newlyDirty]) });
   if (ledger !== undefined) writes.push({ file: store.ledgerFile, data: formatLedger(store.cluster, ledger) });
-  rec.txn = commitFiles(st, writes, asof);
+  const txn = await commitFiles(st, writes, asof);
 
   for (const [m, s] of newSeen) cache.seen.set(m, s);
   if (ledger !== undefined) cache.ledger = ledger;
   for (const u of newlyDirty) dirty.add(u);
-  rec.months_changed = [...delta.days.keys()].sort();
-  const v = visibleUsers(ctx, [...users].sort());
-  rec.users_changed = v.shown;
-  rec.users_hidden = v.hidden;
+  for (const { seg, touched } of changed) {
+    seg.rec.txn = txn;
+    seg.rec.months_changed = [...touched.months].sort();
+    const v = visibleUsers(ctx, [...touched.users].sort());
+    seg.rec.users_changed = v.shown;
+    seg.rec.users_hidden = v.hidden;
+  }
 }
 
 // Brings agg/users/<user>.json up to date for the users the dirty list names: each is the sum of
 // that user's rows in the yearly files, so it is derived, never added to, and a crash at any point
 // leaves the list in place for the next run.
-function flushUsers(ctx: Context, st: ClusterState): void {
+async function flushUsers(ctx: Context, st: ClusterState): Promise<void> {
   const { store, cache } = st;
   st.lastFlush = Date.now();
   const dirty = (cache.dirty ??= store.readDirty());
@@ -452,7 +599,7 @@ function flushUsers(ctx: Context, st: ClusterState): void {
   const asof = formatTime(Math.floor(Date.now() / 1000));
   const writes: FileWrite[] = [...dirty].sort().map((u) => ({ file: store.userPath(u), data: formatUserFile(u, store.cluster, asof, all.get(u) ?? zeroTotals()) }));
   writes.push({ file: store.dirtyPath, data: formatDirty([]) });
-  commitFiles(st, writes, asof);
+  await commitFiles(st, writes, asof);
   st.stats.flushed += dirty.size;
   cache.dirty = new Set();
   if (ctx.verbose) ctx.report.info(`${store.cluster}: brought ${dirty.size} all-time user files up to date`);
@@ -475,6 +622,10 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
     crash: crashHook(io.env),
     optout: { list: undefined, home: new Map() },
     clusters: new Map(),
+    held: [],
+    heldJobs: 0,
+    heldSince: 0,
+    batch,
   };
   if (args['check'] === true && args['rebuild'] === true) throw new UsageError('give --check or --rebuild, not both');
   if (args['rebuild'] === true) {
@@ -487,21 +638,41 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
     return checkStore(root, report);
   }
   const started = Date.now();
-  await forEachRecord(await input(args._[0]), out, report, {
-    job: async (rec) => {
-      const { cluster, job } = pendingJob(rec);
-      const st = clusterState(ctx, cluster);
-      st.jobs.push(job);
-      if (st.jobs.length >= batch) await transact(ctx, cluster, undefined);
+  await forEachRecord(
+    await input(args._[0]),
+    out,
+    report,
+    {
+      job: async (rec) => {
+        const { cluster, job } = pendingJob(rec);
+        const st = clusterState(ctx, cluster);
+        st.jobs.push(job);
+        if (st.jobs.length >= batch) {
+          hold(ctx, cluster, undefined);
+          await commitHeld(ctx);
+        }
+      },
+      'chunk-done': async (rec) => {
+        const { cluster, chunk } = pendingChunk(rec);
+        hold(ctx, cluster, chunk);
+        if (groupFull(ctx)) await commitHeld(ctx);
+      },
     },
-    'chunk-done': async (rec) => {
-      const { cluster, chunk } = pendingChunk(rec);
-      await transact(ctx, cluster, chunk);
+    undefined,
+    {
+      fast: readJobLine,
+      // lines of other kinds keep their place among the commit records held back
+      pass: (text) => {
+        if (ctx.held.length > 0) ctx.held.push(text);
+        else out.line(text);
+      },
+      idle: { ms: QUIET_MS, pending: () => ctx.held.length > 0, run: () => commitHeld(ctx) },
     },
-  });
-  for (const [cluster, st] of ctx.clusters) if (st.jobs.length > 0) await transact(ctx, cluster, undefined);
+  );
+  for (const [cluster, st] of ctx.clusters) if (st.jobs.length > 0) hold(ctx, cluster, undefined);
+  if (ctx.held.length > 0) await commitHeld(ctx);
   for (const st of ctx.clusters.values()) {
-    if (st.cache.dirty === undefined || st.cache.dirty.size > 0) await underLock(ctx, st, () => flushUsers(ctx, st));
+    if (st.cache.dirty === undefined || st.cache.dirty.size > 0) await underLock(ctx, st, async () => flushUsers(ctx, st));
     // the retry list forgets what is done now (at the end: sb-sacct upstream has exited)
     const dropped = compactFailed(failedPath(root, st.store.cluster), st.store.cluster, st.store.readLedger().done);
     if (dropped > 0 && ctx.verbose) report.info(`${st.store.cluster}: ${dropped} window(s) of the failure ledger are done now; dropped from it`);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { fsyncDir, readIfExists, writeDurable } from './atomic.js';
+import { fsyncDir, readIfExists, writeDurable, writeDurableAll } from './atomic.js';
 import { ledgerPath, readLedger, type ChunkLedger } from './chunk-ledger.js';
 import { SbError } from '../cli/errors.js';
 import { parseDaily, parsePeriod, parseUserFile, userFileName, type DailyBins, type PeriodFile } from './rollup-files.js';
@@ -211,16 +211,18 @@ export class ClusterStore {
 
   // Commits files as one transaction (see the class comment). `fence` runs right before the
   // commit point and throws if this run may no longer commit (its lock was broken).
-  commit(txn: string, writes: FileWrite[], fence: () => void): void {
+  // The new versions are written and fsynced 16 at a time: a filesystem's journal then takes
+  // many fsyncs in one flush (500 all-time user files: ~1 s one by one on ext4, a tenth of that).
+  async commit(txn: string, writes: FileWrite[], fence: () => void): Promise<void> {
     mkdirSync(this.tmpDir, { recursive: true });
     const renames: Array<[string, string]> = [];
     const dirs = new Set<string>();
     writes.forEach((w, i) => {
       const tmp = path.join(this.tmpDir, `${txn}.${i}`);
       dirs.add(path.dirname(w.file));
-      writeDurable(tmp, w.data);
       renames.push([this.rel(tmp), this.rel(w.file)]);
     });
+    await writeDurableAll(writes.map((w, i) => ({ file: path.join(this.tmpDir, `${txn}.${i}`), data: w.data })));
     for (const d of dirs) mkdirSync(d, { recursive: true });
     this.crash('temps-written');
     const jtmp = path.join(this.tmpDir, `${txn}.journal`);
