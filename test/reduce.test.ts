@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -199,6 +199,56 @@ t.test('idempotent: the same input twice → new_jobs 0 everywhere, no file chan
   t.ok(commits.every((c) => c['new_jobs'] === 0 && c['txn'] === null), 'second run: new_jobs 0, no transaction written');
   t.same(records(two.stdout).filter((x) => x['kind'] === 'note'), records(one.stdout).filter((x) => x['kind'] === 'note'), 'other records pass through, in order');
   t.same(snapshot(root), before, 'not a byte nor an mtime changed');
+});
+
+t.test('windows back to back share one transaction; each prints its own record, in order with what passes through', async (t) => {
+  const root = tmp();
+  const day = (d: number): string => `2024-03-${String(d).padStart(2, '0')}`;
+  const recs: Array<Record<string, unknown>> = [];
+  for (let d = 1; d <= 6; d++) {
+    recs.push(job({ key: `c/db/${100 + d}`, end: `${day(d)}T11:00:00Z`, user: d % 2 === 0 ? 'bob' : 'alice' }));
+    if (d === 4) recs.push(job({ key: 'c/db/101', end: `${day(1)}T11:00:00Z` })); // day 1's job again
+    recs.push({ kind: 'note', text: `after day ${d}'s job` });
+    recs.push(done(`${day(d)}T00:00:00Z`, `${day(d)}T23:59:59Z`));
+  }
+  const r = await runBin('sb-reduce', ['--root', root], { input: ndjson(recs) });
+  t.equal(r.status, 0, r.stderr);
+  const out = records(r.stdout);
+  t.same(out.map((x) => (x['kind'] === 'commit' ? `commit ${String(x['chunk']).slice(0, 10)} +${x['new_jobs']} =${x['duplicates']} ${(x['users_changed'] as string[]).join(',')}` : x['text'])), [
+    "after day 1's job", 'commit 2024-03-01 +1 =0 alice',
+    "after day 2's job", 'commit 2024-03-02 +1 =0 bob',
+    "after day 3's job", 'commit 2024-03-03 +1 =0 alice',
+    "after day 4's job", 'commit 2024-03-04 +1 =1 bob',
+    "after day 5's job", 'commit 2024-03-05 +1 =0 alice',
+    "after day 6's job", 'commit 2024-03-06 +1 =0 bob',
+  ]);
+  const txns = new Set(out.filter((x) => x['kind'] === 'commit').map((x) => x['txn']));
+  t.ok(txns.size >= 1 && txns.size < 6 && !txns.has(null), `six windows, ${txns.size} transaction(s)`);
+  const ledger = JSON.parse(readFileSync(path.join(root, 'clusters/c/state/chunks/ledger.json'), 'utf8')) as Record<string, unknown>;
+  t.same(ledger['done'], [['2024-03-01T00:00:00Z', '2024-03-06T23:59:59Z']]);
+  const again = await runBin('sb-reduce', ['--root', root], { input: ndjson(recs) });
+  t.ok(records(again.stdout).filter((x) => x['kind'] === 'commit').every((x) => x['txn'] === null && x['new_jobs'] === 0), 'again: nothing new, nothing written');
+});
+
+t.test('a window is committed while the input stays open (quiet input), not only at its end', async (t) => {
+  const root = tmp();
+  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, path.join(ROOT, 'bin', 'sb-reduce'), '--root', root], { env: { ...process.env, TZ: 'UTC' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.write(ndjson([job(), done('2024-03-05T00:00:00Z', '2024-03-05T23:59:59Z')]));
+  const first = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error('no commit record within 20 s while stdin is open')), 20_000);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      text += d;
+      if (text.includes('\n')) {
+        clearTimeout(timer);
+        resolve(text);
+      }
+    });
+  });
+  t.match(JSON.parse(first) as Record<string, unknown>, { kind: 'commit', new_jobs: 1, chunk: '2024-03-05T00:00:00Z/2024-03-05T23:59:59Z' });
+  t.ok(existsSync(path.join(root, 'clusters/c/state/chunks/ledger.json')), 'durable before the record');
+  child.stdin.end();
+  await new Promise((resolve) => child.on('close', resolve));
 });
 
 t.test('--batch commits a long stream without chunk-done in parts; the rest at the end', async (t) => {

@@ -20,14 +20,15 @@ export const USAGE = `Usage: sb-reduce [--root DIR] [options] [FILE]
 Add 'job' records to the store's rollups exactly once, and record the windows
 that 'chunk-done' records close. Reads NDJSON from FILE or stdin; records of
 other kinds pass through to stdout untouched. Prints one 'commit' record per
-transaction:
+window (and per --batch of jobs without one):
 
   {"kind":"commit","cluster":"hammer","processed":N,"new_jobs":N,
    "duplicates":N,"months_changed":[..],"users_changed":[..],"chunks_done":N,...}
 
-Every chunk-done closes a transaction holding its window's jobs and the ledger
-entry saying the window is done, all or nothing; a long stream also commits
-every --batch jobs. A job is added only if its key is not in the store yet.
+Every chunk-done closes its window: its jobs and the ledger entry saying it is
+done are committed together, all or nothing (windows that come one after
+another share one transaction); a long stream also commits every --batch jobs.
+A job is added only if its key is not in the store yet.
 Kill it at any instant and run it again: the totals are those of one clean run.
 
 Options:
@@ -377,8 +378,8 @@ function visibleUsers(ctx: Context, users: string[]): { shown: string[]; hidden:
 
 // Group commit: the segments closed since the last commit wait, so that one transaction (its
 // fsyncs, the month's files written again) serves many windows. They commit when they hold
-// GROUP_JOBS jobs (--batch if smaller: more held costs memory, ~3 KB of heap a job), when the first of them has waited GROUP_MS, when the input has been quiet for
-// QUIET_MS (a live pipeline, or a gate waiting for this very commit) and at the end of the input.
+// GROUP_JOBS jobs (--batch if smaller: more held costs memory, ~3 KB of heap a job), when
+// the first of them has waited GROUP_MS, when the input has been quiet for QUIET_MS (a live pipeline, or a gate waiting for this very commit) and at the end of the input.
 // Each window is still all or nothing with its jobs; its commit record goes out only once it is
 // durable, in input order with the lines that pass through.
 const GROUP_MS = 1000;
