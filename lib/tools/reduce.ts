@@ -2,14 +2,14 @@ import { type Context as RunContext, type Io, type Tool, maxOperands, optInt, op
 import { chunkFromRecord, chunkId } from '../core/records/chunk.js';
 import { compactFailed, failedPath, formatLedger, recordChunk, type ChunkLedger } from '../core/store/chunk-ledger.js';
 import { BadInput, SbError, UsageError } from '../core/cli/errors.js';
-import { FAILED_STATES, jobLimitProblem } from '../core/records/job.js';
+import { FAILED_STATES, JOB_LIMITS, jobLimitProblem } from '../core/records/job.js';
 import { acquireLock, describeOwner } from '../core/store/lock.js';
 import { addTotals, zeroTotals, type Totals } from '../core/scores/metrics.js';
 import { forEachRecord, stringField, type Rec } from '../core/cli/input.js';
 import { homeDirs, homeOptouts, readOptoutList } from '../core/scores/optout.js';
 import type { Output } from '../core/cli/output.js';
 import type { Reporter } from '../core/cli/report.js';
-import { formatDaily, formatPeriod, formatUserFile, monthFromDaily, type DailyBins, type DailyText, type UserSums } from '../core/store/rollup-files.js';
+import { formatDaily, formatPeriod, formatUserFile, monthFromDaily, type DailyBins, type DailyText, type RowText, type UserSums } from '../core/store/rollup-files.js';
 import { encodeSeen, jobIdentity, seenOwner, KeyBatch, SeenSet, type KeyCode } from '../core/store/seen.js';
 import { ClusterStore, crashHook, formatDirty, newTxnId, storeRoot, type CrashPoint, type FileWrite } from '../core/store/store.js';
 import { formatTime } from '../core/records/time.js';
@@ -94,6 +94,19 @@ export function pendingTotals(j: PendingJob): Totals {
 
 // t += the job's totals, in place.
 function addJob(t: Totals, j: PendingJob): void {
+  addCounts(t, j);
+  const e = j.elapsed;
+  // a product below 2^53 is exact as a double: one BigInt instead of three
+  const req = j.req * e;
+  t.mem_req_byte_s += req < 2 ** 53 ? BigInt(req) : BigInt(j.req) * BigInt(e);
+  if (j.used > 0) {
+    const used = j.used * e;
+    t.mem_used_byte_s += used < 2 ** 53 ? BigInt(used) : BigInt(j.used) * BigInt(e);
+  }
+}
+
+// The job's counts and seconds into t (all but the byte-seconds).
+function addCounts(t: Totals, j: PendingJob): void {
   const e = j.elapsed;
   t.jobs++;
   if (j.failed) t.failed_jobs++;
@@ -104,13 +117,6 @@ function addJob(t: Totals, j: PendingJob): void {
   t.cpu_s += j.cpus * e;
   t.elapsed_s += e;
   t.gpu_s += j.gpus * e;
-  // a product below 2^53 is exact as a double: one BigInt instead of three
-  const req = j.req * e;
-  t.mem_req_byte_s += req < 2 ** 53 ? BigInt(req) : BigInt(j.req) * BigInt(e);
-  if (j.used > 0) {
-    const used = j.used * e;
-    t.mem_used_byte_s += used < 2 ** 53 ? BigInt(used) : BigInt(j.used) * BigInt(e);
-  }
 }
 
 const NONNEG_INT = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -123,22 +129,23 @@ export function pendingJob(rec: Rec): { cluster: string; job: PendingJob } {
   // control characters, and U+FFFD: what invalid UTF-8 decodes to, which would merge two users
   if (/[\u0000-\u001f\u007f-\u009f\ufffd]/.test(user)) throw new BadInput(`'user' ${JSON.stringify(user)} is not a user name (control characters or invalid UTF-8)`);
   const end = rec['end'] as string;
-  for (const f of ['elapsed_s', 'cpus', 'gpus']) {
-    if (!NONNEG_INT(rec[f])) throw new BadInput(`'${f}' ${JSON.stringify(rec[f])} is not a whole number`);
-  }
-  if (!NONNEG(rec['req_mem_bytes'])) throw new BadInput(`'req_mem_bytes' ${JSON.stringify(rec['req_mem_bytes'])} is not a number of bytes`);
-  if (rec['max_rss_bytes'] !== null && rec['max_rss_bytes'] !== undefined && !NONNEG(rec['max_rss_bytes'])) {
-    throw new BadInput(`'max_rss_bytes' ${JSON.stringify(rec['max_rss_bytes'])} is not a number of bytes or null`);
-  }
+  const elapsed = rec['elapsed_s'];
+  const cpus = rec['cpus'];
+  const gpus = rec['gpus'];
+  if (!NONNEG_INT(elapsed)) throw new BadInput(`'elapsed_s' ${JSON.stringify(elapsed)} is not a whole number`);
+  if (!NONNEG_INT(cpus)) throw new BadInput(`'cpus' ${JSON.stringify(cpus)} is not a whole number`);
+  if (!NONNEG_INT(gpus)) throw new BadInput(`'gpus' ${JSON.stringify(gpus)} is not a whole number`);
+  const req = rec['req_mem_bytes'];
+  if (!NONNEG(req)) throw new BadInput(`'req_mem_bytes' ${JSON.stringify(req)} is not a number of bytes`);
+  const rss = rec['max_rss_bytes'] ?? null;
+  if (rss !== null && !NONNEG(rss)) throw new BadInput(`'max_rss_bytes' ${JSON.stringify(rss)} is not a number of bytes or null`);
   if (rec['nodes'] !== undefined && !NONNEG_INT(rec['nodes'])) throw new BadInput(`'nodes' ${JSON.stringify(rec['nodes'])} is not a whole number`);
-  const limit = jobLimitProblem({
-    cpus: rec['cpus'] as number,
-    nodes: (rec['nodes'] as number | undefined) ?? 0,
-    gpus: rec['gpus'] as number,
-    elapsed_s: rec['elapsed_s'] as number,
-    req_mem_bytes: rec['req_mem_bytes'] as number,
-    max_rss_bytes: (rec['max_rss_bytes'] as number | null | undefined) ?? null,
-  });
+  const nodes = (rec['nodes'] as number | undefined) ?? 0;
+  const L = JOB_LIMITS;
+  // every value within its limit (the usual job), else jobLimitProblem says which is not
+  const within = cpus <= L.cpus && nodes <= L.nodes && gpus <= L.gpus && elapsed <= L.elapsed_s && req <= L.req_mem_bytes &&
+    (rss === null || rss <= L.max_rss_bytes) && cpus * elapsed <= L.product && gpus * elapsed <= L.product;
+  const limit = within ? undefined : jobLimitProblem({ cpus, nodes, gpus, elapsed_s: elapsed, req_mem_bytes: req, max_rss_bytes: rss });
   if (limit !== undefined) throw new BadInput(`${limit}: its totals could not stay exact`);
   if (typeof rec['state'] !== 'string') throw new BadInput(`'state' is missing or not a string`);
   if (rec['failed'] !== undefined && typeof rec['failed'] !== 'boolean') throw new BadInput(`'failed' is not true or false`);
@@ -149,11 +156,11 @@ export function pendingJob(rec: Rec): { cluster: string; job: PendingJob } {
       month,
       day: end.slice(8, 10),
       user,
-      elapsed: rec['elapsed_s'] as number,
-      cpus: rec['cpus'] as number,
-      gpus: rec['gpus'] as number,
-      req: Math.round(rec['req_mem_bytes'] as number),
-      used: Math.round((rec['max_rss_bytes'] as number | null | undefined) ?? 0),
+      elapsed,
+      cpus,
+      gpus,
+      req: Math.round(req),
+      used: Math.round(rss ?? 0),
       failed: rec['failed'] === true || FAILED_STATES.has(rec['state'] as string),
     },
   };
@@ -200,6 +207,7 @@ export interface Delta {
 // The jobs' delta, added to `d` (the delta of a group of segments so far: its keys count as
 // seen). `touched`, if given, gains the months and users the jobs add to.
 export function computeDelta(jobs: readonly PendingJob[], seen: (month: string) => SeenSet, d: Delta = emptyDelta(), touched?: Touched): Delta {
+  const pend = new Map<Totals, Pending>();
   // what the last job's month looked up: a window's jobs are mostly of one month
   let month: string | undefined;
   let stored = new SeenSet();
@@ -226,10 +234,43 @@ export function computeDelta(jobs: readonly PendingJob[], seen: (month: string) 
     let days = users.get(j.user);
     if (days === undefined) users.set(j.user, (days = new Map()));
     let t = days.get(j.day);
-    if (t === undefined) days.set(j.day, (t = zeroTotals()));
-    addJob(t, j);
+    let p: Pending | undefined;
+    if (t === undefined) {
+      days.set(j.day, (t = zeroTotals()));
+      pend.set(t, (p = { req: 0, used: 0 }));
+    } else p = pend.get(t) ?? setPending(pend, t);
+    addCounts(t, j);
+    // byte-seconds as doubles while the sum stays below 2^53 (exact), into the BigInt past that
+    const req = j.req * j.elapsed;
+    if (req < 2 ** 53 && p.req + req < 2 ** 53) p.req += req;
+    else {
+      t.mem_req_byte_s += BigInt(p.req) + BigInt(j.req) * BigInt(j.elapsed);
+      p.req = 0;
+    }
+    const used = j.used * j.elapsed;
+    if (used < 2 ** 53 && p.used + used < 2 ** 53) p.used += used;
+    else {
+      t.mem_used_byte_s += BigInt(p.used) + BigInt(j.used) * BigInt(j.elapsed);
+      p.used = 0;
+    }
+  }
+  for (const [t, p] of pend) {
+    if (p.req > 0) t.mem_req_byte_s += BigInt(p.req);
+    if (p.used > 0) t.mem_used_byte_s += BigInt(p.used);
   }
   return d;
+}
+
+// Byte-seconds of a bin not yet added to its BigInts (computeDelta).
+interface Pending {
+  req: number;
+  used: number;
+}
+
+function setPending(pend: Map<Totals, Pending>, t: Totals): Pending {
+  const p = { req: 0, used: 0 };
+  pend.set(t, p);
+  return p;
 }
 
 export function emptyDelta(): Delta {
@@ -239,6 +280,13 @@ export function emptyDelta(): Delta {
 export interface Touched {
   months: Set<string>;
   users: Set<string>;
+}
+
+// The map under key in a cache of maps, made empty on first use.
+function cached<V>(maps: Map<string, Map<string, V>>, key: string): Map<string, V> {
+  let m = maps.get(key);
+  if (m === undefined) maps.set(key, (m = new Map()));
+  return m;
 }
 
 function addInto(map: Map<string, Totals>, key: string, t: Totals): void {
@@ -255,6 +303,10 @@ class Cache {
   seen = new Map<string, SeenSet>();
   daily = new Map<string, DailyBins>();
   dailyText = new Map<string, DailyText>();
+  // per month and year: each user's totals (the sum of the daily bins) and the text of their line
+  monthly = new Map<string, UserSums>();
+  monthlyText = new Map<string, RowText>();
+  yearlyText = new Map<string, RowText>();
   yearly = new Map<string, UserSums>();
   ledger: ChunkLedger | undefined;
   dirty: Set<string> | undefined;
@@ -266,7 +318,10 @@ class Cache {
     this.seen.clear();
     this.daily.clear();
     this.dailyText.clear();
+    this.monthly.clear();
+    this.monthlyText.clear();
     this.yearly.clear();
+    this.yearlyText.clear();
     this.ledger = undefined;
     this.dirty = undefined;
     this.used.clear();
@@ -285,6 +340,8 @@ class Cache {
         this.seen.delete(m);
         this.daily.delete(m);
         this.dailyText.delete(m);
+        this.monthly.delete(m);
+        this.monthlyText.delete(m);
       }
     }
   }
@@ -539,8 +596,10 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
     writes.push({ file: store.seenPath(month), data: encodeSeen(seen, seenOwner(store.cluster, month)) });
     let daily = cache.daily.get(month);
     if (daily === undefined) cache.daily.set(month, (daily = store.readDaily(month)));
-    let text = cache.dailyText.get(month);
-    if (text === undefined) cache.dailyText.set(month, (text = new Map()));
+    const text = cached(cache.dailyText, month);
+    let sums = cache.monthly.get(month);
+    if (sums === undefined) cache.monthly.set(month, (sums = monthFromDaily(daily)));
+    const monthText = cached(cache.monthlyText, month);
     const yearDelta = years.get(month.slice(0, 4)) ?? new Map<string, Totals>();
     years.set(month.slice(0, 4), yearDelta);
     for (const [user, days] of delta.days.get(month) as Map<string, Map<string, Totals>>) {
@@ -550,17 +609,23 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
       for (const [day, t] of days) {
         addInto(bins, day, t);
         addInto(yearDelta, user, t);
-        text.get(user)?.delete(day);
+        addInto(sums, user, t);
       }
+      text.delete(user);
+      monthText.delete(user);
     }
     writes.push({ file: store.dailyPath(month), data: formatDaily(store.cluster, month, daily, text) });
-    writes.push({ file: store.monthlyPath(month), data: formatPeriod(store.cluster, 'month', month, asof, monthFromDaily(daily)) });
+    writes.push({ file: store.monthlyPath(month), data: formatPeriod(store.cluster, 'month', month, asof, sums, monthText) });
   }
   for (const [year, yd] of [...years].sort()) {
     let sums = cache.yearly.get(year);
     if (sums === undefined) cache.yearly.set(year, (sums = store.readPeriod(store.yearlyPath(year))?.users ?? new Map()));
-    for (const [user, t] of yd) addInto(sums, user, t);
-    writes.push({ file: store.yearlyPath(year), data: formatPeriod(store.cluster, 'year', year, asof, sums) });
+    const yearText = cached(cache.yearlyText, year);
+    for (const [user, t] of yd) {
+      addInto(sums, user, t);
+      yearText.delete(user);
+    }
+    writes.push({ file: store.yearlyPath(year), data: formatPeriod(store.cluster, 'year', year, asof, sums, yearText) });
   }
   const dirty = (cache.dirty ??= store.readDirty());
   const newlyDirty = [...users].filter((u) => !dirty.has(u));

@@ -51,11 +51,17 @@ export function sumUsers(users: UserSums): Totals {
 }
 
 // A monthly (period 'month', 'YYYY-MM') or yearly ('year', 'YYYY') file: one user a line.
-export function formatPeriod(cluster: string, period: 'month' | 'year', value: string, asof: string, users: UserSums): string {
+// `rows`, if given, keeps each user's line between calls (a writer that rewrites the file often
+// deletes the users whose totals it changed): only those are serialized again.
+export function formatPeriod(cluster: string, period: 'month' | 'year', value: string, asof: string, users: UserSums, rows: RowText = new Map()): string {
   const head = JSON.stringify({ asof, cluster, [period]: value, schema_version: ROLLUP_SCHEMA });
-  const rows = [...users.keys()].sort(byName).map((u) => JSON.stringify({ username: u, ...userRow(users.get(u) as Totals) }));
+  const lines = [...users.keys()].sort(byName).map((u) => {
+    let line = rows.get(u);
+    if (line === undefined) rows.set(u, (line = JSON.stringify({ username: u, ...userRow(users.get(u) as Totals) })));
+    return line;
+  });
   const tail = `],"cluster_totals":${totalsText(sumUsers(users))}}`;
-  return `${head.slice(0, -1)},"users":[${rows.length > 0 ? '\n' + rows.join(',\n') + '\n' : ''}${tail}\n`;
+  return `${head.slice(0, -1)},"users":[${lines.length > 0 ? '\n' + lines.join(',\n') + '\n' : ''}${tail}\n`;
 }
 
 function parseObject(text: string, file: string): Record<string, unknown> {
@@ -97,23 +103,23 @@ export function parsePeriod(text: string, file: string): PeriodFile {
   return { asof: typeof doc['asof'] === 'string' ? doc['asof'] : '', users: out };
 }
 
-// The text of each user's day, kept between commits by a writer that rewrites a month's daily
-// file often: only the days a commit changed are serialized again (the caller deletes them).
-export type DailyText = Map<string, Map<string, string>>;
+// The text of each user's line in a rollup file, kept between commits by a writer that
+// rewrites the file often: only the users a commit changed are serialized again (the caller
+// deletes them).
+export type RowText = Map<string, string>;
+export type DailyText = RowText;
 
 export function formatDaily(cluster: string, month: string, bins: DailyBins, cache: DailyText = new Map()): string {
   const head = JSON.stringify({ cluster, month, schema_version: ROLLUP_SCHEMA });
   const rows = [...bins.keys()].sort(byName).map((u) => {
-    const days = bins.get(u) as Map<string, Totals>;
-    let texts = cache.get(u);
-    if (texts === undefined) cache.set(u, (texts = new Map()));
-    const parts: string[] = [];
-    for (const d of [...days.keys()].sort()) {
-      let text = texts.get(d);
-      if (text === undefined) texts.set(d, (text = totalsText(days.get(d) as Totals)));
-      parts.push(`"${d}":${text}`);
+    let row = cache.get(u);
+    if (row === undefined) {
+      const days = bins.get(u) as Map<string, Totals>;
+      const parts: string[] = [];
+      for (const d of [...days.keys()].sort()) parts.push(`"${d}":${totalsText(days.get(d) as Totals)}`);
+      cache.set(u, (row = `${JSON.stringify(u)}:{${parts.join(',')}}`));
     }
-    return `${JSON.stringify(u)}:{${parts.join(',')}}`;
+    return row;
   });
   return `${head.slice(0, -1)},"users":{${rows.length > 0 ? '\n' + rows.join(',\n') + '\n' : ''}}}\n`;
 }
