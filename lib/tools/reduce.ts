@@ -610,8 +610,8 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
         addInto(bins, day, t);
         addInto(yearDelta, user, t);
         addInto(sums, user, t);
+        text.get(user)?.delete(day);
       }
-      text.delete(user);
       monthText.delete(user);
     }
     writes.push({ file: store.dailyPath(month), data: formatDaily(store.cluster, month, daily, text) });

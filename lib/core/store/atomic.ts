@@ -30,6 +30,28 @@ export async function writeDurableAll(files: ReadonlyArray<{ file: string; data:
   });
 }
 
+// fsyncDir of each directory, all at once.
+export async function fsyncDirsAll(dirs: readonly string[]): Promise<void> {
+  await Promise.all(
+    dirs.map(async (dir) => {
+      let fh;
+      try {
+        fh = await open(dir, 'r');
+      } catch {
+        return;
+      }
+      try {
+        await fh.sync();
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EINVAL' && code !== 'EBADF' && code !== 'ENOTSUP') throw err;
+      } finally {
+        await fh.close();
+      }
+    }),
+  );
+}
+
 // A rename or unlink is durable only once its directory is synced.
 export function fsyncDir(dir: string): void {
   let fd: number;

@@ -103,23 +103,28 @@ export function parsePeriod(text: string, file: string): PeriodFile {
   return { asof: typeof doc['asof'] === 'string' ? doc['asof'] : '', users: out };
 }
 
-// The text of each user's line in a rollup file, kept between commits by a writer that
-// rewrites the file often: only the users a commit changed are serialized again (the caller
-// deletes them).
+// The text of each user's line in a monthly or yearly file, kept between commits by a writer
+// that rewrites the file often: only the users a commit changed are serialized again (the
+// caller deletes them).
 export type RowText = Map<string, string>;
-export type DailyText = RowText;
+
+// The text of each user's day, kept the same way for a month's daily file (the caller deletes
+// the days it changed).
+export type DailyText = Map<string, Map<string, string>>;
 
 export function formatDaily(cluster: string, month: string, bins: DailyBins, cache: DailyText = new Map()): string {
   const head = JSON.stringify({ cluster, month, schema_version: ROLLUP_SCHEMA });
   const rows = [...bins.keys()].sort(byName).map((u) => {
-    let row = cache.get(u);
-    if (row === undefined) {
-      const days = bins.get(u) as Map<string, Totals>;
-      const parts: string[] = [];
-      for (const d of [...days.keys()].sort()) parts.push(`"${d}":${totalsText(days.get(d) as Totals)}`);
-      cache.set(u, (row = `${JSON.stringify(u)}:{${parts.join(',')}}`));
+    const days = bins.get(u) as Map<string, Totals>;
+    let texts = cache.get(u);
+    if (texts === undefined) cache.set(u, (texts = new Map()));
+    const parts: string[] = [];
+    for (const d of [...days.keys()].sort()) {
+      let text = texts.get(d);
+      if (text === undefined) texts.set(d, (text = totalsText(days.get(d) as Totals)));
+      parts.push(`"${d}":${text}`);
     }
-    return row;
+    return `${JSON.stringify(u)}:{${parts.join(',')}}`;
   });
   return `${head.slice(0, -1)},"users":{${rows.length > 0 ? '\n' + rows.join(',\n') + '\n' : ''}}}\n`;
 }

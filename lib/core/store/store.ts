@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { fsyncDir, readIfExists, writeDurable, writeDurableAll } from './atomic.js';
+import { fsyncDir, fsyncDirsAll, readIfExists, writeDurableAll } from './atomic.js';
 import { ledgerPath, readLedger, type ChunkLedger } from './chunk-ledger.js';
 import { SbError } from '../cli/errors.js';
 import { parseDaily, parsePeriod, parseUserFile, userFileName, type DailyBins, type PeriodFile } from './rollup-files.js';
@@ -222,12 +222,12 @@ export class ClusterStore {
       dirs.add(path.dirname(w.file));
       renames.push([this.rel(tmp), this.rel(w.file)]);
     });
-    await writeDurableAll(writes.map((w, i) => ({ file: path.join(this.tmpDir, `${txn}.${i}`), data: w.data })));
-    for (const d of dirs) mkdirSync(d, { recursive: true });
-    this.crash('temps-written');
+    // the journal is written with the new versions (it is published only once all are on disk)
     const jtmp = path.join(this.tmpDir, `${txn}.journal`);
     const jtext = formatJournal({ txn, renames });
-    writeDurable(jtmp, jtext);
+    await writeDurableAll([...writes.map((w, i) => ({ file: path.join(this.tmpDir, `${txn}.${i}`), data: w.data })), { file: jtmp, data: jtext }]);
+    for (const d of dirs) mkdirSync(d, { recursive: true });
+    this.crash('temps-written');
     fsyncDir(this.tmpDir);
     fence();
     this.crash('before-publish');
@@ -248,13 +248,15 @@ export class ClusterStore {
     fsyncDir(this.stateDir);
     this.crash('published');
     rmSync(jtmp, { force: true });
-    this.apply(renames);
+    // the renamed files' directories are synced together, not one after another
+    await fsyncDirsAll(this.apply(renames, false));
     // Not synced: a journal that comes back after a power cut is rolled forward again, a no-op.
     unlinkSync(this.journalPath);
     this.crash('applied');
   }
 
-  private apply(renames: Array<[string, string]>): void {
+  // Renames into place; syncs their directories (or, with sync false, returns them to sync).
+  private apply(renames: Array<[string, string]>, sync = true): string[] {
     const dirs = new Set<string>();
     let first = true;
     for (const [tmpRel, finalRel] of renames) {
@@ -271,7 +273,8 @@ export class ClusterStore {
       if (first) this.crash('mid-apply');
       first = false;
     }
-    for (const d of dirs) fsyncDir(d);
+    if (sync) for (const d of dirs) fsyncDir(d);
+    return [...dirs];
   }
 }
 
