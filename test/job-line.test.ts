@@ -1,7 +1,7 @@
 // The fast reader of sb-parse's job lines (lib/core/records/job-line.ts): whatever it reads, it
 // reads as JSON.parse does; whatever it cannot be sure of, it leaves to JSON.parse.
 import t from 'tap';
-import { readJobLine } from '../lib/core/records/job-line.js';
+import { readJobKey, readJobLine } from '../lib/core/records/job-line.js';
 import { JOB_FIELDS } from '../lib/tools/parse.js';
 
 const base = {
@@ -30,6 +30,7 @@ t.test('a line in the exact form: the values JSON.parse gives, and the line is w
     // (no line in the message: U+0085 and U+2028 would break the TAP report)
     t.same(got, pick(JSON.parse(line) as Record<string, unknown>), `case ${i}`);
     t.equal(JSON.stringify(JSON.parse(line)), line);
+    t.same(readJobKey(line), { kind: 'job', cluster: rec['cluster'], key: rec['key'], end: rec['end'] });
   });
 });
 
@@ -57,7 +58,7 @@ t.test('anything else is left to JSON.parse (undefined), valid JSON or not', asy
     `${line} `,
     '{"kind":"chunk-done","cluster":"hammer"}',
   ];
-  others.forEach((o, i) => t.equal(readJobLine(o), undefined, `case ${i}`));
+  others.forEach((o, i) => t.equal(readJobLine(o), undefined, `case ${i}`) && t.equal(readJobKey(o), undefined, `case ${i}, key only`));
 });
 
 t.test('random mutations: the reader never disagrees with JSON.parse', async (t) => {
@@ -78,6 +79,7 @@ t.test('random mutations: the reader never disagrees with JSON.parse', async (t)
       s = op === 0 ? s.slice(0, at) + s.slice(at + 1) : op === 1 ? s.slice(0, at) + c + s.slice(at) : s.slice(0, at) + c + s.slice(at + 1);
     }
     const got = readJobLine(s);
+    if ((readJobKey(s) === undefined) !== (got === undefined)) t.fail(`the two readers disagree: ${JSON.stringify(s)}`);
     if (got === undefined) continue;
     read++;
     let parsed: Record<string, unknown>;

@@ -1,7 +1,7 @@
 import { type Context, type Tool, maxOperands, optString } from '../core/cli/run.js';
 import { UsageError } from '../core/cli/errors.js';
 import { forEachRecord } from '../core/cli/input.js';
-import { readJobLine } from '../core/records/job-line.js';
+import { readJobKey } from '../core/records/job-line.js';
 import { jobIdentity, KeyBatch, SeenSet, type KeyCode } from '../core/store/seen.js';
 import { ClusterStore, storeRoot } from '../core/store/store.js';
 
@@ -121,7 +121,7 @@ export async function main({ args, io, report, out, input }: Context): Promise<v
         else out.record(rec);
       }
     },
-  }, undefined, { fast: readJobLine });
+  }, undefined, { fast: readJobKey });
   if (args['verbose'] === true) {
     const c = deduper.counts;
     report.info(`${c.read} jobs read, ${c.passed} passed, ${c.stored} already in the store, ${c.repeated} repeated in the stream${report.bad > 0 ? `, ${report.bad} bad lines` : ''}`);

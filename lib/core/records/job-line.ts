@@ -15,39 +15,48 @@ const S = '[^"\\\\\\u0000-\\u001f\\ud800-\\udfff]*';
 const N = '(?:0|[1-9][0-9]{0,14})';
 const NN = `(?:${N}|null)`;
 const SN = `(?:"${S}"|null)`;
-const B = '(true|false)';
+const B = '(?:true|false)';
 
-// The fields of sb-parse's job line in order, each with its value's pattern; a capture group
-// for each field sb-dedupe or sb-reduce reads.
+// The fields of sb-parse's job line in order, each with its value's pattern.
 const FIELDS: ReadonlyArray<readonly [string, string]> = [
   ['kind', '"job"'],
-  ['cluster', `"(${S})"`],
-  ['key', `"(${S})"`],
+  ['cluster', `"${S}"`],
+  ['key', `"${S}"`],
   ['job_id', `"${S}"`],
   ['job_id_raw', `"${S}"`],
   ['db_index', NN],
-  ['user', `"(${S})"`],
+  ['user', `"${S}"`],
   ['uid', NN],
   ['account', `"${S}"`],
   ['partition', `"${S}"`],
   ['qos', `"${S}"`],
-  ['state', `"(${S})"`],
+  ['state', `"${S}"`],
   ['exit_code', `"${S}"`],
   ['failed', B],
   ['submit', SN],
   ['start', SN],
-  ['end', `"(${S})"`],
-  ['elapsed_s', `(${N})`],
+  ['end', `"${S}"`],
+  ['elapsed_s', N],
   ['timelimit_s', NN],
-  ['cpus', `(${N})`],
-  ['nodes', `(${N})`],
-  ['gpus', `(${N})`],
-  ['req_mem_bytes', `(${N})`],
-  ['max_rss_bytes', `(${N}|null)`],
+  ['cpus', N],
+  ['nodes', N],
+  ['gpus', N],
+  ['req_mem_bytes', N],
+  ['max_rss_bytes', NN],
   ['steps', N],
 ];
 
-const JOB_LINE = new RegExp(`^\\{${FIELDS.map(([k, v]) => `"${k}":${v}`).join(',')}\\}$`);
+// The whole line, a capture group around each value named (the content of a string's quotes).
+function lineExpression(capture: readonly string[]): RegExp {
+  const parts = FIELDS.map(([k, v]) => {
+    if (!capture.includes(k)) return `"${k}":${v}`;
+    return v.startsWith('"') && v.endsWith('"') ? `"${k}":"(${v.slice(1, -1)})"` : `"${k}":(${v})`;
+  });
+  return new RegExp(`^\\{${parts.join(',')}\\}$`);
+}
+
+const JOB_LINE = lineExpression(['cluster', 'key', 'user', 'state', 'failed', 'end', 'elapsed_s', 'cpus', 'nodes', 'gpus', 'req_mem_bytes', 'max_rss_bytes']);
+const KEY_LINE = lineExpression(['cluster', 'key', 'end']);
 const PREFIX = '{"kind":"job",';
 
 // What sb-dedupe and sb-reduce read of a job record: the same values JSON.parse gives.
@@ -87,4 +96,19 @@ export function readJobLine(line: string): JobFields | undefined {
     req_mem_bytes: +(m[11] as string),
     max_rss_bytes: m[12] === 'null' ? null : +(m[12] as string),
   };
+}
+
+// What sb-dedupe reads of a job record (the whole line checked as readJobLine does).
+export interface JobKey extends Rec {
+  kind: 'job';
+  cluster: string;
+  key: string;
+  end: string;
+}
+
+export function readJobKey(line: string): JobKey | undefined {
+  if (!line.startsWith(PREFIX)) return undefined;
+  const m = KEY_LINE.exec(line);
+  if (m === null) return undefined;
+  return { kind: 'job', cluster: m[1] as string, key: m[2] as string, end: m[3] as string };
 }
