@@ -25,6 +25,8 @@ sim() { # sim START END RATE: the query, as plain sacct -P text with its header
   SB_SIM_SEED=1 SB_SIM_RATE=$3 SB_SIM_DRIFT=0 SB_SIM_NOW=2025-06-01T00:00:00Z node sim/sacct -a -P --duplicates --noconvert \
     -s CD,F,CA,TO,OOM,NF,PR,BF,DL,RQ -S "$1" -E "$2" -M demo -o "$FIELDS"
 }
+export FIELDS
+export -f sim # for the pipelines bench_measure runs in a bash -c
 sim 2024-01-01T00:00:00 2024-01-31T23:59:59 120 >"$dir/month.txt"
 rows=$(( $(wc -l <"$dir/month.txt") - 1 ))
 jobs=$(awk -F'|' 'NR > 1 && $1 !~ /\./' "$dir/month.txt" | wc -l)
