@@ -455,6 +455,40 @@ t.test('accounts: each job also counted under its account, by user and day; mont
   t.match(r.stderr, /daily\/2024-03\.json: day 05: a user's totals by account do not add up/);
 });
 
+t.test('accounts: many transactions in one run (kept row text) write the files one transaction writes', async (t) => {
+  // users in two accounts, accounts and users coming back in later transactions, two months
+  // of two years: each cached line of a user or of an account's user must follow its totals
+  const users = ['alice', 'bob', 'carol'];
+  const accounts = ['a', 'b', ''];
+  const jobs = Array.from({ length: 30 }, (_, i) => job({
+    key: `c/db/${2000 + i}`,
+    user: users[(i * 7) % 3],
+    account: accounts[(i * 5 + Math.floor(i / 4)) % 3],
+    end: ['2024-03-05T11:00:00Z', '2024-03-20T11:00:00Z', '2024-04-02T11:00:00Z', '2023-12-31T11:00:00Z'][i % 4],
+    cpus: 1 + (i % 5),
+    elapsed_s: 60 * (i + 1),
+  }));
+  const input = ndjson(jobs);
+  const one = tmp();
+  const many = tmp();
+  let r = await runBin('sb-reduce', ['--root', one], { input });
+  t.same([r.status, r.stderr], [0, '']);
+  r = await runBin('sb-reduce', ['--root', many, '--batch', '1'], { input });
+  t.same([r.status, r.stderr], [0, '']);
+  t.equal(records(r.stdout).filter((c) => c['kind'] === 'commit').length, 30, 'a transaction a job');
+  const strip = (f: string): string => f.replace(/"asof":"[^"]*"/, '"asof":""');
+  for (const sub of ['daily', 'monthly', 'yearly']) {
+    const dir = path.join(one, 'clusters/c/agg/rollups', sub);
+    const files = readdirSync(dir).sort();
+    t.same(readdirSync(path.join(many, 'clusters/c/agg/rollups', sub)).sort(), files, `${sub}: the same files`);
+    for (const f of files) {
+      t.equal(strip(readFileSync(path.join(many, 'clusters/c/agg/rollups', sub, f), 'utf8')), strip(readFileSync(path.join(dir, f), 'utf8')), `${sub}/${f}: the same text`);
+    }
+  }
+  r = await runBin('sb-reduce', ['--check', '--root', many]);
+  t.same([r.status, r.stderr], [0, 'sb-reduce: c: ok: 30 jobs in 2 years\n']);
+});
+
 t.test('accounts: a store from before (no accounts member) takes new jobs; --check and --rebuild accept it; old days stay without accounts', async (t) => {
   const root = tmp();
   await runBin('sb-reduce', ['--root', root], { input: ndjson([job(), job({ key: 'c/db/101', user: 'bob', end: '2024-03-20T12:00:00Z' })]) });
