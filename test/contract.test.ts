@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import stringWidth from 'string-width';
 import { SB_SACCT_FIELDS } from '../lib/core/sacct/fields.js';
 import { ROOT, runBin, runShell, type Result } from './helpers/run.js';
 
@@ -175,6 +176,9 @@ for (const c of CONTRACTS) {
     t.same([help.status, help.stderr], [0, ''], '--help: status 0, nothing on stderr');
     t.match(help.stdout, new RegExp(`^Usage: ${c.bin} `), '--help starts with the usage line');
     t.notMatch(help.stdout, /\bDESIGN\b|STYLE\.md|shared\//, '--help cites only what users have');
+    // an 80-column terminal shows it unwrapped (string-width: CJK and emoji take two)
+    const wide = help.stdout.split('\n').filter((l) => stringWidth(l) > 80);
+    t.same(wide, [], '--help fits 80 columns');
     const v = await runBin(c.bin, ['--version']);
     t.same([v.status, v.stdout, v.stderr], [0, `${c.bin} ${VERSION}\n`, '']);
     const bad = await runBin(c.bin, ['--bogus']);

@@ -34,6 +34,7 @@ t.test('the next poll fetches them: silent, exit 0, jobs committed, leaderboards
   const r = await poll(['--html', page]);
   t.same([r.status, r.stdout, r.stderr], [0, '', ''], 'silent: cron mails nothing');
   t.ok(existsSync(path.join(store, 'leaderboards', 'alltime_clock_hours.json')), 'leaderboards written');
+  t.ok(existsSync(path.join(store, 'leaderboards', 'accounts', 'alltime_clock_hours.json')), 'and the account board');
   t.match(readFileSync(page, 'utf8'), /^<!doctype html>/i, 'the page');
   const hb = heartbeat(store);
   t.match(hb['last'], { status: 0, result: 'ok', windows: 6, failed_windows: 0, commits: 6 });

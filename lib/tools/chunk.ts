@@ -12,7 +12,8 @@ import { incompleteDays } from '../core/store/rollup-files.js';
 import { formatTime, parseDateExpr, parseTime } from '../core/records/time.js';
 
 export const USAGE = `Usage: sb-chunk new [-s START] [-e END] [--step HOURS | --by UNIT] [options]
-       sb-chunk todo [-s START] [-e END] [--step HOURS | --by UNIT] --root DIR [--refetch] [options]
+       sb-chunk todo [-s START] [-e END] [--step HOURS | --by UNIT] --root DIR
+                     [--settle DURATION] [--refetch] [options]
        sb-chunk from-file [FILE] [--root DIR] [options]
 
 Cut a time range of one cluster into closed, touching windows and print them as
@@ -26,9 +27,9 @@ Commands:
                    exactness needs: a window that can settle (it ended
                    --settle ago) comes whole, what it counted unsettled
                    included; of one that cannot, only the span never fetched,
-                   in as few windows as --step allows. A poll every few
-                   minutes so fetches each finished job by two windows at
-                   most: soon after it ends, and when its window settles.
+                   in as few windows as --step allows. So a poll every few
+                   minutes fetches each finished job in two windows at most:
+                   soon after it ends, and when its window settles.
                    Backfill, resume and poll in one.
                    With --refetch: instead, the windows of the days whose jobs
                    were counted before the store kept accounts (whole UTC
@@ -42,7 +43,8 @@ Commands:
                    hold as done: a retry never fetches a done window again
 
 Options:
-  -s, --start TIME   range start, anything 'date -d' reads (default: "3 hours ago")
+  -s, --start TIME   range start, anything 'date -d' reads
+                     (default: "3 hours ago")
   -e, --end TIME     range end, inclusive; the last window ends exactly here
                      (default: "now")
       --step HOURS   window length in hours, fractions allowed (default: 1)
@@ -62,7 +64,8 @@ Options:
 
 Times are read in the local time zone (TZ) exactly as GNU date reads them and
 printed in UTC, so a range across a daylight-saving change has no gap and no
-overlap. Exit status: 0 ok, 1 failure, 2 usage error, 65 bad input under --strict.
+overlap. Exit status: 0 ok, 1 failure, 2 usage error, 65 bad input under
+--strict.
 
 Example: sb-chunk new -s "2024-01-01" -e "2024-12-31 23:59:59" --by month
          sb-chunk todo -s 2024-01-01 -e now --by day --root /srv/sb -c hammer

@@ -18,9 +18,9 @@ import { monthTable, parseDailyDoc, settledMonths, watermark, type MonthTable } 
 export const USAGE = `Usage: sb-export [--root DIR] --out DIR [-f FORMAT]... [-c CLUSTER]... [options]
        sb-export [--root DIR] --prometheus FILE [--top N]
 
-Hand the store to the engines users query. With --out, the daily rollups of every
-settled month (each of its windows done in the cluster's chunk ledger) become a
-long table, one row per cluster, day, user, account and metric:
+Hand the store to the engines users query. With --out, the daily rollups of
+every settled month (each of its windows done in the cluster's chunk ledger)
+become a long table, one row per cluster, day, user, account and metric:
   cluster, day, user, account, metric, value
 in the store's exact base units (metric is a totals field: jobs, failed_jobs,
 gpu_jobs, cpu_s, elapsed_s, gpu_s, gpu_elapsed_s, mem_req_byte_s,
@@ -58,7 +58,8 @@ Options:
       --stale SECONDS   a lock holder on another host whose heartbeat is older
                         than this is dead (default: 60)
   -v, --verbose         say on stderr what was exported, kept and left out
-      --errors FMT      diagnostics as 'text' (default) or 'json' lines on stderr
+      --errors FMT      diagnostics as 'text' (default) or 'json' lines on
+                        stderr
   -h, --help            print this help and exit
   -V, --version         print the version and exit
 

@@ -41,7 +41,8 @@ Options:
 Sizes are bytes (K, M, G, T, P are powers of 1024), durations seconds, times
 UTC. Exit status: 0 ok, 1 failure, 2 usage error, 65 bad input under --strict.
 
-Example: TZ=UTC sacct -a -P --noconvert -S 2024-01-01 -o JobID,User,State,End,ElapsedRaw,AllocCPUS | sb-parse -c hammer
+Example: TZ=UTC sacct -a -P --noconvert -S 2024-01-01 \\
+           -o JobID,User,State,End,ElapsedRaw,AllocCPUS | sb-parse -c hammer
 `;
 
 export const tool: Tool = {

@@ -26,7 +26,7 @@ a poll, and one more once a window can settle: each finished job is fetched by
 two windows at most. It runs the toolkit's programs of its own installation:
 
   sb-chunk todo | sb-sacct | sb-parse | sb-dedupe | sb-reduce
-  sb-rank --write
+  sb-rank --write --by user,account   (user boards and the account board)
   sb-render --html > FILE          (with --html FILE; replaced atomically)
 
 Silent when all went well, so cron mails nothing; otherwise one line on stderr.
@@ -70,7 +70,8 @@ run held a store lock past --wait: this poll did nothing, try later; 1 broken
 (the message says what: a corrupt store, an unknown cluster, no sacct); 2 usage
 error. Run it from cron directly: make turns every failing status into 2.
 
-Example (crontab): */15 * * * *  /usr/local/bin/sb-poll -c hammer --root /depot/sb
+Example (crontab):
+  */15 * * * *  /usr/local/bin/sb-poll -c hammer --root /depot/sb
 `;
 
 export const tool: Tool = {
@@ -139,7 +140,7 @@ function plan(args: Args, env: NodeJS.ProcessEnv): Plan {
       { name: 'sb-dedupe', args: ['--root', root] },
       { name: 'sb-reduce', args: ['--root', root, '--wait', wait] },
     ],
-    rank: { name: 'sb-rank', args: ['--root', root, '--write', '--wait', wait] },
+    rank: { name: 'sb-rank', args: ['--root', root, '--write', '--by', 'user,account', '--wait', wait] },
     html: html === undefined ? undefined : path.resolve(html),
     render: { name: 'sb-render', args: ['--root', root, '--html'] },
   };

@@ -14,7 +14,8 @@ import { defaultWindows, parseWindow, windowParts, windowRange, type Window } fr
 import { removeStaleTemps, writeFilesAtomic, type FileText } from '../core/store/atomic.js';
 import { SKILLS, levelForXp, skillXp, type BoardRow } from '../core/scores/xp.js';
 
-export const USAGE = `Usage: sb-rank [--root DIR] [-w WINDOW]... [-m METRIC]... [-c CLUSTER]... [options]
+export const USAGE = `Usage: sb-rank [--root DIR] [-w WINDOW]... [-m METRIC]... [-c CLUSTER]...
+               [options]
 
 Rank users per window × metric × cluster from the store's rollups (read only,
 no cluster lock) and print one NDJSON 'rank' record per row, board after board:
@@ -33,12 +34,14 @@ Reads the whole store before printing.
 Options:
   -r, --root DIR        the store (default: $SB_ROOT)
   -w, --window LIST     windows, comma-separated or repeated: alltime,
-                        rolling-30d, rolling-365d (any rolling-Nd), month-YYYY-MM,
-                        year-YYYY, month, year (the month/year holding now).
+                        rolling-30d, rolling-365d (any rolling-Nd),
+                        month-YYYY-MM, year-YYYY, month, year (the month/year
+                        holding now).
                         Default: alltime, rolling-30d, rolling-365d, month, year
   -m, --metric LIST     clock_hours, elapsed_hours, gpu_clock_hours,
                         gpu_elapsed_hours, jobs, gpu_jobs, failed_jobs,
-                        mem_req_gb_hours, mem_used_gb_hours, overall (default: all)
+                        mem_req_gb_hours, mem_used_gb_hours, overall
+                        (default: all)
   -c, --cluster LIST    a cluster's name, or 'all' for every cluster summed
                         (default: each cluster alone, and all)
   -b, --by LIST         what the boards rank: user (default), account, or
@@ -52,19 +55,20 @@ Options:
       --now TIME        the time windows are counted back from (ISO-8601 or
                         anything 'date -d' reads; default: now)
       --write           write leaderboards/<window>_<metric>.json (cluster
-                        'all') and leaderboards/by-cluster/<cluster>/... instead,
-                        atomically, under the leaderboard lock; print one
-                        'leaderboard' record per file written. Account boards
-                        go to leaderboards/accounts/ and one account's users'
-                        to leaderboards/account/<account>/ (and the same
-                        under by-cluster/<cluster>/)
+                        'all') and leaderboards/by-cluster/<cluster>/...
+                        instead, atomically, under the leaderboard lock; print
+                        one 'leaderboard' record per file written. Account
+                        boards go to leaderboards/accounts/ and one account's
+                        users' to leaderboards/account/<account>/ (and the
+                        same under by-cluster/<cluster>/)
       --wait SECONDS    with --write, wait this long for the leaderboard lock
                         held by another run, then exit 3 (default: 60)
       --stale SECONDS   a lock holder on another host whose heartbeat is older
                         than this is dead (default: 60); one on this host is
                         dead as soon as its process is gone
   -v, --verbose         say on stderr how many rollup files were read
-      --errors FMT      diagnostics as 'text' (default) or 'json' lines on stderr
+      --errors FMT      diagnostics as 'text' (default) or 'json' lines on
+                        stderr
   -h, --help            print this help and exit
   -V, --version         print the version and exit
 

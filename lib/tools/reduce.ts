@@ -36,7 +36,8 @@ other kinds pass through to stdout untouched. Prints one 'commit' record per
 window (and per --batch of jobs without one):
 
   {"kind":"commit","cluster":"hammer","processed":N,"new_jobs":N,
-   "duplicates":N,"months_changed":[..],"users_changed":[..],"chunks_done":N,...}
+   "duplicates":N,"months_changed":[..],"users_changed":[..],
+   "chunks_done":N,...}
 
 Every chunk-done closes its window: its jobs and the ledger entry saying it is
 done are committed together, all or nothing (windows that come one after

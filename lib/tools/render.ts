@@ -12,7 +12,8 @@ import { initialView, render, userRow, type Scene, type View } from './render/sc
 import { chartMonths } from './render/screen.js';
 import { skillLabel } from './render/labels.js';
 
-export const USAGE = `Usage: sb-render [--root DIR] [-w WINDOW] [-m SKILL] [-c CLUSTER] [--user NAME] [MODE]
+export const USAGE = `Usage: sb-render [--root DIR] [-w WINDOW] [-m SKILL] [-c CLUSTER] [--user NAME]
+                 [MODE]
        sb-rank ... | sb-render [MODE] [-]
 
 Show the high scores: the leaderboard files of the store (sb-rank --write), or
@@ -22,16 +23,19 @@ style of the Old School RuneScape hiscores; otherwise a plain-text snapshot.
 Modes (one at most; default --tui on a terminal, else --text):
       --tui             the interactive screen (press ? for its keys)
       --text            plain text, stable, for mail and diffs
-      --ansi            the same, coloured (for 'watch --color'; none under NO_COLOR)
+      --ansi            the same, coloured (for 'watch --color'; no colour
+                        under NO_COLOR)
       --json            the boards as NDJSON 'rank' records
-      --html            one self-contained web page of every board (> scores.html)
+      --html            one self-contained web page of every board
+                        (> scores.html)
 
 Options:
   -r, --root DIR        the store (default: $SB_ROOT); '-' or no store reads
                         rank records from standard input
-  -w, --window LIST     windows: rolling-30d, month-YYYY-MM, year-YYYY, alltime,
-                        ..., month and year (the newest there is); comma-separated
-                        or repeated (default: the first, rolling windows first)
+  -w, --window LIST     windows: rolling-30d, month-YYYY-MM, year-YYYY,
+                        alltime, ..., month and year (the newest there is);
+                        comma-separated or repeated (default: the first,
+                        rolling windows first)
   -m, --metric LIST     skills: overall, clock_hours, elapsed_hours,
                         gpu_clock_hours, gpu_elapsed_hours, jobs, gpu_jobs,
                         failed_jobs, mem_req_gb_hours, mem_used_gb_hours
@@ -44,8 +48,10 @@ Options:
                         (sb-rank --by account)
   -a, --account NAME    the boards of one account's users (sb-rank --account;
                         '(none)' for jobs without an account)
-      --width COLS      width of --text and --ansi (default: the terminal's, or 80)
-      --errors FMT      diagnostics as 'text' (default) or 'json' lines on stderr
+      --width COLS      width of --text and --ansi (default: the terminal's,
+                        or 80)
+      --errors FMT      diagnostics as 'text' (default) or 'json' lines on
+                        stderr
   -h, --help            print this help and exit
   -V, --version         print the version and exit
 

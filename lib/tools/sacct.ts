@@ -44,7 +44,9 @@ is skipped (reported, and kept in the failure ledger); the window goes on.
 Each window runs, with SACCT_* and SLURM_TIME* removed from the environment:
   TZ=UTC sacct -a -n -p --delimiter=$'\\x1f' --duplicates --noconvert
     -s CD,F,CA,TO,OOM,NF,PR,BF,DL,RQ -S START-SLACK -E END+SLACK -M CLUSTER
-    -o ${SACCT_FIELDS.join(',')}
+    -o ${SACCT_FIELDS.slice(0, 10).join(',')},
+       ${SACCT_FIELDS.slice(10, 16).join(',')},
+       ${SACCT_FIELDS.slice(16).join(',')}
 then, as sacct leaves out steps that ended before -S, the same with -j ID,...
 (at most 1000 ids a call) and an earlier -S for the jobs that started by then.
 
@@ -53,11 +55,13 @@ Options:
       --sacctmgr PATH      asked whether a cluster that gave no rows exists
                            (default: $SB_SACCTMGR, else sacctmgr beside sacct,
                            else sacctmgr)
-      --slack DURATION     widen the query by this before and after (default: 15m);
-                           a window that cannot settle yet is asked exactly
+      --slack DURATION     widen the query by this before and after (default:
+                           15m); a window that cannot settle yet is asked
+                           exactly
       --settle DURATION    windows ending less than this before now are
                            'settled: false' (default: 15m)
-      --sacct-timeout SEC  kill sacct and all it started after SEC (default: 120)
+      --sacct-timeout SEC  kill sacct and all it started after SEC
+                           (default: 120)
       --retries N          retries of a temporary failure (default: 3)
       --backoff SEC        first retry delay, doubling, with jitter (default: 5)
       --failed FILE        append windows that still fail to FILE (NDJSON);

@@ -7,7 +7,7 @@
 #             failure: it goes on where it stopped
 #   poll      one poll (sb-poll): SINCE..UNTIL, then the leaderboards (and HTML, if set)
 #   retry     the windows in the store's failure ledger
-#   rank      the leaderboards (sb-rank --write)
+#   rank      the leaderboards (sb-rank --write --by user,account)
 #   render    the web page HTML (default ROOT/scores.html; sb-render --html), replaced atomically
 #   status    how the cluster's store is doing (sb-probe --status)
 #   probe     can sb work here (sb-probe)
@@ -86,7 +86,7 @@ retry:
 
 rank:
 	@:$(need)
-	@$(SB_BIN)/sb-rank --root '$(ROOT)' --write > /dev/null
+	@$(SB_BIN)/sb-rank --root '$(ROOT)' --write --by user,account > /dev/null
 
 render:
 	@:$(need)
