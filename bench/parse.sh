@@ -14,8 +14,11 @@
 #
 # Every program runs on one core (taskset -c 0 when there is taskset); the best wall time of
 # SB_BENCH_RUNS runs (default 3) is kept, with the CPU seconds (user + sys) of that run.
+# Rows for bench/table.sh: sb-parse on text and on rows records, against gawk/mawk and the
+# JSON.parse loop.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. bench/lib.sh
 say() { printf 'bench/parse.sh: %s\n' "$*" >&2; }
 [[ -f dist/tools/parse.js && -f sim/dist/sacct.js ]] || { say "build first: make build"; exit 1; }
 [[ -x /usr/bin/time ]] || { say "needs /usr/bin/time (Debian package 'time') for wall time and peak RSS"; exit 1; }
@@ -133,6 +136,11 @@ for r in "${rows[@]}"; do
 		form=text
 		[[ $key == json || $key == ndjson ]] && form=row
 		[[ $key == *rows ]] && form=rows
+		case $key in
+		text | rows | ndjson)
+			bench_row parse "$name, $n rows" "$(calc "$n / $wall / 1000" %.0f)k rows/s ($wall s; $(calc "$n / $cpu / 1000" %.0f)k per CPU-s)" \
+				"${ref:-no awk}${ref:+ -F: $(calc "$n / $ref_wall / 1000" %.0f)k rows/s}" "${ref:+$(calc "$ref_wall / $wall")× $ref}" "$(( kb / 1024 ))" "≥ 700k rows/s on one core" ;;
+		esac
 		awk -v f="$form" -v n="$n" -v p="$name" -v w="$wall" -v c="$cpu" -v kb="$kb" -v aw="$ref_wall" 'BEGIN {
 			printf "%-6s %9d  %-30s %6.2f %6.2f %9d %8s %11d %5.0f MB\n", f, n, p, w, c, (w > 0 ? n / w : 0), (w > 0 && aw > 0 ? sprintf("%.2f", aw / w) : "-"), (c > 0 ? n / c : 0), kb / 1024 }'
 	done

@@ -4,11 +4,15 @@
 # run: wc -l, an awk per-user sum (no JSON parser), node's JSON.parse of every line. Prints jobs/s
 # committed, peak RSS, and the dedupe state's bytes per job; memory must not grow with the
 # number of jobs (peak RSS at JOBS/2 vs JOBS). Set SB_BENCH_DIR to keep the input and stores.
+# Rows for bench/table.sh: sb-reduce fresh / all duplicates, sb-dedupe, against the JSON.parse
+# loop and awk; BENCH_QUICK=1 makes JOBS 200,000.
 # BASELINE=DIR (a built checkout of another version, such as one from before a change) adds its
-# sb-reduce on the same input, and the size of both stores' rollups, to compare in one run.
+# sb-reduce on the same input, fresh and again (all duplicates), REPEAT (3) runs each alternating
+# with this tree's, and the size of both stores' rollups, to compare in one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-JOBS=${JOBS:-1000000} USERS=${USERS:-500}
+. bench/lib.sh
+JOBS=${JOBS:-$([ -n "$BENCH_QUICK" ] && echo 200000 || echo 1000000)} USERS=${USERS:-500}
 [ -f dist/tools/reduce.js ] || make -s build
 
 if [ -n "${SB_BENCH_DIR:-}" ]; then
@@ -34,24 +38,27 @@ head -n $(( lines / 2 )) "$full" > "$half"
 jobs=$(grep -c '"kind":"job"' "$full")
 jobs_half=$(grep -c '"kind":"job"' "$half")
 
-# One timed run: "seconds peak-RSS-KB" of a shell command (its output thrown away).
-measure() {
-  /usr/bin/time -f '%e %M' -o "$dir/time" bash -c "$1" > /dev/null
-  cat "$dir/time"
-}
-
 declare -a rows
 wc_s=""
 awk_s=""
+json_s=""
+declare -A cpu mem wall
 row() {
-  local name=$1 n=$2 cmd=$3 r s kb
-  r=$(measure "$cmd")
-  s=${r% *}
-  kb=${r#* }
-  case $name in "baseline: wc -l"*) wc_s=$s ;; "baseline: awk"*) awk_s=$s ;; esac
-  rows+=("$(awk -v name="$name" -v n="$n" -v s="$s" -v kb="$kb" -v w="${wc_s:-0}" -v a="${awk_s:-0}" 'BEGIN {
-    printf "| %-52s | %9d | %7.2f | %9.0f | %6.0f | %7s | %6s |", name, n, s, (s > 0 ? n / s : 0), kb / 1024,
+  local name=$1 n=$2 cmd=$3 s kb
+  bench_measure "$cmd"
+  s=$B_WALL kb=$(( B_MB * 1024 ))
+  wall[$name]=$s cpu[$name]=$B_CPU mem[$name]=$B_MB
+  case $name in "baseline: wc -l"*) wc_s=$s ;; "baseline: awk"*) awk_s=$s ;; "baseline: node"*) json_s=$s json_c=$B_CPU ;; esac
+  rows+=("$(awk -v name="$name" -v n="$n" -v s="$s" -v c="$B_CPU" -v kb="$kb" -v w="${wc_s:-0}" -v a="${awk_s:-0}" 'BEGIN {
+    printf "| %-52s | %9d | %7.2f | %7.2f | %9.0f | %9.0f | %6.0f | %7s | %6s |", name, n, s, c, (s > 0 ? n / s : 0), (c > 0 ? n / c : 0), kb / 1024,
       (w > 0 ? sprintf("%.0f×", s / w) : "-"), (a > 0 ? sprintf("%.1f×", s / a) : "-") }')")
+}
+# table row: NAME N TARGET (after row NAME ...)
+trow() {
+  local name=$1 n=$2 target=$3
+  bench_row reduce "$name" "$(calc "$n / ${wall[$name]} / 1000" %.0f)k jobs/s (${wall[$name]} s; $(calc "$n / ${cpu[$name]} / 1000" %.0f)k per CPU-s)" \
+    "JSON.parse loop: $(calc "$jobs / $json_s / 1000" %.0f)k lines/s (${json_s} s; $(calc "$jobs / $json_c / 1000" %.0f)k per CPU-s)" \
+    "$(calc "$json_s * $n / $jobs / ${wall[$name]}")× the loop's rate" "${mem[$name]}" "$target"
 }
 
 awk_sum='/"kind":"job"/ { u = substr($0, index($0, "\"user\":\"") + 8); u = substr(u, 1, index(u, "\"") - 1); n[u]++; e[u] += substr($0, index($0, "\"elapsed_s\":") + 12) + 0 } END { for (u in n) print u, n[u], e[u] }'
@@ -61,6 +68,7 @@ s1=$dir/store-half s2=$dir/store-full
 rm -rf "$s1" "$s2"
 row "baseline: wc -l" "$jobs" "wc -l < '$full'"
 row "baseline: awk, jobs and elapsed per user" "$jobs" "LC_ALL=C awk '$awk_sum' '$full'"
+command -v mawk >/dev/null && row "baseline: mawk, the same" "$jobs" "LC_ALL=C mawk '$awk_sum' '$full'"
 row "baseline: node, JSON.parse of every line" "$jobs" "node -e '$parse' '$full'"
 row "sb-reduce, $jobs_half jobs, fresh store" "$jobs_half" "node bin/sb-reduce --root '$s1' '$half'"
 row "sb-reduce, $jobs jobs, fresh store" "$jobs" "node bin/sb-reduce --root '$s2' '$full'"
@@ -69,29 +77,42 @@ if [ -n "${BASELINE:-}" ]; then
   # REPEAT runs of each, alternating (a shared machine's load then falls on both alike)
   s3=$dir/store-baseline
   declare -a base_s=() mine_s=()
+  declare -a base_d=() mine_d=()
   for i in $(seq "${REPEAT:-3}"); do
     rm -rf "$s3" "$dir/store-again"
-    r=$(measure "node '$BASELINE/bin/sb-reduce' --root '$s3' '$full'"); base_s+=("${r% *}")
-    r=$(measure "node bin/sb-reduce --root '$dir/store-again' '$full'"); mine_s+=("${r% *}")
+    bench_measure "node '$BASELINE/bin/sb-reduce' --root '$s3' '$full'"; base_s+=("$B_WALL")
+    bench_measure "node bin/sb-reduce --root '$dir/store-again' '$full'"; mine_s+=("$B_WALL")
+    bench_measure "node '$BASELINE/bin/sb-reduce' --root '$s3' '$full'"; base_d+=("$B_WALL")
+    bench_measure "node bin/sb-reduce --root '$dir/store-again' '$full'"; mine_d+=("$B_WALL")
   done
   median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
   bm=$(median "${base_s[@]}") mm=$(median "${mine_s[@]}")
+  bdm=$(median "${base_d[@]}") mdm=$(median "${mine_d[@]}")
+  bname=$(cd "$BASELINE" && git describe --always 2>/dev/null || basename "$BASELINE")
+  bench_row reduce "sb-reduce vs $bname, $jobs jobs, fresh (median of ${REPEAT:-3})" "$mm s" "$bname: $bm s" "$(calc "$bm / $mm")× faster" "" ""
+  bench_row reduce "sb-reduce vs $bname, $jobs jobs again, all duplicates (median of ${REPEAT:-3})" "$mdm s" "$bname: $bdm s" "$(calc "$bdm / $mdm")× faster" "" ""
   row "baseline sb-reduce ($(cd "$BASELINE" && git describe --always 2>/dev/null || basename "$BASELINE")), $jobs jobs, fresh" "$jobs" "node '$BASELINE/bin/sb-reduce' --root '$s3.last' '$full'"
 fi
 row "sb-dedupe, $jobs jobs against that store" "$jobs" "node bin/sb-dedupe --root '$s2' '$full'"
 row "sb-dedupe, $jobs jobs, empty store" "$jobs" "node bin/sb-dedupe --root '$dir/empty' '$full'"
+trow "sb-reduce, $jobs_half jobs, fresh store" "$jobs_half" ""
+trow "sb-reduce, $jobs jobs, fresh store" "$jobs" "≥ 300k jobs/s"
+trow "sb-reduce, $jobs jobs again (all duplicates)" "$jobs" "≥ 1M jobs/s"
+trow "sb-dedupe, $jobs jobs against that store" "$jobs" "≥ 1M jobs/s"
+trow "sb-dedupe, $jobs jobs, empty store" "$jobs" "≥ 1M jobs/s"
 
 seen=$(du -cb "$s2"/clusters/bench/state/seen/*.seen | tail -1 | cut -f1)
 months=$(ls "$s2"/clusters/bench/state/seen | wc -l)
 all=$(du -sb "$s2" | cut -f1)
-rss_half=$(awk -F'|' 'NR == 4 { print $6 }' <(printf '%s\n' "${rows[@]}"))
-rss_full=$(awk -F'|' 'NR == 5 { print $6 }' <(printf '%s\n' "${rows[@]}"))
+rss_half=${mem["sb-reduce, $jobs_half jobs, fresh store"]}
+rss_full=${mem["sb-reduce, $jobs jobs, fresh store"]}
+bench_row reduce "sb-reduce memory, $jobs_half → $jobs jobs" "peak RSS $rss_half → $rss_full MB" "" "$(calc "$rss_full / $rss_half")× (flat = 1)" "$rss_full" "flat"
 
 echo
-echo "sb-reduce: $jobs job records ($(du -b "$full" | awk '{printf "%.0f MB", $1 / 1e6}') of NDJSON), $USERS users, 365 windows (one commit each); $(nproc) CPUs, $(df -T "$dir" | awk 'NR == 2 { print $2 }') at $dir"
+echo "sb-reduce: $jobs job records ($(du -b "$full" | awk '{printf "%.0f MB", $1 / 1e6}') of NDJSON), $USERS users, 365 windows (a chunk-done each); $(nproc) CPUs, $(df -T "$dir" | awk 'NR == 2 { print $2 }') at $dir"
 echo
-printf '| %-52s | %9s | %7s | %9s | %6s | %7s | %6s |\n' command jobs seconds "jobs/s" "RSS MB" "× wc" "× awk"
-printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "-----------" "---------" "-----------" "--------" "---------" "--------"
+printf '| %-52s | %9s | %7s | %7s | %9s | %9s | %6s | %7s | %6s |\n' command jobs seconds "cpu s" "jobs/s" "/cpu-s" "RSS MB" "× wc" "× awk"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "-----------" "---------" "---------" "-----------" "-----------" "--------" "---------" "--------"
 printf '%s\n' "${rows[@]}"
 echo
 awk -v seen="$seen" -v all="$all" -v n="$jobs" -v m="$months" -v h="$rss_half" -v f="$rss_full" 'BEGIN {
@@ -100,7 +121,8 @@ awk -v seen="$seen" -v all="$all" -v n="$jobs" -v m="$months" -v h="$rss_half" -
   printf "memory: peak RSS %s MB at %d/2 jobs, %s MB at %d jobs: ratio %.2f (flat = 1)\n", h + 0, n, f + 0, n, f / h
 }'
 if [ -n "${BASELINE:-}" ]; then
-  awk -v b="$bm" -v m="$mm" -v n="${REPEAT:-3}" -v bs="${base_s[*]}" -v ms="${mine_s[*]}" 'BEGIN { printf "sb-reduce vs baseline, %d alternating runs each: median %.2f s vs %.2f s = %.2f× (this: %s; baseline: %s)\n", n, m, b, m / b, ms, bs }'
+  awk -v b="$bm" -v m="$mm" -v n="${REPEAT:-3}" -v bs="${base_s[*]}" -v ms="${mine_s[*]}" 'BEGIN { printf "sb-reduce vs baseline, fresh, %d alternating runs each: median %.2f s vs %.2f s = %.2f× (this: %s; baseline: %s)\n", n, m, b, m / b, ms, bs }'
+  awk -v b="$bdm" -v m="$mdm" -v n="${REPEAT:-3}" -v bs="${base_d[*]}" -v ms="${mine_d[*]}" 'BEGIN { printf "sb-reduce vs baseline, all duplicates, %d alternating runs each: median %.2f s vs %.2f s = %.2f× (this: %s; baseline: %s)\n", n, m, b, m / b, ms, bs }'
   for sub in daily monthly yearly; do
     a=$(du -cb "$s2"/clusters/bench/agg/rollups/$sub/*.json | tail -1 | cut -f1)
     b=$(du -cb "$s3"/clusters/bench/agg/rollups/$sub/*.json | tail -1 | cut -f1)

@@ -9,9 +9,11 @@
 #   - the HTML page: its size against the leaderboard files it holds; the time to write it
 #     against node start-up; its load in chromium against a bare page's (bench/render-page.mjs).
 # Set SB_BENCH_DIR to keep (and reuse) the generated store; RUNS (default 5) repeats.
+# Rows for bench/table.sh: the first frame and each keypress (median), against node's start-up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-USERS=${USERS:-10000} RUNS=${RUNS:-5}
+. bench/lib.sh
+USERS=${USERS:-10000} RUNS=${RUNS:-$([ -n "$BENCH_QUICK" ] && echo 2 || echo 5)}
 NOW=2026-06-15T12:00:00Z
 [ -f dist/tools/render.js ] || make -s build
 command -v tmux >/dev/null || { echo "bench/render.sh: needs tmux (scripts/ensure-browser.sh)" >&2; exit 1; }
@@ -85,6 +87,11 @@ row() {
   b=$(best <<<"$vals")
   m=$(median <<<"$vals")
   printf '| %-44s | %10.1f | %10.1f | %7.2f× | %6s |\n' "$name" "$b" "$m" "$(awk -v a="$m" -v b="$base_ms" 'BEGIN { print a / b }')" "$target"
+  # the first frame includes node's start-up, its baseline; a keypress has none to compare with
+  case $name in
+  key:*) bench_row render "sb-render --tui, $users users: $name" "$m ms median (best $b)" "" "" "" "$target ms" ;;
+  *) bench_row render "sb-render --tui, $users users: $name" "$m ms median (best $b)" "node -e '': $base_ms ms" "$(calc "$m / $base_ms")× node start-up" "" "$target ms" ;;
+  esac
 }
 
 html=$dir/scores.html

@@ -75,3 +75,17 @@ t.test('no store (the rest of the checklist: test/contract.test.ts)', async (t) 
 });
 
 goldenCases('dedupe');
+
+t.test("sb-parse's job lines pass byte for byte; other forms as JSON.stringify prints them; bad lines reported as before", async (t) => {
+  const full = (key: string, over: Record<string, unknown> = {}): string => JSON.stringify({
+    kind: 'job', cluster: 'c', key, job_id: '1', job_id_raw: '1', db_index: Number(key.split('/')[2]), user: 'alice', uid: null, account: 'a', partition: 'p', qos: 'q',
+    state: 'COMPLETED', exit_code: '0:0', failed: false, submit: null, start: null, end: '2024-03-05T11:00:00Z', elapsed_s: 60, timelimit_s: null,
+    cpus: 1, nodes: 1, gpus: 0, req_mem_bytes: 0, max_rss_bytes: null, steps: 1, ...over,
+  });
+  const spaced = '{ "kind": "job", "cluster": "c", "key": "c/db/3", "user": "bob", "end": "2024-03-05T11:00:00Z" }';
+  const input = [full('c/db/1'), full('c/db/2', { user: 'zoë' }), spaced, full('c/db/1'), full('c/db/4', { end: '2024-13-05T11:00:00Z' }), '{"kind":"job",'].join('\n') + '\n';
+  const r = await runBin('sb-dedupe', ['--root', tmp()], { input });
+  t.equal(r.stdout, [full('c/db/1'), full('c/db/2', { user: 'zoë' }), JSON.stringify(JSON.parse(spaced))].join('\n') + '\n');
+  t.match(r.stderr, /stdin:5: .*'end' '2024-13-05T11:00:00Z' is not a UTC time/);
+  t.match(r.stderr, /stdin:6: not JSON/);
+});

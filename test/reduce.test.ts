@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,7 +6,7 @@ import t from 'tap';
 import { BadInput } from '../lib/core/cli/errors.js';
 import { acquireLock } from '../lib/core/store/lock.js';
 import { SeenSet } from '../lib/core/store/seen.js';
-import { computeDelta, pendingChunk, pendingJob } from '../lib/tools/reduce.js';
+import { computeDelta, pendingChunk, pendingJob, pendingTotals } from '../lib/tools/reduce.js';
 import { goldenCases } from './helpers/golden.js';
 import { records, ROOT, runBin, runShell } from './helpers/run.js';
 import { snapshot } from './helpers/snapshot.js';
@@ -82,8 +82,13 @@ t.test('pendingJob: what a transaction keeps; bad fields are BadInput naming the
   t.same(j.code, { kind: 'db', n: 100 });
   t.equal(j.month, '2024-03');
   t.equal(j.day, '05');
-  t.equal(j.totals.cpu_s, 4 * 3600);
-  t.equal(j.totals.mem_req_byte_s, 4n * 1024n ** 3n * 3600n);
+  t.equal(pendingTotals(j).cpu_s, 4 * 3600);
+  t.equal(pendingTotals(j).mem_req_byte_s, 4n * 1024n ** 3n * 3600n);
+  const huge = pendingJob(job({ req_mem_bytes: 2 ** 40 + 1, max_rss_bytes: 2 ** 40 + 3, elapsed_s: 2 ** 31 })).job;
+  t.equal(pendingTotals(huge).mem_req_byte_s, (2n ** 40n + 1n) * 2n ** 31n, 'a product past 2^53 stays exact');
+  t.equal(pendingTotals(huge).mem_used_byte_s, (2n ** 40n + 3n) * 2n ** 31n);
+  const odd = pendingJob(job({ req_mem_bytes: 1000.5, max_rss_bytes: 10.4, elapsed_s: 3 })).job;
+  t.same([pendingTotals(odd).mem_req_byte_s, pendingTotals(odd).mem_used_byte_s], [3003n, 30n], 'bytes rounded as before');
   const bad: Array<[Record<string, unknown>, RegExp]> = [
     [{ key: 'd/db/1' }, /key 'd\/db\/1' does not start with the job's cluster 'c\/'/],
     [{ cluster: 'bad name' }, /'cluster' "bad name" is not a cluster name/],
@@ -97,7 +102,7 @@ t.test('pendingJob: what a transaction keeps; bad fields are BadInput naming the
     [{ failed: 'yes' }, /'failed' is not true or false/],
   ];
   for (const [over, msg] of bad) t.throws(() => pendingJob(job(over)), new BadInput(''), JSON.stringify(over)) && t.throws(() => pendingJob(job(over)), msg);
-  t.same(pendingJob(job({ max_rss_bytes: null })).job.totals.mem_used_byte_s, 0n);
+  t.same(pendingTotals(pendingJob(job({ max_rss_bytes: null })).job).mem_used_byte_s, 0n);
   t.same(pendingChunk(done('2024-03-05T00:00:00Z', '2024-03-05T05:59:59Z', false)).chunk.settled, false);
   t.same(pendingChunk({ kind: 'chunk-done', cluster: 'c', start: '2024-03-05T00:00:00Z', end: '2024-03-05T05:59:59Z' }).chunk.settled, true);
   t.throws(() => pendingChunk({ ...done('2024-03-05T00:00:00Z', '2024-03-05T05:59:59Z'), settled: 'no' }), /'settled' is not true or false/);
@@ -196,6 +201,56 @@ t.test('idempotent: the same input twice → new_jobs 0 everywhere, no file chan
   t.ok(commits.every((c) => c['new_jobs'] === 0 && c['txn'] === null), 'second run: new_jobs 0, no transaction written');
   t.same(records(two.stdout).filter((x) => x['kind'] === 'note'), records(one.stdout).filter((x) => x['kind'] === 'note'), 'other records pass through, in order');
   t.same(snapshot(root), before, 'not a byte nor an mtime changed');
+});
+
+t.test('windows back to back share one transaction; each prints its own record, in order with what passes through', async (t) => {
+  const root = tmp();
+  const day = (d: number): string => `2024-03-${String(d).padStart(2, '0')}`;
+  const recs: Array<Record<string, unknown>> = [];
+  for (let d = 1; d <= 6; d++) {
+    recs.push(job({ key: `c/db/${100 + d}`, end: `${day(d)}T11:00:00Z`, user: d % 2 === 0 ? 'bob' : 'alice' }));
+    if (d === 4) recs.push(job({ key: 'c/db/101', end: `${day(1)}T11:00:00Z` })); // day 1's job again
+    recs.push({ kind: 'note', text: `after day ${d}'s job` });
+    recs.push(done(`${day(d)}T00:00:00Z`, `${day(d)}T23:59:59Z`));
+  }
+  const r = await runBin('sb-reduce', ['--root', root], { input: ndjson(recs) });
+  t.equal(r.status, 0, r.stderr);
+  const out = records(r.stdout);
+  t.same(out.map((x) => (x['kind'] === 'commit' ? `commit ${String(x['chunk']).slice(0, 10)} +${x['new_jobs']} =${x['duplicates']} ${(x['users_changed'] as string[]).join(',')}` : x['text'])), [
+    "after day 1's job", 'commit 2024-03-01 +1 =0 alice',
+    "after day 2's job", 'commit 2024-03-02 +1 =0 bob',
+    "after day 3's job", 'commit 2024-03-03 +1 =0 alice',
+    "after day 4's job", 'commit 2024-03-04 +1 =1 bob',
+    "after day 5's job", 'commit 2024-03-05 +1 =0 alice',
+    "after day 6's job", 'commit 2024-03-06 +1 =0 bob',
+  ]);
+  const txns = new Set(out.filter((x) => x['kind'] === 'commit').map((x) => x['txn']));
+  t.ok(txns.size >= 1 && txns.size < 6 && !txns.has(null), `six windows, ${txns.size} transaction(s)`);
+  const ledger = JSON.parse(readFileSync(path.join(root, 'clusters/c/state/chunks/ledger.json'), 'utf8')) as Record<string, unknown>;
+  t.same(ledger['done'], [['2024-03-01T00:00:00Z', '2024-03-06T23:59:59Z']]);
+  const again = await runBin('sb-reduce', ['--root', root], { input: ndjson(recs) });
+  t.ok(records(again.stdout).filter((x) => x['kind'] === 'commit').every((x) => x['txn'] === null && x['new_jobs'] === 0), 'again: nothing new, nothing written');
+});
+
+t.test('a window is committed while the input stays open (quiet input), not only at its end', async (t) => {
+  const root = tmp();
+  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, path.join(ROOT, 'bin', 'sb-reduce'), '--root', root], { env: { ...process.env, TZ: 'UTC' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.write(ndjson([job(), done('2024-03-05T00:00:00Z', '2024-03-05T23:59:59Z')]));
+  const first = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error('no commit record within 20 s while stdin is open')), 20_000);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      text += d;
+      if (text.includes('\n')) {
+        clearTimeout(timer);
+        resolve(text);
+      }
+    });
+  });
+  t.match(JSON.parse(first) as Record<string, unknown>, { kind: 'commit', new_jobs: 1, chunk: '2024-03-05T00:00:00Z/2024-03-05T23:59:59Z' });
+  t.ok(existsSync(path.join(root, 'clusters/c/state/chunks/ledger.json')), 'durable before the record');
+  child.stdin.end();
+  await new Promise((resolve) => child.on('close', resolve));
 });
 
 t.test('--batch commits a long stream without chunk-done in parts; the rest at the end', async (t) => {
@@ -386,6 +441,40 @@ t.test('accounts: each job also counted under its account, by user and day; mont
   r = await runBin('sb-reduce', ['--check', '--root', root]);
   t.equal(r.status, 1);
   t.match(r.stderr, /daily\/2024-03\.json: day 05: a user's totals by account do not add up/);
+});
+
+t.test('accounts: many transactions in one run (kept row text) write the files one transaction writes', async (t) => {
+  // users in two accounts, accounts and users coming back in later transactions, two months
+  // of two years: each cached line of a user or of an account's user must follow its totals
+  const users = ['alice', 'bob', 'carol'];
+  const accounts = ['a', 'b', ''];
+  const jobs = Array.from({ length: 30 }, (_, i) => job({
+    key: `c/db/${2000 + i}`,
+    user: users[(i * 7) % 3],
+    account: accounts[(i * 5 + Math.floor(i / 4)) % 3],
+    end: ['2024-03-05T11:00:00Z', '2024-03-20T11:00:00Z', '2024-04-02T11:00:00Z', '2023-12-31T11:00:00Z'][i % 4],
+    cpus: 1 + (i % 5),
+    elapsed_s: 60 * (i + 1),
+  }));
+  const input = ndjson(jobs);
+  const one = tmp();
+  const many = tmp();
+  let r = await runBin('sb-reduce', ['--root', one], { input });
+  t.same([r.status, r.stderr], [0, '']);
+  r = await runBin('sb-reduce', ['--root', many, '--batch', '1'], { input });
+  t.same([r.status, r.stderr], [0, '']);
+  t.equal(records(r.stdout).filter((c) => c['kind'] === 'commit').length, 30, 'a transaction a job');
+  const strip = (f: string): string => f.replace(/"asof":"[^"]*"/, '"asof":""');
+  for (const sub of ['daily', 'monthly', 'yearly']) {
+    const dir = path.join(one, 'clusters/c/agg/rollups', sub);
+    const files = readdirSync(dir).sort();
+    t.same(readdirSync(path.join(many, 'clusters/c/agg/rollups', sub)).sort(), files, `${sub}: the same files`);
+    for (const f of files) {
+      t.equal(strip(readFileSync(path.join(many, 'clusters/c/agg/rollups', sub, f), 'utf8')), strip(readFileSync(path.join(dir, f), 'utf8')), `${sub}/${f}: the same text`);
+    }
+  }
+  r = await runBin('sb-reduce', ['--check', '--root', many]);
+  t.same([r.status, r.stderr], [0, 'sb-reduce: c: ok: 30 jobs in 2 years\n']);
 });
 
 t.test('accounts: a store from before (no accounts member) takes new jobs; --check and --rebuild accept it; old days stay without accounts', async (t) => {

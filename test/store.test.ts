@@ -8,7 +8,7 @@ import { addInterval, emptyLedger, formatLedger, parseLedger, recordChunk, subtr
 import { acquireLock, LockHeld } from '../lib/core/store/lock.js';
 import { jobKey } from '../lib/core/records/job.js';
 import { totalsToJson, zeroTotals } from '../lib/core/scores/metrics.js';
-import { formatDaily, formatPeriod, formatUserFile, parseDaily, parsePeriod, parseUserFile, totalsText, userFileName } from '../lib/core/store/rollup-files.js';
+import { formatDaily, formatPeriod, formatUserFile, parseDaily, parsePeriod, parseUserFile, periodText, totalsText, userFileName } from '../lib/core/store/rollup-files.js';
 import { CorruptState, decodeSeen, encodeKey, encodeSeen, KeyBatch, SeenSet } from '../lib/core/store/seen.js';
 import { ClusterStore } from '../lib/core/store/store.js';
 
@@ -175,6 +175,19 @@ t.test('rollup files: round trips; users sorted; user file names are safe', asyn
   const cache = new Map<string, Map<string, string>>();
   t.equal(formatDaily('c', '2024-03', bins, cache), formatDaily('c', '2024-03', bins), 'the text cache changes nothing');
   t.equal(formatDaily('c', '2024-03', bins, cache), formatDaily('c', '2024-03', bins), 'nor does it when warm');
+  const rows = periodText();
+  t.equal(formatPeriod('c', 'month', '2024-03', 'x', users, undefined, rows), text.replace('"asof":"2024-04-01T00:00:00Z"', '"asof":"x"'), 'the row cache changes nothing');
+  t.equal(formatPeriod('c', 'month', '2024-03', 'y', users, undefined, rows), text.replace('"asof":"2024-04-01T00:00:00Z"', '"asof":"y"'), 'nor when warm: asof is not in a row');
+  const accounts = new Map([['proj', new Map([['zed', b], ['alice', a]])], ['', new Map([['alice', b]])]]);
+  const withAccounts = formatPeriod('c', 'month', '2024-03', 'x', users, accounts);
+  t.same(parsePeriod(withAccounts, 'f').accounts, accounts, 'the accounts member round trips');
+  const warm = periodText();
+  t.equal(formatPeriod('c', 'month', '2024-03', 'x', users, accounts, warm), withAccounts, 'the account cache changes nothing');
+  t.equal(formatPeriod('c', 'month', '2024-03', 'x', users, accounts, warm), withAccounts, 'nor when warm');
+  const more = { ...a, jobs: 5 };
+  const changed = new Map([['proj', new Map([['zed', b], ['alice', more]])], ['', new Map([['alice', b]])]]);
+  warm.accounts.get('proj')?.delete('alice');
+  t.equal(formatPeriod('c', 'month', '2024-03', 'x', users, changed, warm), formatPeriod('c', 'month', '2024-03', 'x', users, changed), 'an entry deleted from the cache is written anew');
   t.equal(userFileName('alice'), 'alice.json');
   t.equal(userFileName('first.last@ad'), 'first.last@ad.json');
   t.equal(userFileName('../etc'), '%2E%2E%2Fetc.json');
@@ -185,7 +198,7 @@ t.test('rollup files: round trips; users sorted; user file names are safe', asyn
 t.test('commit: a published journal is rolled forward; an unpublished one leaves no trace', async (t) => {
   const root = tmp();
   const s = new ClusterStore(root, 'c');
-  s.commit('t1', [{ file: s.txnPath, data: 'one\n' }, { file: s.monthlyPath('2024-01'), data: 'm1\n' }], () => undefined);
+  await s.commit('t1', [{ file: s.txnPath, data: 'one\n' }, { file: s.monthlyPath('2024-01'), data: 'm1\n' }], () => undefined);
   t.equal(readFileSync(s.txnPath, 'utf8'), 'one\n');
   t.notOk(existsSync(s.journalPath));
   t.same(readdirSync(s.tmpDir), []);
@@ -204,7 +217,7 @@ t.test('commit: a published journal is rolled forward; an unpublished one leaves
   t.equal(readFileSync(s.txnPath, 'utf8'), 'two\n');
   t.notOk(existsSync(s.journalPath));
   t.same(readdirSync(s.tmpDir), []);
-  t.throws(() => s.commit('t3', [{ file: s.txnPath, data: 'x' }], () => {
+  await t.rejects(s.commit('t3', [{ file: s.txnPath, data: 'x' }], () => {
     throw new Error('fenced');
   }), /fenced/);
   t.equal(readFileSync(s.txnPath, 'utf8'), 'two\n', 'a fenced commit changes nothing');

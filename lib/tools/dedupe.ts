@@ -1,6 +1,7 @@
 import { type Context, type Tool, maxOperands, optString } from '../core/cli/run.js';
 import { UsageError } from '../core/cli/errors.js';
 import { forEachRecord } from '../core/cli/input.js';
+import { readJobKey } from '../core/records/job-line.js';
 import { jobIdentity, KeyBatch, SeenSet, type KeyCode } from '../core/store/seen.js';
 import { ClusterStore, storeRoot } from '../core/store/store.js';
 
@@ -61,19 +62,15 @@ export interface Counts {
 export class Deduper {
   readonly counts: Counts = { read: 0, passed: 0, stored: 0, repeated: 0 };
   private months = new Map<string, Month>();
+  // the month of the last job: a stream is ordered by time, so most jobs are of the same one
+  private last: { cluster: string; month: string; m: Month } | undefined;
 
   constructor(private readonly readSeen: (cluster: string, month: string) => SeenSet) {}
 
   // Does this job pass (true), or has it been counted or seen already (false)?
   pass(cluster: string, month: string, code: KeyCode): boolean {
     this.counts.read++;
-    const id = `${cluster}\u0000${month}`;
-    let m = this.months.get(id);
-    if (m === undefined) {
-      m = { stored: this.readSeen(cluster, month), stream: new SeenSet(), recent: new KeyBatch() };
-      if (this.months.size >= MONTHS_KEPT) this.months.delete(this.months.keys().next().value as string);
-    } else this.months.delete(id);
-    this.months.set(id, m);
+    const m = this.last !== undefined && this.last.month === month && this.last.cluster === cluster ? this.last.m : this.month(cluster, month);
     if (m.stored.has(code)) {
       this.counts.stored++;
       return false;
@@ -90,6 +87,19 @@ export class Deduper {
     this.counts.passed++;
     return true;
   }
+
+  // A cluster-month's keys, read once and kept while it is one of the MONTHS_KEPT used last.
+  private month(cluster: string, month: string): Month {
+    const id = `${cluster}\u0000${month}`;
+    let m = this.months.get(id);
+    if (m === undefined) {
+      m = { stored: this.readSeen(cluster, month), stream: new SeenSet(), recent: new KeyBatch() };
+      if (this.months.size >= MONTHS_KEPT) this.months.delete(this.months.keys().next().value as string);
+    } else this.months.delete(id);
+    this.months.set(id, m);
+    this.last = { cluster, month, m };
+    return m;
+  }
 }
 
 export async function main({ args, io, report, out, input }: Context): Promise<void> {
@@ -103,11 +113,15 @@ export async function main({ args, io, report, out, input }: Context): Promise<v
     return s.readSeen(month);
   });
   await forEachRecord(await input(args._[0]), out, report, {
-    job: (rec) => {
+    job: (rec, _where, text, exact) => {
       const { cluster, month, code } = jobIdentity(rec);
-      if (deduper.pass(cluster, month, code)) out.record(rec);
+      // a line from the fast reader is the record as JSON.stringify prints it: passed as it came
+      if (deduper.pass(cluster, month, code)) {
+        if (exact) out.line(text);
+        else out.record(rec);
+      }
     },
-  });
+  }, undefined, { fast: readJobKey });
   if (args['verbose'] === true) {
     const c = deduper.counts;
     report.info(`${c.read} jobs read, ${c.passed} passed, ${c.stored} already in the store, ${c.repeated} repeated in the stream${report.bad > 0 ? `, ${report.bad} bad lines` : ''}`);

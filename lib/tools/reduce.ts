@@ -2,9 +2,9 @@ import { type Context as RunContext, type Io, type Tool, maxOperands, optInt, op
 import { chunkFromRecord, chunkId } from '../core/records/chunk.js';
 import { compactFailed, failedPath, formatLedger, recordChunk, type ChunkLedger } from '../core/store/chunk-ledger.js';
 import { BadInput, SbError, UsageError } from '../core/cli/errors.js';
-import { jobLimitProblem, type JobRecord } from '../core/records/job.js';
+import { FAILED_STATES, JOB_LIMITS, jobLimitProblem } from '../core/records/job.js';
 import { acquireLock, describeOwner } from '../core/store/lock.js';
-import { addTotals, jobTotals, zeroTotals, type Totals } from '../core/scores/metrics.js';
+import { addTotals, zeroTotals, type Totals } from '../core/scores/metrics.js';
 import { forEachRecord, stringField, type Rec } from '../core/cli/input.js';
 import { homeDirs, homeOptouts, readOptoutList } from '../core/scores/optout.js';
 import type { Output } from '../core/cli/output.js';
@@ -15,30 +15,34 @@ import {
   formatPeriod,
   formatUserFile,
   monthFromDaily,
+  periodText,
   type AccountBins,
   type AccountSums,
   type DailyBins,
   type DailyText,
+  type PeriodText,
   type UserSums,
 } from '../core/store/rollup-files.js';
-import { encodeSeen, jobIdentity, seenOwner, KeyBatch, type KeyCode, type SeenSet } from '../core/store/seen.js';
+import { encodeSeen, jobIdentity, seenOwner, KeyBatch, SeenSet, type KeyCode } from '../core/store/seen.js';
 import { ClusterStore, crashHook, formatDirty, newTxnId, storeRoot, type CrashPoint, type FileWrite } from '../core/store/store.js';
 import { formatTime } from '../core/records/time.js';
+import { readJobLine } from '../core/records/job-line.js';
 
 export const USAGE = `Usage: sb-reduce [--root DIR] [options] [FILE]
 
 Add 'job' records to the store's rollups exactly once, and record the windows
 that 'chunk-done' records close. Reads NDJSON from FILE or stdin; records of
 other kinds pass through to stdout untouched. Prints one 'commit' record per
-transaction:
+window (and per --batch of jobs without one):
 
   {"kind":"commit","cluster":"hammer","processed":N,"new_jobs":N,
    "duplicates":N,"months_changed":[..],"users_changed":[..],
    "chunks_done":N,...}
 
-Every chunk-done closes a transaction holding its window's jobs and the ledger
-entry saying the window is done, all or nothing; a long stream also commits
-every --batch jobs. A job is added only if its key is not in the store yet.
+Every chunk-done closes its window: its jobs and the ledger entry saying it is
+done are committed together, all or nothing (windows that come one after
+another share one transaction); a long stream also commits every --batch jobs.
+A job is added only if its key is not in the store yet.
 Kill it at any instant and run it again: the totals are those of one clean run.
 
 Options:
@@ -84,7 +88,9 @@ export const tool: Tool = {
   main,
 };
 
-// What sb-reduce keeps of one job until its transaction: 50 000 of these are a few MB.
+// What sb-reduce keeps of one job until its transaction: 50 000 of these are a few MB. Its
+// numbers, not its Totals: a duplicate never needs them, and a new job is added to its day's bin
+// straight from them (addJob).
 export interface PendingJob {
   code: KeyCode;
   month: string;
@@ -92,7 +98,47 @@ export interface PendingJob {
   user: string;
   // the Slurm account the job was charged to ('' for none)
   account: string;
-  totals: Totals;
+  elapsed: number;
+  cpus: number;
+  gpus: number;
+  // requested and peak used bytes, rounded to whole bytes (jobTotals rounds them the same)
+  req: number;
+  used: number;
+  failed: boolean;
+}
+
+// What one job adds to its user's totals (jobTotals of its record).
+export function pendingTotals(j: PendingJob): Totals {
+  const t = zeroTotals();
+  addJob(t, j);
+  return t;
+}
+
+// t += the job's totals, in place.
+function addJob(t: Totals, j: PendingJob): void {
+  addCounts(t, j);
+  const e = j.elapsed;
+  // a product below 2^53 is exact as a double: one BigInt instead of three
+  const req = j.req * e;
+  t.mem_req_byte_s += req < 2 ** 53 ? BigInt(req) : BigInt(j.req) * BigInt(e);
+  if (j.used > 0) {
+    const used = j.used * e;
+    t.mem_used_byte_s += used < 2 ** 53 ? BigInt(used) : BigInt(j.used) * BigInt(e);
+  }
+}
+
+// The job's counts and seconds into t (all but the byte-seconds).
+function addCounts(t: Totals, j: PendingJob): void {
+  const e = j.elapsed;
+  t.jobs++;
+  if (j.failed) t.failed_jobs++;
+  if (j.gpus > 0) {
+    t.gpu_jobs++;
+    t.gpu_elapsed_s += e;
+  }
+  t.cpu_s += j.cpus * e;
+  t.elapsed_s += e;
+  t.gpu_s += j.gpus * e;
 }
 
 const NONNEG_INT = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -108,28 +154,41 @@ export function pendingJob(rec: Rec): { cluster: string; job: PendingJob } {
   if (typeof account !== 'string') throw new BadInput(`'account' ${JSON.stringify(account)} is not a string`);
   if (/[\u0000-\u001f\u007f-\u009f\ufffd]/.test(account)) throw new BadInput(`'account' ${JSON.stringify(account)} is not an account name (control characters or invalid UTF-8)`);
   const end = rec['end'] as string;
-  for (const f of ['elapsed_s', 'cpus', 'gpus']) {
-    if (!NONNEG_INT(rec[f])) throw new BadInput(`'${f}' ${JSON.stringify(rec[f])} is not a whole number`);
-  }
-  if (!NONNEG(rec['req_mem_bytes'])) throw new BadInput(`'req_mem_bytes' ${JSON.stringify(rec['req_mem_bytes'])} is not a number of bytes`);
-  if (rec['max_rss_bytes'] !== null && rec['max_rss_bytes'] !== undefined && !NONNEG(rec['max_rss_bytes'])) {
-    throw new BadInput(`'max_rss_bytes' ${JSON.stringify(rec['max_rss_bytes'])} is not a number of bytes or null`);
-  }
+  const elapsed = rec['elapsed_s'];
+  const cpus = rec['cpus'];
+  const gpus = rec['gpus'];
+  if (!NONNEG_INT(elapsed)) throw new BadInput(`'elapsed_s' ${JSON.stringify(elapsed)} is not a whole number`);
+  if (!NONNEG_INT(cpus)) throw new BadInput(`'cpus' ${JSON.stringify(cpus)} is not a whole number`);
+  if (!NONNEG_INT(gpus)) throw new BadInput(`'gpus' ${JSON.stringify(gpus)} is not a whole number`);
+  const req = rec['req_mem_bytes'];
+  if (!NONNEG(req)) throw new BadInput(`'req_mem_bytes' ${JSON.stringify(req)} is not a number of bytes`);
+  const rss = rec['max_rss_bytes'] ?? null;
+  if (rss !== null && !NONNEG(rss)) throw new BadInput(`'max_rss_bytes' ${JSON.stringify(rss)} is not a number of bytes or null`);
   if (rec['nodes'] !== undefined && !NONNEG_INT(rec['nodes'])) throw new BadInput(`'nodes' ${JSON.stringify(rec['nodes'])} is not a whole number`);
-  const limit = jobLimitProblem({
-    cpus: rec['cpus'] as number,
-    nodes: (rec['nodes'] as number | undefined) ?? 0,
-    gpus: rec['gpus'] as number,
-    elapsed_s: rec['elapsed_s'] as number,
-    req_mem_bytes: rec['req_mem_bytes'] as number,
-    max_rss_bytes: (rec['max_rss_bytes'] as number | null | undefined) ?? null,
-  });
+  const nodes = (rec['nodes'] as number | undefined) ?? 0;
+  const L = JOB_LIMITS;
+  // every value within its limit (the usual job), else jobLimitProblem says which is not
+  const within = cpus <= L.cpus && nodes <= L.nodes && gpus <= L.gpus && elapsed <= L.elapsed_s && req <= L.req_mem_bytes &&
+    (rss === null || rss <= L.max_rss_bytes) && cpus * elapsed <= L.product && gpus * elapsed <= L.product;
+  const limit = within ? undefined : jobLimitProblem({ cpus, nodes, gpus, elapsed_s: elapsed, req_mem_bytes: req, max_rss_bytes: rss });
   if (limit !== undefined) throw new BadInput(`${limit}: its totals could not stay exact`);
   if (typeof rec['state'] !== 'string') throw new BadInput(`'state' is missing or not a string`);
   if (rec['failed'] !== undefined && typeof rec['failed'] !== 'boolean') throw new BadInput(`'failed' is not true or false`);
   return {
     cluster,
-    job: { code, month, day: end.slice(8, 10), user, account, totals: jobTotals(rec as unknown as JobRecord) },
+    job: {
+      code,
+      month,
+      day: end.slice(8, 10),
+      user,
+      account,
+      elapsed,
+      cpus,
+      gpus,
+      req: Math.round(req),
+      used: Math.round(rss ?? 0),
+      failed: rec['failed'] === true || FAILED_STATES.has(rec['state'] as string),
+    },
   };
 }
 
@@ -173,37 +232,104 @@ export interface Delta {
   accounts: Map<string, AccountBins>;
 }
 
-export function computeDelta(jobs: readonly PendingJob[], seen: (month: string) => SeenSet): Delta {
-  const d: Delta = { newJobs: 0, duplicates: 0, keys: new Map(), days: new Map(), accounts: new Map() };
+// The jobs' delta, added to `d` (the delta of a group of segments so far: its keys count as
+// seen). `touched`, if given, gains the months and users the jobs add to.
+export function computeDelta(jobs: readonly PendingJob[], seen: (month: string) => SeenSet, d: Delta = emptyDelta(), touched?: Touched): Delta {
+  const pend = new Map<Totals, Pending>();
+  // what the last job's month looked up: a window's jobs are mostly of one month
+  let month: string | undefined;
+  let stored = new SeenSet();
+  let batch: KeyBatch | undefined;
+  let users: Map<string, Map<string, Totals>> | undefined;
+  let accounts: AccountBins | undefined;
   for (const j of jobs) {
-    let batch = d.keys.get(j.month);
-    if (seen(j.month).has(j.code) || batch?.has(j.code) === true) {
+    if (j.month !== month) {
+      month = j.month;
+      stored = seen(month);
+      batch = d.keys.get(month);
+      users = d.days.get(month);
+      accounts = d.accounts.get(month);
+    }
+    if (stored.has(j.code) || batch?.has(j.code) === true) {
       d.duplicates++;
       continue;
     }
-    if (batch === undefined) d.keys.set(j.month, (batch = new KeyBatch()));
+    if (batch === undefined) d.keys.set(month, (batch = new KeyBatch()));
     batch.add(j.code);
     d.newJobs++;
-    let users = d.days.get(j.month);
-    if (users === undefined) d.days.set(j.month, (users = new Map()));
+    touched?.months.add(month);
+    touched?.users.add(j.user);
+    // the accumulation: month → user → day
+    if (users === undefined) d.days.set(month, (users = new Map()));
     let days = users.get(j.user);
     if (days === undefined) users.set(j.user, (days = new Map()));
-    const t = days.get(j.day);
-    if (t === undefined) days.set(j.day, { ...j.totals });
-    else addTotals(t, j.totals);
-    addAccount(d.accounts, j);
+    addToDay(days, j, pend);
+    // and the same job by account: month → account → user → day
+    if (accounts === undefined) d.accounts.set(month, (accounts = new Map()));
+    let byUser = accounts.get(j.account);
+    if (byUser === undefined) accounts.set(j.account, (byUser = new Map()));
+    let accountDays = byUser.get(j.user);
+    if (accountDays === undefined) byUser.set(j.user, (accountDays = new Map()));
+    addToDay(accountDays, j, pend);
+  }
+  for (const [t, p] of pend) {
+    if (p.req > 0) t.mem_req_byte_s += BigInt(p.req);
+    if (p.used > 0) t.mem_used_byte_s += BigInt(p.used);
   }
   return d;
 }
 
-function addAccount(into: Map<string, AccountBins>, j: PendingJob): void {
-  let accounts = into.get(j.month);
-  if (accounts === undefined) into.set(j.month, (accounts = new Map()));
-  let users = accounts.get(j.account);
-  if (users === undefined) accounts.set(j.account, (users = new Map()));
-  let days = users.get(j.user);
-  if (days === undefined) users.set(j.user, (days = new Map()));
-  addInto(days, j.day, j.totals);
+// The job into its day's bin of `days`: counts at once, byte-seconds as doubles while the sum
+// stays below 2^53 (exact), into the BigInt past that (the doubles left go in at the end of
+// computeDelta).
+function addToDay(days: Map<string, Totals>, j: PendingJob, pend: Map<Totals, Pending>): void {
+  let t = days.get(j.day);
+  let p: Pending | undefined;
+  if (t === undefined) {
+    days.set(j.day, (t = zeroTotals()));
+    pend.set(t, (p = { req: 0, used: 0 }));
+  } else p = pend.get(t) ?? setPending(pend, t);
+  addCounts(t, j);
+  const req = j.req * j.elapsed;
+  if (req < 2 ** 53 && p.req + req < 2 ** 53) p.req += req;
+  else {
+    t.mem_req_byte_s += BigInt(p.req) + BigInt(j.req) * BigInt(j.elapsed);
+    p.req = 0;
+  }
+  const used = j.used * j.elapsed;
+  if (used < 2 ** 53 && p.used + used < 2 ** 53) p.used += used;
+  else {
+    t.mem_used_byte_s += BigInt(p.used) + BigInt(j.used) * BigInt(j.elapsed);
+    p.used = 0;
+  }
+}
+
+// Byte-seconds of a bin not yet added to its BigInts (computeDelta).
+interface Pending {
+  req: number;
+  used: number;
+}
+
+function setPending(pend: Map<Totals, Pending>, t: Totals): Pending {
+  const p = { req: 0, used: 0 };
+  pend.set(t, p);
+  return p;
+}
+
+export function emptyDelta(): Delta {
+  return { newJobs: 0, duplicates: 0, keys: new Map(), days: new Map(), accounts: new Map() };
+}
+
+export interface Touched {
+  months: Set<string>;
+  users: Set<string>;
+}
+
+// The map under key in a cache of maps, made empty on first use.
+function cached<V>(maps: Map<string, Map<string, V>>, key: string): Map<string, V> {
+  let m = maps.get(key);
+  if (m === undefined) maps.set(key, (m = new Map()));
+  return m;
 }
 
 function addInto(map: Map<string, Totals>, key: string, t: Totals): void {
@@ -222,6 +348,12 @@ class Cache {
   dailyText = new Map<string, DailyText>();
   accounts = new Map<string, AccountBins>();
   accountText = new Map<string, Map<string, DailyText>>();
+  // per month and year: each user's totals (the sum of the daily bins), each account's, and the
+  // text of their lines
+  monthly = new Map<string, UserSums>();
+  monthlyAccounts = new Map<string, AccountSums>();
+  monthlyText = new Map<string, PeriodText>();
+  yearlyText = new Map<string, PeriodText>();
   yearly = new Map<string, UserSums>();
   yearlyAccounts = new Map<string, AccountSums>();
   ledger: ChunkLedger | undefined;
@@ -236,8 +368,12 @@ class Cache {
     this.dailyText.clear();
     this.accounts.clear();
     this.accountText.clear();
+    this.monthly.clear();
+    this.monthlyAccounts.clear();
+    this.monthlyText.clear();
     this.yearly.clear();
     this.yearlyAccounts.clear();
+    this.yearlyText.clear();
     this.ledger = undefined;
     this.dirty = undefined;
     this.used.clear();
@@ -258,6 +394,9 @@ class Cache {
         this.dailyText.delete(m);
         this.accounts.delete(m);
         this.accountText.delete(m);
+        this.monthly.delete(m);
+        this.monthlyAccounts.delete(m);
+        this.monthlyText.delete(m);
       }
     }
   }
@@ -275,12 +414,29 @@ interface Context {
   crash: (p: CrashPoint) => void;
   optout: { list: Set<string> | undefined; home: Map<string, boolean> };
   clusters: Map<string, ClusterState>;
+  // what is held back until the next group commit, in input order: segments (each prints its
+  // commit record) and the lines of other kinds that came between them
+  held: Array<Segment | string>;
+  heldJobs: number;
+  heldSince: number;
+  batch: number;
+}
+
+// A run of a cluster's jobs closed by its window's chunk-done, or by --batch (no window): one
+// commit record each, all or nothing with the window's ledger entry.
+interface Segment {
+  jobs: PendingJob[];
+  chunk: PendingChunk | undefined;
+  rec: CommitRecord;
 }
 
 interface ClusterState {
   store: ClusterStore;
   cache: Cache;
+  // jobs read since the last segment closed
   jobs: PendingJob[];
+  // closed segments waiting for the group commit
+  segments: Segment[];
   lastFlush: number;
   fence: () => void;
   stats: { read: number; added: number; duplicates: number; commits: number; written: number; flushed: number };
@@ -293,6 +449,7 @@ function clusterState(ctx: Context, cluster: string): ClusterState {
       store: new ClusterStore(ctx.root, cluster, ctx.crash),
       cache: new Cache(),
       jobs: [],
+      segments: [],
       lastFlush: Date.now(),
       fence: () => undefined,
       stats: { read: 0, added: 0, duplicates: 0, commits: 0, written: 0, flushed: 0 },
@@ -302,16 +459,19 @@ function clusterState(ctx: Context, cluster: string): ClusterState {
   return st;
 }
 
-// Without the lock: can the cache alone prove that the transaction changes nothing? The store only
+// Without the lock: can the cache alone prove that the segments change nothing? The store only
 // grows (keys are added, windows marked done), so what any earlier state holds, the current holds.
-function provablyNothingNew(cache: Cache, jobs: readonly PendingJob[], chunk: PendingChunk | undefined): boolean {
+function provablyNothingNew(cache: Cache, segments: readonly Segment[]): boolean {
   if (cache.txn === undefined) return false;
-  for (const j of jobs) {
-    const s = cache.seen.get(j.month);
-    if (s === undefined || !s.has(j.code)) return false;
+  for (const seg of segments) {
+    for (const j of seg.jobs) {
+      const s = cache.seen.get(j.month);
+      if (s === undefined || !s.has(j.code)) return false;
+    }
+    if (seg.chunk === undefined) continue;
+    if (cache.ledger === undefined || recordChunk(cache.ledger, [seg.chunk.start, seg.chunk.end], seg.chunk.settled) !== undefined) return false;
   }
-  if (chunk === undefined) return true;
-  return cache.ledger !== undefined && recordChunk(cache.ledger, [chunk.start, chunk.end], chunk.settled) === undefined;
+  return true;
 }
 
 // Users who opted out (config/optout.txt, ~user/.slurm_scoreboard_optout) are never named in what
@@ -328,41 +488,83 @@ function visibleUsers(ctx: Context, users: string[]): { shown: string[]; hidden:
   return { shown, hidden: users.length - shown.length };
 }
 
-async function transact(ctx: Context, cluster: string, chunk: PendingChunk | undefined): Promise<void> {
+// Group commit: the segments closed since the last commit wait, so that one transaction (its
+// fsyncs, the month's files written again) serves many windows. They commit when they hold
+// GROUP_JOBS jobs (--batch if smaller: more held costs memory, ~3 KB of heap a job), when
+// the first of them has waited GROUP_MS, when the input has been quiet for QUIET_MS (a live pipeline, or a gate waiting for this very commit) and at the end of the input.
+// Each window is still all or nothing with its jobs; its commit record goes out only once it is
+// durable, in input order with the lines that pass through.
+const GROUP_MS = 1000;
+const GROUP_JOBS = 25_000;
+const QUIET_MS = 20;
+
+// Closes the cluster's open jobs into a segment, ended by `chunk` (its window) or by --batch.
+function hold(ctx: Context, cluster: string, chunk: PendingChunk | undefined): void {
   const st = clusterState(ctx, cluster);
   const jobs = st.jobs;
   st.jobs = [];
-  st.stats.read += jobs.length;
-  const rec: CommitRecord = {
-    kind: 'commit',
-    cluster,
-    processed: jobs.length,
-    new_jobs: 0,
-    duplicates: jobs.length,
-    months_changed: [],
-    users_changed: [],
-    chunks_done: chunk === undefined ? 0 : 1,
-    users_hidden: 0,
-    ...(chunk === undefined ? {} : { chunk: chunkId({ cluster, start: chunk.start, end: chunk.end }), settled: chunk.settled }),
-    txn: null,
+  const seg: Segment = {
+    jobs,
+    chunk,
+    rec: {
+      kind: 'commit',
+      cluster,
+      processed: jobs.length,
+      new_jobs: 0,
+      duplicates: jobs.length,
+      months_changed: [],
+      users_changed: [],
+      chunks_done: chunk === undefined ? 0 : 1,
+      users_hidden: 0,
+      ...(chunk === undefined ? {} : { chunk: chunkId({ cluster, start: chunk.start, end: chunk.end }), settled: chunk.settled }),
+      txn: null,
+    },
   };
-  if (!provablyNothingNew(st.cache, jobs, chunk)) {
-    const flush = Date.now() - st.lastFlush >= ctx.flushMs;
-    await underLock(ctx, st, () => {
-      addJobs(ctx, st, jobs, chunk, rec);
-      if (flush) flushUsers(ctx, st);
-    });
+  st.segments.push(seg);
+  if (ctx.held.length === 0) ctx.heldSince = Date.now();
+  ctx.held.push(seg);
+  ctx.heldJobs += jobs.length;
+}
+
+// Is it time for the group commit (but for the quiet input and the end, which call it anyway)?
+function groupFull(ctx: Context): boolean {
+  return ctx.heldJobs >= Math.min(ctx.batch, GROUP_JOBS) || (ctx.held.length > 0 && Date.now() - ctx.heldSince >= GROUP_MS);
+}
+
+// Commits every cluster's held segments, one transaction a cluster; then prints what was held.
+async function commitHeld(ctx: Context): Promise<void> {
+  const held = ctx.held;
+  ctx.held = [];
+  ctx.heldJobs = 0;
+  for (const st of ctx.clusters.values()) if (st.segments.length > 0) await transact(ctx, st);
+  for (const h of held) {
+    if (typeof h === 'string') ctx.out.line(h);
+    else ctx.out.record(h.rec);
   }
-  st.stats.added += rec.new_jobs;
-  st.stats.duplicates += rec.duplicates;
-  st.stats.commits++;
-  ctx.out.record(rec);
-  // Each commit goes out at once: what reads it (an ack, a log) should not wait for 64 KB of them.
+  // Commits go out at once: what reads them (an ack, a log) should not wait for 64 KB of them.
   await ctx.out.flush();
 }
 
+async function transact(ctx: Context, st: ClusterState): Promise<void> {
+  const segments = st.segments;
+  st.segments = [];
+  if (!provablyNothingNew(st.cache, segments)) {
+    const flush = Date.now() - st.lastFlush >= ctx.flushMs;
+    await underLock(ctx, st, async () => {
+      await addJobs(ctx, st, segments);
+      if (flush) await flushUsers(ctx, st);
+    });
+  }
+  for (const { rec } of segments) {
+    st.stats.read += rec.processed;
+    st.stats.added += rec.new_jobs;
+    st.stats.duplicates += rec.duplicates;
+    st.stats.commits++;
+  }
+}
+
 // Runs work under the cluster's lock, after recovery, with the cache made current.
-async function underLock(ctx: Context, st: ClusterState, work: (fence: () => void) => void): Promise<void> {
+async function underLock(ctx: Context, st: ClusterState, work: (fence: () => void) => Promise<void>): Promise<void> {
   const { store, cache } = st;
   const lock = await acquireLock(store.lockPath, {
     tool: 'sb-reduce',
@@ -387,7 +589,7 @@ async function underLock(ctx: Context, st: ClusterState, work: (fence: () => voi
       lock.beat();
     };
     try {
-      work(st.fence);
+      await work(st.fence);
     } catch (err) {
       cache.clear(undefined);
       throw err;
@@ -399,20 +601,21 @@ async function underLock(ctx: Context, st: ClusterState, work: (fence: () => voi
 }
 
 // Commits files plus a new txn id; the cache follows.
-function commitFiles(st: ClusterState, writes: FileWrite[], asof: string): string {
+async function commitFiles(st: ClusterState, writes: FileWrite[], asof: string): Promise<string> {
   const next = newTxnId();
   const txnText = JSON.stringify({ txn: next, asof }) + '\n';
   writes.push({ file: st.store.txnPath, data: txnText });
-  st.store.commit(next, writes, st.fence);
+  await st.store.commit(next, writes, st.fence);
   st.cache.txn = txnText;
   st.stats.written += writes.length;
   return next;
 }
 
-// The transaction of one batch of jobs and the window closing it (if any): dedupe state, daily,
-// monthly and yearly rollups of every month it touches, the chunk ledger, and the users whose
-// all-time file is now behind.
-function addJobs(ctx: Context, st: ClusterState, jobs: PendingJob[], chunk: PendingChunk | undefined, rec: CommitRecord): void {
+// The transaction of a group of segments (each a batch of jobs and the window closing it, if
+// any): dedupe state, daily, monthly and yearly rollups of every month it touches, the chunk
+// ledger, and the users whose all-time file is now behind. Each segment's commit record says
+// what it added, after the segments before it.
+async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segment[]): Promise<void> {
   const { store, cache } = st;
   const seenOf = (month: string): SeenSet => {
     cache.touch(month);
@@ -420,12 +623,22 @@ function addJobs(ctx: Context, st: ClusterState, jobs: PendingJob[], chunk: Pend
     if (s === undefined) cache.seen.set(month, (s = store.readSeen(month)));
     return s;
   };
-  const delta = computeDelta(jobs, seenOf);
-  rec.new_jobs = delta.newJobs;
-  rec.duplicates = delta.duplicates;
+  const delta = emptyDelta();
   cache.ledger ??= store.readLedger();
-  const ledger = chunk === undefined ? undefined : recordChunk(cache.ledger, [chunk.start, chunk.end], chunk.settled);
-  if (delta.newJobs === 0 && ledger === undefined) return;
+  let ledger: ChunkLedger | undefined;
+  const changed: Array<{ seg: Segment; touched: Touched }> = [];
+  for (const seg of segments) {
+    const { rec, chunk } = seg;
+    const before = delta.newJobs;
+    const touched: Touched = { months: new Set(), users: new Set() };
+    computeDelta(seg.jobs, seenOf, delta, touched);
+    rec.new_jobs = delta.newJobs - before;
+    rec.duplicates = rec.processed - rec.new_jobs;
+    const next = chunk === undefined ? undefined : recordChunk(ledger ?? cache.ledger, [chunk.start, chunk.end], chunk.settled);
+    if (next !== undefined) ledger = next;
+    if (rec.new_jobs > 0 || next !== undefined) changed.push({ seg, touched });
+  }
+  if (changed.length === 0) return;
 
   const asof = formatTime(Math.floor(Date.now() / 1000));
   const writes: FileWrite[] = [];
@@ -443,13 +656,21 @@ function addJobs(ctx: Context, st: ClusterState, jobs: PendingJob[], chunk: Pend
       const file = store.readDailyFile(month);
       cache.daily.set(month, (daily = file.users));
       cache.accounts.set(month, (accounts = file.accounts ?? new Map()));
+      // what was kept of the month was of other versions of its files
       cache.dailyText.delete(month);
       cache.accountText.delete(month);
+      cache.monthly.delete(month);
+      cache.monthlyAccounts.delete(month);
+      cache.monthlyText.delete(month);
     }
-    let accountText = cache.accountText.get(month);
-    if (accountText === undefined) cache.accountText.set(month, (accountText = new Map()));
-    let text = cache.dailyText.get(month);
-    if (text === undefined) cache.dailyText.set(month, (text = new Map()));
+    const text = cached(cache.dailyText, month);
+    const accountText = cached(cache.accountText, month);
+    let sums = cache.monthly.get(month);
+    if (sums === undefined) cache.monthly.set(month, (sums = monthFromDaily(daily)));
+    let accountSums = cache.monthlyAccounts.get(month);
+    if (accountSums === undefined) cache.monthlyAccounts.set(month, (accountSums = accountsFromDaily(accounts)));
+    let monthText = cache.monthlyText.get(month);
+    if (monthText === undefined) cache.monthlyText.set(month, (monthText = periodText()));
     const yearDelta = years.get(month.slice(0, 4)) ?? new Map<string, Totals>();
     years.set(month.slice(0, 4), yearDelta);
     for (const [user, days] of delta.days.get(month) as Map<string, Map<string, Totals>>) {
@@ -459,29 +680,36 @@ function addJobs(ctx: Context, st: ClusterState, jobs: PendingJob[], chunk: Pend
       for (const [day, t] of days) {
         addInto(bins, day, t);
         addInto(yearDelta, user, t);
+        addInto(sums, user, t);
         text.get(user)?.delete(day);
       }
+      monthText.users.delete(user);
     }
     const yearAccounts = yearAccountDeltas.get(month.slice(0, 4)) ?? new Map<string, UserSums>();
     yearAccountDeltas.set(month.slice(0, 4), yearAccounts);
     for (const [account, us] of delta.accounts.get(month) as AccountBins) {
       let bins = accounts.get(account);
       if (bins === undefined) accounts.set(account, (bins = new Map()));
+      let ms = accountSums.get(account);
+      if (ms === undefined) accountSums.set(account, (ms = new Map()));
       let ya = yearAccounts.get(account);
       if (ya === undefined) yearAccounts.set(account, (ya = new Map()));
-      const text = accountText.get(account);
+      const dayText = accountText.get(account);
+      const rowText = monthText.accounts.get(account);
       for (const [user, days] of us) {
         let ub = bins.get(user);
         if (ub === undefined) bins.set(user, (ub = new Map()));
         for (const [day, t] of days) {
           addInto(ub, day, t);
+          addInto(ms, user, t);
           addInto(ya, user, t);
-          text?.get(user)?.delete(day);
+          dayText?.get(user)?.delete(day);
         }
+        rowText?.delete(user);
       }
     }
     writes.push({ file: store.dailyPath(month), data: formatDaily(store.cluster, month, daily, text, accounts, accountText) });
-    writes.push({ file: store.monthlyPath(month), data: formatPeriod(store.cluster, 'month', month, asof, monthFromDaily(daily), accountsFromDaily(accounts)) });
+    writes.push({ file: store.monthlyPath(month), data: formatPeriod(store.cluster, 'month', month, asof, sums, accountSums, monthText) });
   }
   for (const [year, yd] of [...years].sort()) {
     let sums = cache.yearly.get(year);
@@ -490,34 +718,47 @@ function addJobs(ctx: Context, st: ClusterState, jobs: PendingJob[], chunk: Pend
       const file = store.readPeriod(store.yearlyPath(year));
       cache.yearly.set(year, (sums = file?.users ?? new Map()));
       cache.yearlyAccounts.set(year, (accounts = file?.accounts ?? new Map()));
+      cache.yearlyText.delete(year);
     }
-    for (const [user, t] of yd) addInto(sums, user, t);
+    let yearText = cache.yearlyText.get(year);
+    if (yearText === undefined) cache.yearlyText.set(year, (yearText = periodText()));
+    for (const [user, t] of yd) {
+      addInto(sums, user, t);
+      yearText.users.delete(user);
+    }
     for (const [account, us] of yearAccountDeltas.get(year) ?? []) {
       let mine = accounts.get(account);
       if (mine === undefined) accounts.set(account, (mine = new Map()));
-      for (const [user, t] of us) addInto(mine, user, t);
+      const rowText = yearText.accounts.get(account);
+      for (const [user, t] of us) {
+        addInto(mine, user, t);
+        rowText?.delete(user);
+      }
     }
-    writes.push({ file: store.yearlyPath(year), data: formatPeriod(store.cluster, 'year', year, asof, sums, accounts) });
+    writes.push({ file: store.yearlyPath(year), data: formatPeriod(store.cluster, 'year', year, asof, sums, accounts, yearText) });
   }
   const dirty = (cache.dirty ??= store.readDirty());
   const newlyDirty = [...users].filter((u) => !dirty.has(u));
   if (newlyDirty.length > 0) writes.push({ file: store.dirtyPath, data: formatDirty([...dirty, ...newlyDirty]) });
   if (ledger !== undefined) writes.push({ file: store.ledgerFile, data: formatLedger(store.cluster, ledger) });
-  rec.txn = commitFiles(st, writes, asof);
+  const txn = await commitFiles(st, writes, asof);
 
   for (const [m, s] of newSeen) cache.seen.set(m, s);
   if (ledger !== undefined) cache.ledger = ledger;
   for (const u of newlyDirty) dirty.add(u);
-  rec.months_changed = [...delta.days.keys()].sort();
-  const v = visibleUsers(ctx, [...users].sort());
-  rec.users_changed = v.shown;
-  rec.users_hidden = v.hidden;
+  for (const { seg, touched } of changed) {
+    seg.rec.txn = txn;
+    seg.rec.months_changed = [...touched.months].sort();
+    const v = visibleUsers(ctx, [...touched.users].sort());
+    seg.rec.users_changed = v.shown;
+    seg.rec.users_hidden = v.hidden;
+  }
 }
 
 // Brings agg/users/<user>.json up to date for the users the dirty list names: each is the sum of
 // that user's rows in the yearly files, so it is derived, never added to, and a crash at any point
 // leaves the list in place for the next run.
-function flushUsers(ctx: Context, st: ClusterState): void {
+async function flushUsers(ctx: Context, st: ClusterState): Promise<void> {
   const { store, cache } = st;
   st.lastFlush = Date.now();
   const dirty = (cache.dirty ??= store.readDirty());
@@ -534,7 +775,7 @@ function flushUsers(ctx: Context, st: ClusterState): void {
   const asof = formatTime(Math.floor(Date.now() / 1000));
   const writes: FileWrite[] = [...dirty].sort().map((u) => ({ file: store.userPath(u), data: formatUserFile(u, store.cluster, asof, all.get(u) ?? zeroTotals()) }));
   writes.push({ file: store.dirtyPath, data: formatDirty([]) });
-  commitFiles(st, writes, asof);
+  await commitFiles(st, writes, asof);
   st.stats.flushed += dirty.size;
   cache.dirty = new Set();
   if (ctx.verbose) ctx.report.info(`${store.cluster}: brought ${dirty.size} all-time user files up to date`);
@@ -557,6 +798,10 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
     crash: crashHook(io.env),
     optout: { list: undefined, home: new Map() },
     clusters: new Map(),
+    held: [],
+    heldJobs: 0,
+    heldSince: 0,
+    batch,
   };
   if ([args['check'], args['rebuild'], args['fill-accounts']].filter((x) => x === true).length > 1) throw new UsageError('give one of --check, --rebuild and --fill-accounts');
   if (args['fill-accounts'] === true) {
@@ -565,13 +810,13 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
     await forEachRecord(await input(args._[0]), out, report, {
       job: (rec) => {
         const { cluster, job } = pendingJob(rec);
-        refetch.job(cluster, job);
+        refetch.job(cluster, { code: job.code, month: job.month, day: job.day, user: job.user, account: job.account, totals: pendingTotals(job) });
       },
       'chunk-done': (rec) => {
         const { cluster, chunk } = pendingChunk(rec);
         refetch.window(cluster, chunk.start, chunk.end);
       },
-    });
+    }, undefined, { fast: readJobLine });
     const status = await commitFills(refetch, root, out, report, { waitMs: ctx.waitMs, staleMs: ctx.staleMs });
     await out.flush();
     return status;
@@ -586,21 +831,41 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
     return checkStore(root, report);
   }
   const started = Date.now();
-  await forEachRecord(await input(args._[0]), out, report, {
-    job: async (rec) => {
-      const { cluster, job } = pendingJob(rec);
-      const st = clusterState(ctx, cluster);
-      st.jobs.push(job);
-      if (st.jobs.length >= batch) await transact(ctx, cluster, undefined);
+  await forEachRecord(
+    await input(args._[0]),
+    out,
+    report,
+    {
+      job: async (rec) => {
+        const { cluster, job } = pendingJob(rec);
+        const st = clusterState(ctx, cluster);
+        st.jobs.push(job);
+        if (st.jobs.length >= batch) {
+          hold(ctx, cluster, undefined);
+          await commitHeld(ctx);
+        }
+      },
+      'chunk-done': async (rec) => {
+        const { cluster, chunk } = pendingChunk(rec);
+        hold(ctx, cluster, chunk);
+        if (groupFull(ctx)) await commitHeld(ctx);
+      },
     },
-    'chunk-done': async (rec) => {
-      const { cluster, chunk } = pendingChunk(rec);
-      await transact(ctx, cluster, chunk);
+    undefined,
+    {
+      fast: readJobLine,
+      // lines of other kinds keep their place among the commit records held back
+      pass: (text) => {
+        if (ctx.held.length > 0) ctx.held.push(text);
+        else out.line(text);
+      },
+      idle: { ms: QUIET_MS, pending: () => ctx.held.length > 0, run: () => commitHeld(ctx) },
     },
-  });
-  for (const [cluster, st] of ctx.clusters) if (st.jobs.length > 0) await transact(ctx, cluster, undefined);
+  );
+  for (const [cluster, st] of ctx.clusters) if (st.jobs.length > 0) hold(ctx, cluster, undefined);
+  if (ctx.held.length > 0) await commitHeld(ctx);
   for (const st of ctx.clusters.values()) {
-    if (st.cache.dirty === undefined || st.cache.dirty.size > 0) await underLock(ctx, st, () => flushUsers(ctx, st));
+    if (st.cache.dirty === undefined || st.cache.dirty.size > 0) await underLock(ctx, st, async () => flushUsers(ctx, st));
     // the retry list forgets what is done now (at the end: sb-sacct upstream has exited)
     const dropped = compactFailed(failedPath(root, st.store.cluster), st.store.cluster, st.store.readLedger().done);
     if (dropped > 0 && ctx.verbose) report.info(`${st.store.cluster}: ${dropped} window(s) of the failure ledger are done now; dropped from it`);

@@ -6,19 +6,44 @@ export function formatTime(sec: number): string {
   return new Date(sec * 1000).toISOString().slice(0, 19) + 'Z';
 }
 
-const ISO_Z = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
-
 // Strict record time (`2024-01-01T00:00:00Z`) → epoch seconds, or undefined if not that form.
+// Read by character codes: every job record has two or three of these.
 export function parseTime(text: string): number | undefined {
-  const m = ISO_Z.exec(text);
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return undefined;
-  // setUTCFullYear: Date.UTC reads years 0-99 as 1900-1999
-  const date = new Date(Date.UTC(2000, mo - 1, d, h, mi, s));
-  date.setUTCFullYear(y, mo - 1, d);
-  if (date.getUTCDate() !== d) return undefined;
-  return date.getTime() / 1000;
+  if (text.length !== 20 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 90) return undefined;
+  const y = digits(text, 0, 4);
+  const mo = digits(text, 5, 2);
+  const d = digits(text, 8, 2);
+  const h = digits(text, 11, 2);
+  const mi = digits(text, 14, 2);
+  const s = digits(text, 17, 2);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) return undefined;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (d > (mo === 2 ? (leap ? 29 : 28) : MONTH_DAYS[mo - 1] as number)) return undefined;
+  return daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+}
+
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+// n decimal digits at i as a number, or -1 if one is not a digit.
+function digits(text: string, i: number, n: number): number {
+  let v = 0;
+  for (let k = i; k < i + n; k++) {
+    const c = text.charCodeAt(k) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+// Days since 1970-01-01 of a date of the proleptic Gregorian calendar (H. Hinnant's
+// days_from_civil), as Date.UTC counts them.
+function daysFromCivil(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
 }
 
 const ISO_OFFSET = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:?\d{2})$/;

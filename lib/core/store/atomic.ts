@@ -16,6 +16,42 @@ export function writeDurable(file: string, data: string | Buffer, mode = 0o644):
   }
 }
 
+// writeDurable of many files, `parallel` at a time; returns once every one is on disk.
+export async function writeDurableAll(files: ReadonlyArray<{ file: string; data: string | Buffer }>, parallel = 16): Promise<void> {
+  await eachLimited(files.length, parallel, async (i) => {
+    const { file, data } = files[i] as { file: string; data: string | Buffer };
+    const fh = await open(file, 'w', 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  });
+}
+
+// fsyncDir of each directory, all at once.
+export async function fsyncDirsAll(dirs: readonly string[]): Promise<void> {
+  await Promise.all(
+    dirs.map(async (dir) => {
+      let fh;
+      try {
+        fh = await open(dir, 'r');
+      } catch {
+        return;
+      }
+      try {
+        await fh.sync();
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EINVAL' && code !== 'EBADF' && code !== 'ENOTSUP') throw err;
+      } finally {
+        await fh.close();
+      }
+    }),
+  );
+}
+
 // A rename or unlink is durable only once its directory is synced.
 export function fsyncDir(dir: string): void {
   let fd: number;

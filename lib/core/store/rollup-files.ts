@@ -56,20 +56,48 @@ export function sumUsers(users: UserSums): Totals {
 
 // A monthly (period 'month', 'YYYY-MM') or yearly ('year', 'YYYY') file: one user a line.
 // With `accounts`, the member "accounts":{"<account>":{"<user>":<Totals JSON>}} after
-// cluster_totals, one account a line.
-export function formatPeriod(cluster: string, period: 'month' | 'year', value: string, asof: string, users: UserSums, accounts?: AccountSums): string {
+// cluster_totals, one account a line. `text`, if given, keeps each user's line and each
+// account's entry of each user between calls (a writer that rewrites the file often deletes
+// those whose totals it changed): only those are serialized again.
+export function formatPeriod(
+  cluster: string,
+  period: 'month' | 'year',
+  value: string,
+  asof: string,
+  users: UserSums,
+  accounts?: AccountSums,
+  text: PeriodText = periodText(),
+): string {
   const head = JSON.stringify({ asof, cluster, [period]: value, schema_version: ROLLUP_SCHEMA });
-  const rows = [...users.keys()].sort(byName).map((u) => JSON.stringify({ username: u, ...userRow(users.get(u) as Totals) }));
-  const acc = accounts === undefined ? '' : `,"accounts":{${linesOf([...accounts.keys()].sort(byName).map((a) => `${JSON.stringify(a)}:${sumsText(accounts.get(a) as UserSums)}`))}}`;
+  const rows = text.users;
+  const lines = [...users.keys()].sort(byName).map((u) => {
+    let line = rows.get(u);
+    if (line === undefined) rows.set(u, (line = JSON.stringify({ username: u, ...userRow(users.get(u) as Totals) })));
+    return line;
+  });
+  let acc = '';
+  if (accounts !== undefined) {
+    const accountLines = [...accounts.keys()].sort(byName).map((a) => {
+      let cache = text.accounts.get(a);
+      if (cache === undefined) text.accounts.set(a, (cache = new Map()));
+      return `${JSON.stringify(a)}:${sumsText(accounts.get(a) as UserSums, cache)}`;
+    });
+    acc = `,"accounts":{${linesOf(accountLines)}}`;
+  }
   const tail = `],"cluster_totals":${totalsText(sumUsers(users))}${acc}}`;
-  return `${head.slice(0, -1)},"users":[${rows.length > 0 ? '\n' + rows.join(',\n') + '\n' : ''}${tail}\n`;
+  return `${head.slice(0, -1)},"users":[${lines.length > 0 ? '\n' + lines.join(',\n') + '\n' : ''}${tail}\n`;
 }
 
 const linesOf = (rows: string[]): string => (rows.length > 0 ? '\n' + rows.join(',\n') + '\n' : '');
 
-// {"<user>":<Totals JSON>,...}, users sorted.
-function sumsText(users: UserSums): string {
-  return `{${[...users.keys()].sort(byName).map((u) => `${JSON.stringify(u)}:${totalsText(users.get(u) as Totals)}`).join(',')}}`;
+// {"<user>":<Totals JSON>,...}, users sorted; `cache` keeps each user's entry (see RowText).
+function sumsText(users: UserSums, cache: RowText): string {
+  const parts = [...users.keys()].sort(byName).map((u) => {
+    let part = cache.get(u);
+    if (part === undefined) cache.set(u, (part = `${JSON.stringify(u)}:${totalsText(users.get(u) as Totals)}`));
+    return part;
+  });
+  return `{${parts.join(',')}}`;
 }
 
 function parseObject(text: string, file: string): Record<string, unknown> {
@@ -127,8 +155,24 @@ function objectAt(where: string, v: unknown): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-// The text of each user's day, kept between commits by a writer that rewrites a month's daily
-// file often: only the days a commit changed are serialized again (the caller deletes them).
+// The text of each user's line in a monthly or yearly file, kept between commits by a writer
+// that rewrites the file often: only the users a commit changed are serialized again (the
+// caller deletes them).
+export type RowText = Map<string, string>;
+
+// The text kept for a monthly or yearly file: each user's line, and per account each of its
+// users' entries (the caller deletes a user from both where a commit changed their totals).
+export interface PeriodText {
+  users: RowText;
+  accounts: Map<string, RowText>;
+}
+
+export function periodText(): PeriodText {
+  return { users: new Map(), accounts: new Map() };
+}
+
+// The text of each user's day, kept the same way for a month's daily file (the caller deletes
+// the days it changed).
 export type DailyText = Map<string, Map<string, string>>;
 
 // With `accounts`, the member "accounts":{"<account>":{"<user>":{"<dd>":<Totals JSON>}}} after

@@ -18,6 +18,8 @@ const U32 = 2 ** 32;
 // `c/db/100` must not be two jobs.
 export function encodeKey(key: string, cluster: string): KeyCode | undefined {
   if (key.length <= cluster.length + 1 || !key.startsWith(cluster) || key.charCodeAt(cluster.length) !== 47) return undefined;
+  const n = dbIndexOf(key, cluster.length + 1);
+  if (n !== undefined) return { kind: 'db', n };
   const rest = key.slice(cluster.length + 1);
   const parts = rest.split('/');
   if (parts[0] === 'db' && parts.length === 2) {
@@ -39,6 +41,22 @@ export function encodeKey(key: string, cluster: string): KeyCode | undefined {
     }
   }
   throw new BadInput(`key '${key}' is not canonical (expected ${cluster}/db/DBINDEX or ${cluster}/id/JOBIDRAW/SUBMIT, numbers without leading zeros)`);
+}
+
+// `db/<digits>` at `at` in key, canonical and below 2^53, as a number; else undefined (and
+// encodeKey decides): the common key, read without slicing or splitting it.
+function dbIndexOf(key: string, at: number): number | undefined {
+  if (key.charCodeAt(at) !== 100 || key.charCodeAt(at + 1) !== 98 || key.charCodeAt(at + 2) !== 47) return undefined;
+  const first = at + 3;
+  const len = key.length - first;
+  if (len < 1 || len > 15 || (len > 1 && key.charCodeAt(first) === 48)) return undefined;
+  let n = 0;
+  for (let i = first; i < key.length; i++) {
+    const c = key.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return undefined;
+    n = n * 10 + c;
+  }
+  return n;
 }
 
 // The exact set of job keys of one cluster-month, kept sorted in typed arrays (8 bytes a key in
@@ -359,11 +377,17 @@ class VarintReader {
   }
 }
 
+// The last cluster name found good: a stream is mostly of one cluster.
+let lastCluster = '';
+
 // What dedupe needs of a job record (sb-dedupe and sb-reduce): its cluster, month and key;
 // throws BadInput naming what is wrong.
 export function jobIdentity(rec: Rec): { cluster: string; month: string; code: KeyCode } {
   const cluster = stringField(rec, 'cluster');
-  if (!isClusterName(cluster)) throw new BadInput(`'cluster' ${JSON.stringify(cluster)} ${notClusterName(cluster)}`);
+  if (cluster !== lastCluster) {
+    if (!isClusterName(cluster)) throw new BadInput(`'cluster' ${JSON.stringify(cluster)} ${notClusterName(cluster)}`);
+    lastCluster = cluster;
+  }
   const key = stringField(rec, 'key');
   const code = encodeKey(key, cluster);
   if (code === undefined) throw new BadInput(`key '${key}' does not start with the job's cluster '${cluster}/'`);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { fsyncDir, readIfExists, writeDurable } from './atomic.js';
+import { fsyncDir, fsyncDirsAll, readIfExists, writeDurableAll } from './atomic.js';
 import { ledgerPath, readLedger, type ChunkLedger } from './chunk-ledger.js';
 import { SbError } from '../cli/errors.js';
 import { parseDaily, parseDailyFile, parsePeriod, parseUserFile, userFileName, type DailyBins, type DailyFile, type PeriodFile } from './rollup-files.js';
@@ -217,21 +217,23 @@ export class ClusterStore {
 
   // Commits files as one transaction (see the class comment). `fence` runs right before the
   // commit point and throws if this run may no longer commit (its lock was broken).
-  commit(txn: string, writes: FileWrite[], fence: () => void): void {
+  // The new versions are written and fsynced 16 at a time: a filesystem's journal then takes
+  // many fsyncs in one flush (500 all-time user files: ~1 s one by one on ext4, a tenth of that).
+  async commit(txn: string, writes: FileWrite[], fence: () => void): Promise<void> {
     mkdirSync(this.tmpDir, { recursive: true });
     const renames: Array<[string, string]> = [];
     const dirs = new Set<string>();
     writes.forEach((w, i) => {
       const tmp = path.join(this.tmpDir, `${txn}.${i}`);
       dirs.add(path.dirname(w.file));
-      writeDurable(tmp, w.data);
       renames.push([this.rel(tmp), this.rel(w.file)]);
     });
-    for (const d of dirs) mkdirSync(d, { recursive: true });
-    this.crash('temps-written');
+    // the journal is written with the new versions (it is published only once all are on disk)
     const jtmp = path.join(this.tmpDir, `${txn}.journal`);
     const jtext = formatJournal({ txn, renames });
-    writeDurable(jtmp, jtext);
+    await writeDurableAll([...writes.map((w, i) => ({ file: path.join(this.tmpDir, `${txn}.${i}`), data: w.data })), { file: jtmp, data: jtext }]);
+    for (const d of dirs) mkdirSync(d, { recursive: true });
+    this.crash('temps-written');
     fsyncDir(this.tmpDir);
     fence();
     this.crash('before-publish');
@@ -252,13 +254,15 @@ export class ClusterStore {
     fsyncDir(this.stateDir);
     this.crash('published');
     rmSync(jtmp, { force: true });
-    this.apply(renames);
+    // the renamed files' directories are synced together, not one after another
+    await fsyncDirsAll(this.apply(renames, false));
     // Not synced: a journal that comes back after a power cut is rolled forward again, a no-op.
     unlinkSync(this.journalPath);
     this.crash('applied');
   }
 
-  private apply(renames: Array<[string, string]>): void {
+  // Renames into place; syncs their directories (or, with sync false, returns them to sync).
+  private apply(renames: Array<[string, string]>, sync = true): string[] {
     const dirs = new Set<string>();
     let first = true;
     for (const [tmpRel, finalRel] of renames) {
@@ -275,7 +279,8 @@ export class ClusterStore {
       if (first) this.crash('mid-apply');
       first = false;
     }
-    for (const d of dirs) fsyncDir(d);
+    if (sync) for (const d of dirs) fsyncDir(d);
+    return [...dirs];
   }
 }
 

@@ -159,7 +159,7 @@ export async function commitFills(refetch: Refetch, root: string, out: Output, r
             for (const [u, days] of bins) if (days.size === 0) bins.delete(u);
             if (bins.size === 0) accounts.delete(a);
           }
-          rec.txn = commitMonth(store, month, file.users, accounts, () => {
+          rec.txn = await commitMonth(store, month, file.users, accounts, () => {
             if (!lock.holds()) throw new SbError(`${cluster}: lost the store's lock (broken by another run that took this one for dead); nothing was filled`);
             lock.beat();
           });
@@ -176,7 +176,7 @@ export async function commitFills(refetch: Refetch, root: string, out: Output, r
 
 // The month's daily and monthly files and its year's file, with the new account bins; the
 // user totals as they were.
-function commitMonth(store: ClusterStore, month: string, users: Map<string, Map<string, Totals>>, accounts: Map<string, Map<string, Map<string, Totals>>>, fence: () => void): string {
+async function commitMonth(store: ClusterStore, month: string, users: Map<string, Map<string, Totals>>, accounts: Map<string, Map<string, Map<string, Totals>>>, fence: () => void): Promise<string> {
   const asof = formatTime(Math.floor(Date.now() / 1000));
   const writes: FileWrite[] = [
     { file: store.dailyPath(month), data: formatDaily(store.cluster, month, users, new Map(), accounts) },
@@ -193,6 +193,7 @@ function commitMonth(store: ClusterStore, month: string, users: Map<string, Map<
   if (yearly !== undefined) writes.push({ file: store.yearlyPath(year), data: formatPeriod(store.cluster, 'year', year, asof, yearly.users, yearAccounts) });
   const txn = newTxnId();
   writes.push({ file: store.txnPath, data: JSON.stringify({ txn, asof }) + '\n' });
-  store.commit(txn, writes, fence);
+  // not committed until the promise settles: the fill record names the txn only once it is durable
+  await store.commit(txn, writes, fence);
   return txn;
 }

@@ -79,7 +79,7 @@ export async function rebuildStore(root: string, report: Reporter, opts: Rebuild
       writes.push({ file: store.dirtyPath, data: formatDirty([]) });
       const txn = newTxnId();
       writes.push({ file: store.txnPath, data: JSON.stringify({ txn, asof }) + '\n' });
-      store.commit(txn, writes, () => {
+      await store.commit(txn, writes, () => {
         if (!lock.holds()) throw new SbError(`${cluster}: lost the store's lock (broken by another run that took this one for dead); nothing was rebuilt`);
         lock.beat();
       });

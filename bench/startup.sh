@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# bench/startup.sh — start-up of every tool (`sb-X --version`: node, the tool's modules, its
+# argument parsing) against bare `node -e ''`, measured in turns (bare node, then each tool,
+# RUNS times: default 10, 5 with BENCH_QUICK=1) so that all see the same load; the best wall
+# time and the best CPU time (user + sys, steadier on a busy machine) of each.
+# Target: each ≤ 1.6× bare node.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+[ -f dist/core/cli/run.js ] || make -s build
+RUNS=${RUNS:-$([ -n "$BENCH_QUICK" ] && echo 5 || echo 10)}
+unset NODE_OPTIONS
+progs=(node)
+for b in bin/sb-*; do progs+=("${b#bin/}"); done
+declare -A wall cpu mb
+for ((i = 0; i < RUNS; i++)); do
+  for p in "${progs[@]}"; do
+    if [ "$p" = node ]; then bench_measure "node -e ''"; else bench_measure "node bin/$p --version"; fi
+    if [ -z "${wall[$p]:-}" ] || awk -v a="$B_WALL" -v b="${wall[$p]}" 'BEGIN { exit !(a < b) }'; then wall[$p]=$B_WALL; fi
+    if [ -z "${cpu[$p]:-}" ] || awk -v a="$B_CPU" -v b="${cpu[$p]}" 'BEGIN { exit !(a < b) }'; then cpu[$p]=$B_CPU; fi
+    mb[$p]=$B_MB
+  done
+done
+bw=${wall[node]} bc=${cpu[node]}
+printf '\nstart-up: best of %s turns; %s CPUs, load %s\n\n| %-26s | %7s | %7s | %7s | %7s |\n|---|---|---|---|---|\n' "$RUNS" "$(nproc)" "$(cut -d' ' -f1 /proc/loadavg)" program 'wall s' '÷ node' 'cpu s' '÷ node'
+for p in "${progs[@]}"; do
+  rw=$(calc "${wall[$p]} / ($bw > 0 ? $bw : 0.001)") rc=$(calc "${cpu[$p]} / ($bc > 0 ? $bc : 0.001)")
+  name="$p --version"
+  [ "$p" = node ] && name="node -e ''"
+  printf '| %-26s | %7.3f | %6s× | %7.3f | %6s× |\n' "$name" "${wall[$p]}" "$rw" "${cpu[$p]}" "$rc"
+  [ "$p" = node ] && continue
+  bench_row start-up "$name" "$(calc "${wall[$p]} * 1000" %.0f) ms wall, $(calc "${cpu[$p]} * 1000" %.0f) ms CPU" \
+    "node -e '': $(calc "$bw * 1000" %.0f) ms wall, $(calc "$bc * 1000" %.0f) ms CPU" "${rw}× wall, ${rc}× CPU" "${mb[$p]}" "≤ 1.6×"
+done
