@@ -21,6 +21,16 @@ row() {
     if (s.error) { console.log(`| ${name} | error: ${s.error} |`); process.exit(0); }
     const f = (x) => x.toFixed(2);
     const steps = s.step_calls === undefined ? "-" : `${s.step_calls} (${f(s.step_fetches.mean)} / ${s.step_fetches.max} a job, ${f(s.step_rows_per_job)} rows)`;
+    // make bench (bench/table.sh): the slurmdbd rows of its one table
+    if (process.env.SB_BENCH_ROWS && name.startsWith("after")) {
+      const base = process.env.SB_POLL_BASE_ROW ?? "";
+      const rows = [
+        ["slurmdbd", `a poll every 10 min, ${process.env.SB_POLL_HOURS} h, ${s.jobs} jobs: sacct answers per finished job (mean / max)`, `${f(s.fetches.mean)} / ${s.fetches.max} (kept by ${f(s.kept.mean)} / ${s.kept.max} windows)`, base ? `before: ${base.split(" ")[0]}` : "no SB_BENCH_BASE given: no before", "", "", "≤ 2 a job"],
+        ["slurmdbd", "the same: sacct calls per poll (mean / max), rows fetched per job", `${f(s.calls_per_poll.mean)} / ${s.calls_per_poll.max}, ${f(s.rows_per_job)} rows, plus ${s.step_calls} queries by job id for the steps of long jobs`, base ? `before: ${base.split(" ")[1]}` : "", "", "", ""],
+      ];
+      require("fs").appendFileSync(process.env.SB_BENCH_ROWS, rows.map((r) => r.join("\t")).join("\n") + "\n");
+    }
+    if (name.startsWith("before")) console.error(`SB_POLL_BASE_ROW=${f(s.fetches.mean)}/${s.fetches.max} ${f(s.calls_per_poll.mean)}/${s.calls_per_poll.max}`);
     console.log(`| ${name} | ${s.jobs} | ${f(s.kept.mean)} / ${s.kept.max} | ${f(s.fetches.mean)} / ${s.fetches.max} | ${f(s.rows_per_job)} | ${s.calls} | ${f(s.calls_per_poll.mean)} / ${s.calls_per_poll.max} | ${steps} | ${s.exact ? "yes" : "NO"} |`);
   ' "$1" "$2"
 }
@@ -30,7 +40,10 @@ echo '| policy | finished jobs | windows per job (mean / max) | sacct answers pe
 echo '|---|---|---|---|---|---|---|---|---|'
 if [ -n "${SB_BENCH_BASE:-}" ]; then
   node bench/poll-sim.mjs --dir "$tmp/before" --hours "$hours" --bin "$SB_BENCH_BASE/bin" > "$tmp/before.json" || true
-  row "before ($(git -C "$SB_BENCH_BASE" rev-parse --short HEAD 2>/dev/null || echo "$SB_BENCH_BASE"))" "$tmp/before.json"
+  row "before ($(git -C "$SB_BENCH_BASE" rev-parse --short HEAD 2>/dev/null || echo "$SB_BENCH_BASE"))" "$tmp/before.json" 2>"$tmp/base"
+  SB_POLL_BASE_ROW=$(sed -n 's/^SB_POLL_BASE_ROW=//p' "$tmp/base")
+  export SB_POLL_BASE_ROW
 fi
+export SB_POLL_HOURS=$hours
 node bench/poll-sim.mjs --dir "$tmp/after" --hours "$hours" > "$tmp/after.json" || true
 row "after ($(git rev-parse --short HEAD 2>/dev/null || echo this))" "$tmp/after.json"
