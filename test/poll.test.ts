@@ -1,10 +1,10 @@
 // sb-poll (and make poll, which runs it): one cron poll of one cluster against the synthetic sacct.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { BIN, ROOT, cleanEnv, records, runBin, runShell } from './helpers/run.js';
+import { BIN, ROOT, cleanEnv, records, runBin, runShell, AS_NOBODY, canRunAsNobody } from './helpers/run.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sb-poll-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -125,17 +125,7 @@ t.test('SIGTERM stops the programs; what was committed stays, the heartbeat says
 });
 
 // An ordinary user, where slurmdbd.conf sets PrivateData=jobs: a stand-in sacctmgr that says so.
-const asNobody = ((): boolean => {
-  if (process.getuid?.() !== 0) return false;
-  try {
-    execFileSync('setpriv', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-t.test('PrivateData=jobs: a poll by an ordinary user warns, one line, and goes on', { skip: asNobody ? false : 'needs root and setpriv(1) to run as nobody' }, async (t) => {
+t.test('PrivateData=jobs: a poll by an ordinary user warns, one line, and goes on', { skip: canRunAsNobody ? false : 'needs root and setpriv(1) to run as nobody' }, async (t) => {
   chmodSync(dir, 0o755);
   const fake = mkdtempSync(path.join(dir, 'fake-'));
   chmodSync(fake, 0o755);
@@ -154,7 +144,7 @@ esac
   mkdirSync(root);
   chownSync(root, 65534, 65534);
   const r = await runShell(
-    `setpriv --reuid=65534 --regid=65534 --clear-groups ${process.execPath} ${BIN}/sb-poll -c hammer --root '${root}' --sacct ${SIM} --sacctmgr ${fake}/sacctmgr --rate 0 -s '2024-01-10 00:00' -e '2024-01-10 01:59:59'`,
+    `${AS_NOBODY} ${process.execPath} ${BIN}/sb-poll -c hammer --root '${root}' --sacct ${SIM} --sacctmgr ${fake}/sacctmgr --rate 0 -s '2024-01-10 00:00' -e '2024-01-10 01:59:59'`,
     { env },
   );
   t.equal(r.status, 0, 'the poll still runs');

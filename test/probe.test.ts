@@ -1,13 +1,12 @@
 // sb-probe: each failure it reports, against stand-in Slurm commands (and the synthetic sacct),
 // and --status against stores in known states.
-import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { hidesJobs, parseSlurmConfig } from '../lib/core/sacct/private-data.js';
 import { formatTime } from '../lib/core/records/time.js';
-import { BIN, ROOT, records, runBin, runShell, type Result } from './helpers/run.js';
+import { BIN, ROOT, records, runBin, runShell, type Result, AS_NOBODY, canRunAsNobody } from './helpers/run.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sb-probe-'));
 chmodSync(dir, 0o755);
@@ -133,19 +132,10 @@ TrackSlurmctldDown     = No
 });
 
 // An ordinary user: root sees everything and is not asked.
-const asNobody = ((): boolean => {
-  if (process.getuid?.() !== 0) return false;
-  try {
-    execFileSync('setpriv', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const nobody = (args: string[], more: NodeJS.ProcessEnv): Promise<Result> =>
-  runShell(`setpriv --reuid=65534 --regid=65534 --clear-groups ${process.execPath} ${BIN}/sb-probe ${args.map((a) => `'${a}'`).join(' ')}`, { env: { ...env, ...more } });
+  runShell(`${AS_NOBODY} ${process.execPath} ${BIN}/sb-probe ${args.map((a) => `'${a}'`).join(' ')}`, { env: { ...env, ...more } });
 
-t.test('PrivateData=jobs in slurmdbd.conf, for an ordinary user: exit 4, what to do', { skip: asNobody ? false : 'needs root and setpriv(1) to run as nobody' }, async (t) => {
+t.test('PrivateData=jobs in slurmdbd.conf, for an ordinary user: exit 4, what to do', { skip: canRunAsNobody ? false : 'needs root and setpriv(1) to run as nobody' }, async (t) => {
   const base = ['-c', 'hammer', '--sacct', SACCT];
   const hidden = await nobody(base, { FAKE_DBD_PRIVATE: 'jobs' });
   t.equal(hidden.status, 4);
@@ -157,7 +147,7 @@ t.test('PrivateData=jobs in slurmdbd.conf, for an ordinary user: exit 4, what to
   t.match(line(none.stdout, 'privacy'), /^ok    privacy   slurmdbd's PrivateData is 'none': no jobs hidden/);
 });
 
-t.test('hidden jobs found without the configuration: squeue lists others\' running jobs, sacct -j shows none', { skip: asNobody ? false : 'needs root and setpriv(1) to run as nobody' }, async (t) => {
+t.test('hidden jobs found without the configuration: squeue lists others\' running jobs, sacct -j shows none', { skip: canRunAsNobody ? false : 'needs root and setpriv(1) to run as nobody' }, async (t) => {
   const base = ['-c', 'hammer', '--sacct', SACCT, '--squeue', path.join(fake, 'squeue')];
   const running = `4|bob|${iso(now() - 600)}\n5|carol|${iso(now() - 300)}\n6|bob|${iso(now() - 5)}\n7|nobody|${iso(now() - 900)}\n`;
   const hidden = await nobody(base, { FAKE_MGR_FAIL: '', FAKE_SQUEUE: running, FAKE_SACCT_J: '' });
@@ -224,7 +214,7 @@ t.test('--status: a dead poll\'s lock, an old last success', async (t) => {
   t.match(empty.stderr, /no cluster in the store yet/);
 });
 
-t.test('a probe as an ordinary user of a store it may not write: exit 3', { skip: asNobody ? false : 'needs root and setpriv(1)' }, async (t) => {
+t.test('a probe as an ordinary user of a store it may not write: exit 3', { skip: canRunAsNobody ? false : 'needs root and setpriv(1)' }, async (t) => {
   const root = path.join(dir, 'root-only');
   mkdirSync(root, { mode: 0o755 });
   const r = await nobody(['--root', root, '-c', 'hammer', '--sacct', SACCT], {});

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -75,3 +75,17 @@ export function cleanEnv(): NodeJS.ProcessEnv {
   }
   return env;
 }
+
+// Whether a test can run a program as an ordinary user (nobody): as root, with setpriv(1).
+export const canRunAsNobody = ((): boolean => {
+  if (process.getuid?.() !== 0) return false;
+  try {
+    execFileSync('setpriv', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+// The shell words that run what follows as nobody (uid and gid 65534, no groups).
+export const AS_NOBODY = 'setpriv --reuid=65534 --regid=65534 --clear-groups';
