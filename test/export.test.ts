@@ -7,7 +7,8 @@ import { TOTAL_FIELDS, metricValues, zeroTotals, type Totals } from '../lib/core
 import { parseTime } from '../lib/core/records/time.js';
 import { csvText, ndjsonText } from '../lib/tools/export/formats.js';
 import { escapeLabel, exposition, type BoardFile } from '../lib/tools/export/prometheus.js';
-import { monthTable, parseDailyDoc, settledMonths, watermark } from '../lib/tools/export/table.js';
+import { monthTable, settledMonths, watermark } from '../lib/tools/export/table.js';
+import { parseDailyFile } from '../lib/core/store/rollup-files.js';
 import { goldenCases } from './helpers/golden.js';
 import { ROOT, records, runBin, runShell } from './helpers/run.js';
 import { totals, writeOptout, writeStore, type Entry } from './helpers/store-fixture.js';
@@ -66,7 +67,7 @@ function smallStore(t: Tap.Test): string {
 }
 
 t.test('monthTable: rows per day, user and account; usage before accounts is account null; opted-out users summed as user null', async (t) => {
-  const doc = parseDailyDoc(
+  const doc = parseDailyFile(
     JSON.stringify({
       cluster: 'bell',
       month: '2024-01',
@@ -104,14 +105,14 @@ t.test('monthTable: rows per day, user and account; usage before accounts is acc
   const none = monthTable('bell', '2024-01', { users: doc.users, accounts: undefined }, new Set(), 'f');
   t.equal(none.accounts, 'absent');
   t.ok(none.rows.every((r) => r.account === null));
-  const full = parseDailyDoc(JSON.stringify({ users: { bob: { '05': tj({ jobs: 2 }) } }, accounts: { x: { bob: { '05': tj({ jobs: 2 }) } } } }), 'f');
+  const full = parseDailyFile(JSON.stringify({ users: { bob: { '05': tj({ jobs: 2 }) } }, accounts: { x: { bob: { '05': tj({ jobs: 2 }) } } } }), 'f');
   t.equal(monthTable('bell', '2024-01', full, new Set(), 'f').accounts, 'complete');
-  const over = parseDailyDoc(JSON.stringify({ users: { bob: { '05': tj({ jobs: 2 }) } }, accounts: { x: { bob: { '05': tj({ jobs: 3 }) } } } }), 'f');
+  const over = parseDailyFile(JSON.stringify({ users: { bob: { '05': tj({ jobs: 2 }) } }, accounts: { x: { bob: { '05': tj({ jobs: 3 }) } } } }), 'f');
   t.throws(() => monthTable('bell', '2024-01', over, new Set(), 'f'), /f: accounts of user 'bob' on day 05 add up to more than users\.bob\.05/);
-  const stray = parseDailyDoc(JSON.stringify({ users: {}, accounts: { x: { bob: { '05': tj({ jobs: 3 }) } } } }), 'f');
+  const stray = parseDailyFile(JSON.stringify({ users: {}, accounts: { x: { bob: { '05': tj({ jobs: 3 }) } } } }), 'f');
   t.throws(() => monthTable('bell', '2024-01', stray, new Set(), 'f'), /accounts\.x\.bob\.05 has no users\.bob\.05/);
-  t.throws(() => parseDailyDoc('{"users":{"a":{"32":{}}}}', 'f'), /f: users\.a: '32' is not a day/);
-  t.throws(() => parseDailyDoc('{"users":{}', 'f'), /f: not JSON/);
+  t.throws(() => parseDailyFile('{"users":{"a":{"32":{}}}}', 'f'), /f: users\.a: '32' is not a day/);
+  t.throws(() => parseDailyFile('{"users":{}', 'f'), /f: not JSON/);
 });
 
 function tj(p: Parameters<typeof totals>[0]): Record<string, unknown> {

@@ -13,7 +13,8 @@ import { storeRoot } from '../core/store/store.js';
 import { EXTENSION, FORMATS, csvText, ndjsonText, parquetBytes, type Format } from './export/formats.js';
 import { formatManifest, manifestBody, parseManifest, type ClusterEntry, type FileEntry, type Manifest } from './export/manifest.js';
 import { currentBoards, exposition, readBoards } from './export/prometheus.js';
-import { monthTable, parseDailyDoc, settledMonths, watermark, type MonthTable } from './export/table.js';
+import { monthTable, settledMonths, watermark, type MonthTable } from './export/table.js';
+import { parseDailyFile } from '../core/store/rollup-files.js';
 
 export const USAGE = `Usage: sb-export [--root DIR] --out DIR [-f FORMAT]... [-c CLUSTER]... [options]
        sb-export [--root DIR] --prometheus FILE [--top N]
@@ -196,7 +197,7 @@ async function exportCluster(
     tally.months++;
     const file = path.join(dailyDir, `${month}.json`);
     const raw = readIfExists(file);
-    const doc = raw === undefined ? { users: new Map(), accounts: undefined } : parseDailyDoc(raw.toString('utf8'), file);
+    const doc = raw === undefined ? { users: new Map(), accounts: undefined } : parseDailyFile(raw.toString('utf8'), file);
     const names = new Set<string>(doc.users.keys());
     for (const byUser of doc.accounts?.values() ?? []) for (const u of byUser.keys()) names.add(u);
     const hidden = optouts.hidden([...names]);

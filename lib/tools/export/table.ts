@@ -1,5 +1,6 @@
 import { SbError } from '../../core/cli/errors.js';
-import { TOTAL_FIELDS, addTotals, totalsFromJson, zeroTotals, type Totals } from '../../core/scores/metrics.js';
+import { TOTAL_FIELDS, addTotals, zeroTotals, type Totals } from '../../core/scores/metrics.js';
+import type { DailyFile } from '../../core/store/rollup-files.js';
 import { subtractIntervals, type Interval } from '../../core/store/chunk-ledger.js';
 
 // One row of the long table: a user's (or the opted-out users') total of one metric on one
@@ -23,54 +24,6 @@ export interface MonthTable {
   accounts: AccountCover;
 }
 
-// Per user and day, totals; per account, user and day, totals (the `accounts` member).
-interface DailyDoc {
-  users: Map<string, Map<string, Totals>>;
-  accounts: Map<string, Map<string, Map<string, Totals>>> | undefined;
-}
-
-const DAY = /^(0[1-9]|[12]\d|3[01])$/;
-
-function object(v: unknown, where: string): Record<string, unknown> {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new SbError(`${where} is not an object`);
-  return v as Record<string, unknown>;
-}
-
-function days(v: unknown, where: string): Map<string, Totals> {
-  const out = new Map<string, Totals>();
-  for (const [day, t] of Object.entries(object(v, where))) {
-    if (!DAY.test(day)) throw new SbError(`${where}: '${day}' is not a day of the month`);
-    try {
-      out.set(day, totalsFromJson(t));
-    } catch (err) {
-      throw new SbError(`${where}.${day}: ${(err as Error).message}`);
-    }
-  }
-  return out;
-}
-
-// A daily rollup file (docs/store.md, daily/YYYY-MM.json), with its optional `accounts` member;
-// anything malformed is an error naming the file and place.
-export function parseDailyDoc(text: string, file: string): DailyDoc {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (err) {
-    throw new SbError(`${file}: not JSON (${(err as Error).message}); the file is corrupt or truncated`);
-  }
-  const doc = object(v, file);
-  const users = new Map<string, Map<string, Totals>>();
-  for (const [u, d] of Object.entries(object(doc['users'], `${file}: users`))) users.set(u, days(d, `${file}: users.${u}`));
-  if (doc['accounts'] === undefined) return { users, accounts: undefined };
-  const accounts = new Map<string, Map<string, Map<string, Totals>>>();
-  for (const [a, byUser] of Object.entries(object(doc['accounts'], `${file}: accounts`))) {
-    const m = new Map<string, Map<string, Totals>>();
-    for (const [u, d] of Object.entries(object(byUser, `${file}: accounts.${a}`))) m.set(u, days(d, `${file}: accounts.${a}.${u}`));
-    accounts.set(a, m);
-  }
-  return { users, accounts };
-}
-
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 // left − right field by field; undefined when some field of right exceeds left's.
@@ -89,7 +42,7 @@ function minus(left: Totals, right: Totals): Totals | undefined {
 // last). Usage not split by account (counted before accounts were kept) is a row with account
 // null, so a user's rows always sum to the user's totals. Users in `hidden` (opted out) are
 // summed into user null.
-export function monthTable(cluster: string, month: string, doc: DailyDoc, hidden: ReadonlySet<string>, file: string): MonthTable {
+export function monthTable(cluster: string, month: string, doc: DailyFile, hidden: ReadonlySet<string>, file: string): MonthTable {
   const cells = new Map<string, { day: string; user: string | null; account: string | null; t: Totals }>();
   const add = (day: string, user: string, account: string | null, t: Totals): void => {
     const who = hidden.has(user) ? null : user;
