@@ -675,8 +675,7 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
     years.set(month.slice(0, 4), yearDelta);
     for (const [user, days] of delta.days.get(month) as Map<string, Map<string, Totals>>) {
       users.add(user);
-      let bins = daily.get(user);
-      if (bins === undefined) daily.set(user, (bins = new Map()));
+      const bins = cached(daily, user);
       for (const [day, t] of days) {
         addInto(bins, day, t);
         addInto(yearDelta, user, t);
@@ -688,17 +687,13 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
     const yearAccounts = yearAccountDeltas.get(month.slice(0, 4)) ?? new Map<string, UserSums>();
     yearAccountDeltas.set(month.slice(0, 4), yearAccounts);
     for (const [account, us] of delta.accounts.get(month) as AccountBins) {
-      let bins = accounts.get(account);
-      if (bins === undefined) accounts.set(account, (bins = new Map()));
-      let ms = accountSums.get(account);
-      if (ms === undefined) accountSums.set(account, (ms = new Map()));
-      let ya = yearAccounts.get(account);
-      if (ya === undefined) yearAccounts.set(account, (ya = new Map()));
+      const bins = cached(accounts, account);
+      const ms = cached(accountSums, account);
+      const ya = cached(yearAccounts, account);
       const dayText = accountText.get(account);
       const rowText = monthText.accounts.get(account);
       for (const [user, days] of us) {
-        let ub = bins.get(user);
-        if (ub === undefined) bins.set(user, (ub = new Map()));
+        const ub = cached(bins, user);
         for (const [day, t] of days) {
           addInto(ub, day, t);
           addInto(ms, user, t);
@@ -727,8 +722,7 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
       yearText.users.delete(user);
     }
     for (const [account, us] of yearAccountDeltas.get(year) ?? []) {
-      let mine = accounts.get(account);
-      if (mine === undefined) accounts.set(account, (mine = new Map()));
+      const mine = cached(accounts, account);
       const rowText = yearText.accounts.get(account);
       for (const [user, t] of us) {
         addInto(mine, user, t);
