@@ -982,3 +982,17 @@ t.test('a bad input line is reported on a line of its own, not after the progres
   const before = m?.[1] ?? '';
   t.ok(before === '' || before.endsWith('\r\x1b[K'), `the message starts a clean line (after ${JSON.stringify(before.slice(-30))})`);
 });
+
+t.test('a permanent failure with the progress line drawn and a file as input: the windows left undone are counted', { skip: !existsSync('/usr/bin/script') && 'needs script(1) for a terminal' }, async (t) => {
+  const e = setup();
+  const file = path.join(e.dir, 'chunks.ndjson');
+  // the first window's cluster is not known to slurmdbd: the run stops there, with 40,000
+  // windows after it, more than are read ahead by then (5 MB); a file is read on to count them
+  const rest: string[] = [];
+  for (let i = 0; i < 40000; i++) rest.push(chunk('hammer', new Date(Date.UTC(2020, 0, 1) + i * 3600_000).toISOString().replace('.000', ''), new Date(Date.UTC(2020, 0, 1) + i * 3600_000 + 3599_000).toISOString().replace('.000', '')));
+  writeFileSync(file, chunk('nosuch', '2024-01-10T00:00:00Z', '2024-01-10T00:59:59Z') + '\n' + rest.join('\n') + '\n');
+  const cmd = `sb-sacct --sacct '${e.sacct}' ${FAST.join(' ')} --failed '${path.join(e.dir, 'failed.ndjson')}' '${file}' > /dev/null`;
+  const r = await runShell(`script -qec "${cmd}" /dev/null`, { env: { ...e.env, NO_COLOR: '' } });
+  t.match(r.stdout, /\x1b\[K/, 'the progress line was drawn');
+  t.match(r.stdout, /failed for good after 1 attempt: cluster 'nosuch' is not known to slurmdbd .*; stopping: 40,?000 windows left undone/);
+});

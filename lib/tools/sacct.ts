@@ -276,6 +276,8 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   if (set.rate.calls > 0) ensureRateDir(tickets, uid);
   const stats = { done: 0, total: undefined as number | undefined, rows: 0, jobs: 0, failed: 0, permanent: 0, windows: 0 };
   const opened = await open(args._[0]);
+  // asked now: a file read to its end (by the read-ahead, say) has closed its descriptor
+  const fromFile = isFile(opened.stream);
   const input = progress.enabled ? readAhead(opened, (n, ended) => {
     if (!ended || stats.total !== undefined) return;
     stats.total = n;
@@ -299,7 +301,7 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
     killAllGroups();
     // After a window failed for good, a file is read on to count the windows left undone; a
     // pipe is not (its writer may wait for this run, as sb-rendezvous gate does).
-    if (!(stopError instanceof Halted && isFile(opened.stream))) input.stream.destroy();
+    if (!(stopError instanceof Halted && fromFile)) input.stream.destroy();
     wake();
   };
   const onSignal = (sig: NodeJS.Signals): void => {
