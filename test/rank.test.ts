@@ -614,6 +614,47 @@ t.test('account boards exact against the synthetic cluster\'s truth: every accou
   t.same((await accountDifferences(root, 'hammer', '2024-01', truth)).slice(0, 10), []);
 });
 
+t.test('counted_to: an all board summing a cluster counted only to an earlier time names it; clusters that agree, or a window both reach, say nothing', async (t) => {
+  const root = store(t, [
+    { cluster: 'anvil', day: '2024-03-14', user: 'alice', t: job(3) },
+    { cluster: 'anvil', day: '2024-02-14', user: 'alice', t: job(3) },
+    { cluster: 'hammer', day: '2024-03-01', user: 'bob', t: job(3) },
+  ]);
+  const ledger = (cluster: string, done: Array<[string, string]>, unsettled: Array<[string, string]> = []): void => {
+    const dir = path.join(root, 'clusters', cluster, 'state', 'chunks');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'ledger.json'), JSON.stringify({ schema_version: 1, cluster, done, unsettled }) + '\n');
+  };
+  ledger('anvil', [['2024-01-01T00:00:00Z', '2024-03-15T10:59:59Z']], [['2024-03-15T11:00:00Z', '2024-03-15T11:50:00Z']]);
+  ledger('hammer', [['2024-01-01T00:00:00Z', '2024-03-02T05:59:59Z']]);
+  const r = await rank(root, ['-w', 'alltime,month-2024-02,rolling-30d', '-m', 'jobs']);
+  t.equal(r.status, 0, r.stderr);
+  const recs = records(r.stdout);
+  t.same(board(recs, 'alltime', 'jobs').map((x) => [x['user'], x['counted_to']]), [['alice', { hammer: '2024-03-02T05:59:59Z' }], ['bob', { hammer: '2024-03-02T05:59:59Z' }]], 'every rank record of the all board names the cluster behind, with its watermark');
+  t.same(board(recs, 'month-2024-02', 'jobs').map((x) => [x['user'], x['counted_to']]), [['alice', undefined]], 'a month both clusters reach past: no note');
+  t.notOk(recs.some((x) => x['cluster'] !== 'all' && x['counted_to'] !== undefined), "a cluster's own board: no note");
+  // both clusters counted to within an hour of each other: nothing to say
+  ledger('hammer', [['2024-01-01T00:00:00Z', '2024-03-15T11:00:00Z']]);
+  const agree = records((await rank(root, ['-w', 'alltime', '-m', 'jobs'])).stdout);
+  t.ok(agree.length > 0 && agree.every((x) => x['counted_to'] === undefined), 'watermarks within the hour: no counted_to');
+  // February: hammer counted to Feb 10 only, anvil past the month's end
+  ledger('hammer', [['2024-01-01T00:00:00Z', '2024-02-10T00:00:00Z']]);
+  const w = await rank(root, ['-w', 'month-2024-02,month-2024-01', '-m', 'jobs', '--write', '--min-jobs', '0']);
+  t.equal(w.status, 0, w.stderr);
+  const feb = JSON.parse(readFileSync(path.join(root, 'leaderboards', 'month-2024-02_jobs.json'), 'utf8')) as Rec;
+  t.same(feb['counted_to'], { hammer: '2024-02-10T00:00:00Z' }, 'the board file says it too');
+  t.same(Object.keys(feb).slice(0, 4), ['asof', 'cluster', 'counted_to', 'end'], 'in the file\'s sorted key order');
+  const jan = JSON.parse(readFileSync(path.join(root, 'leaderboards', 'month-2024-01_jobs.json'), 'utf8')) as Rec;
+  t.notOk('counted_to' in jan, 'January, which both reach past: no note');
+  const by = JSON.parse(readFileSync(path.join(root, 'leaderboards', 'by-cluster', 'hammer', 'month-2024-02_jobs.json'), 'utf8')) as Rec;
+  t.notOk('counted_to' in by, "hammer's own board: no note");
+  // a ledger that cannot be read is sb-probe's to report: the boards come, without the note
+  writeFileSync(path.join(root, 'clusters', 'hammer', 'state', 'chunks', 'ledger.json'), '{"trunc');
+  const bad = await rank(root, ['-w', 'alltime', '-m', 'jobs']);
+  t.equal(bad.status, 0, bad.stderr);
+  t.ok(records(bad.stdout).every((x) => x['counted_to'] === undefined), 'an unreadable ledger: no note, no failure');
+});
+
 t.test('| head -1: exit 0, nothing on stderr', async (t) => {
   const entries: Entry[] = [];
   for (let i = 0; i < 3000; i++) entries.push({ cluster: 'hammer', user: `u${i}`, day: '2024-03-01', t: job(3 + (i % 5), { cpu_s: i * 60 }) });

@@ -15,6 +15,7 @@ import { clipText, fitText } from '../lib/tools/render/text-width.js';
 import { levelForXp } from '../lib/core/scores/xp.js';
 import { TEAM_NOW, TEAM_SINCE, teamStore } from './helpers/team-store.js';
 import { goldenCases } from './helpers/golden.js';
+import { writeStore } from './helpers/store-fixture.js';
 import { ROOT, records, runBin, runShell } from './helpers/run.js';
 
 const STORE = path.join(ROOT, 'test', 'cases', 'render', 'store');
@@ -461,6 +462,38 @@ t.test('account boards: --by account, --account NAME, the rank records of both, 
   t.equal(data.since['rolling-30d|jobs|all|accounts'], TEAM_SINCE);
   t.notOk('rolling-30d|jobs|all' in data.since, 'user boards count every job: no note');
   t.ok('rolling-30d|overall|all|account/acct01' in data.boards);
+});
+
+t.test("counted_to: an all board summing a cluster counted only to an earlier time says so in the context line, --json and the page; from files and from rank records", async (t) => {
+  const root = mkdtempSync(path.join(tmpdir(), 'sb-render-counted-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  writeStore(root, [
+    { cluster: 'anvil', day: '2024-03-14', user: 'alice', t: { jobs: 3, elapsed_s: 3600, cpu_s: 3600 } },
+    { cluster: 'hammer', day: '2024-03-01', user: 'bob', t: { jobs: 2, elapsed_s: 3600, cpu_s: 3600 } },
+  ]);
+  for (const c of ['anvil', 'hammer']) {
+    const led = path.join(root, 'clusters', c, 'state', 'chunks');
+    mkdirSync(led, { recursive: true });
+    writeFileSync(path.join(led, 'ledger.json'), JSON.stringify({ schema_version: 1, cluster: c, done: [['2024-01-01T00:00:00Z', c === 'anvil' ? '2024-03-15T11:00:00Z' : '2024-03-02T06:00:00Z']], unsettled: [] }) + '\n');
+  }
+  const env = { SB_HOME_ROOT: path.join(root, 'no-homes'), LC_ALL: 'C.UTF-8' };
+  let r = await runBin('sb-rank', ['--root', root, '--write', '-w', 'alltime', '--now', '2024-03-15T12:00:00Z', '--min-jobs', '0'], { env });
+  t.equal(r.status, 0, r.stderr);
+  r = await runBin('sb-render', ['--root', root, '--text', '--width', '120', '-w', 'alltime', '-m', 'jobs'], { env });
+  t.same([r.status, r.stderr], [0, '']);
+  t.equal(r.stdout.split('\n')[1], ' All clusters · All time · hammer counted to 2024-03-02 06:00 UTC · Finished jobs', 'the cluster behind, in the context line');
+  t.match(r.stdout, /^ +1 +alice +.*\n +2 +bob /m, 'both clusters summed');
+  r = await runBin('sb-render', ['--root', root, '--text', '--width', '120', '-w', 'alltime', '-m', 'jobs', '-c', 'hammer'], { env });
+  t.equal(r.stdout.split('\n')[1], ' hammer · All time · Finished jobs', "hammer's own board: no note");
+  r = await runBin('sb-render', ['--root', root, '--json', '-w', 'alltime', '-m', 'jobs'], { env });
+  t.same(records(r.stdout).map((x) => [x['user'], x['counted_to']]), [['alice', { hammer: '2024-03-02T06:00:00Z' }], ['bob', { hammer: '2024-03-02T06:00:00Z' }]], '--json: as sb-rank prints it');
+  const piped = await runShell(`sb-rank --root '${root}' -w alltime -m jobs -c all --now 2024-03-15T12:00:00Z --min-jobs 0 | sb-render --text --width 120`, { env });
+  t.equal(piped.stdout.split('\n')[1], ' All clusters · All time · hammer counted to 2024-03-02 06:00 UTC · Finished jobs', 'from rank records too');
+  r = await runBin('sb-render', ['--root', root, '--html'], { env });
+  const data = JSON.parse(/<script type="application\/json" id="sb-data">(.*?)<\/script>/s.exec(r.stdout)?.[1] ?? '{}') as { counted: Record<string, string> };
+  t.equal(data.counted['alltime|jobs|all'], "Counted only hammer to 2024-03-02 06:00 UTC: this board holds none of its later jobs, and all of the other clusters'.");
+  t.notOk('alltime|jobs|hammer' in data.counted, "hammer's own board: no note");
+  t.match(r.stdout, /<p class="note" id="counted">Counted only hammer to 2024-03-02 06:00 UTC: [^<]*<\/p>/, 'the first board carries it before the script runs');
 });
 
 t.test('| head -1: success, nothing on stderr', async (t) => {

@@ -9,6 +9,7 @@ import { homeDirs, homeOptouts, readOptoutList } from '../core/scores/optout.js'
 import { RollupReader, addAccountsInto, addInto, clusterFiles, dataYears, listClusters, type ClusterFiles, type Part } from '../core/store/rollup-read.js';
 import { sumUsers, userFileName, type AccountSums, type UserSums } from '../core/store/rollup-files.js';
 import { storeRoot } from '../core/store/store.js';
+import { ledgerPath, readLedger } from '../core/store/chunk-ledger.js';
 import { formatTime, parseDateExpr } from '../core/records/time.js';
 import { defaultWindows, parseWindow, windowParts, windowRange, type Window } from './rank/windows.js';
 import { removeStaleTemps, writeFilesAtomic, type FileText } from '../core/store/atomic.js';
@@ -29,6 +30,8 @@ With --by account, Slurm accounts are ranked by the sum of their users' usage
 to it (rows {"kind":"rank","account":"chem",...,"user":"alice",...}). Where a
 window holds jobs counted before the store kept accounts, account rows carry
 "accounts_since":"YYYY-MM-DD", the first day whose account data are complete.
+An 'all' board summing a cluster counted only to a time more than an hour before
+another's carries "counted_to":{"CLUSTER":"TIME",...}: the clusters behind.
 Reads the whole store before printing.
 
 Options:
@@ -113,6 +116,8 @@ export interface Board {
   members?: number[];
   // YYYY-MM-DD: the window holds days whose account data are incomplete, the last before this
   accountsSince?: string;
+  // cluster 'all': the clusters counted to an earlier time than the others (countedTo)
+  countedTo?: Map<string, number>;
 }
 
 export async function main({ args, io, report, out }: Context): Promise<void> {
@@ -245,8 +250,11 @@ export function rankJob(job: RankJob): RankResult {
   const accounts: Array<Map<string, AccountSums>> = windows.map(() => new Map());
   // scope → the last day whose account data are incomplete
   const lastIncomplete = new Map<string, string>();
+  const watermarks = new Map<string, number>();
   for (const cluster of needed) {
     const files = clusterFiles(job.root, cluster);
+    const mark = watermark(job.root, cluster);
+    if (mark !== undefined) watermarks.set(cluster, mark);
     const years = dataYears(files);
     windows.forEach((w, i) => {
       if (byUser) totals[i]?.set(cluster, windowTotals(reader, files, windowParts(w, years)));
@@ -291,6 +299,7 @@ export function rankJob(job: RankJob): RankResult {
     for (const group of groups) {
       for (const cluster of order) {
         const since = 'account' in group || group.by === 'account' ? accountsSince(lastIncomplete.get(cluster), window) : undefined;
+        const counted = cluster === ALL ? countedTo(watermarks, window, job.now) : undefined;
         const byAcct = accounts[i]?.get(cluster) ?? new Map<string, UserSums>();
         for (const a of byAcct.keys()) seenAccounts.add(a);
         let ranked: Map<BoardMetric, Row[]>;
@@ -319,6 +328,7 @@ export function rankJob(job: RankJob): RankResult {
             group,
             ...(members !== undefined ? { members: rows.map((r) => members?.get(r.user) ?? 0) } : {}),
             ...(since !== undefined ? { accountsSince: since } : {}),
+            ...(counted !== undefined ? { countedTo: counted } : {}),
           };
           boards.push({ window: window.id, metric, cluster, rows: rows.length, text: job.write ? boardDocument(board, job.now, job.minJobs) : rankLines(board), group });
         }
@@ -350,6 +360,37 @@ export function accountsSince(last: string | undefined, w: Window): string | und
   const range = windowRange(w);
   if (range !== undefined && Date.parse(last + 'T00:00:00Z') / 1000 < range[0]) return undefined;
   return new Date(Date.parse(last + 'T00:00:00Z') + 86_400_000).toISOString().slice(0, 10);
+}
+
+// How far the store has counted a cluster's jobs: the end of the last span its chunk ledger
+// holds (done or unsettled); undefined without a ledger (or with one that cannot be read: that
+// is sb-reduce's and sb-probe's to report, not a reason to withhold the boards).
+function watermark(root: string, cluster: string): number | undefined {
+  try {
+    const l = readLedger(ledgerPath(root, cluster));
+    const ends = [...l.done, ...l.unsettled].map((iv) => iv[1]);
+    return ends.length === 0 ? undefined : Math.max(...ends);
+  } catch {
+    return undefined;
+  }
+}
+
+// On an 'all' board, a cluster counted to a time more than this before another's (each cut at
+// the window's end) is named: the board sums the other's recent jobs with none of its own.
+export const WATERMARK_SPREAD = 3600;
+
+// The clusters an 'all' board sums that are counted only to an earlier time than the others, with
+// their watermarks; undefined when none is (or fewer than two clusters have a ledger).
+export function countedTo(marks: ReadonlyMap<string, number>, w: Window, now: number): Map<string, number> | undefined {
+  if (marks.size < 2) return undefined;
+  const end = Math.min(windowRange(w)?.[1] ?? now, now);
+  const ahead = Math.max(...[...marks.values()].map((m) => Math.min(m, end)));
+  const behind = [...marks].filter(([, m]) => Math.min(m, end) < ahead - WATERMARK_SPREAD).sort(([a], [b]) => (a < b ? -1 : 1));
+  return behind.length === 0 ? undefined : new Map(behind);
+}
+
+function countedToJson(m: ReadonlyMap<string, number>): string {
+  return '{' + [...m].map(([c, t]) => `${JSON.stringify(c)}:"${formatTime(t)}"`).join(',') + '}';
 }
 
 // The sum of a window's parts. One part is the reader's own map: read only from here on.
@@ -495,7 +536,7 @@ function boardRows(b: Board): string[] {
 export function rankLines(b: Board): string {
   const g = Object.entries(groupFields(b.group)).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)},`).join('');
   const head = `{"kind":"rank",${g}"window":${JSON.stringify(b.window.id)},"metric":"${b.metric}","cluster":${JSON.stringify(b.cluster)},`;
-  const tail = b.accountsSince === undefined ? '}' : `,"accounts_since":"${b.accountsSince}"}`;
+  const tail = (b.accountsSince === undefined ? '' : `,"accounts_since":"${b.accountsSince}"`) + (b.countedTo === undefined ? '' : `,"counted_to":${countedToJson(b.countedTo)}`) + '}';
   return boardRows(b).map((r) => `${head}${r}${tail}`).join('\n');
 }
 
@@ -511,6 +552,7 @@ export function boardDocument(board: Board, now: number, minJobs: number): strin
     ['asof', formatTime(now)],
     ...('by' in g ? [['by', g['by']] as [string, string]] : []),
     ['cluster', board.cluster],
+    ...(board.countedTo !== undefined ? [['counted_to', Object.fromEntries([...board.countedTo].map(([c, t]) => [c, formatTime(t)]))] as [string, unknown]] : []),
     ...(range ? [['end', formatTime(range[1])] as [string, string]] : []),
     ['metric', board.metric],
     ['min_jobs', minJobs],

@@ -25,6 +25,17 @@ export interface Board {
   source: string;
   // YYYY-MM-DD: an account board over days counted before the store kept accounts (sb-rank(1))
   accountsSince?: string;
+  // cluster 'all': the clusters counted only to an earlier time than the others, cluster → ISO-8601
+  countedTo?: Record<string, string>;
+}
+
+// A board's counted_to, as sb-rank writes it: an object of cluster names to times; anything else
+// is left out (it is a note, not a reason to refuse the board).
+function countedToOf(v: unknown): Record<string, string> | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [c, t] of Object.entries(v)) if (typeof t === 'string' && isClusterName(c)) out[c] = t;
+  return Object.keys(out).length === 0 ? undefined : out;
 }
 
 // Where boards come from: the leaderboard files of a store, or rank records. Lists what there
@@ -81,7 +92,8 @@ export function parseBoardFile(text: string, file: string, want: { window: strin
   const rows = d['rows'].map((r: unknown, i) => checkRow(r, `${file}: rows[${i}]`));
   const asof = typeof d['asof'] === 'string' ? d['asof'] : undefined;
   const since = typeof d['accounts_since'] === 'string' ? d['accounts_since'] : undefined;
-  return { ...want, ...(asof !== undefined ? { asof } : {}), ...(since !== undefined ? { accountsSince: since } : {}), rows, source: file };
+  const counted = countedToOf(d['counted_to']);
+  return { ...want, ...(asof !== undefined ? { asof } : {}), ...(since !== undefined ? { accountsSince: since } : {}), ...(counted !== undefined ? { countedTo: counted } : {}), rows, source: file };
 }
 
 function checkRow(r: unknown, where: string): Row {
@@ -277,7 +289,8 @@ export class RecordBoards implements BoardSource {
     const k = key(window, metric, cluster);
     let b = this.boards.get(k);
     if (b === undefined) {
-      b = { window, metric, cluster, rows: [], source: 'stdin', ...(typeof rec['accounts_since'] === 'string' ? { accountsSince: rec['accounts_since'] } : {}) };
+      const counted = countedToOf(rec['counted_to']);
+      b = { window, metric, cluster, rows: [], source: 'stdin', ...(typeof rec['accounts_since'] === 'string' ? { accountsSince: rec['accounts_since'] } : {}), ...(counted !== undefined ? { countedTo: counted } : {}) };
       this.boards.set(k, b);
       if (!this.windows.includes(window)) this.windows = [...this.windows, window].sort(windowOrder);
       if (!this.clusters.includes(cluster)) this.clusters = [...this.clusters, cluster].sort((a, c) => (a === ALL ? -1 : c === ALL ? 1 : a < c ? -1 : 1));

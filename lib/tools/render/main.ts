@@ -122,7 +122,7 @@ export async function main(ctx: Context): Promise<number | void> {
           const g = grouped.group;
           const lead = g === 'accounts' ? '"by":"account",' : g.startsWith('account/') ? `"account":${JSON.stringify(g.slice('account/'.length))},` : '';
           const head = `{"kind":"rank",${lead}"window":${JSON.stringify(w)},"metric":"${s}","cluster":${JSON.stringify(c)},`;
-          const since = b.accountsSince === undefined ? '' : `,"accounts_since":"${b.accountsSince}"`;
+          const since = (b.accountsSince === undefined ? '' : `,"accounts_since":"${b.accountsSince}"`) + (b.countedTo === undefined ? '' : `,"counted_to":${JSON.stringify(b.countedTo)}`);
           for (const r of b.rows) {
             if (r.rank > top || (user !== undefined && r.user !== user)) continue;
             const name = g === 'accounts' ? `"account":${JSON.stringify(r.user === NO_ACCOUNT ? '' : r.user)}` : `"user":${JSON.stringify(r.user)}`;

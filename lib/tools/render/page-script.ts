@@ -72,6 +72,7 @@ export const PAGE_SCRIPT = String.raw`
 
   var S = { w: D.start.w, s: D.start.s, c: D.start.c, g: D.start.g || '', p: 0, q: '', u: D.start.u === undefined ? -1 : D.start.u, hl: -1 };
   function sinceOf() { return D.since[S.w + '|' + S.s + '|' + S.c + (S.g ? '|' + S.g : '')]; }
+  function countedOf() { return D.counted[S.w + '|' + S.s + '|' + S.c + (S.g ? '|' + S.g : '')]; }
 
   function toHash() {
     var parts = [];
@@ -137,6 +138,9 @@ export const PAGE_SCRIPT = String.raw`
     var since = sinceOf();
     $('since').hidden = !since;
     $('since').textContent = since ? 'Accounts since ' + since + ': jobs counted before the store kept accounts are in no account.' : '';
+    var counted = countedOf();
+    $('counted').hidden = !counted;
+    $('counted').textContent = counted || '';
     var head = $('board').tHead.rows[0];
     var ths = [el('th', { cls: 'num rank', text: 'Rank' }), el('th', { cls: 'name', text: S.g === 'accounts' ? 'Account' : 'Name' }), el('th', { cls: 'num level', text: 'Level' }), el('th', { cls: 'num xp', text: 'XP' })];
     if (S.s !== 'overall') ths.push(el('th', { cls: 'num value', text: sk.unit }));

@@ -131,6 +131,8 @@ interface PageData {
   boards: Record<string, string>;
   // board key → YYYY-MM-DD: the board's account data are complete since that day
   since: Record<string, string>;
+  // board key → the note of an 'all' board summing a cluster counted only to an earlier time
+  counted: Record<string, string>;
   hist?: { months: string[]; title: string; unit: string; scopes: Record<string, string> };
 }
 
@@ -145,6 +147,7 @@ export function buildPage(o: PageOptions): string {
   const { source } = o;
   const boards = new Map<string, Row[]>();
   const since: Record<string, string> = {};
+  const counted: Record<string, string> = {};
   const names = new Set<string>();
   let asof: string | undefined;
   const groups: BoardGroup[] = source instanceof GroupedBoards ? source.groups.filter((g) => g.source.windows.length > 0) : [{ id: '', label: 'Users', source }];
@@ -159,6 +162,7 @@ export function buildPage(o: PageOptions): string {
           const k = boardKey(w, s, c, g.id);
           boards.set(k, rows);
           if (b.accountsSince !== undefined) since[k] = b.accountsSince;
+          if (b.countedTo !== undefined) counted[k] = countedNote(b.countedTo);
           for (const r of rows) names.add(r.user);
           if (b.asof !== undefined && (asof === undefined || b.asof > asof)) asof = b.asof;
         }
@@ -182,6 +186,7 @@ export function buildPage(o: PageOptions): string {
     groups: groups.map((g) => ({ id: g.id, label: g.label })),
     boards: {},
     since,
+    counted,
   };
   for (const [k, rows] of boards) data.boards[k] = encodeBoard(rows, k.split('|')[1] as SkillId, id);
   if (o.history !== undefined) {
@@ -228,6 +233,7 @@ function staticBody(o: PageOptions, data: PageData, boards: Map<string, Row[]>):
   const label = skillLabel(s);
   const rows = boards.get(boardKey(w, s, c, g)) ?? [];
   const since = data.since[boardKey(w, s, c, g)];
+  const counted = data.counted[boardKey(w, s, c, g)];
   const groupName = g === '' ? '' : ` · ${escapeHtml(data.groups.find((x) => x.id === g)?.label ?? g)}`;
   const skillList = data.skills
     .map((k) => `<li><a href="#s=${k.id}" data-skill="${k.id}"${k.id === s ? ' class="on" aria-current="true"' : ''}><span class="icon" aria-hidden="true">${k.icon}</span>${escapeHtml(k.name)}</a></li>`)
@@ -260,6 +266,7 @@ function staticBody(o: PageOptions, data: PageData, boards: Map<string, Row[]>):
 <section id="board-view"${user !== '' ? ' hidden' : ''}>
 <h2 id="board-title"><span class="icon" aria-hidden="true">${SKILL_ICONS[s]}</span> ${escapeHtml(label.title)} <small>${escapeHtml(windowLabel(w))} · ${escapeHtml(clusterLabel(c))}${groupName}</small></h2>
 <p class="note" id="since"${since === undefined ? ' hidden' : ''}>${since === undefined ? '' : sinceNote(since)}</p>
+<p class="note" id="counted"${counted === undefined ? ' hidden' : ''}>${counted === undefined ? '' : escapeHtml(counted)}</p>
 <table class="hiscores" id="board"><thead><tr><th class="num rank">Rank</th><th class="name">${g === 'accounts' ? 'Account' : 'Name'}</th><th class="num level">Level</th><th class="num xp">XP</th>${valueHead}</tr></thead>
 <tbody id="rows">
 ${body || '<tr><td colspan="5" class="empty">No one on this board yet</td></tr>'}
@@ -285,6 +292,12 @@ function accountPicker(groups: PageData['groups'], on: string): string {
 // What an account board over days without account data says (the script says the same).
 export function sinceNote(day: string): string {
   return `Accounts since ${day}: jobs counted before the store kept accounts are in no account.`;
+}
+
+// What an 'all' board summing a cluster counted only to an earlier time says.
+export function countedNote(countedTo: Record<string, string>): string {
+  const list = Object.entries(countedTo).map(([c, t]) => `${c} to ${formatAsof(t)}`);
+  return `Counted only ${list.join(', ')}: this board holds none of ${list.length === 1 ? 'its' : 'their'} later jobs, and all of the other clusters'.`;
 }
 
 function staticUser(o: PageOptions, user: string): string {

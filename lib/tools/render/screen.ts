@@ -106,6 +106,13 @@ function sincePart(board: Board | undefined): string[] {
   return board?.accountsSince === undefined ? [] : [`accounts since ${board.accountsSince}`];
 }
 
+// "hammer counted to 2026-11-28 14:00 UTC" of an 'all' board that sums a cluster counted only to
+// an earlier time than the others.
+export function countedPart(board: Board | undefined): string[] {
+  const c = board?.countedTo;
+  return c === undefined ? [] : [Object.entries(c).map(([cluster, t]) => `${cluster} counted to ${formatAsof(t)}`).join(', ')];
+}
+
 // The board a view shows and its rows as shown: ranked --top or better, filtered, in order.
 export interface Shown {
   board: Board | undefined;
@@ -330,7 +337,7 @@ function boardPage(view: View, scene: Scene, cols: number, rows: number): string
   const label = skillLabel(view.skill);
   const shown = shownRows(view, scene);
   const { side, pageRows } = layout(scene, cols, rows);
-  const lines: string[] = [titleLine(view, scene, cols), contextLine([clusterLabel(view.cluster), windowLabel(view.window), ...groupPart(view), ...sincePart(shown.board), label.title], scene, cols)];
+  const lines: string[] = [titleLine(view, scene, cols), contextLine([clusterLabel(view.cluster), windowLabel(view.window), ...groupPart(view), ...sincePart(shown.board), ...countedPart(shown.board), label.title], scene, cols)];
   const tableX = side > 0 ? side + 1 : 0;
   const avail = cols - tableX - 1;
   const c = tableColumns(avail, shown.board, scene.snapshot ? shown.rows : (shown.board?.rows ?? []), view.skill, scene);
