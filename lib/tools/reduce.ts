@@ -433,8 +433,12 @@ interface Segment {
 interface ClusterState {
   store: ClusterStore;
   cache: Cache;
-  // jobs read since the last segment closed
+  // jobs read since the last segment closed, but those counted already (see counted()): of
+  // these only their number is kept
   jobs: PendingJob[];
+  known: number;
+  // dedupe state read without the lock, for months the cache does not hold (a few at most)
+  peeked: Map<string, SeenSet>;
   // closed segments waiting for the group commit
   segments: Segment[];
   lastFlush: number;
@@ -449,6 +453,8 @@ function clusterState(ctx: Context, cluster: string): ClusterState {
       store: new ClusterStore(ctx.root, cluster, ctx.crash),
       cache: new Cache(),
       jobs: [],
+      known: 0,
+      peeked: new Map(),
       segments: [],
       lastFlush: Date.now(),
       fence: () => undefined,
@@ -457,6 +463,25 @@ function clusterState(ctx: Context, cluster: string): ClusterState {
     ctx.clusters.set(cluster, st);
   }
   return st;
+}
+
+// Is the job counted already, as far as a dedupe state read before shows? The store only grows,
+// so a key in any state read, under the lock or without it (as sb-dedupe reads), is in the
+// store: such a job needs no more than its count. A state that cannot be read without the lock
+// proves nothing here (the transaction reads it again and decides).
+function counted(st: ClusterState, j: PendingJob): boolean {
+  let s = st.cache.seen.get(j.month) ?? st.peeked.get(j.month);
+  if (s === undefined) {
+    try {
+      s = st.store.readSeen(j.month);
+    } catch (err) {
+      if (!(err instanceof SbError)) throw err;
+      s = new SeenSet();
+    }
+    if (st.peeked.size >= 8) st.peeked.clear();
+    st.peeked.set(j.month, s);
+  }
+  return s.has(j.code);
 }
 
 // Without the lock: can the cache alone prove that the segments change nothing? The store only
@@ -503,16 +528,18 @@ const QUIET_MS = 20;
 function hold(ctx: Context, cluster: string, chunk: PendingChunk | undefined): void {
   const st = clusterState(ctx, cluster);
   const jobs = st.jobs;
+  const processed = jobs.length + st.known;
   st.jobs = [];
+  st.known = 0;
   const seg: Segment = {
     jobs,
     chunk,
     rec: {
       kind: 'commit',
       cluster,
-      processed: jobs.length,
+      processed,
       new_jobs: 0,
-      duplicates: jobs.length,
+      duplicates: processed,
       months_changed: [],
       users_changed: [],
       chunks_done: chunk === undefined ? 0 : 1,
@@ -524,7 +551,7 @@ function hold(ctx: Context, cluster: string, chunk: PendingChunk | undefined): v
   st.segments.push(seg);
   if (ctx.held.length === 0) ctx.heldSince = Date.now();
   ctx.held.push(seg);
-  ctx.heldJobs += jobs.length;
+  ctx.heldJobs += processed;
 }
 
 // Is it time for the group commit (but for the quiet input and the end, which call it anyway)?
@@ -835,8 +862,9 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
       job: (rec) => {
         const { cluster, job } = pendingJob(rec);
         const st = clusterState(ctx, cluster);
-        st.jobs.push(job);
-        if (st.jobs.length < batch) return undefined;
+        if (counted(st, job)) st.known++;
+        else st.jobs.push(job);
+        if (st.jobs.length + st.known < batch) return undefined;
         hold(ctx, cluster, undefined);
         return commitHeld(ctx);
       },
@@ -857,7 +885,7 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
       idle: { ms: QUIET_MS, pending: () => ctx.held.length > 0, run: () => commitHeld(ctx) },
     },
   );
-  for (const [cluster, st] of ctx.clusters) if (st.jobs.length > 0) hold(ctx, cluster, undefined);
+  for (const [cluster, st] of ctx.clusters) if (st.jobs.length + st.known > 0) hold(ctx, cluster, undefined);
   if (ctx.held.length > 0) await commitHeld(ctx);
   for (const st of ctx.clusters.values()) {
     if (st.cache.dirty === undefined || st.cache.dirty.size > 0) await underLock(ctx, st, async () => flushUsers(ctx, st));
