@@ -704,12 +704,15 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
     for (const [user, days] of delta.days.get(month) as Map<string, Map<string, Totals>>) {
       users.add(user);
       const bins = cached(daily, user);
+      // the user's days summed first: the month's and the year's sums gain one total each
+      const all = zeroTotals();
       for (const [day, t] of days) {
         addInto(bins, day, t);
-        addInto(yearDelta, user, t);
-        addInto(sums, user, t);
+        addTotals(all, t);
         text.get(user)?.delete(day);
       }
+      addInto(yearDelta, user, all);
+      addInto(sums, user, all);
       monthText.users.delete(user);
     }
     const yearAccounts = yearAccountDeltas.get(month.slice(0, 4)) ?? new Map<string, UserSums>();
@@ -722,12 +725,14 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
       const rowText = monthText.accounts.get(account);
       for (const [user, days] of us) {
         const ub = cached(bins, user);
+        const all = zeroTotals();
         for (const [day, t] of days) {
           addInto(ub, day, t);
-          addInto(ms, user, t);
-          addInto(ya, user, t);
+          addTotals(all, t);
           dayText?.get(user)?.delete(day);
         }
+        addInto(ms, user, all);
+        addInto(ya, user, all);
         rowText?.delete(user);
       }
     }
