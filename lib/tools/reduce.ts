@@ -383,8 +383,10 @@ class Cache {
     this.used.set(month, this.tick);
   }
 
-  // After a transaction: forget months unused for the last few transactions.
-  age(keep = 4): void {
+  // After a transaction: forget months neither it nor the one before used. A month's files in
+  // memory are ~15 MB (bins and their text, users' and accounts'), and V8 lets the heap grow to
+  // a few times what is live: a stream is ordered by time, so a month seldom comes back.
+  age(keep = 1): void {
     this.tick++;
     for (const [m, t] of this.used) {
       if (this.tick - t > keep) {
