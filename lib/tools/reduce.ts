@@ -383,8 +383,10 @@ class Cache {
     this.used.set(month, this.tick);
   }
 
-  // After a transaction: forget months unused for the last few transactions.
-  age(keep = 4): void {
+  // After a transaction: forget months neither it nor the one before used. A month's files in
+  // memory are ~15 MB (bins and their text, users' and accounts'), and V8 lets the heap grow to
+  // a few times what is live: a stream is ordered by time, so a month seldom comes back.
+  age(keep = 1): void {
     this.tick++;
     for (const [m, t] of this.used) {
       if (this.tick - t > keep) {
@@ -433,8 +435,12 @@ interface Segment {
 interface ClusterState {
   store: ClusterStore;
   cache: Cache;
-  // jobs read since the last segment closed
+  // jobs read since the last segment closed, but those counted already (see counted()): of
+  // these only their number is kept
   jobs: PendingJob[];
+  known: number;
+  // dedupe state read without the lock, for months the cache does not hold (a few at most)
+  peeked: Map<string, SeenSet>;
   // closed segments waiting for the group commit
   segments: Segment[];
   lastFlush: number;
@@ -449,6 +455,8 @@ function clusterState(ctx: Context, cluster: string): ClusterState {
       store: new ClusterStore(ctx.root, cluster, ctx.crash),
       cache: new Cache(),
       jobs: [],
+      known: 0,
+      peeked: new Map(),
       segments: [],
       lastFlush: Date.now(),
       fence: () => undefined,
@@ -457,6 +465,25 @@ function clusterState(ctx: Context, cluster: string): ClusterState {
     ctx.clusters.set(cluster, st);
   }
   return st;
+}
+
+// Is the job counted already, as far as a dedupe state read before shows? The store only grows,
+// so a key in any state read, under the lock or without it (as sb-dedupe reads), is in the
+// store: such a job needs no more than its count. A state that cannot be read without the lock
+// proves nothing here (the transaction reads it again and decides).
+function counted(st: ClusterState, j: PendingJob): boolean {
+  let s = st.cache.seen.get(j.month) ?? st.peeked.get(j.month);
+  if (s === undefined) {
+    try {
+      s = st.store.readSeen(j.month);
+    } catch (err) {
+      if (!(err instanceof SbError)) throw err;
+      s = new SeenSet();
+    }
+    if (st.peeked.size >= 8) st.peeked.clear();
+    st.peeked.set(j.month, s);
+  }
+  return s.has(j.code);
 }
 
 // Without the lock: can the cache alone prove that the segments change nothing? The store only
@@ -490,28 +517,31 @@ function visibleUsers(ctx: Context, users: string[]): { shown: string[]; hidden:
 
 // Group commit: the segments closed since the last commit wait, so that one transaction (its
 // fsyncs, the month's files written again) serves many windows. They commit when they hold
-// GROUP_JOBS jobs (--batch if smaller: more held costs memory, ~3 KB of heap a job), when
+// GROUP_JOBS jobs (--batch if smaller; a job held is ~160 bytes of heap, and each commit
+// formats its months' files whole, so fewer larger commits cost less), when
 // the first of them has waited GROUP_MS, when the input has been quiet for QUIET_MS (a live pipeline, or a gate waiting for this very commit) and at the end of the input.
 // Each window is still all or nothing with its jobs; its commit record goes out only once it is
 // durable, in input order with the lines that pass through.
 const GROUP_MS = 1000;
-const GROUP_JOBS = 25_000;
+const GROUP_JOBS = 50_000;
 const QUIET_MS = 20;
 
 // Closes the cluster's open jobs into a segment, ended by `chunk` (its window) or by --batch.
 function hold(ctx: Context, cluster: string, chunk: PendingChunk | undefined): void {
   const st = clusterState(ctx, cluster);
   const jobs = st.jobs;
+  const processed = jobs.length + st.known;
   st.jobs = [];
+  st.known = 0;
   const seg: Segment = {
     jobs,
     chunk,
     rec: {
       kind: 'commit',
       cluster,
-      processed: jobs.length,
+      processed,
       new_jobs: 0,
-      duplicates: jobs.length,
+      duplicates: processed,
       months_changed: [],
       users_changed: [],
       chunks_done: chunk === undefined ? 0 : 1,
@@ -523,7 +553,7 @@ function hold(ctx: Context, cluster: string, chunk: PendingChunk | undefined): v
   st.segments.push(seg);
   if (ctx.held.length === 0) ctx.heldSince = Date.now();
   ctx.held.push(seg);
-  ctx.heldJobs += jobs.length;
+  ctx.heldJobs += processed;
 }
 
 // Is it time for the group commit (but for the quiet input and the end, which call it anyway)?
@@ -676,12 +706,15 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
     for (const [user, days] of delta.days.get(month) as Map<string, Map<string, Totals>>) {
       users.add(user);
       const bins = cached(daily, user);
+      // the user's days summed first: the month's and the year's sums gain one total each
+      const all = zeroTotals();
       for (const [day, t] of days) {
         addInto(bins, day, t);
-        addInto(yearDelta, user, t);
-        addInto(sums, user, t);
+        addTotals(all, t);
         text.get(user)?.delete(day);
       }
+      addInto(yearDelta, user, all);
+      addInto(sums, user, all);
       monthText.users.delete(user);
     }
     const yearAccounts = yearAccountDeltas.get(month.slice(0, 4)) ?? new Map<string, UserSums>();
@@ -694,12 +727,14 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
       const rowText = monthText.accounts.get(account);
       for (const [user, days] of us) {
         const ub = cached(bins, user);
+        const all = zeroTotals();
         for (const [day, t] of days) {
           addInto(ub, day, t);
-          addInto(ms, user, t);
-          addInto(ya, user, t);
+          addTotals(all, t);
           dayText?.get(user)?.delete(day);
         }
+        addInto(ms, user, all);
+        addInto(ya, user, all);
         rowText?.delete(user);
       }
     }
@@ -830,14 +865,15 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
     out,
     report,
     {
-      job: async (rec) => {
+      // not async: a promise a job would cost more than the rest of a duplicate's handling
+      job: (rec) => {
         const { cluster, job } = pendingJob(rec);
         const st = clusterState(ctx, cluster);
-        st.jobs.push(job);
-        if (st.jobs.length >= batch) {
-          hold(ctx, cluster, undefined);
-          await commitHeld(ctx);
-        }
+        if (counted(st, job)) st.known++;
+        else st.jobs.push(job);
+        if (st.jobs.length + st.known < batch) return undefined;
+        hold(ctx, cluster, undefined);
+        return commitHeld(ctx);
       },
       'chunk-done': async (rec) => {
         const { cluster, chunk } = pendingChunk(rec);
@@ -856,7 +892,7 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
       idle: { ms: QUIET_MS, pending: () => ctx.held.length > 0, run: () => commitHeld(ctx) },
     },
   );
-  for (const [cluster, st] of ctx.clusters) if (st.jobs.length > 0) hold(ctx, cluster, undefined);
+  for (const [cluster, st] of ctx.clusters) if (st.jobs.length + st.known > 0) hold(ctx, cluster, undefined);
   if (ctx.held.length > 0) await commitHeld(ctx);
   for (const st of ctx.clusters.values()) {
     if (st.cache.dirty === undefined || st.cache.dirty.size > 0) await underLock(ctx, st, async () => flushUsers(ctx, st));

@@ -19,8 +19,13 @@ export type AccountSums = Map<string, UserSums>;
 const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 
 // JSON.stringify(totalsToJson(t)), without the intermediate object: rollups serialize thousands.
-export function totalsText(t: Totals): string {
-  return `{"jobs":${t.jobs},"failed_jobs":${t.failed_jobs},"gpu_jobs":${t.gpu_jobs},"cpu_s":${t.cpu_s},"elapsed_s":${t.elapsed_s},"gpu_s":${t.gpu_s},"gpu_elapsed_s":${t.gpu_elapsed_s},"mem_req_byte_s":"${t.mem_req_byte_s}","mem_used_byte_s":"${t.mem_used_byte_s}"}`;
+// `prefix` goes before it. Joined from a list, not concatenated: a concatenation is a tree of
+// pieces that every later join of the text (writers keep it between commits) walks again.
+export function totalsText(t: Totals, prefix = ''): string {
+  return [
+    prefix, '{"jobs":', t.jobs, ',"failed_jobs":', t.failed_jobs, ',"gpu_jobs":', t.gpu_jobs, ',"cpu_s":', t.cpu_s, ',"elapsed_s":', t.elapsed_s,
+    ',"gpu_s":', t.gpu_s, ',"gpu_elapsed_s":', t.gpu_elapsed_s, ',"mem_req_byte_s":"', t.mem_req_byte_s, '","mem_used_byte_s":"', t.mem_used_byte_s, '"}',
+  ].join('');
 }
 
 // One user's row: the seed's fields, the metrics of sb(7) (rounded, for people and the seed's
@@ -94,7 +99,7 @@ const linesOf = (rows: string[]): string => (rows.length > 0 ? '\n' + rows.join(
 function sumsText(users: UserSums, cache: RowText): string {
   const parts = [...users.keys()].sort(byName).map((u) => {
     let part = cache.get(u);
-    if (part === undefined) cache.set(u, (part = `${JSON.stringify(u)}:${totalsText(users.get(u) as Totals)}`));
+    if (part === undefined) cache.set(u, (part = totalsText(users.get(u) as Totals, `${JSON.stringify(u)}:`)));
     return part;
   });
   return `{${parts.join(',')}}`;
@@ -171,40 +176,59 @@ export function periodText(): PeriodText {
   return { users: new Map(), accounts: new Map() };
 }
 
-// The text of each user's day, kept the same way for a month's daily file (the caller deletes
-// the days it changed).
+// The text of each user's day (`"dd":<Totals JSON>`), kept the same way for a month's daily file
+// (the caller deletes the days it changed).
 export type DailyText = Map<string, Map<string, string>>;
 
 // With `accounts`, the member "accounts":{"<account>":{"<user>":{"<dd>":<Totals JSON>}}} after
-// users, one account a line (accountText: the text cache of each account's bins).
+// users, one account a line (accountText: the text cache of each account's bins). The pieces
+// go into one list joined once: a month is ~30,000 of them, and a string per user joined again
+// was most of the garbage a commit made.
 export function formatDaily(cluster: string, month: string, bins: DailyBins, cache: DailyText = new Map(), accounts?: AccountBins, accountText = new Map<string, DailyText>()): string {
   const head = JSON.stringify({ cluster, month, schema_version: ROLLUP_SCHEMA });
-  const rows = binsRows(bins, cache);
-  let acc = '';
+  const out = [head.slice(0, -1), ',"users":{'];
+  if (bins.size > 0) {
+    out.push('\n');
+    pushBins(out, bins, cache, ',\n');
+    out.push('\n');
+  }
+  out.push('}');
   if (accounts !== undefined) {
-    const lines = [...accounts.keys()].sort(byName).map((a) => {
+    out.push(',"accounts":{');
+    let first = true;
+    for (const a of [...accounts.keys()].sort(byName)) {
       let text = accountText.get(a);
       if (text === undefined) accountText.set(a, (text = new Map()));
-      return `${JSON.stringify(a)}:{${binsRows(accounts.get(a) as DailyBins, text).join(',')}}`;
-    });
-    acc = `,"accounts":{${linesOf(lines)}}`;
+      out.push(first ? '\n' : ',\n', JSON.stringify(a), ':{');
+      pushBins(out, accounts.get(a) as DailyBins, text, ',');
+      out.push('}');
+      first = false;
+    }
+    out.push(first ? '}' : '\n}');
   }
-  return `${head.slice(0, -1)},"users":{${linesOf(rows)}}${acc}}\n`;
+  out.push('}\n');
+  return out.join('');
 }
 
-function binsRows(bins: DailyBins, cache: DailyText): string[] {
-  return [...bins.keys()].sort(byName).map((u) => {
+// `"<user>":{"<dd>":<Totals JSON>,...}` for each user, sorted, `sep` between them, onto out.
+function pushBins(out: string[], bins: DailyBins, cache: DailyText, sep: string): void {
+  let firstUser = true;
+  for (const u of [...bins.keys()].sort(byName)) {
     const days = bins.get(u) as Map<string, Totals>;
     let texts = cache.get(u);
     if (texts === undefined) cache.set(u, (texts = new Map()));
-    const parts: string[] = [];
+    out.push(firstUser ? '' : sep, JSON.stringify(u), ':{');
+    let firstDay = true;
     for (const d of [...days.keys()].sort()) {
       let text = texts.get(d);
-      if (text === undefined) texts.set(d, (text = totalsText(days.get(d) as Totals)));
-      parts.push(`"${d}":${text}`);
+      if (text === undefined) texts.set(d, (text = totalsText(days.get(d) as Totals, `"${d}":`)));
+      if (!firstDay) out.push(',');
+      out.push(text);
+      firstDay = false;
     }
-    return `${JSON.stringify(u)}:{${parts.join(',')}}`;
-  });
+    out.push('}');
+    firstUser = false;
+  }
 }
 
 export interface DailyFile {
