@@ -13,7 +13,8 @@ import { formatTime, parseDateExpr, parseTime } from '../core/records/time.js';
 
 export const USAGE = `Usage: sb-chunk new [-s START] [-e END] [--step HOURS | --by UNIT] [options]
        sb-chunk todo [-s START] [-e END] [--step HOURS | --by UNIT] --root DIR
-                     [--settle DURATION] [--refetch] [options]
+                     [--settle DURATION] [--slack DURATION] [--refetch]
+                     [options]
        sb-chunk from-file [FILE] [--root DIR] [options]
 
 Cut a time range of one cluster into closed, touching windows and print them as
