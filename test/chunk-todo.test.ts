@@ -85,6 +85,10 @@ t.test('tiles: each asked for from where the last ended, the slack inside; recor
   t.same(after, { done: [[0, 379], [400, 499]], unsettled: [[380, 399], [500, 520]], queried: [[190, 389]] });
   t.same(todoChunks(w, after, clock(560)).filter((c) => c.tile !== undefined), [{ ...h(480, 520), tile: { query: [490, 530], slack: 10 } }], 'tiles go on a slack before the new last done span ends, a shorter one to reach the windows\' end and its slack, keeping no job after it');
   t.same(todoChunks(w, after, clock(560)).filter((c) => c.tile === undefined), [h(380, 399)], 'the piece before it comes whole');
+  t.same(todoChunks(w, { done: [[0, 520]], unsettled: [], queried: [[190, 530]] }, clock(2000)), [], 'all done: no tile');
+  t.same(todoChunks(w, { done: [[0, 199]], unsettled: [], queried: [] }, clock(440)), [h(200, 299), h(300, 399), h(400, 440)], 'nothing fetched yet: no tile asks for it beside the fresh span');
+  t.same(todoChunks(w, { done: [[0, 199]], unsettled: [[200, 450]], queried: [] }, clock(470)).filter((c) => c.tile !== undefined), [{ ...h(200, 299), tile: { query: [190, 289], slack: 10 } }, { ...h(280, 399), tile: { query: [290, 389], slack: 10 } }], 'tiles keep nothing past what was fetched (450 - 10)');
+  t.same(todoChunks([h(0, 99)], { done: [], unsettled: [[0, 99]], queried: [] }, clock(1000)), [{ ...h(0, 99), tile: { query: [-10, 109], slack: 10 } }], 'an old window counted unsettled: one tile to its end, a slack past it');
   const unfetched = { ...after, unsettled: [[380, 399], [500, 515]] as Interval[] };
   t.same(todoChunks(w, unfetched, clock(560)), [h(380, 399), h(500, 520)], 'a piece after it never fetched whole: fetched whole, the tiles wait');
 });

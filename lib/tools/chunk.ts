@@ -233,19 +233,27 @@ export function todoChunks(windows: Chunk[], ledger: ChunkLedger, clock: TodoClo
 // The tiles that settle what a poll counted after `tail` (done up to it), up to the windows' end.
 function tiles(cluster: string, tail: number, first: number, last: number, ledger: ChunkLedger, clock: TodoClock): Chunk[] {
   const s = clock.slack;
+  // what a poll fetched after the tail: tiles keep nothing beyond it, which this run's fresh
+  // span fetches, unless that is the windows' end
+  const fetched = ledger.unsettled.find(([a, b]) => a <= tail + 1 && tail + 1 <= b)?.[1];
+  if (tail >= last || fetched === undefined) return [];
+  const whole = fetched >= last;
   // the first job not done may have been filtered by sacct a slack before its End; the tiles
   // already asked for go on from their end
   let q = tail + 1 - s;
   for (const [a, b] of ledger.queried) if (a <= q && q <= b) q = b + 1;
-  const cap = last + s;
+  const cap = whole ? last + s : fetched - s;
   // every job within a slack of the tile's end has ended `settle` ago
   const r = Math.min(clock.now - clock.settle - s, cap);
-  // whole tiles; a shorter one only to reach the windows' end
+  const atEnd = whole && r === cap;
+  // whole tiles; the last one longer or shorter to reach the windows' end
   const out: Chunk[] = [];
-  for (let a = q; a <= r; a += clock.longest) {
-    const b = Math.min(a + clock.longest - 1, r);
-    if (b - a + 1 < clock.longest && r < cap) break;
+  for (let a = q; a <= r; ) {
+    let b = a + clock.longest - 1;
+    if (b >= r || (atEnd && r - b < clock.longest)) b = r;
+    if (b - a + 1 < clock.longest && !atEnd) break;
     out.push({ cluster, start: Math.max(a - s, first), end: Math.min(b + s, last), tile: { query: [a, b], slack: s } });
+    a = b + 1;
   }
   return out;
 }
