@@ -41,7 +41,8 @@ interface Stats {
 }
 
 async function polls(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Stats> {
-  const r = await runCommand(process.execPath, [path.join(ROOT, 'bench', 'poll-sim.mjs'), '--dir', path.join(dir, name), ...args], { env });
+  const r = await runCommand(process.execPath, [path.join(ROOT, 'bench', 'poll-sim.mjs'), '--dir', path.join(dir, name), ...args], { env, timeoutMs: 280_000 });
+  if (r.stdout.trim() === '') throw new Error(`poll-sim ${name}: no output (exit ${r.status}, signal ${r.signal}): ${r.stderr}`);
   const line = r.stdout.trim().split('\n').pop() ?? '{}';
   const s = JSON.parse(line) as Stats;
   if (s.error !== undefined || r.status !== 0) throw new Error(`poll-sim ${name}: exit ${r.status}: ${s.error ?? r.stderr}`);
