@@ -57,6 +57,8 @@ const env = {
   XDG_RUNTIME_DIR: o.dir,
   SB_POLLSIM_CALLS: calls,
   SB_POLLSIM_SIM: path.join(HERE, 'sim', 'sacct'),
+  // a window without jobs makes sb-sacct ask whether the cluster exists: the synthetic one's
+  SB_SACCTMGR: path.join(HERE, 'sim', 'sacctmgr'),
   SB_SIM_LATE: String(o.late),
 };
 delete env.SB_SIM_NOW;
