@@ -33,6 +33,7 @@ const T1 = T0 + hours * 3600;
 const SINCE = T0 - 3600;
 const CLUSTER = 'demo';
 const SETTLE = 900;
+const SLACK = 900;
 const iso = (sec) => new Date(sec * 1000).toISOString().replace('.000', '');
 const root = path.join(o.dir, 'store');
 const calls = path.join(o.dir, 'calls');
@@ -56,6 +57,8 @@ const env = {
   XDG_RUNTIME_DIR: o.dir,
   SB_POLLSIM_CALLS: calls,
   SB_POLLSIM_SIM: path.join(HERE, 'sim', 'sacct'),
+  // a window without jobs makes sb-sacct ask whether the cluster exists: the synthetic one's
+  SB_SACCTMGR: path.join(HERE, 'sim', 'sacctmgr'),
   SB_SIM_LATE: String(o.late),
 };
 delete env.SB_SIM_NOW;
@@ -79,9 +82,10 @@ function run(tag, tick, k) {
   });
 }
 
-// Ticks every --every from T0 + every until everything up to T1 has settled (T1 + settle + late).
+// Ticks every --every from T0 + every until everything up to T1 has settled: its last tile asks
+// up to a slack past T1, once that can settle (T1 + settle + 2 slacks; sb-chunk todo).
 const ticks = [];
-for (let t = T0 + every; t <= T1 + SETTLE + Number(o.late) + every; t += every) if (!(t - T0 >= outFrom && t - T0 <= outTo)) ticks.push(t);
+for (let t = T0 + every; t <= T1 + SETTLE + 2 * SLACK + Number(o.late) + every; t += every) if (!(t - T0 >= outFrom && t - T0 <= outTo)) ticks.push(t);
 const statuses = [];
 for (let i = 0; i < ticks.length; i++) {
   const tag = String(i).padStart(4, '0');
@@ -106,7 +110,11 @@ let stepRows = 0;
 let callCount = 0;
 let stepCallCount = 0;
 for (const f of readdirSync(calls).filter((n) => n.endsWith('.out'))) {
-  const byId = readFileSync(path.join(calls, f.replace(/\.out$/, '.argv')), 'utf8').split('\n').includes('-j');
+  const argv = readFileSync(path.join(calls, f.replace(/\.out$/, '.argv')), 'utf8').split('\n');
+  const byId = argv.includes('-j');
+  // a query by job id shows every task of an array asked for by the array's id: what was asked
+  // for is the ids given
+  const asked = byId ? new Set(argv[argv.indexOf('-j') + 1].split(',')) : undefined;
   const tag = f.split('.')[0];
   const counts = byId ? stepsPerPoll : perPoll;
   const where = byId ? seenSteps : seen;
@@ -119,7 +127,7 @@ for (const f of readdirSync(calls).filter((n) => n.endsWith('.out'))) {
     if (byId) stepRows++;
     else rows++;
     const v = line.split('\x1f');
-    if (!v[2].includes('.')) jobs.add(`${v[0]}/${v[2]}`);
+    if (!v[2].includes('.') && (asked === undefined || asked.has(v[2]))) jobs.add(`${v[0]}/${v[2]}`);
   }
   for (const j of jobs) where.set(j, (where.get(j) ?? 0) + 1);
 }

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { formatLedger, type Interval } from '../lib/core/store/chunk-ledger.js';
+import { formatLedger, recordChunk, type ChunkLedger, type Interval } from '../lib/core/store/chunk-ledger.js';
 import { parseTime } from '../lib/core/records/time.js';
 import { notDone, todoChunks } from '../lib/tools/chunk.js';
 import { records, ROOT, runBin, runShell } from './helpers/run.js';
@@ -17,7 +17,7 @@ function store(done: Array<[string, string]>, unsettled: Array<[string, string]>
   const dir = path.join(root, 'clusters', 'h', 'state', 'chunks');
   mkdirSync(dir, { recursive: true });
   const iv = (l: Array<[string, string]>): Interval[] => l.map(([s, e]) => [T(s), T(e)]);
-  writeFileSync(path.join(dir, 'ledger.json'), formatLedger('h', { done: iv(done), unsettled: iv(unsettled) }));
+  writeFileSync(path.join(dir, 'ledger.json'), formatLedger('h', { done: iv(done), unsettled: iv(unsettled), queried: [] }));
   return root;
 }
 
@@ -26,38 +26,71 @@ const windows = (stdout: string): string[][] => records(stdout).map((w) => [w['s
 
 t.test('notDone: whole windows, missing pieces, nothing', async (t) => {
   const w = [{ cluster: 'h', start: 0, end: 99 }, { cluster: 'h', start: 100, end: 199 }, { cluster: 'h', start: 200, end: 299 }];
-  t.same(notDone(w, { done: [], unsettled: [] }), w);
-  t.same(notDone(w, { done: [[0, 199]], unsettled: [] }), [w[2]]);
-  t.same(notDone(w, { done: [[50, 120], [150, 160]], unsettled: [[0, 49]] }), [
+  t.same(notDone(w, { done: [], unsettled: [], queried: [] }), w);
+  t.same(notDone(w, { done: [[0, 199]], unsettled: [], queried: [] }), [w[2]]);
+  t.same(notDone(w, { done: [[50, 120], [150, 160]], unsettled: [[0, 49]], queried: [] }), [
     { cluster: 'h', start: 0, end: 49 },
     { cluster: 'h', start: 121, end: 149 },
     { cluster: 'h', start: 161, end: 199 },
     { cluster: 'h', start: 200, end: 299 },
   ]);
-  t.same(notDone(w, { done: [[-5, 500]], unsettled: [] }), []);
+  t.same(notDone(w, { done: [[-5, 500]], unsettled: [], queried: [] }), []);
 });
 
 t.test('todoChunks: a window that can settle comes whole, once; of one that cannot, only what was never fetched', async (t) => {
   const h = (start: number, end: number) => ({ cluster: 'h', start, end });
   const w = [h(0, 99), h(100, 199), h(200, 299)];
-  const clock = (now: number, settle = 15, longest = 100) => ({ now, settle, longest });
-  t.same(todoChunks(w, { done: [], unsettled: [] }, clock(400)), w, 'all can settle: new');
-  t.same(todoChunks(w, { done: [], unsettled: [] }, clock(299)), [h(0, 99), h(100, 199), h(200, 299)], 'the last cannot settle, nothing of it fetched yet: all of it');
+  const clock = (now: number, settle = 15, longest = 100, slack = 10) => ({ now, settle, longest, slack });
+  t.same(todoChunks(w, { done: [], unsettled: [], queried: [] }, clock(400)), w, 'all can settle: new');
+  t.same(todoChunks(w, { done: [], unsettled: [], queried: [] }, clock(299)), [h(0, 99), h(100, 199), h(200, 299)], 'the last cannot settle, nothing of it fetched yet: all of it');
   // a poll at 250 counted 200..250 unsettled; at 260 only 251..260 is new, 200..250 waits
   const w260 = [h(0, 99), h(100, 199), h(200, 260)];
-  t.same(todoChunks(w260, { done: [[0, 199]], unsettled: [[200, 250]] }, clock(260)), [h(251, 260)], 'the never-fetched span only');
-  t.same(todoChunks(w260, { done: [[0, 199]], unsettled: [[200, 260]] }, clock(260)), [], 'nothing new, nothing can settle: nothing');
-  // at 315 the window 200..299 can settle (299 + 15 <= 315): whole, once, with what it counted
+  t.same(todoChunks(w260, { done: [[0, 199]], unsettled: [[200, 250]], queried: [] }, clock(260)), [h(251, 260)], 'the never-fetched span only');
+  t.same(todoChunks(w260, { done: [[0, 199]], unsettled: [[200, 260]], queried: [] }, clock(260)), [], 'nothing new, nothing can settle: nothing');
+  // at 315 the window 200..299 could settle (299 + 15 <= 315), but a poll counted it all: it
+  // settles in a tile, once a whole one can (its end + the slack 10 + settle 15 <= now)
   const w315 = [h(200, 299), h(300, 315)];
-  t.same(todoChunks(w315, { done: [[0, 199]], unsettled: [[200, 310]] }, clock(315)), [h(200, 299), h(311, 315)]);
+  t.same(todoChunks(w315, { done: [[0, 199]], unsettled: [[200, 310]], queried: [] }, clock(315)), [{ ...h(200, 299), tile: { query: [190, 289], slack: 10 } }, h(311, 315)], 'the tile asks from a slack before the first second not done, and keeps none before the windows');
+  t.same(todoChunks(w315, { done: [[0, 199]], unsettled: [[200, 310]], queried: [] }, clock(313)), [h(311, 313)], 'not a whole tile yet: it waits');
+  t.same(todoChunks(w315, { done: [[0, 199]], unsettled: [[200, 310]], queried: [] }, clock(315, 0)), [h(200, 299), h(300, 315)], 'settle 0: no tiles, every unsettled piece again');
+  // a window never fetched whole after the last done span is fetched whole; tiles wait for it
+  t.same(todoChunks(w315, { done: [[0, 199]], unsettled: [[200, 250]], queried: [] }, clock(315)), [h(200, 299), h(300, 315)]);
   // the never-fetched span merges across windows, cut by longest
-  t.same(todoChunks([h(200, 299), h(300, 399), h(400, 420)], { done: [[0, 199]], unsettled: [[200, 279]] }, clock(420, 150, 100)), [h(280, 379), h(380, 420)]);
+  t.same(todoChunks([h(200, 299), h(300, 399), h(400, 420)], { done: [[0, 199]], unsettled: [[200, 279]], queried: [] }, clock(420, 150, 100)), [h(280, 379), h(380, 420)]);
   // after an outage: windows that can settle come whole, the rest as never fetched
-  t.same(todoChunks([h(0, 99), h(100, 199), h(200, 299), h(300, 350)], { done: [], unsettled: [[0, 40]] }, clock(350, 60)), [h(0, 99), h(100, 199), h(200, 299), h(300, 350)]);
-  t.same(todoChunks([h(0, 99), h(100, 199), h(200, 299), h(300, 350)], { done: [], unsettled: [[0, 40], [250, 320]] }, clock(350, 60)), [h(0, 99), h(100, 199), h(200, 249), h(321, 350)]);
-  t.same(todoChunks(w, { done: [[0, 199]], unsettled: [] }, clock(250)), [h(200, 250)], 'the span never fetched ends at now: a window ending later waits for it');
-  t.same(todoChunks(w, { done: [[0, 199]], unsettled: [] }, clock(150)), [], 'nothing after now');
-  t.same(todoChunks(w, { done: [[50, 120]], unsettled: [[0, 49], [121, 299]] }, clock(300, 0)), notDone(w, { done: [[50, 120]], unsettled: [] }), 'settle 0: every unsettled piece again');
+  t.same(todoChunks([h(0, 99), h(100, 199), h(200, 299), h(300, 350)], { done: [], unsettled: [[0, 40]], queried: [] }, clock(350, 60)), [h(0, 99), h(100, 199), h(200, 299), h(300, 350)]);
+  t.same(todoChunks([h(0, 99), h(100, 199), h(200, 299), h(300, 350)], { done: [], unsettled: [[0, 40], [250, 320]], queried: [] }, clock(350, 60)), [h(0, 99), h(100, 199), h(200, 249), h(321, 350)]);
+  t.same(todoChunks(w, { done: [[0, 199]], unsettled: [], queried: [] }, clock(250)), [h(200, 250)], 'the span never fetched ends at now: a window ending later waits for it');
+  t.same(todoChunks(w, { done: [[0, 199]], unsettled: [], queried: [] }, clock(150)), [], 'nothing after now');
+  t.same(todoChunks(w, { done: [[50, 120]], unsettled: [[0, 49], [121, 299]], queried: [] }, clock(300, 0)), notDone(w, { done: [[50, 120]], unsettled: [], queried: [] }), 'settle 0: every unsettled piece again');
+});
+
+t.test('tiles: each asked for from where the last ended, the slack inside; recordChunk makes done what lies a slack inside them', async (t) => {
+  const h = (start: number, end: number) => ({ cluster: 'h', start, end });
+  const clock = (now: number) => ({ now, settle: 15, longest: 100, slack: 10 });
+  const w = [h(200, 299), h(300, 399), h(400, 499), h(500, 520)];
+  // the first tile: asked 190..289, keeps 180..299
+  let l: ChunkLedger = { done: [[0, 199]], unsettled: [[200, 520]], queried: [] };
+  const first = todoChunks(w, l, clock(520)).filter((c) => c.tile !== undefined);
+  t.same(first, [{ ...h(200, 299), tile: { query: [190, 289], slack: 10 } }, { ...h(280, 399), tile: { query: [290, 389], slack: 10 } }, { ...h(380, 499), tile: { query: [390, 489], slack: 10 } }], 'as many whole tiles as can settle (489 + 10 + 15 <= 520)');
+  l = recordChunk(l, [200, 299], true, { query: [190, 289], slack: 10 }) as ChunkLedger;
+  t.same(l, { done: [[0, 279]], unsettled: [[280, 520]], queried: [[190, 289]] }, 'done: what lies a slack inside the span asked for');
+  t.same(todoChunks(w, l, clock(420)).filter((c) => c.tile !== undefined), [{ ...h(280, 399), tile: { query: [290, 389], slack: 10 } }], 'the next starts where the last ended');
+  l = recordChunk(l, [280, 399], true, { query: [290, 389], slack: 10 }) as ChunkLedger;
+  t.same(l, { done: [[0, 379]], unsettled: [[380, 520]], queried: [[190, 389]] }, 'tiles that touch make one span');
+  t.equal(recordChunk(l, [280, 399], true, { query: [290, 389], slack: 10 }), undefined, 'the same tile again records nothing');
+  t.same(recordChunk(l, [380, 499], false, { query: [390, 489], slack: 10 }), undefined, 'an unsettled tile only counts what it kept, already unsettled');
+  // a whole window fetched after the tiles (a hole filled by hand) moves the last done span
+  const after = recordChunk(l, [400, 499], true) as ChunkLedger;
+  t.same(after, { done: [[0, 379], [400, 499]], unsettled: [[380, 399], [500, 520]], queried: [[190, 389]] });
+  t.same(todoChunks(w, after, clock(560)).filter((c) => c.tile !== undefined), [{ ...h(480, 520), tile: { query: [490, 530], slack: 10 } }], 'tiles go on a slack before the new last done span ends, a shorter one to reach the windows\' end and its slack, keeping no job after it');
+  t.same(todoChunks(w, after, clock(560)).filter((c) => c.tile === undefined), [h(380, 399)], 'the piece before it comes whole');
+  t.same(todoChunks(w, { done: [[0, 520]], unsettled: [], queried: [[190, 530]] }, clock(2000)), [], 'all done: no tile');
+  t.same(todoChunks(w, { done: [[0, 199]], unsettled: [], queried: [] }, clock(440)), [h(200, 299), h(300, 399), h(400, 440)], 'nothing fetched yet: no tile asks for it beside the fresh span');
+  t.same(todoChunks(w, { done: [[0, 199]], unsettled: [[200, 450]], queried: [] }, clock(470)).filter((c) => c.tile !== undefined), [{ ...h(200, 299), tile: { query: [190, 289], slack: 10 } }, { ...h(280, 399), tile: { query: [290, 389], slack: 10 } }], 'tiles keep nothing past what was fetched (450 - 10)');
+  t.same(todoChunks([h(0, 99)], { done: [], unsettled: [[0, 99]], queried: [] }, clock(1000)), [{ ...h(0, 99), tile: { query: [-10, 109], slack: 10 } }], 'an old window counted unsettled: one tile to its end, a slack past it');
+  const unfetched = { ...after, unsettled: [[380, 399], [500, 515]] as Interval[] };
+  t.same(todoChunks(w, unfetched, clock(560)), [h(380, 399), h(500, 520)], 'a piece after it never fetched whole: fetched whole, the tiles wait');
 });
 
 t.test('todo on a fresh store is new', async (t) => {

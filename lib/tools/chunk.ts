@@ -13,7 +13,8 @@ import { formatTime, parseDateExpr, parseTime } from '../core/records/time.js';
 
 export const USAGE = `Usage: sb-chunk new [-s START] [-e END] [--step HOURS | --by UNIT] [options]
        sb-chunk todo [-s START] [-e END] [--step HOURS | --by UNIT] --root DIR
-                     [--settle DURATION] [--refetch] [options]
+                     [--settle DURATION] [--slack DURATION] [--refetch]
+                     [options]
        sb-chunk from-file [FILE] [--root DIR] [options]
 
 Cut a time range of one cluster into closed, touching windows and print them as
@@ -24,12 +25,14 @@ Commands:
   new              windows covering START..END (both inclusive)
   todo             the windows of 'new' minus what the store's chunk ledger
                    holds as done and settled, asking slurmdbd no more than
-                   exactness needs: a window that can settle (it ended
-                   --settle ago) comes whole, what it counted unsettled
-                   included; of one that cannot, only the span never fetched,
-                   in as few windows as --step allows. So a poll every few
-                   minutes fetches each finished job in two windows at most:
-                   soon after it ends, and when its window settles.
+                   exactness needs: a window never fetched that can settle
+                   (it ended --settle ago) comes whole; of one that cannot,
+                   only the span never fetched, in as few windows as --step
+                   allows. What a poll counted so settles in tiles: a --step
+                   at a time, each asked for exactly from where the last one
+                   ended, keeping the jobs that ended within --slack of it.
+                   So a poll every few minutes asks for each finished job
+                   twice: soon after it ends, and when its tile settles.
                    Backfill, resume and poll in one.
                    With --refetch: instead, the windows of the days whose jobs
                    were counted before the store kept accounts (whole UTC
@@ -54,6 +57,8 @@ Options:
       --settle DURATION  for todo: how long after its end a window can settle,
                      as sb-sacct's --settle (default: 15m); 0 prints every
                      unsettled window again
+      --slack DURATION   for todo: sb-sacct's --slack, how far from its End
+                     sacct may show a job (default: 15m); give both the same
   -n, --limit N      print at most N windows (the earliest)
   -r, --root DIR     the store, for todo and from-file (default: $SB_ROOT)
       --refetch      todo: the days without complete account data (see above)
@@ -77,7 +82,7 @@ export const tool: Tool = {
   name: 'sb-chunk',
   usage: USAGE,
   options: {
-    string: ['start', 'end', 'step', 'by', 'cluster', 'limit', 'root', 'settle'],
+    string: ['start', 'end', 'step', 'by', 'cluster', 'limit', 'root', 'settle', 'slack'],
     boolean: ['refetch'],
     alias: { s: 'start', e: 'end', c: 'cluster', n: 'limit', r: 'root' },
   },
@@ -96,7 +101,7 @@ export async function main({ args, io, report, out, input }: Context): Promise<v
   let chunks: Chunk[];
   if (args['refetch'] === true && command !== 'todo') throw new UsageError(`option '--refetch' belongs to 'sb-chunk todo'`);
   if (command === 'new' && optString(args, 'root') !== undefined) throw new UsageError(`option '--root' belongs to 'sb-chunk todo' and 'sb-chunk from-file'`);
-  if (command !== 'todo' && optString(args, 'settle') !== undefined) throw new UsageError(`option '--settle' belongs to 'sb-chunk todo'`);
+  for (const o of ['settle', 'slack']) if (command !== 'todo' && optString(args, o) !== undefined) throw new UsageError(`option '--${o}' belongs to 'sb-chunk todo'`);
   if (command === 'new') {
     if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`);
     chunks = newChunks(args, io.env, cluster);
@@ -105,10 +110,11 @@ export async function main({ args, io, report, out, input }: Context): Promise<v
     const root = storeRoot(optString(args, 'root'), io.env);
     if (root === undefined) throw new UsageError('sb-chunk todo needs the store: give --root DIR or set SB_ROOT');
     const settle = durationOption('settle', optString(args, 'settle'), 900);
+    const slack = durationOption('slack', optString(args, 'slack'), 900);
     const windows = newChunks(args, io.env, cluster);
     chunks = args['refetch'] === true
       ? refetchChunks(windows, new ClusterStore(root, cluster()))
-      : todoChunks(windows, readLedger(ledgerPath(root, cluster())), { now: Math.floor(Date.now() / 1000), settle, longest: longestWindow(args) });
+      : todoChunks(windows, readLedger(ledgerPath(root, cluster())), { now: Math.floor(Date.now() / 1000), settle, slack, longest: longestWindow(args) });
   } else if (command === 'from-file') {
     if (rest.length > 1) throw new UsageError(`unexpected argument '${rest[1]}'`);
     for (const name of ['start', 'end', 'step', 'by']) {
@@ -173,22 +179,39 @@ export interface TodoClock {
   settle: number;
   // the longest window the never-fetched span is cut into, in seconds
   longest: number;
+  // sb-sacct's --slack, in seconds: how far from its End sacct may place a job
+  slack: number;
 }
 
-// What a poll asks of slurmdbd. Each window's pieces not done: a piece that can settle (it
-// ended `settle` ago) is fetched whole, once, the unsettled counts in it included: that fetch
-// settles it. Of a piece that cannot settle yet only what was never fetched is asked for, merged
-// across windows into as few as `longest` allows; what it counted unsettled waits for its window
-// to settle. So a job is fetched when first seen and once more when its window settles, however
-// often the poll runs; after an outage the backlog comes in whole windows that settle at once.
+// What a poll asks of slurmdbd. Each window's pieces not done: a piece that was never fetched
+// whole and can settle (it ended `settle` ago) is fetched whole, once, with the slack: that fetch
+// settles it (a backfill, the backlog of an outage, a hole left by a failure). Of a piece that
+// cannot settle yet only what was never fetched is asked for, merged across windows into as few
+// as `longest` allows, exactly (sb-sacct), and counted unsettled.
+// What a poll counted unsettled after the last done span settles in tiles: spans asked for
+// exactly, each starting where the one before ended, once every job within a slack of its end
+// can be in slurmdbd (it ended `settle` + the slack ago), an hour (`longest`) at a time. A tile
+// keeps the jobs that ended up to a slack outside it, so the slack is paid once per tile, not twice
+// per window edge; what lies a slack inside the tiles asked for is done (recordChunk). So a job is
+// in one answer when first seen and in one when it settles, however often the poll runs, apart
+// from what sacct itself shows outside the span asked for.
 // The never-fetched span ends at now: what ends later is asked for by a later poll.
 // With settle 0 every window can settle: every unsettled piece comes again, as notDone.
 export function todoChunks(windows: Chunk[], ledger: ChunkLedger, clock: TodoClock): Chunk[] {
   const out: Chunk[] = [];
   const fresh = new Map<string, Interval[]>();
+  const tiling = clock.settle > 0 && windows.length > 0;
+  const lastDone = ledger.done.at(-1)?.[1] ?? -Infinity;
+  const first = windows.reduce((m, w) => Math.min(m, w.start), Infinity);
+  const last = windows.reduce((m, w) => Math.max(m, w.end), -Infinity);
+  // the tail: after the last done span (or before the first window, when nothing is done there)
+  const tail = Math.max(lastDone, first - 1);
+  let wholeInTail = false;
   for (const w of windows) {
     for (const piece of subtractIntervals([w.start, w.end], ledger.done)) {
       if (piece[1] + clock.settle <= clock.now) {
+        if (tiling && piece[0] > tail && subtractIntervals(piece, ledger.unsettled).length === 0) continue;
+        if (piece[0] > tail) wholeInTail = true;
         out.push({ cluster: w.cluster, start: piece[0], end: piece[1] });
         continue;
       }
@@ -202,7 +225,37 @@ export function todoChunks(windows: Chunk[], ledger: ChunkLedger, clock: TodoClo
   for (const [cluster, list] of fresh) {
     for (const [s, e] of list) for (const [start, end] of cutByStep(s, e, clock.longest)) out.push({ cluster, start, end });
   }
+  // tiles wait while whole pieces after the last done span are fetched: those move it
+  if (tiling && !wholeInTail) out.push(...tiles(windows[0]?.cluster as string, tail, first, last, ledger, clock));
   return out.sort((a, b) => a.start - b.start || a.end - b.end);
+}
+
+// The tiles that settle what a poll counted after `tail` (done up to it), up to the windows' end.
+function tiles(cluster: string, tail: number, first: number, last: number, ledger: ChunkLedger, clock: TodoClock): Chunk[] {
+  const s = clock.slack;
+  // what a poll fetched after the tail: tiles keep nothing beyond it, which this run's fresh
+  // span fetches, unless that is the windows' end
+  const fetched = ledger.unsettled.find(([a, b]) => a <= tail + 1 && tail + 1 <= b)?.[1];
+  if (tail >= last || fetched === undefined) return [];
+  const whole = fetched >= last;
+  // the first job not done may have been filtered by sacct a slack before its End; the tiles
+  // already asked for go on from their end
+  let q = tail + 1 - s;
+  for (const [a, b] of ledger.queried) if (a <= q && q <= b) q = b + 1;
+  const cap = whole ? last + s : fetched - s;
+  // every job within a slack of the tile's end has ended `settle` ago
+  const r = Math.min(clock.now - clock.settle - s, cap);
+  const atEnd = whole && r === cap;
+  // whole tiles; the last one longer or shorter to reach the windows' end
+  const out: Chunk[] = [];
+  for (let a = q; a <= r; ) {
+    let b = a + clock.longest - 1;
+    if (b >= r || (atEnd && r - b < clock.longest)) b = r;
+    if (b - a + 1 < clock.longest && !atEnd) break;
+    out.push({ cluster, start: Math.max(a - s, first), end: Math.min(b + s, last), tile: { query: [a, b], slack: s } });
+    a = b + 1;
+  }
+  return out;
 }
 
 // The longest window of the never-fetched span: --step, or the --by unit (a month as 31 days).

@@ -22,8 +22,8 @@ One poll of one cluster, for cron or a systemd timer: fetch what the store does
 not hold as done and settled since --since (the span since the previous poll,
 a window that can settle now, windows that failed before), add the new jobs,
 rewrite the leaderboards and, with --html, the web page. That is one sacct call
-a poll, and one more once a window can settle: each finished job is fetched by
-two windows at most. It runs the toolkit's programs of its own installation:
+a poll, and once an hour one more that settles the hour counted: each finished
+job is asked for twice. It runs the toolkit's programs of its own installation:
 
   sb-chunk todo | sb-sacct | sb-parse | sb-dedupe | sb-reduce
   sb-rank --write --by user,account   (user boards and the account board)

@@ -1,5 +1,5 @@
 import { type Context as RunContext, type Io, type Tool, maxOperands, optInt, optNumber, optString } from '../core/cli/run.js';
-import { chunkFromRecord, chunkId } from '../core/records/chunk.js';
+import { chunkFromRecord, chunkId, type Tile } from '../core/records/chunk.js';
 import { compactFailed, failedPath, formatLedger, recordChunk, type ChunkLedger } from '../core/store/chunk-ledger.js';
 import { BadInput, SbError, UsageError } from '../core/cli/errors.js';
 import { FAILED_STATES, JOB_LIMITS, jobLimitProblem } from '../core/records/job.js';
@@ -196,13 +196,15 @@ export interface PendingChunk {
   start: number;
   end: number;
   settled: boolean;
+  // a tile (sb-chunk todo)
+  tile?: Tile;
 }
 
 export function pendingChunk(rec: Rec): { cluster: string; chunk: PendingChunk } {
   const c = chunkFromRecord(rec);
   const settled = rec['settled'];
   if (settled !== undefined && typeof settled !== 'boolean') throw new BadInput(`'settled' is not true or false`);
-  return { cluster: c.cluster, chunk: { start: c.start, end: c.end, settled: settled !== false } };
+  return { cluster: c.cluster, chunk: { start: c.start, end: c.end, settled: settled !== false, ...(c.tile !== undefined ? { tile: c.tile } : {}) } };
 }
 
 export interface CommitRecord {
@@ -496,7 +498,7 @@ function provablyNothingNew(cache: Cache, segments: readonly Segment[]): boolean
       if (s === undefined || !s.has(j.code)) return false;
     }
     if (seg.chunk === undefined) continue;
-    if (cache.ledger === undefined || recordChunk(cache.ledger, [seg.chunk.start, seg.chunk.end], seg.chunk.settled) !== undefined) return false;
+    if (cache.ledger === undefined || recordChunk(cache.ledger, [seg.chunk.start, seg.chunk.end], seg.chunk.settled, seg.chunk.tile) !== undefined) return false;
   }
   return true;
 }
@@ -664,7 +666,7 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
     computeDelta(seg.jobs, seenOf, delta, touched);
     rec.new_jobs = delta.newJobs - before;
     rec.duplicates = rec.processed - rec.new_jobs;
-    const next = chunk === undefined ? undefined : recordChunk(ledger ?? cache.ledger, [chunk.start, chunk.end], chunk.settled);
+    const next = chunk === undefined ? undefined : recordChunk(ledger ?? cache.ledger, [chunk.start, chunk.end], chunk.settled, chunk.tile);
     if (next !== undefined) ledger = next;
     if (rec.new_jobs > 0 || next !== undefined) changed.push({ seg, touched });
   }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Args, type Context, type Tool, maxOperands, optInt, optString } from '../core/cli/run.js';
-import { type Chunk, chunkFromRecord, chunkId } from '../core/records/chunk.js';
+import { type Chunk, chunkFromRecord, chunkId, tileFields } from '../core/records/chunk.js';
 import { durationOption, formatDuration } from '../core/sacct/duration.js';
 import { EXIT, SbError, UsageError } from '../core/cli/errors.js';
 import { AppendLog } from './sacct/append-log.js';
@@ -386,21 +386,23 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   const tryWindow = async (chunk: Chunk, slot: Slot): Promise<{ rows: WindowRows; fetchedAt: number } | { failure: Failure }> => {
     // A window that cannot settle yet is asked for exactly, without the slack: it is fetched
     // again when it settles (sb-chunk todo), and that fetch has the slack.
+    // A tile (sb-chunk todo) names its query: exactly that span, the slack already inside the window.
     const fetchedAt = Date.now() / 1000;
     const slack = fetchedAt - chunk.end >= set.settle ? set.slack : 0;
-    const from = chunk.start - slack;
-    const to = chunk.end + slack;
+    const from = chunk.tile?.query[0] ?? chunk.start - slack;
+    const to = chunk.tile?.query[1] ?? chunk.end + slack;
     const filter = new WindowFilter(chunk.cluster, chunk.start, chunk.end, { rowRecords, stepsFrom: from });
     let done = false;
     try {
-      const failure = await readCall(sacctArgs(chunk.cluster, chunk.start, chunk.end, slack, slack), filter, slot, false);
+      const failure = await readCall(sacctArgs(chunk.cluster, from, to, 0, 0), filter, slot, false);
       if (failure) return { failure };
       const jobs = filter.deferred();
       for (const batch of stepQueries(jobs)) {
         const since = (batch[0] as DeferredJob).start - Math.max(set.slack, 1);
         filter.steps(since);
         const ids = [...new Set(batch.map((j) => j.id))];
-        const f = await readCall(sacctStepArgs(chunk.cluster, ids, since, to), filter, slot, true);
+        // up to the last End it keeps: a tile keeps jobs that ended after its query
+        const f = await readCall(sacctStepArgs(chunk.cluster, ids, since, Math.max(to, chunk.end)), filter, slot, true);
         if (f) return { failure: { ...f, message: `${f.message} (the query for the steps of ${batch.length} job(s) that started before -S)` } };
       }
       const missing = filter.missing();
@@ -511,7 +513,7 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
       } finally {
         w.rows.close();
       }
-      out.record({ kind: 'chunk-done', cluster: c.cluster, start: formatTime(c.start), end: formatTime(c.end), rows: w.count, settled: o.settled });
+      out.record({ kind: 'chunk-done', cluster: c.cluster, start: formatTime(c.start), end: formatTime(c.end), ...tileFields(c), rows: w.count, settled: o.settled });
       // Out at once: sb-reduce commits on it, and a gate downstream may wait for that commit.
       await out.flush();
       stats.rows += w.count;

@@ -8,6 +8,15 @@ export interface Chunk {
   cluster: string;
   start: number;
   end: number;
+  // A tile (sb-chunk todo): the span to ask sacct for, exactly, and the slack its jobs may end
+  // outside it: the tile keeps those whose End is in [start, end], as any window, and that is the
+  // span widened by the slack (cut to the range the windows cover).
+  tile?: Tile;
+}
+
+export interface Tile {
+  query: [number, number];
+  slack: number;
 }
 
 export type CalendarUnit = 'hour' | 'day' | 'month';
@@ -42,8 +51,19 @@ function nextBoundary(sec: number, unit: CalendarUnit): number {
   }
 }
 
-export function chunkRecord(c: Chunk): { kind: 'chunk'; cluster: string; start: string; end: string } {
-  return { kind: 'chunk', cluster: c.cluster, start: formatTime(c.start), end: formatTime(c.end) };
+export function chunkRecord(c: Chunk): { kind: 'chunk'; cluster: string; start: string; end: string } & TileFields {
+  return { kind: 'chunk', cluster: c.cluster, start: formatTime(c.start), end: formatTime(c.end), ...tileFields(c) };
+}
+
+interface TileFields {
+  query_start?: string;
+  query_end?: string;
+  slack?: number;
+}
+
+// A tile's query_start, query_end and slack (seconds), as its chunk and chunk-done records carry them.
+export function tileFields(c: Chunk): TileFields {
+  return c.tile === undefined ? {} : { query_start: formatTime(c.tile.query[0]), query_end: formatTime(c.tile.query[1]), slack: c.tile.slack };
 }
 
 // `start/end` as row records name their window.
@@ -62,7 +82,16 @@ export function chunkFromRecord(rec: Rec, defaultCluster?: string): Chunk {
   if (start > end) throw new BadInput(`start ${formatTime(start)} is after end ${formatTime(end)}`);
   const absurd = windowProblem(start, end, Math.floor(Date.now() / 1000));
   if (absurd !== undefined) throw new BadInput(`the window ${formatTime(start)} .. ${formatTime(end)} ${absurd}`);
-  return { cluster, start, end };
+  if (rec['query_start'] === undefined && rec['query_end'] === undefined && rec['slack'] === undefined) return { cluster, start, end };
+  const qs = timeField(rec, 'query_start');
+  const qe = timeField(rec, 'query_end');
+  const slack = rec['slack'];
+  if (typeof slack !== 'number' || !Number.isSafeInteger(slack) || slack < 0 || slack > 86400) throw new BadInput(`'slack' is not a number of seconds from 0 to 86400`);
+  // what a tile keeps lies within its slack of the span it asks for
+  if (qs > qe || start < qs - slack || end > qe + slack) {
+    throw new BadInput(`the window ${formatTime(start)} .. ${formatTime(end)} is not within ${slack} s of its query ${formatTime(qs)} .. ${formatTime(qe)}`);
+  }
+  return { cluster, start, end, tile: { query: [qs, qe], slack } };
 }
 
 // No accounting before this (Slurm's first release was 2002); a window starting earlier is a typo

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { SbError } from '../cli/errors.js';
 import { fsyncDir, writeDurable } from './atomic.js';
 import { formatTime, parseTime } from '../records/time.js';
+import type { Tile } from '../records/chunk.js';
 
 // A closed interval of epoch seconds, [start, end].
 export type Interval = [number, number];
@@ -10,10 +11,13 @@ export type Interval = [number, number];
 // The chunk ledger of one cluster (docs/store.md, state/chunks/ledger.json): the windows whose
 // jobs are all counted, as sorted, disjoint, non-touching intervals. `done` windows are settled
 // (never fetched again); `unsettled` ones were counted while slurmdbd could still receive late
-// records, so `sb-chunk todo` fetches them again.
+// records, so `sb-chunk todo` fetches them again. `queried` holds the spans a poll asked for
+// exactly, once they could settle, keeping every job that ended within a slack of them (tiles,
+// see sb-chunk todo): what lies a slack inside them is done.
 export interface ChunkLedger {
   done: Interval[];
   unsettled: Interval[];
+  queried: Interval[];
 }
 
 export const LEDGER_SCHEMA = 1;
@@ -23,7 +27,7 @@ export function ledgerPath(root: string, cluster: string): string {
 }
 
 export function emptyLedger(): ChunkLedger {
-  return { done: [], unsettled: [] };
+  return { done: [], unsettled: [], queried: [] };
 }
 
 // list ∪ iv, merging overlapping and touching (end + 1 = start) intervals.
@@ -66,24 +70,31 @@ function sameIntervals(a: readonly Interval[], b: readonly Interval[]): boolean 
   return a.length === b.length && a.every((x, i) => x[0] === b[i]?.[0] && x[1] === b[i]?.[1]);
 }
 
-// The ledger after a window's chunk-done; undefined when it records nothing new.
-export function recordChunk(l: ChunkLedger, iv: Interval, settled: boolean): ChunkLedger | undefined {
-  let next: ChunkLedger;
-  if (settled) {
-    const done = addInterval(l.done, iv);
-    const unsettled = l.unsettled.flatMap((u) => subtractIntervals(u, [iv]));
-    next = { done, unsettled };
-  } else {
-    let unsettled = l.unsettled;
-    for (const piece of subtractIntervals(iv, l.done)) unsettled = addInterval(unsettled, piece);
-    next = { done: l.done, unsettled };
+// The ledger after a window's chunk-done; undefined when it records nothing new. A tile (its
+// query, the span asked for exactly; iv, the jobs kept: the span widened by its slack) that
+// settled adds its span to `queried`; what lies a slack inside each queried span is done: a job
+// whose End is there was shown by the tile whose span holds the time sacct filters it by (at most
+// a slack from its End), and kept by it.
+export function recordChunk(l: ChunkLedger, iv: Interval, settled: boolean, tile?: Tile): ChunkLedger | undefined {
+  const query = tile?.query;
+  let done = l.done;
+  let queried = l.queried;
+  if (settled && query === undefined) done = addInterval(done, iv);
+  if (settled && query !== undefined) {
+    queried = addInterval(queried, query);
+    const slack = (tile as Tile).slack;
+    for (const [a, b] of queried) if (a + slack <= b - slack) done = addInterval(done, [a + slack, b - slack]);
   }
-  return sameIntervals(next.done, l.done) && sameIntervals(next.unsettled, l.unsettled) ? undefined : next;
+  let unsettled = l.unsettled;
+  if (!settled || query !== undefined) for (const piece of subtractIntervals(iv, done)) unsettled = addInterval(unsettled, piece);
+  unsettled = unsettled.flatMap((u) => subtractIntervals(u, done));
+  const next = { done, unsettled, queried };
+  return sameIntervals(next.done, l.done) && sameIntervals(next.unsettled, l.unsettled) && sameIntervals(next.queried, l.queried) ? undefined : next;
 }
 
 export function formatLedger(cluster: string, l: ChunkLedger): string {
   const fmt = (list: Interval[]): string[][] => list.map(([s, e]) => [formatTime(s), formatTime(e)]);
-  return JSON.stringify({ schema_version: LEDGER_SCHEMA, cluster, done: fmt(l.done), unsettled: fmt(l.unsettled) }) + '\n';
+  return JSON.stringify({ schema_version: LEDGER_SCHEMA, cluster, done: fmt(l.done), unsettled: fmt(l.unsettled), ...(l.queried.length > 0 ? { queried: fmt(l.queried) } : {}) }) + '\n';
 }
 
 // Parses a ledger file's text; anything malformed is an error naming the file.
@@ -110,7 +121,7 @@ export function parseLedger(text: string, file: string): ChunkLedger {
       return [s, e];
     });
   };
-  return { done: list('done'), unsettled: list('unsettled') };
+  return { done: list('done'), unsettled: list('unsettled'), queried: o['queried'] === undefined ? [] : list('queried') };
 }
 
 // The ledger of a cluster; an empty one if the cluster has none yet.
