@@ -607,7 +607,7 @@ t.test('accounts since: days counted before the store kept accounts are named, n
 t.test('account boards exact against the synthetic cluster\'s truth: every account × user total, every account × skill XP and level', async (t) => {
   const root = tempRoot(t);
   const sim = 'SB_SIM_NOW=2024-03-01T00:00:00Z SB_SIM_RATE=20 SB_SIM_SEED=teams SB_SIM_REQUEUE=0.03';
-  const r = await runShell(`sb-chunk new -c hammer -s 2024-01-10T00:00:00Z -e 2024-01-11T23:59:59Z --step 6 | ${sim} sb-sacct --sacct '${path.join(ROOT, 'sim', 'sacct')}' --rate 0 -j 4 | sb-parse | sb-dedupe --root '${root}' | sb-reduce --root '${root}' > /dev/null`, { timeoutMs: 120_000 });
+  const r = await runShell(`sb-chunk new -c hammer -s 2024-01-10T00:00:00Z -e 2024-01-11T23:59:59Z --step 12 | ${sim} sb-sacct --sacct '${path.join(ROOT, 'sim', 'sacct')}' --rate 0 -j 4 | sb-parse | sb-dedupe --root '${root}' | sb-reduce --root '${root}' > /dev/null`, { timeoutMs: 120_000 });
   t.equal(r.status, 0, r.stderr);
   const truth = await accountTruth(sim, 'hammer', '2024-01-10T00:00:00', '2024-01-11T23:59:59');
   t.ok(truth.size >= 8, `${truth.size} accounts`);
