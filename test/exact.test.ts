@@ -382,7 +382,7 @@ function storeFiles(root: string): Map<string, string> {
 }
 
 t.test('a stream cut inside a window commits no job with missing steps: the resumed store equals a clean run', async (t) => {
-  const sim = { SB_SIM_NOW: '2024-03-10T00:00:00', SB_SIM_SEED: 'cut', SB_SIM_RATE: '600', XDG_RUNTIME_DIR: tmp() };
+  const sim = { SB_SIM_NOW: '2024-03-10T00:00:00', SB_SIM_SEED: 'cut', SB_SIM_RATE: '300', XDG_RUNTIME_DIR: tmp() };
   const day = ['new', '-c', 'demo', '-s', '2024-03-02T00:00:00Z', '-e', '2024-03-02T23:59:59Z', '--by', 'day'];
   const sacct = ['--sacct', path.join(ROOT, 'sim', 'sacct'), '--sacctmgr', path.join(ROOT, 'sim', 'sacctmgr'), '--rate', '0'];
   const chunks = await runBin('sb-chunk', day);
