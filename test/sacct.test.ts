@@ -13,7 +13,7 @@ import { parseTime } from '../lib/core/records/time.js';
 import { backoffSeconds, classifyExit, stepQueries } from '../lib/tools/sacct.js';
 import { GarbledOutput, ROWS_DELIMITER, ROWS_MAX_LINES, SKIPPED_KEPT, WindowFilter } from '../lib/tools/sacct/window-filter.js';
 import { goldenCases } from './helpers/golden.js';
-import { ROOT, type Result, records as rawRecords, runBin, runShell } from './helpers/run.js';
+import { LONG, ROOT, type Result, records as rawRecords, runBin, runShell } from './helpers/run.js';
 
 const US = '\x1f';
 const T = (s: string): number => parseTime(s) as number;
@@ -773,7 +773,7 @@ t.test('--concurrency keeps each window contiguous and the input order; other ki
   t.ok(one.stdout.includes('{"kind":"note","n":1}\n'), 'passed through byte for byte');
 });
 
-t.test('many lines of other kinds between and after windows: all pass through, untouched, in place', async (t) => {
+t.test('many lines of other kinds between and after windows: all pass through, untouched, in place', { skip: LONG }, async (t) => {
   const e = setup({ SB_SIM_DELAY: '0.2', SB_SIM_RATE: '50' });
   // Over a megabyte of them behind each window, in odd but valid JSON: more than sb-sacct
   // holds while a window is still running.
