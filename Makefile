@@ -44,8 +44,8 @@ test: build browser-deps
 	@npx tap --reporter=tap --reporter-file=.tap/report.tap; status=$$?; \
 	  node scripts/tap-summary.mjs .tap/report.tap; exit $$status
 
-# the inner loop (under 90 s on two idle cores): all but the long runs of whole pipelines and the
-# browser and tmux drives. Left out, whole files: the crash torture, the stand-in sacct's own
+# the inner loop (meant to take under 90 s on two idle cores): all but the long runs of whole
+# pipelines and the browser and tmux drives. Left out, whole files: the crash torture, the stand-in sacct's own
 # tests, simulated hours of polling, three clusters in lockstep, the exports read back by DuckDB,
 # make install into a prefix, sb-render's browser and tmux drives. Left out with SB_TEST_FAST=1
 # (`{ skip: LONG }`, test/helpers/run.ts): sb-chunk todo --refetch with --fill-accounts over three
