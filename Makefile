@@ -45,14 +45,15 @@ test: build browser-deps
 	  node scripts/tap-summary.mjs .tap/report.tap; exit $$status
 
 # the inner loop (meant to take under 90 s on two idle cores): all but the long runs of whole
-# pipelines and the browser and tmux drives. Left out, whole files: the crash torture, the stand-in sacct's own
-# tests, simulated hours of polling, three clusters in lockstep, the exports read back by DuckDB,
-# make install into a prefix, sb-render's browser and tmux drives. Left out with SB_TEST_FAST=1
-# (`{ skip: LONG }`, test/helpers/run.ts): sb-chunk todo --refetch with --fill-accounts over three
-# days, sb-rank's account boards against the sim's truth over two days, a long job's steps through
-# four windowings, a stream cut inside a window resumed, sb-sacct passing 5 MB of other records;
-# the sb-parse fuzz runs 600 of its 2,400 cases (10 through the bin, not 40). Three test files at
-# a time: some wait on a slow stand-in sacct, and two cores stay busy meanwhile.
+# pipelines and the browser and tmux drives. Left out, whole files: the crash torture, the
+# stand-in sacct's own tests, simulated hours of polling, three clusters in lockstep, the exports
+# read back by DuckDB, make install into a prefix, sb-render's browser and tmux drives. Left out
+# with SB_TEST_FAST=1 (`{ skip: LONG }`, test/helpers/run.ts): sb-chunk todo --refetch with
+# --fill-accounts over three days, sb-rank's account boards against the sim's truth over two days,
+# a long job's steps through four windowings, a stream cut inside a window resumed, sb-sacct
+# passing 5 MB of other records; the sb-parse fuzz runs 600 of its 2,400 cases (10 through the
+# bin, not 40). Three test files at a time: some wait on a slow stand-in sacct, and two cores stay
+# busy meanwhile.
 FAST_SKIP := test/store-torture.test.ts test/sim.test.ts test/poll-polite.test.ts test/rendezvous.test.ts test/rendezvous-tcp.test.ts \
   test/rendezvous-security.test.ts test/render-html.test.ts test/render-tui.test.ts test/export.test.ts test/install.test.ts
 test-fast: build
