@@ -9,7 +9,7 @@ import { MAX_XP, SKILLS, XP_TABLE, levelForXp, skillXp } from '../lib/core/score
 import { parseOptoutList } from '../lib/core/scores/optout.js';
 import { competitionRank, rankUsers } from '../lib/tools/rank.js';
 import { goldenCases } from './helpers/golden.js';
-import { records, ROOT, runBin, runShell } from './helpers/run.js';
+import { LONG, records, ROOT, runBin, runShell } from './helpers/run.js';
 import { accountDifferences, accountTruth } from './helpers/account-truth.js';
 import { totals, writeOptout, writeStore, type Entry } from './helpers/store-fixture.js';
 import type { JobRecord } from '../lib/core/records/job.js';
@@ -604,10 +604,10 @@ t.test('accounts since: days counted before the store kept accounts are named, n
   t.same(board(records(u.stdout), 'alltime', 'jobs').map((x) => x['value']), [4, 2]);
 });
 
-t.test('account boards exact against the synthetic cluster\'s truth: every account × user total, every account × skill XP and level', async (t) => {
+t.test('account boards exact against the synthetic cluster\'s truth: every account × user total, every account × skill XP and level', { skip: LONG }, async (t) => {
   const root = tempRoot(t);
   const sim = 'SB_SIM_NOW=2024-03-01T00:00:00Z SB_SIM_RATE=20 SB_SIM_SEED=teams SB_SIM_REQUEUE=0.03';
-  const r = await runShell(`sb-chunk new -c hammer -s 2024-01-10T00:00:00Z -e 2024-01-11T23:59:59Z --by hour | ${sim} sb-sacct --sacct '${path.join(ROOT, 'sim', 'sacct')}' --rate 0 -j 4 | sb-parse | sb-dedupe --root '${root}' | sb-reduce --root '${root}' > /dev/null`, { timeoutMs: 120_000 });
+  const r = await runShell(`sb-chunk new -c hammer -s 2024-01-10T00:00:00Z -e 2024-01-11T23:59:59Z --step 12 | ${sim} sb-sacct --sacct '${path.join(ROOT, 'sim', 'sacct')}' --rate 0 -j 4 | sb-parse | sb-dedupe --root '${root}' | sb-reduce --root '${root}' > /dev/null`, { timeoutMs: 120_000 });
   t.equal(r.status, 0, r.stderr);
   const truth = await accountTruth(sim, 'hammer', '2024-01-10T00:00:00', '2024-01-11T23:59:59');
   t.ok(truth.size >= 8, `${truth.size} accounts`);

@@ -316,18 +316,9 @@ t.test('page escaping: HTML text and JSON inside <script>', async (t) => {
   t.same(JSON.parse(j), { n: '</script><script>alert(2)</script>', s: '<!--', l: '\u2028' });
 });
 
-t.test('the bin: --help, --version, unknown flag, two modes, no store', async (t) => {
-  let r = await runBin('sb-render', ['--help']);
-  t.equal(r.status, 0);
-  t.match(r.stdout, /^Usage: sb-render /);
-  t.notMatch(r.stdout, /DESIGN|STYLE|USERS/);
-  t.equal(r.stderr, '');
-  r = await runBin('sb-render', ['--version']);
-  t.match(r.stdout, /^sb-render \d+\.\d+\.\d+\n$/);
-  r = await runBin('sb-render', ['--bogus']);
-  t.equal(r.status, 2);
-  t.equal(r.stderr, "sb-render: unknown option '--bogus'\nTry 'sb-render --help'.\n");
-  r = await runBin('sb-render', ['--root', STORE, '--text', '--json']);
+// --help, --version and an unknown flag: test/contract.test.ts
+t.test('the bin: two modes, usage errors, no store', async (t) => {
+  let r = await runBin('sb-render', ['--root', STORE, '--text', '--json']);
   t.equal(r.status, 2);
   t.match(r.stderr, /give one mode, not --text and --json/);
   r = await runBin('sb-render', ['--root', STORE, '--tui']);

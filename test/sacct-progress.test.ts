@@ -61,15 +61,17 @@ const hasScript = ((): boolean => {
 t.test('on a terminal: the line, then one summary line; elsewhere nothing', { skip: hasScript ? false : 'no script(1) for a terminal' }, async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-progress-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const pipeline = `${BIN}/sb-chunk new -c hammer -s 2024-01-01 -e '2024-01-01 05:59:59' --step 1 | ${BIN}/sb-sacct --sacct ${ROOT}/sim/sacct --rate 0 > /dev/null`;
+  const windows = (n: number): string => `${BIN}/sb-chunk new -c hammer -s 2024-01-01 -e '2024-01-01 0${n - 1}:59:59' --step 1 | ${BIN}/sb-sacct --sacct ${ROOT}/sim/sacct --rate 0 > /dev/null`;
+  const pipeline = windows(6);
   const env = { XDG_RUNTIME_DIR: dir, SB_SIM_NOW: '2024-03-01T00:00:00Z', NO_COLOR: '' };
   const tty = await runShell(`script -qec ${JSON.stringify(pipeline)} /dev/null`, { env });
   t.equal(tty.status, 0, tty.stderr);
   const shown = tty.stdout.split(/\r|\n/).filter((l) => l.trim() !== '' && !/^\x1b\[K$/.test(l));
   t.match(shown.at(-1), /^(\x1b\[K)?sb-sacct: 6 windows, [\d,]+ rows, [\d,]+ jobs, none failed, in [\d.]+ s$/, 'the summary stays');
   t.ok(shown.some((l) => /sb-sacct: \d\/6 windows/.test(l)), 'the line knew the total');
-  const pipe = await runShell(pipeline, { env });
+  // where nothing is drawn, two windows show it as well as six
+  const pipe = await runShell(windows(2), { env });
   t.same([pipe.status, pipe.stderr], [0, ''], 'not a terminal: nothing on stderr');
-  const noColor = await runShell(`script -qec ${JSON.stringify(pipeline)} /dev/null`, { env: { ...env, NO_COLOR: '1' } });
+  const noColor = await runShell(`script -qec ${JSON.stringify(windows(2))} /dev/null`, { env: { ...env, NO_COLOR: '1' } });
   t.equal(noColor.stdout.trim(), '', 'NO_COLOR: nothing');
 });

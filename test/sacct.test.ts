@@ -13,7 +13,7 @@ import { parseTime } from '../lib/core/records/time.js';
 import { backoffSeconds, classifyExit, stepQueries } from '../lib/tools/sacct.js';
 import { GarbledOutput, ROWS_DELIMITER, ROWS_MAX_LINES, SKIPPED_KEPT, WindowFilter } from '../lib/tools/sacct/window-filter.js';
 import { goldenCases } from './helpers/golden.js';
-import { ROOT, type Result, records as rawRecords, runBin, runShell } from './helpers/run.js';
+import { LONG, ROOT, type Result, records as rawRecords, runBin, runShell } from './helpers/run.js';
 
 const US = '\x1f';
 const T = (s: string): number => parseTime(s) as number;
@@ -773,7 +773,7 @@ t.test('--concurrency keeps each window contiguous and the input order; other ki
   t.ok(one.stdout.includes('{"kind":"note","n":1}\n'), 'passed through byte for byte');
 });
 
-t.test('many lines of other kinds between and after windows: all pass through, untouched, in place', async (t) => {
+t.test('many lines of other kinds between and after windows: all pass through, untouched, in place', { skip: LONG }, async (t) => {
   const e = setup({ SB_SIM_DELAY: '0.2', SB_SIM_RATE: '50' });
   // Over a megabyte of them behind each window, in odd but valid JSON: more than sb-sacct
   // holds while a window is still running.
@@ -837,8 +837,8 @@ t.test('--sleep pauses between calls; -j 0 runs every window at once, in order',
   t.equal(r.status, 0);
   const started = readFileSync(stamps, 'utf8').split('\n').filter((l) => l !== '').map(Number);
   t.ok((started[1] as number) - (started[0] as number) >= 1000, `the second call starts at least 1 s after the first (${(started[1] as number) - (started[0] as number)} ms)`);
-  const all = await sbSacct(e, [...FAST, '-j', '0'], hourly('hammer', '2024-01-01', 6));
-  const one = await sbSacct(e, FAST, hourly('hammer', '2024-01-01', 6));
+  const all = await sbSacct(e, [...FAST, '-j', '0'], hourly('hammer', '2024-01-01', 3));
+  const one = await sbSacct(e, FAST, hourly('hammer', '2024-01-01', 3));
   t.equal(all.status, 0);
   t.equal(all.stdout, one.stdout);
 });
@@ -920,9 +920,6 @@ t.test('empty input, sacct not installed, usage errors, --help', async (t) => {
   t.match(help.stdout, /^Usage: sb-sacct/);
   t.match(help.stdout, /TZ=UTC sacct -a -n -p/);
   t.equal(help.stderr, '');
-  const bad = await runBin('sb-sacct', ['--bogus']);
-  t.equal(bad.status, 2);
-  t.equal(bad.stderr, "sb-sacct: unknown option '--bogus'\nTry 'sb-sacct --help'.\n");
   for (const [args, re] of [
     [['--once'], /unknown option '--once'/],
     [['--rate', 'lots'], /--rate': 'lots' is not CALLS/],

@@ -19,6 +19,11 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
+// `make test-fast` (SB_TEST_FAST=1) leaves a few tests to `make test`: the long runs of whole
+// pipelines over many windows and the checks that need a big input. `{ skip: LONG }` marks them
+// (the list: the Makefile, above test-fast).
+export const LONG: string | false = process.env['SB_TEST_FAST'] === '1' ? 'long: make test runs it, make test-fast does not' : false;
+
 // Spawns a real bin (`bin/sb-x`) under TZ=UTC with the given stdin; resolves when it exits.
 export function runBin(name: string, args: string[], opts: RunOptions = {}): Promise<Result> {
   return runCommand(process.execPath, [path.join(BIN, name), ...args], opts);
