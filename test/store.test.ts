@@ -142,10 +142,10 @@ t.test('chunk ledger intervals: merge touching, subtract, record', async (t) => 
   for (const [iv, list, want] of sub) t.same(subtractIntervals(iv, list), want, `${JSON.stringify(iv)} - ${JSON.stringify(list)}`);
   let l = emptyLedger();
   l = recordChunk(l, [0, 9], false) ?? t.fail('unsettled is news') ?? l;
-  t.same(l, { done: [], unsettled: [[0, 9]] });
+  t.same(l, { done: [], unsettled: [[0, 9]], queried: [] });
   t.equal(recordChunk(l, [0, 9], false), undefined, 'the same unsettled window again changes nothing');
   l = recordChunk(l, [0, 9], true) ?? l;
-  t.same(l, { done: [[0, 9]], unsettled: [] }, 'settling removes it from unsettled');
+  t.same(l, { done: [[0, 9]], unsettled: [], queried: [] }, 'settling removes it from unsettled');
   t.equal(recordChunk(l, [0, 9], true), undefined);
   t.equal(recordChunk(l, [2, 5], false), undefined, 'an unsettled window inside done ones is nothing new');
   l = recordChunk(l, [5, 15], false) ?? l;
