@@ -6,6 +6,7 @@ import { addTotals, totalsToJson, zeroTotals, type Totals } from '../../core/sco
 import type { Reporter } from '../../core/cli/report.js';
 import { accountsFromDaily, monthFromDaily, userFileName, type AccountBins, type AccountSums, type DailyBins, type UserSums } from '../../core/store/rollup-files.js';
 import { ClusterStore } from '../../core/store/store.js';
+import { addAccountsInto, addInto } from '../../core/store/rollup-read.js';
 
 // The first capture of each name in a directory that matches, sorted ([] when it is missing).
 export function names(dir: string, re: RegExp): string[] {
@@ -23,19 +24,6 @@ export function plural(n: number, one: string, many: string): string {
 
 export const same = (a: Totals | undefined, b: Totals | undefined): boolean =>
   JSON.stringify(totalsToJson(a ?? zeroTotals())) === JSON.stringify(totalsToJson(b ?? zeroTotals()));
-
-// acc += part, account by account and user by user.
-export function addAccounts(acc: AccountSums, part: AccountSums): void {
-  for (const [a, us] of part) {
-    let mine = acc.get(a);
-    if (mine === undefined) acc.set(a, (mine = new Map()));
-    for (const [u, t] of us) {
-      const cur = mine.get(u) ?? zeroTotals();
-      addTotals(cur, t);
-      mine.set(u, cur);
-    }
-  }
-}
 
 // Whether two per-account sums hold the same totals (a missing member is empty).
 export function sameAccounts(a: AccountSums | undefined, b: AccountSums | undefined): boolean {
@@ -57,11 +45,7 @@ function accountsProblem(users: DailyBins, accounts: AccountBins): string | unde
     for (const [u, days] of bins) {
       let mine = sums.get(u);
       if (mine === undefined) sums.set(u, (mine = new Map()));
-      for (const [d, t] of days) {
-        const cur = mine.get(d) ?? zeroTotals();
-        addTotals(cur, t);
-        mine.set(d, cur);
-      }
+      addInto(mine, days);
     }
   }
   for (const [u, days] of sums) {
@@ -112,7 +96,7 @@ export async function checkStore(root: string, report: Reporter): Promise<number
         if (!sameAccounts(monthly?.accounts, accounts)) problems.push(`monthly/${month}.json: the totals by account differ from what the daily bins sum to`);
         const ya = yearAccounts.get(month.slice(0, 4)) ?? new Map<string, UserSums>();
         yearAccounts.set(month.slice(0, 4), ya);
-        addAccounts(ya, accounts);
+        addAccountsInto(ya, accounts);
         let n = 0;
         for (const t of bins.values()) n += t.jobs;
         jobs += n;

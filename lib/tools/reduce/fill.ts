@@ -8,7 +8,8 @@ import { acquireLock } from '../../core/store/lock.js';
 import { accountsFromDaily, formatDaily, formatPeriod, incompleteDays, monthFromDaily, type AccountSums } from '../../core/store/rollup-files.js';
 import { KeyBatch, type KeyCode } from '../../core/store/seen.js';
 import { ClusterStore, newTxnId, type FileWrite } from '../../core/store/store.js';
-import { addAccounts, same } from './check.js';
+import { same } from './check.js';
+import { addAccountsInto } from '../../core/store/rollup-read.js';
 
 // sb-reduce --fill-accounts: fills in the account data of days counted before sb-reduce kept
 // accounts, from the same jobs fetched again (sb-chunk todo --refetch | sb-sacct | sb-parse).
@@ -187,7 +188,7 @@ async function commitMonth(store: ClusterStore, month: string, users: Map<string
   for (let i = 1; i <= 12; i++) {
     const m = `${year}-${String(i).padStart(2, '0')}`;
     const monthly = m === month ? accountsFromDaily(accounts) : store.readPeriod(store.monthlyPath(m))?.accounts;
-    if (monthly !== undefined) addAccounts(yearAccounts, monthly);
+    if (monthly !== undefined) addAccountsInto(yearAccounts, monthly);
   }
   const yearly = store.readPeriod(store.yearlyPath(year));
   if (yearly !== undefined) writes.push({ file: store.yearlyPath(year), data: formatPeriod(store.cluster, 'year', year, asof, yearly.users, yearAccounts) });

@@ -8,7 +8,8 @@ import { addTotals, zeroTotals, type Totals } from '../../core/scores/metrics.js
 import { acquireLock } from '../../core/store/lock.js';
 import { accountsFromDaily, formatPeriod, formatUserFile, monthFromDaily, userFileName, type AccountSums, type UserSums } from '../../core/store/rollup-files.js';
 import { ClusterStore, formatDirty, newTxnId, type FileWrite } from '../../core/store/store.js';
-import { addAccounts, names, same, sameAccounts } from './check.js';
+import { names, same, sameAccounts } from './check.js';
+import { addAccountsInto } from '../../core/store/rollup-read.js';
 
 export interface RebuildOptions {
   waitMs: number;
@@ -58,7 +59,7 @@ export async function rebuildStore(root: string, report: Reporter, opts: Rebuild
         if (accounts !== undefined) {
           const ya = yearAccounts.get(month.slice(0, 4)) ?? new Map<string, UserSums>();
           yearAccounts.set(month.slice(0, 4), ya);
-          addAccounts(ya, accounts);
+          addAccountsInto(ya, accounts);
         }
         const year = years.get(month.slice(0, 4)) ?? new Map<string, Totals>();
         years.set(month.slice(0, 4), year);
