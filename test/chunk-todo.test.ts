@@ -93,6 +93,26 @@ t.test('tiles: each asked for from where the last ended, the slack inside; recor
   t.same(todoChunks(w, unfetched, clock(560)), [h(380, 399), h(500, 520)], 'a piece after it never fetched whole: fetched whole, the tiles wait');
 });
 
+t.test("a tile's chunk-done through sb-reduce: the ledger keeps the span asked, done what lies a slack inside it, and todo's next tile starts after it", async (t) => {
+  const root = store([['2024-01-01T00:00:00Z', '2024-01-01T09:59:59Z']], [['2024-01-01T10:00:00Z', '2024-01-01T13:00:00Z']]);
+  const tile = { kind: 'chunk-done', cluster: 'h', start: '2024-01-01T09:30:00Z', end: '2024-01-01T11:14:59Z', query_start: '2024-01-01T09:45:00Z', query_end: '2024-01-01T10:59:59Z', slack: 900, rows: 0, settled: true };
+  const r = await runBin('sb-reduce', ['--root', root], { input: JSON.stringify(tile) + '\n' });
+  t.equal(r.status, 0, r.stderr);
+  const ledger = JSON.parse(readFileSync(path.join(root, 'clusters', 'h', 'state', 'chunks', 'ledger.json'), 'utf8')) as Record<string, unknown>;
+  t.same(ledger['queried'], [['2024-01-01T09:45:00Z', '2024-01-01T10:59:59Z']], 'the span asked');
+  t.same(ledger['done'], [['2024-01-01T00:00:00Z', '2024-01-01T10:44:59Z']], 'done: up to a slack inside its end');
+  t.same(ledger['unsettled'], [['2024-01-01T10:45:00Z', '2024-01-01T13:00:00Z']]);
+  const again = await runBin('sb-reduce', ['--root', root], { input: JSON.stringify(tile) + '\n' });
+  t.equal(again.status, 0, again.stderr);
+  t.same(JSON.parse(readFileSync(path.join(root, 'clusters', 'h', 'state', 'chunks', 'ledger.json'), 'utf8')), ledger, 'the same tile again changes nothing');
+  const todo = await runBin('sb-chunk', ['todo', '-c', 'h', '--root', root, '-s', '2024-01-01T00:00:00Z', '-e', '2024-01-01T13:00:00Z', '--step', '1']);
+  t.equal(todo.status, 0, todo.stderr);
+  const tiles = records(todo.stdout).filter((c) => c['query_start'] !== undefined);
+  t.same(tiles[0], { kind: 'chunk', cluster: 'h', start: '2024-01-01T10:45:00Z', end: '2024-01-01T12:14:59Z', query_start: '2024-01-01T11:00:00Z', query_end: '2024-01-01T11:59:59Z', slack: 900 }, 'the next tile asks from the end of the last one');
+  const bad = await runBin('sb-reduce', ['--root', root], { input: JSON.stringify({ ...tile, slack: 60 }) + '\n' });
+  t.match(bad.stderr, /is not within 60 s of its query/, 'a chunk-done whose window lies outside its slack is a bad line');
+});
+
 t.test('todo on a fresh store is new', async (t) => {
   const root = mkdtempSync(path.join(tmpdir(), 'sb-todo-'));
   const a = await todo(root, '-s', '2024-01-01T00:00:00Z', '-e', '2024-01-03T23:59:59Z', '--by', 'day');
