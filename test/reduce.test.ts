@@ -520,3 +520,18 @@ t.test('usage: no store, $SB_ROOT, a bad --batch (the rest: test/contract.test.t
 });
 
 goldenCases('reduce');
+
+t.test('--verbose counts commit records and transactions apart: windows held together are one group commit', async (t) => {
+  const root = tmp();
+  const days = ['01', '02', '03'];
+  const input = ndjson(days.flatMap((d, i) => [
+    job({ key: `c/db/${i + 1}`, db_index: i + 1, end: `2024-03-${d}T11:00:00Z` }),
+    done(`2024-03-${d}T00:00:00Z`, `2024-03-${d}T23:59:59Z`),
+  ]));
+  let r = await runBin('sb-reduce', ['--verbose', '--root', root], { input });
+  t.equal(r.status, 0);
+  // three windows, one transaction for them and one for the all-time user file
+  t.match(r.stderr, /c: 3 jobs read, 3 new, 0 duplicates; 3 commit records, 2 transactions, \d+ files written \(1 all-time user files\)/);
+  r = await runBin('sb-reduce', ['--verbose', '--root', root], { input });
+  t.match(r.stderr, /c: 3 jobs read, 0 new, 3 duplicates; 3 commit records, 0 transactions, 0 files written/, 'nothing new: nothing written');
+});
