@@ -1,5 +1,5 @@
 import type { Context, Tool } from '../core/cli/run.js';
-import { SACCT_FIELDS } from './sacct/command.js';
+import { SB_SACCT_FIELDS as SACCT_FIELDS } from '../core/sacct/fields.js';
 
 export const USAGE = `Usage: sb-sacct [options] [FILE]
 
