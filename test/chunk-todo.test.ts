@@ -4,7 +4,7 @@ import path from 'node:path';
 import t from 'tap';
 import { formatLedger, recordChunk, type ChunkLedger, type Interval } from '../lib/core/store/chunk-ledger.js';
 import { parseTime } from '../lib/core/records/time.js';
-import { notDone, todoChunks } from '../lib/tools/chunk.js';
+import { notDone, todoChunks } from '../lib/tools/chunk/main.js';
 import { LONG, records, ROOT, runBin, runShell } from './helpers/run.js';
 import { accountDifferences, accountTruth } from './helpers/account-truth.js';
 import { forgetAccounts } from './helpers/team-store.js';

@@ -7,7 +7,7 @@ import { parseTime } from '../lib/core/records/time.js';
 import { parseWindow, windowParts } from '../lib/tools/rank/windows.js';
 import { MAX_XP, SKILLS, XP_TABLE, levelForXp, skillXp } from '../lib/core/scores/xp.js';
 import { parseOptoutList } from '../lib/core/scores/optout.js';
-import { competitionRank, rankUsers } from '../lib/tools/rank.js';
+import { competitionRank, rankUsers } from '../lib/tools/rank/main.js';
 import { goldenCases } from './helpers/golden.js';
 import { LONG, records, ROOT, runBin, runShell } from './helpers/run.js';
 import { accountDifferences, accountTruth } from './helpers/account-truth.js';

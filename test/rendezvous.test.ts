@@ -5,7 +5,7 @@ import t from 'tap';
 import { parseTime } from '../lib/core/records/time.js';
 import { blockers, type GroupView, type MemberView } from '../lib/tools/rendezvous/barrier.js';
 import { newState, stateFromJson, stateToJson, Tracker, type MemberState } from '../lib/tools/rendezvous/member.js';
-import { committedWindow, defaultStateFile, Needs } from '../lib/tools/rendezvous.js';
+import { committedWindow, defaultStateFile, Needs } from '../lib/tools/rendezvous/main.js';
 import {
   CLUSTERS,
   commits,

@@ -10,7 +10,7 @@ import { parseRate, takeTicket } from '../lib/core/sacct/rate-limit.js';
 import { SACCT_FIELDS, STEP_QUERY_BYTES, STEP_QUERY_IDS, isPermanentError, sacctArgs, sacctEnv, sacctStepArgs } from '../lib/tools/sacct/command.js';
 import { Spool } from '../lib/tools/sacct/spool.js';
 import { parseTime } from '../lib/core/records/time.js';
-import { backoffSeconds, classifyExit, stepQueries } from '../lib/tools/sacct.js';
+import { backoffSeconds, classifyExit, stepQueries } from '../lib/tools/sacct/main.js';
 import { GarbledOutput, ROWS_DELIMITER, ROWS_MAX_LINES, SKIPPED_KEPT, WindowFilter } from '../lib/tools/sacct/window-filter.js';
 import { goldenCases } from './helpers/golden.js';
 import { LONG, ROOT, type Result, records as rawRecords, runBin, runShell } from './helpers/run.js';

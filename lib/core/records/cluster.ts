@@ -1,5 +1,12 @@
-import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import type * as ChildProcess from 'node:child_process';
 import { SbError } from '../cli/errors.js';
+
+// node:child_process costs 2-3 ms to load: required when scontrol is asked, not at import.
+const require = createRequire(import.meta.url);
+function childProcess(): typeof ChildProcess {
+  return require('node:child_process') as typeof ChildProcess;
+}
 
 // The local cluster's name: $SB_CLUSTER, else ClusterName from `scontrol show config`
 // ($SB_SCONTROL names the binary).
@@ -12,7 +19,7 @@ export function localClusterName(env: NodeJS.ProcessEnv): string {
   const scontrol = env['SB_SCONTROL'] ?? 'scontrol';
   let text: string;
   try {
-    text = execFileSync(scontrol, ['show', 'config'], {
+    text = childProcess().execFileSync(scontrol, ['show', 'config'], {
       env: { ...env, LC_ALL: 'C' },
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type * as Crypto from 'node:crypto';
 import {
   closeSync,
   fstatSync,
@@ -19,6 +20,12 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT, SbError } from '../cli/errors.js';
+
+// node:crypto costs about 3 ms to load: required when a lock is taken or looked at, not at import.
+const require = createRequire(import.meta.url);
+function nodeCrypto(): typeof Crypto {
+  return require('node:crypto') as typeof Crypto;
+}
 
 // Who holds a lock: written once into <lock>/owner before the lock directory appears.
 export interface LockOwner {
@@ -245,7 +252,7 @@ export class Lock {
 export async function acquireLock(lockPath: string, opts: LockOptions): Promise<Lock> {
   const dir = path.dirname(lockPath);
   mkdirSync(dir, { recursive: true });
-  const token = `${Date.now().toString(36)}-${randomBytes(8).toString('hex')}`;
+  const token = `${Date.now().toString(36)}-${nodeCrypto().randomBytes(8).toString('hex')}`;
   const info = procStat(process.pid);
   const owner: LockOwner = {
     host: HOST,
@@ -371,7 +378,7 @@ export interface LockState {
 export function peekLock(lockPath: string, staleMs: number): LockState | undefined {
   let holder: Holder;
   try {
-    holder = inspect(lockPath, staleMs, `peek-${randomBytes(6).toString('hex')}`);
+    holder = inspect(lockPath, staleMs, `peek-${nodeCrypto().randomBytes(6).toString('hex')}`);
   } catch {
     // a read-only store: no clock probe; the owner file still tells who
     holder = { gone: false, stale: undefined, owner: readOwner(lockPath), ino: 0 };

@@ -1,6 +1,13 @@
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type * as Crypto from 'node:crypto';
 import { SbError } from '../cli/errors.js';
 import { addTotals, metricValues, totalsFromJson, totalsToJson, zeroTotals, type Totals } from '../scores/metrics.js';
+
+// node:crypto costs about 3 ms to load: required for a user name too long for a file name, not at import.
+const require = createRequire(import.meta.url);
+function nodeCrypto(): typeof Crypto {
+  return require('node:crypto') as typeof Crypto;
+}
 
 // The rollup files sb-reduce writes (docs/store.md): their text, and strict parsers that name the
 // file and place of anything that is not what the writer wrote.
@@ -336,7 +343,7 @@ export function userFileName(user: string): string {
   // never inside a %XX
   if (form[cut - 1] === '%') cut -= 1;
   else if (form[cut - 2] === '%') cut -= 2;
-  return `${form.slice(0, cut)}~${createHash('sha256').update(user).digest('hex').slice(0, 16)}.json`;
+  return `${form.slice(0, cut)}~${nodeCrypto().createHash('sha256').update(user).digest('hex').slice(0, 16)}.json`;
 }
 
 // The longest file name stem (bytes, all ASCII) of agg/users/: NAME_MAX is 255 on Linux file

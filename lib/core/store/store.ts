@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type * as Crypto from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -8,6 +9,12 @@ import { SbError } from '../cli/errors.js';
 import { parseDaily, parseDailyFile, parsePeriod, parseUserFile, userFileName, type DailyBins, type DailyFile, type PeriodFile } from './rollup-files.js';
 import { CorruptState, decodeSeen, SeenSet, seenOwner } from './seen.js';
 import type { Totals } from '../scores/metrics.js';
+
+// node:crypto costs about 3 ms to load: required when a commit is named, not at import.
+const require = createRequire(import.meta.url);
+function nodeCrypto(): typeof Crypto {
+  return require('node:crypto') as typeof Crypto;
+}
 
 // The store's root: --root, else $SB_ROOT.
 export function storeRoot(given: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
@@ -35,7 +42,7 @@ export function crashHook(env: NodeJS.ProcessEnv): (p: CrashPoint) => void {
 
 // A new transaction id: time-ordered, unique across hosts.
 export function newTxnId(): string {
-  return `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+  return `${Date.now().toString(36)}-${nodeCrypto().randomBytes(6).toString('hex')}`;
 }
 
 interface Journal {
