@@ -23,10 +23,10 @@ import {
   type PeriodText,
   type UserSums,
 } from '../core/store/rollup-files.js';
-import { encodeSeen, jobIdentity, seenOwner, KeyBatch, SeenSet, type KeyCode } from '../core/store/seen.js';
+import { encodeSeen, jobIdentity, JobIdentityReader, seenOwner, KeyBatch, SeenSet, type KeyCode } from '../core/store/seen.js';
 import { ClusterStore, crashHook, formatDirty, newTxnId, storeRoot, type CrashPoint, type FileWrite } from '../core/store/store.js';
 import { formatTime } from '../core/records/time.js';
-import { readJobLine } from '../core/records/job-line.js';
+import { fieldIndex, JobLineReader } from '../core/records/job-line.js';
 
 export const USAGE = `Usage: sb-reduce [--root DIR] [options] [FILE]
 
@@ -166,11 +166,8 @@ export function pendingJob(rec: Rec): { cluster: string; job: PendingJob } {
   if (rss !== null && !NONNEG(rss)) throw new BadInput(`'max_rss_bytes' ${JSON.stringify(rss)} is not a number of bytes or null`);
   if (rec['nodes'] !== undefined && !NONNEG_INT(rec['nodes'])) throw new BadInput(`'nodes' ${JSON.stringify(rec['nodes'])} is not a whole number`);
   const nodes = (rec['nodes'] as number | undefined) ?? 0;
-  const L = JOB_LIMITS;
   // every value within its limit (the usual job), else jobLimitProblem says which is not
-  const within = cpus <= L.cpus && nodes <= L.nodes && gpus <= L.gpus && elapsed <= L.elapsed_s && req <= L.req_mem_bytes &&
-    (rss === null || rss <= L.max_rss_bytes) && cpus * elapsed <= L.product && gpus * elapsed <= L.product;
-  const limit = within ? undefined : jobLimitProblem({ cpus, nodes, gpus, elapsed_s: elapsed, req_mem_bytes: req, max_rss_bytes: rss });
+  const limit = withinLimits(cpus, nodes, gpus, elapsed, req, rss) ? undefined : jobLimitProblem({ cpus, nodes, gpus, elapsed_s: elapsed, req_mem_bytes: req, max_rss_bytes: rss });
   if (limit !== undefined) throw new BadInput(`${limit}: its totals could not stay exact`);
   if (typeof rec['state'] !== 'string') throw new BadInput(`'state' is missing or not a string`);
   if (rec['failed'] !== undefined && typeof rec['failed'] !== 'boolean') throw new BadInput(`'failed' is not true or false`);
@@ -190,6 +187,32 @@ export function pendingJob(rec: Rec): { cluster: string; job: PendingJob } {
       failed: rec['failed'] === true || FAILED_STATES.has(rec['state'] as string),
     },
   };
+}
+
+function withinLimits(cpus: number, nodes: number, gpus: number, elapsed: number, req: number, rss: number | null): boolean {
+  const L = JOB_LIMITS;
+  return cpus <= L.cpus && nodes <= L.nodes && gpus <= L.gpus && elapsed <= L.elapsed_s && req <= L.req_mem_bytes &&
+    (rss === null || rss <= L.max_rss_bytes) && cpus * elapsed <= L.product && gpus * elapsed <= L.product;
+}
+
+const USER = fieldIndex('user');
+const ACCOUNT = fieldIndex('account');
+const ELAPSED = fieldIndex('elapsed_s');
+const CPUS = fieldIndex('cpus');
+const NODES = fieldIndex('nodes');
+const GPUS = fieldIndex('gpus');
+const REQ = fieldIndex('req_mem_bytes');
+const RSS = fieldIndex('max_rss_bytes');
+
+// Does the job line the exact-form reader has just read (and whose identity was read) certainly
+// pass pendingJob, read in its bytes? Its user and account names all ASCII but DEL (no control
+// character, no U+FFFD), a user named, the numbers within their limits; the reader made sure of
+// the rest (strings, whole numbers and true or false where pendingJob wants them). When not,
+// pendingJob of the decoded fields decides, and says what is wrong.
+export function plainJob(r: JobLineReader, b: Uint8Array): boolean {
+  if (r.at[2 * USER] === r.at[2 * USER + 1] || !r.plain(b, USER) || !r.plain(b, ACCOUNT)) return false;
+  const n = (f: number): number => r.number(b, f) as number;
+  return withinLimits(n(CPUS), n(NODES), n(GPUS), n(ELAPSED), n(REQ), r.number(b, RSS));
 }
 
 export interface PendingChunk {
@@ -473,19 +496,19 @@ function clusterState(ctx: Context, cluster: string): ClusterState {
 // so a key in any state read, under the lock or without it (as sb-dedupe reads), is in the
 // store: such a job needs no more than its count. A state that cannot be read without the lock
 // proves nothing here (the transaction reads it again and decides).
-function counted(st: ClusterState, j: PendingJob): boolean {
-  let s = st.cache.seen.get(j.month) ?? st.peeked.get(j.month);
+function counted(st: ClusterState, month: string, code: KeyCode): boolean {
+  let s = st.cache.seen.get(month) ?? st.peeked.get(month);
   if (s === undefined) {
     try {
-      s = st.store.readSeen(j.month);
+      s = st.store.readSeen(month);
     } catch (err) {
       if (!(err instanceof SbError)) throw err;
       s = new SeenSet();
     }
     if (st.peeked.size >= 8) st.peeked.clear();
-    st.peeked.set(j.month, s);
+    st.peeked.set(month, s);
   }
-  return s.has(j.code);
+  return s.has(code);
 }
 
 // Without the lock: can the cache alone prove that the segments change nothing? The store only
@@ -838,16 +861,18 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
   if (args['fill-accounts'] === true) {
     const { Refetch, commitFills } = await import('./reduce/fill.js');
     const refetch = new Refetch();
+    const job = (rec: Rec): void => {
+      const { cluster, job } = pendingJob(rec);
+      refetch.job(cluster, { code: job.code, month: job.month, day: job.day, user: job.user, account: job.account, totals: pendingTotals(job) });
+    };
+    const line = new JobLineReader();
     await forEachRecord(await input(args._[0]), out, report, {
-      job: (rec) => {
-        const { cluster, job } = pendingJob(rec);
-        refetch.job(cluster, { code: job.code, month: job.month, day: job.day, user: job.user, account: job.account, totals: pendingTotals(job) });
-      },
+      job,
       'chunk-done': (rec) => {
         const { cluster, chunk } = pendingChunk(rec);
         refetch.window(cluster, chunk.start, chunk.end);
       },
-    }, undefined, { fast: readJobLine });
+    }, undefined, { bytes: (b, start, end) => line.read(b, start, end) && (job(line.fields(b)), true) });
     const status = await commitFills(refetch, root, out, report, { waitMs: ctx.waitMs, staleMs: ctx.staleMs });
     await out.flush();
     return status;
@@ -862,6 +887,14 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
     return checkStore(root, report);
   }
   const started = Date.now();
+  // after a job: at `batch` jobs, hold them and commit
+  const more = (cluster: string, st: ClusterState): Promise<void> | undefined => {
+    if (st.jobs.length + st.known < batch) return undefined;
+    hold(ctx, cluster, undefined);
+    return commitHeld(ctx);
+  };
+  const line = new JobLineReader();
+  const identity = new JobIdentityReader();
   await forEachRecord(
     await input(args._[0]),
     out,
@@ -871,11 +904,9 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
       job: (rec) => {
         const { cluster, job } = pendingJob(rec);
         const st = clusterState(ctx, cluster);
-        if (counted(st, job)) st.known++;
+        if (counted(st, job.month, job.code)) st.known++;
         else st.jobs.push(job);
-        if (st.jobs.length + st.known < batch) return undefined;
-        hold(ctx, cluster, undefined);
-        return commitHeld(ctx);
+        return more(cluster, st);
       },
       'chunk-done': async (rec) => {
         const { cluster, chunk } = pendingChunk(rec);
@@ -885,7 +916,20 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
     },
     undefined,
     {
-      fast: readJobLine,
+      // a job line in sb-parse's exact form, read in its bytes: one counted already is only
+      // checked (in its bytes when it is plain), a new one read whole
+      bytes: (b, start, end) => {
+        if (!line.read(b, start, end)) return false;
+        const { cluster, month, code } = identity.read(line, b);
+        const st = clusterState(ctx, cluster);
+        const known = counted(st, month, code);
+        if (!known || !plainJob(line, b)) {
+          const { job } = pendingJob(line.fields(b));
+          if (!known) st.jobs.push(job);
+        }
+        if (known) st.known++;
+        return more(cluster, st) ?? true;
+      },
       // lines of other kinds keep their place among the commit records held back
       pass: (text) => {
         if (ctx.held.length > 0) ctx.held.push(text);

@@ -1,63 +1,198 @@
+import { isUtf8 } from 'node:buffer';
 import type { Rec } from '../cli/input.js';
 
 // The fast path of sb-dedupe and sb-reduce: a `job` line exactly as sb-parse prints it (every
-// field of JobRecord in its order, compact, strings without escapes, whole numbers of at most
-// 15 digits) is read by one anchored regular expression instead of JSON.parse, about five times
-// faster. A line the expression matches is valid JSON by construction, and JSON.stringify of
-// JSON.parse of it gives the line back byte for byte (no escapes to undo, no number to round,
-// no key twice), so a tool may pass it through as it came. Any other line, valid or not, is
-// not matched and takes the full parse: the fast path never decides what is bad input.
+// field of JobRecord in its order, compact, strings without escapes or control characters, whole
+// numbers of at most 15 digits, valid UTF-8) is read in its bytes, without decoding it or
+// JSON.parse: most tools' time went to those. A line read so is valid JSON by construction, and
+// JSON.stringify of JSON.parse of it gives the line back byte for byte (no escapes to undo, no
+// number to round, no key twice), so a tool may pass its bytes through as they came. Any other
+// line, valid or not, is not read and takes the full parse: the fast path never decides what is
+// bad input. A line that is not valid UTF-8 is not read either: decoded, its bad bytes become
+// U+FFFD as on the full path.
 
-// string content with no escape, no control character and no surrogate (UTF-8 decoding never
-// yields a lone one; astral characters just take the slow path)
-const S = '[^"\\\\\\u0000-\\u001f\\ud800-\\udfff]*';
-// a whole number below 10^15: exact as a double, printed back the same
-const N = '(?:0|[1-9][0-9]{0,14})';
-const NN = `(?:${N}|null)`;
-const SN = `(?:"${S}"|null)`;
-const B = '(?:true|false)';
+// What a value may be: "job" (the kind), a string, a string or null, a whole number below
+// 10^15 (exact as a double, printed back the same), one or null, true or false.
+type Value = 'job' | 'str' | 'str?' | 'num' | 'num?' | 'bool';
 
-// The fields of sb-parse's job line in order, each with its value's pattern.
-const FIELDS: ReadonlyArray<readonly [string, string]> = [
-  ['kind', '"job"'],
-  ['cluster', `"${S}"`],
-  ['key', `"${S}"`],
-  ['job_id', `"${S}"`],
-  ['job_id_raw', `"${S}"`],
-  ['db_index', NN],
-  ['user', `"${S}"`],
-  ['uid', NN],
-  ['account', `"${S}"`],
-  ['partition', `"${S}"`],
-  ['qos', `"${S}"`],
-  ['state', `"${S}"`],
-  ['exit_code', `"${S}"`],
-  ['failed', B],
-  ['submit', SN],
-  ['start', SN],
-  ['end', `"${S}"`],
-  ['elapsed_s', N],
-  ['timelimit_s', NN],
-  ['cpus', N],
-  ['nodes', N],
-  ['gpus', N],
-  ['req_mem_bytes', N],
-  ['max_rss_bytes', NN],
-  ['steps', N],
-];
+// The fields of sb-parse's job line in order.
+const FIELDS = [
+  ['kind', 'job'],
+  ['cluster', 'str'],
+  ['key', 'str'],
+  ['job_id', 'str'],
+  ['job_id_raw', 'str'],
+  ['db_index', 'num?'],
+  ['user', 'str'],
+  ['uid', 'num?'],
+  ['account', 'str'],
+  ['partition', 'str'],
+  ['qos', 'str'],
+  ['state', 'str'],
+  ['exit_code', 'str'],
+  ['failed', 'bool'],
+  ['submit', 'str?'],
+  ['start', 'str?'],
+  ['end', 'str'],
+  ['elapsed_s', 'num'],
+  ['timelimit_s', 'num?'],
+  ['cpus', 'num'],
+  ['nodes', 'num'],
+  ['gpus', 'num'],
+  ['req_mem_bytes', 'num'],
+  ['max_rss_bytes', 'num?'],
+  ['steps', 'num'],
+] as const satisfies ReadonlyArray<readonly [string, Value]>;
 
-// The whole line, a capture group around each value named (the content of a string's quotes).
-function lineExpression(capture: readonly string[]): RegExp {
-  const parts = FIELDS.map(([k, v]) => {
-    if (!capture.includes(k)) return `"${k}":${v}`;
-    return v.startsWith('"') && v.endsWith('"') ? `"${k}":"(${v.slice(1, -1)})"` : `"${k}":(${v})`;
-  });
-  return new RegExp(`^\\{${parts.join(',')}\\}$`);
+export type JobLineField = (typeof FIELDS)[number][0];
+
+// The field names in order (sb-parse's JOB_FIELDS must be the same: test/job-line.test.ts).
+export const JOB_LINE_FIELDS: readonly JobLineField[] = FIELDS.map(([k]) => k);
+
+// The place of a field in JobLineReader.at: its value is at[2i] up to at[2i + 1].
+export function fieldIndex(name: JobLineField): number {
+  return JOB_LINE_FIELDS.indexOf(name);
 }
 
-const JOB_LINE = lineExpression(['cluster', 'key', 'user', 'account', 'state', 'failed', 'end', 'elapsed_s', 'cpus', 'nodes', 'gpus', 'req_mem_bytes', 'max_rss_bytes']);
-const KEY_LINE = lineExpression(['cluster', 'key', 'end']);
-const PREFIX = '{"kind":"job",';
+// Bytes a string's content may hold (1): any but control characters, the quote and the
+// backslash. Bytes past 127 are checked once the line is read: it must be valid UTF-8.
+const PLAIN = new Uint8Array(256).fill(1, 32);
+PLAIN[34] = 0;
+PLAIN[92] = 0;
+
+const N = FIELDS.length;
+
+// Is b[start, end) a job line in the exact form (then at[] says where its values are)? The
+// reader is compiled once from FIELDS into straight-line code: each name compared as 32-bit
+// words, each value scanned by its kind, no loop over the fields, which V8 runs about 1.5× as
+// fast as the same checks in a loop over FIELDS. Its source holds only names and constants.
+type ReadLine = (b: Uint8Array, view: DataView<ArrayBufferLike>, at: Int32Array, start: number, end: number) => boolean;
+const readLine = compile();
+
+function compile(): ReadLine {
+  // the bytes of `text` at i, as words (the last overlapping the one before when not whole)
+  const literal = (text: string): string => {
+    const bytes = Buffer.from(text, 'latin1');
+    const n = bytes.length;
+    const tests = [];
+    for (let k = 0; k + 4 <= n; k += 4) tests.push(`view.getUint32(i + ${k}, true) !== ${bytes.readUInt32LE(k)}`);
+    if (n % 4 !== 0 && n > 4) tests.push(`view.getUint32(i + ${n - 4}, true) !== ${bytes.readUInt32LE(n - 4)}`);
+    if (n < 4) for (let k = 0; k < n; k++) tests.push(`b[i + ${k}] !== ${bytes[k]}`);
+    return `if (i + ${n} > end || ${tests.join(' || ')}) return false;\ni += ${n};\n`;
+  };
+  // (the loop stops at the line's end at the latest: a newline is no plain byte)
+  const string = (f: number): string =>
+    `s = i;\nwhile (PLAIN[(c = b[i])] === 1) {\nwide |= c;\ni++;\n}\nif (c !== 34 || i >= end) return false;\nat[${2 * f}] = s;\nat[${2 * f + 1}] = i;\ni++;\n`;
+  // at most 15 digits, no leading 0
+  const number = (f: number): string =>
+    `s = i;\nc = b[i];\nif (c === 48) i++;\nelse if (c > 48 && c <= 57) {\ni++;\nwhile (i < end && i - s < 15 && b[i] - 48 >>> 0 <= 9) i++;\n} else return false;\n` +
+    `if (i < end && b[i] - 48 >>> 0 <= 9) return false;\nat[${2 * f}] = s;\nat[${2 * f + 1}] = i;\n`;
+  const nul = (f: number): string =>
+    `if (b[i] !== 110 || b[i + 1] !== 117 || b[i + 2] !== 108 || b[i + 3] !== 108) return false;\nat[${2 * f}] = -1;\nat[${2 * f + 1}] = -1;\ni += 4;\n`;
+  // every byte of the strings or'ed in `wide`: past 127 when one is not ASCII
+  let src = 'let i = start;\nlet c = 0;\nlet s = 0;\nlet wide = 0;\n';
+  FIELDS.forEach(([k, v], f) => {
+    // the name (and a string's opening quote) as sb-parse prints them
+    src += literal(`${f === 0 ? '{' : ','}"${k}":${v === 'str' ? '"' : ''}`);
+    if (v === 'job') src += `at[${2 * f}] = i + 1;\nat[${2 * f + 1}] = i + 4;\n` + literal('"job"');
+    else if (v === 'str') src += string(f);
+    else if (v === 'str?') src += `if (b[i] === 34) {\ni++;\n${string(f)}} else {\n${nul(f)}}\n`;
+    else if (v === 'num') src += number(f);
+    else if (v === 'num?') src += `if (b[i] !== 110) {\n${number(f)}} else {\n${nul(f)}}\n`;
+    else {
+      src += `at[${2 * f}] = i;\nif (b[i] === 116 && b[i + 1] === 114 && b[i + 2] === 117 && b[i + 3] === 101) i += 4;\n`;
+      src += `else if (b[i] === 102 && b[i + 1] === 97 && b[i + 2] === 108 && b[i + 3] === 115 && b[i + 4] === 101) i += 5;\nelse return false;\nat[${2 * f + 1}] = i;\n`;
+    }
+  });
+  // (a scan past the end, into what follows the line, fails here too)
+  src += 'if (i + 1 !== end || b[i] !== 125) return false;\nreturn wide < 128 || isUtf8(b.subarray(start, end));\n';
+  return new Function('PLAIN', 'isUtf8', `return function readLine(b, view, at, start, end) {\n${src}};`)(PLAIN, isUtf8) as ReadLine;
+}
+
+// Reads job lines in the exact form; `at` says where each value of the last line read is.
+export class JobLineReader {
+  // field i's value is the bytes at[2i] up to at[2i + 1] of the line: a string's between its
+  // quotes, a number's digits; a null string or number is at -1, -1.
+  readonly at = new Int32Array(2 * N);
+  private buf: Uint8Array | undefined;
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+  // Is the line b[start, end) (without its newline) a job line in the exact form?
+  read(b: Uint8Array, start: number, end: number): boolean {
+    if (b !== this.buf) {
+      this.buf = b;
+      this.view = new DataView(b.buffer, b.byteOffset, b.length);
+    }
+    return readLine(b, this.view, this.at, start, end);
+  }
+
+  // A string field of the line last read, decoded (undefined when null).
+  text(b: Buffer, field: number): string | undefined {
+    const s = this.at[2 * field] as number;
+    return s < 0 ? undefined : b.toString('utf8', s, this.at[2 * field + 1]);
+  }
+
+  // A number field of the line last read (null when null), read by its digits.
+  number(b: Uint8Array, field: number): number | null {
+    const s = this.at[2 * field] as number;
+    if (s < 0) return null;
+    const e = this.at[2 * field + 1] as number;
+    let v = 0;
+    for (let i = s; i < e; i++) v = v * 10 + (b[i] as number) - 48;
+    return v;
+  }
+
+  // Is a string field of the line last read all ASCII, no DEL (so no control character, no C1,
+  // no U+FFFD: what names are checked for)?
+  plain(b: Uint8Array, field: number): boolean {
+    const e = this.at[2 * field + 1] as number;
+    for (let i = this.at[2 * field] as number; i < e; i++) if ((b[i] as number) >= 127) return false;
+    return true;
+  }
+
+  // The bytes of a field's value are these (a string's content)?
+  equals(b: Uint8Array, field: number, bytes: Uint8Array): boolean {
+    const s = this.at[2 * field] as number;
+    const e = this.at[2 * field + 1] as number;
+    if (e - s !== bytes.length) return false;
+    for (let i = 0; i < bytes.length; i++) if (b[s + i] !== bytes[i]) return false;
+    return true;
+  }
+
+  // What sb-dedupe and sb-reduce read of the line last read, as JSON.parse gives it.
+  fields(b: Buffer): JobFields {
+    return {
+      kind: 'job',
+      cluster: this.text(b, CLUSTER) as string,
+      key: this.text(b, KEY) as string,
+      user: this.text(b, USER) as string,
+      account: this.text(b, ACCOUNT) as string,
+      state: this.text(b, STATE) as string,
+      failed: b[this.at[2 * FAILED] as number] === 116,
+      end: this.text(b, END) as string,
+      elapsed_s: this.number(b, ELAPSED) as number,
+      cpus: this.number(b, CPUS) as number,
+      nodes: this.number(b, NODES) as number,
+      gpus: this.number(b, GPUS) as number,
+      req_mem_bytes: this.number(b, REQ) as number,
+      max_rss_bytes: this.number(b, RSS),
+    };
+  }
+}
+
+const CLUSTER = fieldIndex('cluster');
+const KEY = fieldIndex('key');
+const USER = fieldIndex('user');
+const ACCOUNT = fieldIndex('account');
+const STATE = fieldIndex('state');
+const FAILED = fieldIndex('failed');
+const END = fieldIndex('end');
+const ELAPSED = fieldIndex('elapsed_s');
+const CPUS = fieldIndex('cpus');
+const NODES = fieldIndex('nodes');
+const GPUS = fieldIndex('gpus');
+const REQ = fieldIndex('req_mem_bytes');
+const RSS = fieldIndex('max_rss_bytes');
 
 // What sb-dedupe and sb-reduce read of a job record: the same values JSON.parse gives.
 export interface JobFields extends Rec {
@@ -75,50 +210,4 @@ export interface JobFields extends Rec {
   gpus: number;
   req_mem_bytes: number;
   max_rss_bytes: number | null;
-}
-
-// The fields of a job line in sb-parse's exact form, or undefined for any other line.
-export function readJobLine(line: string): JobFields | undefined {
-  if (!line.startsWith(PREFIX)) return undefined;
-  const m = JOB_LINE.exec(line);
-  if (m === null) return undefined;
-  return {
-    kind: 'job',
-    cluster: m[1] as string,
-    key: m[2] as string,
-    user: m[3] as string,
-    account: m[4] as string,
-    state: m[5] as string,
-    failed: m[6] === 'true',
-    end: m[7] as string,
-    elapsed_s: whole(m[8] as string),
-    cpus: whole(m[9] as string),
-    nodes: whole(m[10] as string),
-    gpus: whole(m[11] as string),
-    req_mem_bytes: whole(m[12] as string),
-    max_rss_bytes: m[13] === 'null' ? null : whole(m[13] as string),
-  };
-}
-
-// The value of a whole number the expression matched (at most 15 digits: exact as a double), read
-// by character codes: two to four times as fast as Number() on a string it has not seen.
-function whole(digits: string): number {
-  let v = 0;
-  for (let i = 0; i < digits.length; i++) v = v * 10 + digits.charCodeAt(i) - 48;
-  return v;
-}
-
-// What sb-dedupe reads of a job record (the whole line checked as readJobLine does).
-export interface JobKey extends Rec {
-  kind: 'job';
-  cluster: string;
-  key: string;
-  end: string;
-}
-
-export function readJobKey(line: string): JobKey | undefined {
-  if (!line.startsWith(PREFIX)) return undefined;
-  const m = KEY_LINE.exec(line);
-  if (m === null) return undefined;
-  return { kind: 'job', cluster: m[1] as string, key: m[2] as string, end: m[3] as string };
 }
