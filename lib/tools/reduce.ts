@@ -201,18 +201,15 @@ const ELAPSED = fieldIndex('elapsed_s');
 const CPUS = fieldIndex('cpus');
 const NODES = fieldIndex('nodes');
 const GPUS = fieldIndex('gpus');
-const REQ = fieldIndex('req_mem_bytes');
-const RSS = fieldIndex('max_rss_bytes');
 
 // Does the job line the exact-form reader has just read (and whose identity was read) certainly
 // pass pendingJob, read in its bytes? Its user and account names all ASCII but DEL (no control
-// character, no U+FFFD), a user named, the numbers within their limits; the reader made sure of
-// the rest (strings, whole numbers and true or false where pendingJob wants them). When not,
-// pendingJob of the decoded fields decides, and says what is wrong.
+// character, no U+FFFD), a user named, the numbers within their limits (bytes: below 10^15, so
+// always); the reader made sure of the rest (strings, whole numbers and true or false where
+// pendingJob wants them). When not, pendingJob of the decoded fields decides, and says why.
 export function plainJob(r: JobLineReader, b: Uint8Array): boolean {
   if (r.at[2 * USER] === r.at[2 * USER + 1] || !r.plain(b, USER) || !r.plain(b, ACCOUNT)) return false;
-  const n = (f: number): number => r.number(b, f) as number;
-  return withinLimits(n(CPUS), n(NODES), n(GPUS), n(ELAPSED), n(REQ), r.number(b, RSS));
+  return withinLimits(r.number(b, CPUS) as number, r.number(b, NODES) as number, r.number(b, GPUS) as number, r.number(b, ELAPSED) as number, 0, null);
 }
 
 export interface PendingChunk {

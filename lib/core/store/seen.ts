@@ -416,8 +416,8 @@ export class JobIdentityReader {
     if (!r.equals(b, CLUSTER, this.clusterBytes)) return this.slow(r, b);
     const end = at[2 * END] as number;
     if (parseTimeAt(b, end, at[2 * END + 1] as number) === undefined) return this.slow(r, b);
-    const n = this.dbIndex(b, at[2 * KEY] as number, at[2 * KEY + 1] as number);
-    if (n < 0) return this.slow(r, b);
+    const code = this.key(b, at[2 * KEY] as number, at[2 * KEY + 1] as number);
+    if (code === undefined) return this.slow(r, b);
     const mb = this.monthBytes;
     for (let i = 0; i < 7; i++) {
       if (b[end + i] !== mb[i]) {
@@ -426,25 +426,29 @@ export class JobIdentityReader {
         break;
       }
     }
-    return { cluster: this.cluster, month: this.month, code: { kind: 'db', n } };
+    return { cluster: this.cluster, month: this.month, code };
   }
 
-  // The DBIndex of a key `<cluster>/db/<DBIndex>` at b[s, e) (the cluster that of the line), as
-  // encodeKey reads it, or -1 for any other key.
-  private dbIndex(b: Uint8Array, s: number, e: number): number {
+  // The key at b[s, e) in compact form when it is `<cluster>/db/<DBIndex>` or
+  // `<cluster>/id/<JobIDRaw>/<submit>` with numbers encodeKey makes a db or an id code of (the
+  // cluster that of the line), else undefined (and encodeKey decides).
+  private key(b: Uint8Array, s: number, e: number): KeyCode | undefined {
     const c = this.clusterBytes;
     let i = s + c.length;
-    if (e - i < 5 || b[i] !== 47 || b[i + 1] !== 100 || b[i + 2] !== 98 || b[i + 3] !== 47) return -1;
-    for (let k = 0; k < c.length; k++) if (b[s + k] !== c[k]) return -1;
+    if (e - i < 5 || b[i] !== 47 || b[i + 3] !== 47) return undefined;
+    for (let k = 0; k < c.length; k++) if (b[s + k] !== c[k]) return undefined;
     i += 4;
-    if (e - i > 15 || (e - i > 1 && b[i] === 48)) return -1;
-    let n = 0;
-    for (; i < e; i++) {
-      const d = (b[i] as number) - 48;
-      if (d < 0 || d > 9) return -1;
-      n = n * 10 + d;
+    if (b[i - 3] === 100 && b[i - 2] === 98) {
+      const n = wholeAt(b, i, e, 15);
+      return n < 0 ? undefined : { kind: 'db', n };
     }
-    return n;
+    if (b[i - 3] !== 105 || b[i - 2] !== 100) return undefined;
+    let slash = i;
+    while (slash < e && b[slash] !== 47) slash++;
+    const id = wholeAt(b, i, slash, 10);
+    const submit = wholeAt(b, slash + 1, e, 10);
+    if (id < 0 || submit < 0 || id >= U32 || submit >= U32) return undefined;
+    return { kind: 'id', v: (BigInt(id) << 32n) | BigInt(submit) };
   }
 
   private slow(r: JobLineReader, b: Buffer): { cluster: string; month: string; code: KeyCode } {
@@ -456,4 +460,16 @@ export class JobIdentityReader {
     }
     return id;
   }
+}
+
+// The canonical whole number of at most `most` digits at b[s, e) (no leading 0), or -1.
+function wholeAt(b: Uint8Array, s: number, e: number, most: number): number {
+  if (e <= s || e - s > most || (e - s > 1 && b[s] === 48)) return -1;
+  let n = 0;
+  for (let i = s; i < e; i++) {
+    const d = (b[i] as number) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
