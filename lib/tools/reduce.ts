@@ -212,6 +212,34 @@ export function plainJob(r: JobLineReader, b: Uint8Array): boolean {
   return withinLimits(r.number(b, CPUS) as number, r.number(b, NODES) as number, r.number(b, GPUS) as number, r.number(b, ELAPSED) as number, 0, null);
 }
 
+const STATE = fieldIndex('state');
+const FAILED = fieldIndex('failed');
+const END = fieldIndex('end');
+const REQ = fieldIndex('req_mem_bytes');
+const RSS = fieldIndex('max_rss_bytes');
+// '01' to '31' (a day of a month: what PendingJob keeps of the end)
+const DAYS = Array.from({ length: 32 }, (_, d) => String(d).padStart(2, '0'));
+
+// pendingJob of a plain job line (plainJob) the exact-form reader has just read, from its bytes
+// and the identity read of them: the same job.
+export function pendingJobAt(r: JobLineReader, b: Buffer, month: string, code: KeyCode): PendingJob {
+  const end = r.at[2 * END] as number;
+  const rss = r.number(b, RSS);
+  return {
+    code,
+    month,
+    day: DAYS[((b[end + 8] as number) - 48) * 10 + (b[end + 9] as number) - 48] as string,
+    user: r.name(b, USER),
+    account: r.name(b, ACCOUNT),
+    elapsed: r.number(b, ELAPSED) as number,
+    cpus: r.number(b, CPUS) as number,
+    gpus: r.number(b, GPUS) as number,
+    req: r.number(b, REQ) as number,
+    used: rss ?? 0,
+    failed: b[r.at[2 * FAILED] as number] === 116 || FAILED_STATES.has(r.name(b, STATE)),
+  };
+}
+
 export interface PendingChunk {
   start: number;
   end: number;
@@ -914,17 +942,20 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
     undefined,
     {
       // a job line in sb-parse's exact form, read in its bytes: one counted already is only
-      // checked (in its bytes when it is plain), a new one read whole
+      // checked, a new one read (in its bytes when it is plain, else decoded)
       bytes: (b, start, end) => {
         if (!line.read(b, start, end)) return false;
         const { cluster, month, code } = identity.read(line, b);
         const st = clusterState(ctx, cluster);
         const known = counted(st, month, code);
-        if (!known || !plainJob(line, b)) {
+        if (plainJob(line, b)) {
+          if (known) st.known++;
+          else st.jobs.push(pendingJobAt(line, b, month, code));
+        } else {
           const { job } = pendingJob(line.fields(b));
-          if (!known) st.jobs.push(job);
+          if (known) st.known++;
+          else st.jobs.push(job);
         }
-        if (known) st.known++;
         return more(cluster, st) ?? true;
       },
       // lines of other kinds keep their place among the commit records held back

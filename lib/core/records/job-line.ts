@@ -61,6 +61,8 @@ PLAIN[34] = 0;
 PLAIN[92] = 0;
 
 const N = FIELDS.length;
+// distinct names JobLineReader.name keeps
+const NAMES_KEPT = 65_536;
 
 // Is b[start, end) a job line in the exact form (then at[] says where its values are)? The
 // reader is compiled once from FIELDS into straight-line code: each name compared as 32-bit
@@ -115,6 +117,7 @@ export class JobLineReader {
   // quotes, a number's digits; a null string or number is at -1, -1.
   readonly at = new Int32Array(2 * N);
   private buf: Uint8Array | undefined;
+  private names = new Map<number, { bytes: Uint8Array; text: string }>();
   private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
   // Is the line b[start, end) (without its newline) a job line in the exact form?
@@ -130,6 +133,22 @@ export class JobLineReader {
   text(b: Buffer, field: number): string | undefined {
     const s = this.at[2 * field] as number;
     return s < 0 ? undefined : b.toString('utf8', s, this.at[2 * field + 1]);
+  }
+
+  // A string field of the line last read, decoded once for every value (names repeat: users,
+  // accounts, states): the same string as text() gives.
+  name(b: Buffer, field: number): string {
+    const s = this.at[2 * field] as number;
+    const e = this.at[2 * field + 1] as number;
+    let h = 0x811c9dc5;
+    for (let i = s; i < e; i++) h = Math.imul(h ^ (b[i] as number), 16777619);
+    const known = this.names.get(h);
+    if (known !== undefined && this.equals(b, field, known.bytes)) return known.text;
+    // (bounded: a stream of ever new names must not grow the table)
+    if (this.names.size >= NAMES_KEPT) this.names.clear();
+    const text = b.toString('utf8', s, e);
+    this.names.set(h, { bytes: new Uint8Array(b.subarray(s, e)), text });
+    return text;
   }
 
   // A number field of the line last read (null when null), read by its digits.
