@@ -54,9 +54,10 @@ export function fieldIndex(name: JobLineField): number {
   return JOB_LINE_FIELDS.indexOf(name);
 }
 
-// Bytes a string's content may hold (1): any but control characters, the quote and the
-// backslash. Bytes past 127 are checked once the line is read: it must be valid UTF-8.
-const PLAIN = new Uint8Array(256).fill(1, 32);
+// ASCII bytes a string's content may hold (1): any but control characters, the quote and the
+// backslash. Bytes past 127 may be there too (then the line must be valid UTF-8: checked once
+// it is read), but stop the plain loop.
+const PLAIN = new Uint8Array(256).fill(1, 32, 128);
 PLAIN[34] = 0;
 PLAIN[92] = 0;
 
@@ -84,14 +85,14 @@ function compile(): ReadLine {
   };
   // (the loop stops at the line's end at the latest: a newline is no plain byte)
   const string = (f: number): string =>
-    `s = i;\nwhile (PLAIN[(c = b[i])] === 1) {\nwide |= c;\ni++;\n}\nif (c !== 34 || i >= end) return false;\nat[${2 * f}] = s;\nat[${2 * f + 1}] = i;\ni++;\n`;
+    `s = i;\nfor (;;) {\nwhile (PLAIN[(c = b[i])] === 1) i++;\nif (c < 128 || i >= end) break;\nwide = 1;\ni++;\n}\nif (c !== 34 || i >= end) return false;\nat[${2 * f}] = s;\nat[${2 * f + 1}] = i;\ni++;\n`;
   // at most 15 digits, no leading 0
   const number = (f: number): string =>
     `s = i;\nc = b[i];\nif (c === 48) i++;\nelse if (c > 48 && c <= 57) {\ni++;\nwhile (i < end && i - s < 15 && b[i] - 48 >>> 0 <= 9) i++;\n} else return false;\n` +
     `if (i < end && b[i] - 48 >>> 0 <= 9) return false;\nat[${2 * f}] = s;\nat[${2 * f + 1}] = i;\n`;
   const nul = (f: number): string =>
     `if (b[i] !== 110 || b[i + 1] !== 117 || b[i + 2] !== 108 || b[i + 3] !== 108) return false;\nat[${2 * f}] = -1;\nat[${2 * f + 1}] = -1;\ni += 4;\n`;
-  // every byte of the strings or'ed in `wide`: past 127 when one is not ASCII
+  // `wide`: 1 once a string holds a byte past 127
   let src = 'let i = start;\nlet c = 0;\nlet s = 0;\nlet wide = 0;\n';
   FIELDS.forEach(([k, v], f) => {
     // the name (and a string's opening quote) as sb-parse prints them
@@ -107,7 +108,7 @@ function compile(): ReadLine {
     }
   });
   // (a scan past the end, into what follows the line, fails here too)
-  src += 'if (i + 1 !== end || b[i] !== 125) return false;\nreturn wide < 128 || isUtf8(b.subarray(start, end));\n';
+  src += 'if (i + 1 !== end || b[i] !== 125) return false;\nreturn wide === 0 || isUtf8(b.subarray(start, end));\n';
   return new Function('PLAIN', 'isUtf8', `return function readLine(b, view, at, start, end) {\n${src}};`)(PLAIN, isUtf8) as ReadLine;
 }
 
