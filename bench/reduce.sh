@@ -77,6 +77,7 @@ row "sb-reduce, $jobs jobs again (all duplicates)" "$jobs" "node bin/sb-reduce -
 if [ -n "${BASELINE:-}" ]; then
   # REPEAT runs of each, alternating (a shared machine's load then falls on both alike)
   s3=$dir/store-baseline
+  rm -rf "$s3.last"
   declare -a base_s=() mine_s=() base_sc=() mine_sc=()
   declare -a base_d=() mine_d=() base_dc=() mine_dc=()
   declare -a base_u=() mine_u=() base_uc=() mine_uc=()
