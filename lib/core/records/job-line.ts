@@ -65,51 +65,115 @@ const N = FIELDS.length;
 // distinct names JobLineReader.name keeps
 const NAMES_KEPT = 65_536;
 
-// Is b[start, end) a job line in the exact form (then at[] says where its values are)? The
-// reader is compiled once from FIELDS into straight-line code: each name compared as 32-bit
-// words, each value scanned by its kind, no loop over the fields, which V8 runs about 1.5× as
-// fast as the same checks in a loop over FIELDS. Its source holds only names and constants.
-type ReadLine = (b: Uint8Array, view: DataView<ArrayBufferLike>, at: Int32Array, start: number, end: number) => boolean;
-const readLine = compile();
+// Each field's name as sb-parse prints it, with the comma before it and a string's opening
+// quote (`{"kind":`, `,"cluster":"`, ...), and the kind of its value.
+const NAMES = FIELDS.map(([k, v], f) => Buffer.from(`${f === 0 ? '{' : ','}"${k}":${v === 'str' ? '"' : ''}`, 'latin1'));
+const KINDS: readonly Value[] = FIELDS.map(([, v]) => v);
+const JOB = Buffer.from('"job"', 'latin1');
+const NULL = Buffer.from('null', 'latin1');
+const TRUE = Buffer.from('true', 'latin1');
+const FALSE = Buffer.from('false', 'latin1');
 
-function compile(): ReadLine {
-  // the bytes of `text` at i, as words (the last overlapping the one before when not whole)
-  const literal = (text: string): string => {
-    const bytes = Buffer.from(text, 'latin1');
-    const n = bytes.length;
-    const tests = [];
-    for (let k = 0; k + 4 <= n; k += 4) tests.push(`view.getUint32(i + ${k}, true) !== ${bytes.readUInt32LE(k)}`);
-    if (n % 4 !== 0 && n > 4) tests.push(`view.getUint32(i + ${n - 4}, true) !== ${bytes.readUInt32LE(n - 4)}`);
-    if (n < 4) for (let k = 0; k < n; k++) tests.push(`b[i + ${k}] !== ${bytes[k]}`);
-    return `if (i + ${n} > end || ${tests.join(' || ')}) return false;\ni += ${n};\n`;
-  };
-  // (the loop stops at the line's end at the latest: a newline is no plain byte)
-  const string = (f: number): string =>
-    `s = i;\nfor (;;) {\nwhile (PLAIN[(c = b[i])] === 1) i++;\nif (c < 128 || i >= end) break;\nwide = 1;\ni++;\n}\nif (c !== 34 || i >= end) return false;\nat[${2 * f}] = s;\nat[${2 * f + 1}] = i;\ni++;\n`;
-  // at most 15 digits, no leading 0
-  const number = (f: number): string =>
-    `s = i;\nc = b[i];\nif (c === 48) i++;\nelse if (c > 48 && c <= 57) {\ni++;\nwhile (i < end && i - s < 15 && b[i] - 48 >>> 0 <= 9) i++;\n} else return false;\n` +
-    `if (i < end && b[i] - 48 >>> 0 <= 9) return false;\nat[${2 * f}] = s;\nat[${2 * f + 1}] = i;\n`;
-  const nul = (f: number): string =>
-    `if (b[i] !== 110 || b[i + 1] !== 117 || b[i + 2] !== 108 || b[i + 3] !== 108) return false;\nat[${2 * f}] = -1;\nat[${2 * f + 1}] = -1;\ni += 4;\n`;
-  // `wide`: 1 once a string holds a byte past 127
-  let src = 'let i = start;\nlet c = 0;\nlet s = 0;\nlet wide = 0;\n';
-  FIELDS.forEach(([k, v], f) => {
-    // the name (and a string's opening quote) as sb-parse prints them
-    src += literal(`${f === 0 ? '{' : ','}"${k}":${v === 'str' ? '"' : ''}`);
-    if (v === 'job') src += `at[${2 * f}] = i + 1;\nat[${2 * f + 1}] = i + 4;\n` + literal('"job"');
-    else if (v === 'str') src += string(f);
-    else if (v === 'str?') src += `if (b[i] === 34) {\ni++;\n${string(f)}} else {\n${nul(f)}}\n`;
-    else if (v === 'num') src += number(f);
-    else if (v === 'num?') src += `if (b[i] !== 110) {\n${number(f)}} else {\n${nul(f)}}\n`;
-    else {
-      src += `at[${2 * f}] = i;\nif (b[i] === 116 && b[i + 1] === 114 && b[i + 2] === 117 && b[i + 3] === 101) i += 4;\n`;
-      src += `else if (b[i] === 102 && b[i + 1] === 97 && b[i + 2] === 108 && b[i + 3] === 115 && b[i + 4] === 101) i += 5;\nelse return false;\nat[${2 * f + 1}] = i;\n`;
+// Whether b holds `bytes` at i (and they end by `end`).
+function has(b: Uint8Array, i: number, end: number, bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  if (i + n > end) return false;
+  for (let k = 0; k < n; k++) if (b[i + k] !== bytes[k]) return false;
+  return true;
+}
+
+// The names as little-endian 32-bit words, the last one overlapping the one before when the
+// name's length is no multiple of 4 (names are at least 4 bytes): compared a word at a time,
+// a name costs a quarter of the comparisons.
+const WORDS = NAMES.map((name) => {
+  const words: number[] = [];
+  for (let k = 0; k + 4 <= name.length; k += 4) words.push(name.readUInt32LE(k));
+  if (name.length % 4 !== 0) words.push(name.readUInt32LE(name.length - 4));
+  return Uint32Array.from(words);
+});
+
+// Whether the view holds field f's name at i (and it ends by `end`).
+function hasName(view: DataView<ArrayBufferLike>, i: number, end: number, f: number): boolean {
+  const n = (NAMES[f] as Buffer).length;
+  if (i + n > end) return false;
+  const words = WORDS[f] as Uint32Array;
+  const last = words.length - 1;
+  for (let k = 0; k < last; k++) if (view.getUint32(i + 4 * k, true) !== words[k]) return false;
+  return view.getUint32(i + n - 4, true) === words[last];
+}
+
+// Set by stringEnd when a string holds a byte past 127 (the line must then be valid UTF-8).
+let wide = false;
+
+// The index of the quote that ends the string whose content starts at i, or -1. (The scan
+// stops at the line's end at the latest: a newline is no plain byte.)
+function stringEnd(b: Uint8Array, i: number, end: number): number {
+  let c: number | undefined;
+  for (;;) {
+    while (PLAIN[(c = b[i]) as number] === 1) i++;
+    if ((c as number) < 128 || i >= end) break;
+    wide = true;
+    i++;
+  }
+  return c === 34 && i < end ? i : -1;
+}
+
+// The index after the digits of a whole number at i (at most 15, no leading 0), or -1.
+function numberEnd(b: Uint8Array, i: number, end: number): number {
+  const s = i;
+  const c = b[i] as number;
+  if (c === 48) i++;
+  else if (c > 48 && c <= 57) {
+    i++;
+    while (i < end && i - s < 15 && ((b[i] as number) - 48) >>> 0 <= 9) i++;
+  } else return -1;
+  return i < end && ((b[i] as number) - 48) >>> 0 <= 9 ? -1 : i;
+}
+
+// Is b[start, end) a job line in the exact form? Then at[] says where its values are.
+function readLine(b: Uint8Array, view: DataView<ArrayBufferLike>, at: Int32Array, start: number, end: number): boolean {
+  let i = start;
+  wide = false;
+  for (let f = 0; f < N; f++) {
+    if (!hasName(view, i, end, f)) return false;
+    i += (NAMES[f] as Buffer).length;
+    let kind = KINDS[f] as Value;
+    if ((kind === 'str?' || kind === 'num?') && b[i] === 110) {
+      if (!has(b, i, end, NULL)) return false;
+      at[2 * f] = -1;
+      at[2 * f + 1] = -1;
+      i += 4;
+      continue;
     }
-  });
+    let e: number;
+    if (kind === 'str?') {
+      if (b[i] !== 34) return false;
+      i++;
+      kind = 'str';
+    }
+    if (kind === 'str') {
+      e = stringEnd(b, i, end);
+      if (e < 0) return false;
+      at[2 * f] = i;
+      at[2 * f + 1] = e;
+      i = e + 1;
+      continue;
+    }
+    if (kind === 'job') {
+      if (!has(b, i, end, JOB)) return false;
+      e = i + 4;
+      i++;
+    } else if (kind === 'bool') {
+      e = has(b, i, end, TRUE) ? i + 4 : has(b, i, end, FALSE) ? i + 5 : -1;
+    } else e = numberEnd(b, i, end);
+    if (e < 0) return false;
+    at[2 * f] = i;
+    at[2 * f + 1] = e;
+    i = kind === 'job' ? e + 1 : e;
+  }
   // (a scan past the end, into what follows the line, fails here too)
-  src += 'if (i + 1 !== end || b[i] !== 125) return false;\nreturn wide === 0 || isUtf8(b.subarray(start, end));\n';
-  return new Function('PLAIN', 'isUtf8', `return function readLine(b, view, at, start, end) {\n${src}};`)(PLAIN, isUtf8) as ReadLine;
+  if (i + 1 !== end || b[i] !== 125) return false;
+  return !wide || isUtf8(b.subarray(start, end));
 }
 
 // Reads job lines in the exact form; `at` says where each value of the last line read is.
@@ -117,8 +181,8 @@ export class JobLineReader {
   // field i's value is the bytes at[2i] up to at[2i + 1] of the line: a string's between its
   // quotes, a number's digits; a null string or number is at -1, -1.
   readonly at = new Int32Array(2 * N);
-  private buf: Uint8Array | undefined;
   private names = new Map<number, { bytes: Uint8Array; text: string }>();
+  private buf: Uint8Array | undefined;
   private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
   // Is the line b[start, end) (without its newline) a job line in the exact form?
