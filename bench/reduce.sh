@@ -7,8 +7,9 @@
 # Rows for bench/table.sh: sb-reduce fresh / all duplicates, sb-dedupe, against the JSON.parse
 # loop and awk; BENCH_QUICK=1 makes JOBS 200,000.
 # BASELINE=DIR (a built checkout of another version, such as one from before a change) adds its
-# sb-reduce on the same input, fresh and again (all duplicates), REPEAT (3) runs each alternating
-# with this tree's, and the size of both stores' rollups, to compare in one run.
+# sb-reduce on the same input, fresh and again (all duplicates), and its sb-dedupe against the
+# store that holds them, REPEAT (3) runs each alternating with this tree's (wall and CPU
+# seconds), and the size of both stores' rollups, to compare in one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -76,21 +77,28 @@ row "sb-reduce, $jobs jobs again (all duplicates)" "$jobs" "node bin/sb-reduce -
 if [ -n "${BASELINE:-}" ]; then
   # REPEAT runs of each, alternating (a shared machine's load then falls on both alike)
   s3=$dir/store-baseline
-  declare -a base_s=() mine_s=()
-  declare -a base_d=() mine_d=()
+  rm -rf "$s3.last"
+  declare -a base_s=() mine_s=() base_sc=() mine_sc=()
+  declare -a base_d=() mine_d=() base_dc=() mine_dc=()
+  declare -a base_u=() mine_u=() base_uc=() mine_uc=()
   for i in $(seq "${REPEAT:-3}"); do
     rm -rf "$s3" "$dir/store-again"
-    bench_measure "node '$BASELINE/bin/sb-reduce' --root '$s3' '$full'"; base_s+=("$B_WALL")
-    bench_measure "node bin/sb-reduce --root '$dir/store-again' '$full'"; mine_s+=("$B_WALL")
-    bench_measure "node '$BASELINE/bin/sb-reduce' --root '$s3' '$full'"; base_d+=("$B_WALL")
-    bench_measure "node bin/sb-reduce --root '$dir/store-again' '$full'"; mine_d+=("$B_WALL")
+    bench_measure "node '$BASELINE/bin/sb-reduce' --root '$s3' '$full'"; base_s+=("$B_WALL") base_sc+=("$B_CPU")
+    bench_measure "node bin/sb-reduce --root '$dir/store-again' '$full'"; mine_s+=("$B_WALL") mine_sc+=("$B_CPU")
+    bench_measure "node '$BASELINE/bin/sb-reduce' --root '$s3' '$full'"; base_d+=("$B_WALL") base_dc+=("$B_CPU")
+    bench_measure "node bin/sb-reduce --root '$dir/store-again' '$full'"; mine_d+=("$B_WALL") mine_dc+=("$B_CPU")
+    # sb-dedupe against the store that holds them all
+    bench_measure "node '$BASELINE/bin/sb-dedupe' --root '$s3' '$full'"; base_u+=("$B_WALL") base_uc+=("$B_CPU")
+    bench_measure "node bin/sb-dedupe --root '$s3' '$full'"; mine_u+=("$B_WALL") mine_uc+=("$B_CPU")
   done
   median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
   bm=$(median "${base_s[@]}") mm=$(median "${mine_s[@]}")
   bdm=$(median "${base_d[@]}") mdm=$(median "${mine_d[@]}")
+  bum=$(median "${base_u[@]}") mum=$(median "${mine_u[@]}")
   bname=$(cd "$BASELINE" && git describe --always 2>/dev/null || basename "$BASELINE")
   bench_row reduce "sb-reduce vs $bname, $jobs jobs, fresh (median of ${REPEAT:-3})" "$mm s" "$bname: $bm s" "$(calc "$bm / $mm")× faster" "" ""
   bench_row reduce "sb-reduce vs $bname, $jobs jobs again, all duplicates (median of ${REPEAT:-3})" "$mdm s" "$bname: $bdm s" "$(calc "$bdm / $mdm")× faster" "" ""
+  bench_row reduce "sb-dedupe vs $bname, $jobs jobs against that store (median of ${REPEAT:-3})" "$mum s" "$bname: $bum s" "$(calc "$bum / $mum")× faster" "" ""
   row "baseline sb-reduce ($(cd "$BASELINE" && git describe --always 2>/dev/null || basename "$BASELINE")), $jobs jobs, fresh" "$jobs" "node '$BASELINE/bin/sb-reduce' --root '$s3.last' '$full'"
 fi
 row "sb-dedupe, $jobs jobs against that store" "$jobs" "node bin/sb-dedupe --root '$s2' '$full'"
@@ -121,8 +129,15 @@ awk -v seen="$seen" -v all="$all" -v n="$jobs" -v m="$months" -v h="$rss_half" -
   printf "memory: peak RSS %s MB at %d/2 jobs, %s MB at %d jobs: ratio %.2f (flat = 1)\n", h + 0, n, f + 0, n, f / h
 }'
 if [ -n "${BASELINE:-}" ]; then
-  awk -v b="$bm" -v m="$mm" -v n="${REPEAT:-3}" -v bs="${base_s[*]}" -v ms="${mine_s[*]}" 'BEGIN { printf "sb-reduce vs baseline, fresh, %d alternating runs each: median %.2f s vs %.2f s = %.2f× (this: %s; baseline: %s)\n", n, m, b, m / b, ms, bs }'
-  awk -v b="$bdm" -v m="$mdm" -v n="${REPEAT:-3}" -v bs="${base_d[*]}" -v ms="${mine_d[*]}" 'BEGIN { printf "sb-reduce vs baseline, all duplicates, %d alternating runs each: median %.2f s vs %.2f s = %.2f× (this: %s; baseline: %s)\n", n, m, b, m / b, ms, bs }'
+  # wall s and CPU s (user + sys) of each run: on a shared machine the CPU seconds are the figures
+  vs() {
+    awk -v what="$1" -v n="${REPEAT:-3}" -v bs="$2" -v ms="$3" -v bc="$4" -v mc="$5" -v jobs="$jobs" 'function med(s,   a, k, i, j, t) { k = split(s, a, " "); for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((k + 1) / 2)] } BEGIN {
+      printf "%s vs baseline, %d alternating runs each: median %.2f s vs %.2f s wall = %.2f×; %.2f vs %.2f CPU-s = %.2f× (%.0fk vs %.0fk jobs per CPU-s) (this: %s s, %s CPU-s; baseline: %s s, %s CPU-s)\n",
+        what, n, med(ms), med(bs), med(bs) / med(ms), med(mc), med(bc), med(bc) / med(mc), jobs / med(mc) / 1000, jobs / med(bc) / 1000, ms, mc, bs, bc }'
+  }
+  vs "sb-reduce, fresh" "${base_s[*]}" "${mine_s[*]}" "${base_sc[*]}" "${mine_sc[*]}"
+  vs "sb-reduce, all duplicates" "${base_d[*]}" "${mine_d[*]}" "${base_dc[*]}" "${mine_dc[*]}"
+  vs "sb-dedupe, against that store" "${base_u[*]}" "${mine_u[*]}" "${base_uc[*]}" "${mine_uc[*]}"
   for sub in daily monthly yearly; do
     a=$(du -cb "$s2"/clusters/bench/agg/rollups/$sub/*.json | tail -1 | cut -f1)
     b=$(du -cb "$s3"/clusters/bench/agg/rollups/$sub/*.json | tail -1 | cut -f1)

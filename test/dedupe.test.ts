@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -6,7 +7,8 @@ import { KeyBatch, SeenSet } from '../lib/core/store/seen.js';
 import { jobIdentity } from '../lib/core/store/seen.js';
 import { Deduper } from '../lib/tools/dedupe.js';
 import { goldenCases } from './helpers/golden.js';
-import { records, runBin } from './helpers/run.js';
+import { byteLines } from './helpers/byte-lines.js';
+import { records, runBin, runShell } from './helpers/run.js';
 
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'sb-dedupe-'));
 const job = (key: string, over: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -88,4 +90,41 @@ t.test("sb-parse's job lines pass byte for byte; other forms as JSON.stringify p
   t.equal(r.stdout, [full('c/db/1'), full('c/db/2', { user: 'zoë' }), JSON.stringify(JSON.parse(spaced))].join('\n') + '\n');
   t.match(r.stderr, /stdin:5: .*'end' '2024-13-05T11:00:00Z' is not a UTC time/);
   t.match(r.stderr, /stdin:6: not JSON/);
+});
+
+t.test('the byte path: job lines read in their bytes come out as the string path prints them, bad lines reported alike', async (t) => {
+  const dir = tmp();
+  const { a, b, at } = byteLines('c');
+  writeFileSync(path.join(dir, 'a'), a);
+  writeFileSync(path.join(dir, 'b'), b);
+  // stdout as bytes (base64 through the shell: the harness would decode it)
+  const run = async (cmd: string): Promise<{ out: Buffer; err: string[] }> => {
+    const r = await runShell(`${cmd} | base64 -w0`);
+    t.equal(r.status, 0, r.stderr);
+    return { out: Buffer.from(r.stdout, 'base64'), err: r.stderr.split('\n').filter((l) => l !== '') };
+  };
+  const root = path.join(dir, 'store');
+  const fromA = await run(`sb-dedupe --root '${root}' '${dir}/a'`);
+  const fromB = await run(`sb-dedupe --root '${root}' '${dir}/b'`);
+  const piped = await run(`cat '${dir}/a' | sb-dedupe --root '${root}'`);
+  t.ok(fromA.out.equals(fromB.out), 'the same bytes out as when every line is parsed');
+  t.same(fromA.err, fromB.err.map((l) => l.replace(`${dir}/b`, `${dir}/a`)), 'the same diagnostics, at the same line numbers');
+  t.ok(piped.out.equals(fromA.out), 'through a pipe (other chunks) too');
+  t.same(piped.err, fromA.err.map((l) => l.replace(`${dir}/a`, 'stdin')));
+  t.same(fromA.err, [
+    `sb-dedupe: ${dir}/a:${at['not json']}: not JSON: Unexpected end of JSON input`,
+    `sb-dedupe: ${dir}/a:${at['non-canonical key']}: key 'c/db/0100' is not canonical (expected c/db/DBINDEX or c/id/JOBIDRAW/SUBMIT, numbers without leading zeros)`,
+    `sb-dedupe: ${dir}/a:${at['bad end']}: 'end' '2024-02-30T12:00:00Z' is not a UTC time like 2024-01-01T00:00:00Z`,
+  ]);
+  t.ok(isUtf8(fromA.out), 'invalid UTF-8 is not passed through: its bytes are U+FFFD, as JSON.parse read them');
+  t.notOk(fromA.out.includes(0x0d), 'no CR');
+  const lines = fromA.out.toString('utf8').split('\n');
+  t.equal(lines.pop(), '', 'every line ends in a newline');
+  const inA = a.toString('utf8').split('\n').map((l) => l.replace(/\r$/, ''));
+  t.equal(lines.length, inA.length - 6, 'all pass but the three bad lines, the blank one and two repeats (one with an escaped key)');
+  t.ok(lines.includes(inA[at['long'] as number - 1] as string), 'a line of 700 KB, over three chunks, passes whole');
+  t.ok(lines.includes(inA[at['astral user'] as number - 1] as string));
+  t.ok(lines.some((l) => l.includes('"user":"b\ufffdb"')), 'the user with a bad byte, as U+FFFD');
+  t.ok(lines.some((l) => l.includes('"key":"c/db/10004"')), 'an escaped key, printed as JSON.stringify prints it');
+  t.equal(lines[lines.length - 1], inA[inA.length - 1], 'the last line, with no newline in, has one out');
 });

@@ -7,6 +7,7 @@ import { BadInput } from '../lib/core/cli/errors.js';
 import { acquireLock } from '../lib/core/store/lock.js';
 import { SeenSet } from '../lib/core/store/seen.js';
 import { computeDelta, pendingChunk, pendingJob, pendingTotals } from '../lib/tools/reduce.js';
+import { byteLines } from './helpers/byte-lines.js';
 import { goldenCases } from './helpers/golden.js';
 import { records, ROOT, runBin, runShell } from './helpers/run.js';
 import { snapshot } from './helpers/snapshot.js';
@@ -534,4 +535,39 @@ t.test('--verbose counts commit records and transactions apart: windows held tog
   t.match(r.stderr, /c: 3 jobs read, 3 new, 0 duplicates; 3 commit records, 2 transactions, \d+ files written \(1 all-time user files\)/);
   r = await runBin('sb-reduce', ['--verbose', '--root', root], { input });
   t.match(r.stderr, /c: 3 jobs read, 0 new, 3 duplicates; 3 commit records, 0 transactions, 0 files written/, 'nothing new: nothing written');
+t.test('the byte path: jobs read in their bytes are counted as the string path counts them, bad lines reported alike, fresh and again', async (t) => {
+  const dir = tmp();
+  const { a, b, at } = byteLines('c');
+  writeFileSync(path.join(dir, 'a'), a);
+  writeFileSync(path.join(dir, 'b'), b);
+  // the store's files, but for the times and transaction ids they name
+  const contents = (root: string): Map<string, string> =>
+    new Map([...snapshot(root)].filter(([f]) => !f.endsWith('.lock')).map(([f, v]) => [f, Buffer.from(v.split(' ')[1] as string, 'base64').toString('utf8').replace(/"(asof|txn)":"[^"]*"/g, '')]));
+  const run = async (root: string, file: string): Promise<{ out: string; err: string[] }> => {
+    const r = await runBin('sb-reduce', ['--root', root, file]);
+    t.equal(r.status, 0, r.stderr);
+    return { out: r.stdout.replace(/"txn":"[^"]*"/g, ''), err: r.stderr.split('\n').filter((l) => l !== '').map((l) => l.replace(file, 'FILE')) };
+  };
+  const expected = [
+    `sb-reduce: FILE:${at['bad utf-8 user']}: 'user' "b\ufffdb" is not a user name (control characters or invalid UTF-8)`,
+    `sb-reduce: FILE:${at['not json']}: not JSON: Unexpected end of JSON input`,
+    `sb-reduce: FILE:${at['DEL in user']}: 'user' "a\\x7fb" is not a user name (control characters or invalid UTF-8)`,
+    `sb-reduce: FILE:${at['too many cpus']}: 'cpus' 16777217 is above its limit 16777216: its totals could not stay exact`,
+    `sb-reduce: FILE:${at['non-canonical key']}: key 'c/db/0100' is not canonical (expected c/db/DBINDEX or c/id/JOBIDRAW/SUBMIT, numbers without leading zeros)`,
+    `sb-reduce: FILE:${at['bad end']}: 'end' '2024-02-30T12:00:00Z' is not a UTC time like 2024-01-01T00:00:00Z`,
+    `sb-reduce: FILE:${at['empty user']}: 'user' is missing or not a string`,
+  ];
+  const [ra, rb] = [path.join(dir, 'store-a'), path.join(dir, 'store-b')];
+  for (const pass of ['fresh', 'again (all counted)']) {
+    const fromA = await run(ra, path.join(dir, 'a'));
+    const fromB = await run(rb, path.join(dir, 'b'));
+    t.same(fromA.err, fromB.err, `${pass}: the same diagnostics, at the same line numbers`);
+    t.same(fromA.err, expected, pass);
+    t.equal(fromA.out, fromB.out, `${pass}: the same commit records`);
+    t.same(contents(ra), contents(rb), `${pass}: the same store`);
+  }
+  const commits = records((await runBin('sb-reduce', ['--root', ra, path.join(dir, 'a')])).stdout).filter((r) => r['kind'] === 'commit');
+  t.same([commits.reduce((n, c) => n + (c['new_jobs'] as number), 0), commits.reduce((n, c) => n + (c['duplicates'] as number), 0)], [0, 3000 + 13], 'a third run: every good job a duplicate (the 3000, 13 more of other forms)');
+  const check = await runBin('sb-reduce', ['--root', ra, '--check']);
+  t.equal(check.status, 0, check.stderr);
 });

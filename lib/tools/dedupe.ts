@@ -1,8 +1,8 @@
 import { type Context, type Tool, maxOperands, optString } from '../core/cli/run.js';
 import { UsageError } from '../core/cli/errors.js';
 import { forEachRecord } from '../core/cli/input.js';
-import { readJobKey } from '../core/records/job-line.js';
-import { jobIdentity, KeyBatch, SeenSet, type KeyCode } from '../core/store/seen.js';
+import { JobLineReader } from '../core/records/job-line.js';
+import { jobIdentity, JobIdentityReader, KeyBatch, SeenSet, type KeyCode } from '../core/store/seen.js';
 import { ClusterStore, storeRoot } from '../core/store/store.js';
 
 export const USAGE = `Usage: sb-dedupe [--root DIR] [-v] [FILE]
@@ -112,16 +112,23 @@ export async function main({ args, io, report, out, input }: Context): Promise<v
     if (s === undefined) stores.set(cluster, (s = new ClusterStore(root, cluster)));
     return s.readSeen(month);
   });
+  const line = new JobLineReader();
+  const identity = new JobIdentityReader();
   await forEachRecord(await input(args._[0]), out, report, {
-    job: (rec, _where, text, exact) => {
+    job: (rec) => {
       const { cluster, month, code } = jobIdentity(rec);
-      // a line from the fast reader is the record as JSON.stringify prints it: passed as it came
-      if (deduper.pass(cluster, month, code)) {
-        if (exact) out.line(text);
-        else out.record(rec);
-      }
+      if (deduper.pass(cluster, month, code)) out.record(rec);
     },
-  }, undefined, { fast: readJobKey });
+  }, undefined, {
+    // a line in sb-parse's exact form is the record as JSON.stringify prints it: its bytes pass as
+    // they came, never decoded
+    bytes: (b, start, end) => {
+      if (!line.read(b, start, end)) return false;
+      const { cluster, month, code } = identity.read(line, b);
+      if (deduper.pass(cluster, month, code)) out.bytes(b, start, end);
+      return true;
+    },
+  });
   if (args['verbose'] === true) {
     const c = deduper.counts;
     report.info(`${c.read} jobs read, ${c.passed} passed, ${c.stored} already in the store, ${c.repeated} repeated in the stream${report.bad > 0 ? `, ${report.bad} bad lines` : ''}`);

@@ -23,10 +23,10 @@ import {
   type PeriodText,
   type UserSums,
 } from '../core/store/rollup-files.js';
-import { encodeSeen, jobIdentity, seenOwner, KeyBatch, SeenSet, type KeyCode } from '../core/store/seen.js';
+import { encodeSeen, jobIdentity, JobIdentityReader, seenOwner, KeyBatch, SeenSet, type KeyCode } from '../core/store/seen.js';
 import { ClusterStore, crashHook, formatDirty, newTxnId, storeRoot, type CrashPoint, type FileWrite } from '../core/store/store.js';
 import { formatTime } from '../core/records/time.js';
-import { readJobLine } from '../core/records/job-line.js';
+import { fieldIndex, JobLineReader } from '../core/records/job-line.js';
 
 export const USAGE = `Usage: sb-reduce [--root DIR] [options] [FILE]
 
@@ -166,11 +166,8 @@ export function pendingJob(rec: Rec): { cluster: string; job: PendingJob } {
   if (rss !== null && !NONNEG(rss)) throw new BadInput(`'max_rss_bytes' ${JSON.stringify(rss)} is not a number of bytes or null`);
   if (rec['nodes'] !== undefined && !NONNEG_INT(rec['nodes'])) throw new BadInput(`'nodes' ${JSON.stringify(rec['nodes'])} is not a whole number`);
   const nodes = (rec['nodes'] as number | undefined) ?? 0;
-  const L = JOB_LIMITS;
   // every value within its limit (the usual job), else jobLimitProblem says which is not
-  const within = cpus <= L.cpus && nodes <= L.nodes && gpus <= L.gpus && elapsed <= L.elapsed_s && req <= L.req_mem_bytes &&
-    (rss === null || rss <= L.max_rss_bytes) && cpus * elapsed <= L.product && gpus * elapsed <= L.product;
-  const limit = within ? undefined : jobLimitProblem({ cpus, nodes, gpus, elapsed_s: elapsed, req_mem_bytes: req, max_rss_bytes: rss });
+  const limit = withinLimits(cpus, nodes, gpus, elapsed, req, rss) ? undefined : jobLimitProblem({ cpus, nodes, gpus, elapsed_s: elapsed, req_mem_bytes: req, max_rss_bytes: rss });
   if (limit !== undefined) throw new BadInput(`${limit}: its totals could not stay exact`);
   if (typeof rec['state'] !== 'string') throw new BadInput(`'state' is missing or not a string`);
   if (rec['failed'] !== undefined && typeof rec['failed'] !== 'boolean') throw new BadInput(`'failed' is not true or false`);
@@ -189,6 +186,57 @@ export function pendingJob(rec: Rec): { cluster: string; job: PendingJob } {
       used: Math.round(rss ?? 0),
       failed: rec['failed'] === true || FAILED_STATES.has(rec['state'] as string),
     },
+  };
+}
+
+function withinLimits(cpus: number, nodes: number, gpus: number, elapsed: number, req: number, rss: number | null): boolean {
+  const L = JOB_LIMITS;
+  return cpus <= L.cpus && nodes <= L.nodes && gpus <= L.gpus && elapsed <= L.elapsed_s && req <= L.req_mem_bytes &&
+    (rss === null || rss <= L.max_rss_bytes) && cpus * elapsed <= L.product && gpus * elapsed <= L.product;
+}
+
+const USER = fieldIndex('user');
+const ACCOUNT = fieldIndex('account');
+const ELAPSED = fieldIndex('elapsed_s');
+const CPUS = fieldIndex('cpus');
+const NODES = fieldIndex('nodes');
+const GPUS = fieldIndex('gpus');
+
+// Does the job line the exact-form reader has just read (and whose identity was read) certainly
+// pass pendingJob, read in its bytes? Its user and account names all ASCII but DEL (no control
+// character, no U+FFFD), a user named, the numbers within their limits (bytes: below 10^15, so
+// always); the reader made sure of the rest (strings, whole numbers and true or false where
+// pendingJob wants them). When not, pendingJob of the decoded fields decides, and says why.
+export function plainJob(r: JobLineReader, b: Uint8Array): boolean {
+  if (r.at[2 * USER] === r.at[2 * USER + 1] || !r.plain(b, USER) || !r.plain(b, ACCOUNT)) return false;
+  return withinLimits(r.number(b, CPUS) as number, r.number(b, NODES) as number, r.number(b, GPUS) as number, r.number(b, ELAPSED) as number, 0, null);
+}
+
+const STATE = fieldIndex('state');
+const FAILED = fieldIndex('failed');
+const END = fieldIndex('end');
+const REQ = fieldIndex('req_mem_bytes');
+const RSS = fieldIndex('max_rss_bytes');
+// '01' to '31' (a day of a month: what PendingJob keeps of the end)
+const DAYS = Array.from({ length: 32 }, (_, d) => String(d).padStart(2, '0'));
+
+// pendingJob of a plain job line (plainJob) the exact-form reader has just read, from its bytes
+// and the identity read of them: the same job.
+export function pendingJobAt(r: JobLineReader, b: Buffer, month: string, code: KeyCode): PendingJob {
+  const end = r.at[2 * END] as number;
+  const rss = r.number(b, RSS);
+  return {
+    code,
+    month,
+    day: DAYS[((b[end + 8] as number) - 48) * 10 + (b[end + 9] as number) - 48] as string,
+    user: r.name(b, USER),
+    account: r.name(b, ACCOUNT),
+    elapsed: r.number(b, ELAPSED) as number,
+    cpus: r.number(b, CPUS) as number,
+    gpus: r.number(b, GPUS) as number,
+    req: r.number(b, REQ) as number,
+    used: rss ?? 0,
+    failed: b[r.at[2 * FAILED] as number] === 116 || FAILED_STATES.has(r.name(b, STATE)),
   };
 }
 
@@ -482,19 +530,19 @@ function clusterState(ctx: Context, cluster: string): ClusterState {
 // so a key in any state read, under the lock or without it (as sb-dedupe reads), is in the
 // store: such a job needs no more than its count. A state that cannot be read without the lock
 // proves nothing here (the transaction reads it again and decides).
-function counted(st: ClusterState, j: PendingJob): boolean {
-  let s = st.cache.seen.get(j.month) ?? st.peeked.get(j.month);
+function counted(st: ClusterState, month: string, code: KeyCode): boolean {
+  let s = st.cache.seen.get(month) ?? st.peeked.get(month);
   if (s === undefined) {
     try {
-      s = st.store.readSeen(j.month);
+      s = st.store.readSeen(month);
     } catch (err) {
       if (!(err instanceof SbError)) throw err;
       s = new SeenSet();
     }
     if (st.peeked.size >= 8) st.peeked.clear();
-    st.peeked.set(j.month, s);
+    st.peeked.set(month, s);
   }
-  return s.has(j.code);
+  return s.has(code);
 }
 
 // Without the lock: can the cache alone prove that the segments change nothing? The store only
@@ -848,16 +896,18 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
   if (args['fill-accounts'] === true) {
     const { Refetch, commitFills } = await import('./reduce/fill.js');
     const refetch = new Refetch();
+    const job = (rec: Rec): void => {
+      const { cluster, job } = pendingJob(rec);
+      refetch.job(cluster, { code: job.code, month: job.month, day: job.day, user: job.user, account: job.account, totals: pendingTotals(job) });
+    };
+    const line = new JobLineReader();
     await forEachRecord(await input(args._[0]), out, report, {
-      job: (rec) => {
-        const { cluster, job } = pendingJob(rec);
-        refetch.job(cluster, { code: job.code, month: job.month, day: job.day, user: job.user, account: job.account, totals: pendingTotals(job) });
-      },
+      job,
       'chunk-done': (rec) => {
         const { cluster, chunk } = pendingChunk(rec);
         refetch.window(cluster, chunk.start, chunk.end);
       },
-    }, undefined, { fast: readJobLine });
+    }, undefined, { bytes: (b, start, end) => line.read(b, start, end) && (job(line.fields(b)), true) });
     const status = await commitFills(refetch, root, out, report, { waitMs: ctx.waitMs, staleMs: ctx.staleMs });
     await out.flush();
     return status;
@@ -872,6 +922,14 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
     return checkStore(root, report);
   }
   const started = Date.now();
+  // after a job: at `batch` jobs, hold them and commit
+  const more = (cluster: string, st: ClusterState): Promise<void> | undefined => {
+    if (st.jobs.length + st.known < batch) return undefined;
+    hold(ctx, cluster, undefined);
+    return commitHeld(ctx);
+  };
+  const line = new JobLineReader();
+  const identity = new JobIdentityReader();
   await forEachRecord(
     await input(args._[0]),
     out,
@@ -881,11 +939,9 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
       job: (rec) => {
         const { cluster, job } = pendingJob(rec);
         const st = clusterState(ctx, cluster);
-        if (counted(st, job)) st.known++;
+        if (counted(st, job.month, job.code)) st.known++;
         else st.jobs.push(job);
-        if (st.jobs.length + st.known < batch) return undefined;
-        hold(ctx, cluster, undefined);
-        return commitHeld(ctx);
+        return more(cluster, st);
       },
       'chunk-done': async (rec) => {
         const { cluster, chunk } = pendingChunk(rec);
@@ -895,7 +951,23 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
     },
     undefined,
     {
-      fast: readJobLine,
+      // a job line in sb-parse's exact form, read in its bytes: one counted already is only
+      // checked, a new one read (in its bytes when it is plain, else decoded)
+      bytes: (b, start, end) => {
+        if (!line.read(b, start, end)) return false;
+        const { cluster, month, code } = identity.read(line, b);
+        const st = clusterState(ctx, cluster);
+        const known = counted(st, month, code);
+        if (plainJob(line, b)) {
+          if (known) st.known++;
+          else st.jobs.push(pendingJobAt(line, b, month, code));
+        } else {
+          const { job } = pendingJob(line.fields(b));
+          if (known) st.known++;
+          else st.jobs.push(job);
+        }
+        return more(cluster, st) ?? true;
+      },
       // lines of other kinds keep their place among the commit records held back
       pass: (text) => {
         if (ctx.held.length > 0) ctx.held.push(text);

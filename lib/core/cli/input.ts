@@ -2,21 +2,21 @@ import { createReadStream, open } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 import { BadInput, SbError } from './errors.js';
-import { readLineBatches } from './lines.js';
+import { readByteBatches, readLineBatches } from './lines.js';
 import type { Output } from './output.js';
 import type { Reporter, Where } from './report.js';
 
 export type Rec = Record<string, unknown>;
 
 // Handles one record of a kind the tool knows, given its line as read (for passing it on
-// untouched). `exact` is true when `rec` came from the fast reader (forEachRecord's `fast`):
-// then the line is also the whole record in the form JSON.stringify prints it. Throw BadInput
-// to skip the line with a report.
-export type Handler = (rec: Rec, where: Where, text: string, exact: boolean) => void | Promise<void>;
+// untouched). Throw BadInput to skip the line with a report.
+export type Handler = (rec: Rec, where: Where, text: string) => void | Promise<void>;
 
-// A cheap reader of the lines a tool reads most (sb-parse's job lines): the fields its handler
-// needs, or undefined whenever it cannot be certain (then the line is parsed whole).
-export type FastReader = (text: string) => Rec | undefined;
+// A reader of the lines a tool reads most (sb-parse's job lines) in their bytes, before anything
+// decodes them: given b[start, end) (a line without its newline), it handles the line (true, or
+// a promise of it) or leaves it (false) to be decoded and read as any other line. Throw BadInput
+// to skip the line with a report.
+export type ByteReader = (b: Buffer, start: number, end: number) => boolean | Promise<void>;
 
 export interface Input {
   readonly stream: Readable;
@@ -68,13 +68,13 @@ export async function forEachRecord(
   other?: (text: string, where: Where) => void,
   opts: LoopOptions = {},
 ): Promise<void> {
-  const { fast, idle, pass } = opts;
+  const { bytes, idle, pass } = opts;
   let line = 0;
-  const batches = readLineBatches(input.stream);
+  const batches: AsyncGenerator<string[] | Buffer> = bytes !== undefined ? readByteBatches(input.stream) : readLineBatches(input.stream);
   try {
     for (;;) {
       const next = batches.next();
-      let got: IteratorResult<string[]> | typeof QUIET;
+      let got: IteratorResult<string[] | Buffer> | typeof QUIET;
       if (idle !== undefined && idle.pending()) {
         let timer: NodeJS.Timeout | undefined;
         got = await Promise.race([next, new Promise<typeof QUIET>((resolve) => (timer = setTimeout(resolve, idle.ms, QUIET)))]);
@@ -85,7 +85,8 @@ export async function forEachRecord(
         }
       } else got = await next;
       if (got.done === true) break;
-      await eachLine(got.value);
+      if (Buffer.isBuffer(got.value)) await eachByteLine(got.value, bytes as ByteReader);
+      else await eachLine(got.value);
     }
   } finally {
     await batches.return(undefined);
@@ -94,55 +95,81 @@ export async function forEachRecord(
   async function eachLine(batch: string[]): Promise<void> {
     for (const text of batch) {
       line++;
-      if (isBlank(text)) continue;
-      const where = { source: input.source, line };
-      let rec: Rec | undefined = fast?.(text);
-      if (rec !== undefined) {
-        // the fast reader returns only records of a kind with a handler
-        try {
-          const pending = (handlers[rec['kind'] as string] as Handler)(rec, where, text, true);
-          if (pending) await pending;
-        } catch (err) {
-          if (!(err instanceof BadInput)) throw err;
-          report.badLine(where, err.message);
-        }
-        continue;
-      }
-      try {
-        if (other !== undefined && text.trimStart()[0] !== '{') {
-          other(text, where);
-          continue;
-        }
-        rec = parseRecordLine(text);
-      } catch (err) {
-        if (other !== undefined && !(err instanceof BadInput)) throw err;
-        report.badLine(where, (err as Error).message);
-        continue;
-      }
-      const kind = rec['kind'];
-      const handler = typeof kind === 'string' && Object.hasOwn(handlers, kind) ? handlers[kind] : handlers['*'];
-      if (handler === undefined) {
-        if (pass !== undefined) pass(text);
-        else out.line(text);
-        continue;
-      }
-      try {
-        const pending = handler(rec, where, text, false);
-        if (pending) await pending;
-      } catch (err) {
-        if (!(err instanceof BadInput)) throw err;
-        report.badLine(where, err.message);
-      }
+      const pending = oneLine(text);
+      if (pending) await pending;
     }
     await out.drain();
+  }
+
+  // Whole lines (each but the stream's last ends in '\n'), offered to the byte reader first.
+  async function eachByteLine(b: Buffer, reader: ByteReader): Promise<void> {
+    for (let pos = 0; pos < b.length; ) {
+      let nl = b.indexOf(10, pos);
+      if (nl < 0) nl = b.length;
+      const end = nl > pos && b[nl - 1] === 13 ? nl - 1 : nl;
+      const start = pos;
+      pos = nl + 1;
+      line++;
+      let taken: boolean | Promise<void>;
+      try {
+        taken = reader(b, start, end);
+        if (taken !== true && taken !== false) await taken;
+      } catch (err) {
+        if (!(err instanceof BadInput)) throw err;
+        report.badLine({ source: input.source, line }, err.message);
+        continue;
+      }
+      if (taken !== false) continue;
+      const pending = oneLine(b.toString('utf8', start, end));
+      if (pending) await pending;
+    }
+    await out.drain();
+  }
+
+  // One line of text (the current `line`): to its handler, passed on, or reported.
+  function oneLine(text: string): Promise<void> | undefined {
+    if (isBlank(text)) return undefined;
+    const where = { source: input.source, line };
+    let rec: Rec;
+    try {
+      if (other !== undefined && text.trimStart()[0] !== '{') {
+        other(text, where);
+        return undefined;
+      }
+      rec = parseRecordLine(text);
+    } catch (err) {
+      if (other !== undefined && !(err instanceof BadInput)) throw err;
+      report.badLine(where, (err as Error).message);
+      return undefined;
+    }
+    const kind = rec['kind'];
+    const handler = typeof kind === 'string' && Object.hasOwn(handlers, kind) ? handlers[kind] : handlers['*'];
+    if (handler === undefined) {
+      if (pass !== undefined) pass(text);
+      else out.line(text);
+      return undefined;
+    }
+    let pending: void | Promise<void>;
+    try {
+      pending = handler(rec, where, text);
+    } catch (err) {
+      if (!(err instanceof BadInput)) throw err;
+      report.badLine(where, err.message);
+      return undefined;
+    }
+    if (!pending) return undefined;
+    return pending.catch((err: unknown) => {
+      if (!(err instanceof BadInput)) throw err;
+      report.badLine(where, err.message);
+    });
   }
 }
 
 const QUIET = Symbol('quiet');
 
 export interface LoopOptions {
-  // tried on each line before JSON.parse (see FastReader)
-  fast?: FastReader;
+  // offered each line in its bytes before it is decoded (see ByteReader)
+  bytes?: ByteReader;
   // where lines of kinds without a handler go (default: out.line, at once)
   pass?: (text: string) => void;
   // While pending() says work is held back, input quiet for `ms` runs run() (sb-reduce commits

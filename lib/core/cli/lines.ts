@@ -35,3 +35,30 @@ function stripCr(lines: string[]): string[] {
   }
   return lines;
 }
+
+// Lines of a byte stream as the bytes they came in, for readers that look at bytes before (or
+// instead of) decoding them: each buffer yielded holds whole lines, each ending in '\n' but the
+// stream's last, which may have none. A line longer than a chunk is kept in pieces and joined
+// once it ends, as readLineBatches does. A '\n' byte is never part of a UTF-8 sequence, so a
+// line decoded alone is what decoding the stream gives (a bad byte before it cannot take it).
+export async function* readByteBatches(input: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
+  let pieces: Buffer[] = [];
+  for await (const c of input) {
+    const chunk = typeof c === 'string' ? Buffer.from(c) : c;
+    const last = chunk.lastIndexOf(10);
+    if (last < 0) {
+      if (chunk.length > 0) pieces.push(chunk);
+      continue;
+    }
+    let from = 0;
+    if (pieces.length > 0) {
+      from = chunk.indexOf(10) + 1;
+      pieces.push(chunk.subarray(0, from));
+      yield Buffer.concat(pieces);
+      pieces = [];
+    }
+    if (last + 1 > from) yield chunk.subarray(from, last + 1);
+    if (last + 1 < chunk.length) pieces.push(chunk.subarray(last + 1));
+  }
+  if (pieces.length > 0) yield Buffer.concat(pieces);
+}

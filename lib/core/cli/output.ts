@@ -12,6 +12,7 @@ const IDLE_MS = 25;
 // and a buffer is used again once the stream has taken it.
 const CAP = 256 * 1024;
 const SPILL = 16 * 1024;
+const NEWLINE = Uint8Array.of(10);
 
 export class Output {
   private buf: Buffer;
@@ -25,6 +26,11 @@ export class Output {
   private failure: Error | undefined;
   private waiters: Array<() => void> = [];
   private idle: NodeJS.Timeout | undefined;
+  // Lines queued as bytes and not yet copied: run[runStart, runEnd), whole lines that followed
+  // one another in the input, each with its newline. Copied at the latest by drain().
+  private run: Uint8Array | undefined;
+  private runStart = 0;
+  private runEnd = 0;
 
   constructor(private readonly stream: Writable) {
     this.buf = Buffer.allocUnsafeSlow(CAP);
@@ -38,6 +44,7 @@ export class Output {
 
   // Queue one line (without its newline).
   line(text: string): void {
+    if (this.run !== undefined) this.endRun();
     // Lines are joined as text first: encoding one long string costs less than many short ones.
     this.text += text + '\n';
     if (this.text.length >= SPILL) this.spill();
@@ -52,6 +59,41 @@ export class Output {
     this.used += this.buf.write(text, this.used);
   }
 
+  // Queue one line given as its UTF-8 bytes, b[start, end) without its newline. A line that
+  // follows the one before in b, each ending in '\n' there, joins it: they are copied at once.
+  bytes(b: Uint8Array, start: number, end: number): void {
+    if (b[end] === 10) {
+      if (b === this.run && start === this.runEnd) {
+        this.runEnd = end + 1;
+        return;
+      }
+      if (this.run !== undefined) this.endRun();
+      else if (this.text.length > 0) this.spill();
+      this.run = b;
+      this.runStart = start;
+      this.runEnd = end + 1;
+      return;
+    }
+    if (this.run !== undefined) this.endRun();
+    else if (this.text.length > 0) this.spill();
+    this.copy(b, start, end);
+    this.copy(NEWLINE, 0, 1);
+  }
+
+  // Copies the run of lines queued as bytes.
+  private endRun(): void {
+    const run = this.run as Uint8Array;
+    this.run = undefined;
+    this.copy(run, this.runStart, this.runEnd);
+    this.runStart = this.runEnd = 0;
+  }
+
+  private copy(b: Uint8Array, start: number, end: number): void {
+    if (this.used + end - start > this.buf.length) this.next(end - start);
+    this.buf.set(b.subarray(start, end), this.used);
+    this.used += end - start;
+  }
+
   // Queue a record as one NDJSON line.
   record(rec: object): void {
     this.line(JSON.stringify(rec));
@@ -59,11 +101,13 @@ export class Output {
 
   // Bytes queued.
   get pending(): number {
-    return this.fullSize + this.used + this.text.length;
+    return this.fullSize + this.used + this.text.length + (this.runEnd - this.runStart);
   }
 
   // Flush when enough is queued; call once per input batch. Waits while the reader is slow.
   async drain(): Promise<void> {
+    // (the input's buffer may be used again once its batch is done)
+    if (this.run !== undefined) this.endRun();
     if (this.fullSize + this.used + this.text.length >= FLUSH_AT) await this.flush();
     else {
       this.check();
@@ -87,6 +131,7 @@ export class Output {
     if (this.idle !== undefined) clearTimeout(this.idle);
     this.idle = undefined;
     this.check();
+    if (this.run !== undefined) this.endRun();
     if (this.text.length > 0) this.spill();
     if (this.used > 0) this.next(0);
     if (this.full.length === 0) return;

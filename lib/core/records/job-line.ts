@@ -1,63 +1,282 @@
+import { isUtf8 } from 'node:buffer';
 import type { Rec } from '../cli/input.js';
 
 // The fast path of sb-dedupe and sb-reduce: a `job` line exactly as sb-parse prints it (every
-// field of JobRecord in its order, compact, strings without escapes, whole numbers of at most
-// 15 digits) is read by one anchored regular expression instead of JSON.parse, about five times
-// faster. A line the expression matches is valid JSON by construction, and JSON.stringify of
-// JSON.parse of it gives the line back byte for byte (no escapes to undo, no number to round,
-// no key twice), so a tool may pass it through as it came. Any other line, valid or not, is
-// not matched and takes the full parse: the fast path never decides what is bad input.
+// field of JobRecord in its order, compact, strings without escapes or control characters, whole
+// numbers of at most 15 digits, valid UTF-8) is read in its bytes, without decoding it or
+// JSON.parse: most tools' time went to those. A line read so is valid JSON by construction, and
+// JSON.stringify of JSON.parse of it gives the line back byte for byte (no escapes to undo, no
+// number to round, no key twice), so a tool may pass its bytes through as they came. Any other
+// line, valid or not, is not read and takes the full parse: the fast path never decides what is
+// bad input. A line that is not valid UTF-8 is not read either: decoded, its bad bytes become
+// U+FFFD as on the full path.
 
-// string content with no escape, no control character and no surrogate (UTF-8 decoding never
-// yields a lone one; astral characters just take the slow path)
-const S = '[^"\\\\\\u0000-\\u001f\\ud800-\\udfff]*';
-// a whole number below 10^15: exact as a double, printed back the same
-const N = '(?:0|[1-9][0-9]{0,14})';
-const NN = `(?:${N}|null)`;
-const SN = `(?:"${S}"|null)`;
-const B = '(?:true|false)';
+// What a value may be: "job" (the kind), a string, a string or null, a whole number below
+// 10^15 (exact as a double, printed back the same), one or null, true or false.
+type Value = 'job' | 'str' | 'str?' | 'num' | 'num?' | 'bool';
 
-// The fields of sb-parse's job line in order, each with its value's pattern.
-const FIELDS: ReadonlyArray<readonly [string, string]> = [
-  ['kind', '"job"'],
-  ['cluster', `"${S}"`],
-  ['key', `"${S}"`],
-  ['job_id', `"${S}"`],
-  ['job_id_raw', `"${S}"`],
-  ['db_index', NN],
-  ['user', `"${S}"`],
-  ['uid', NN],
-  ['account', `"${S}"`],
-  ['partition', `"${S}"`],
-  ['qos', `"${S}"`],
-  ['state', `"${S}"`],
-  ['exit_code', `"${S}"`],
-  ['failed', B],
-  ['submit', SN],
-  ['start', SN],
-  ['end', `"${S}"`],
-  ['elapsed_s', N],
-  ['timelimit_s', NN],
-  ['cpus', N],
-  ['nodes', N],
-  ['gpus', N],
-  ['req_mem_bytes', N],
-  ['max_rss_bytes', NN],
-  ['steps', N],
-];
+// The fields of sb-parse's job line in order.
+const FIELDS = [
+  ['kind', 'job'],
+  ['cluster', 'str'],
+  ['key', 'str'],
+  ['job_id', 'str'],
+  ['job_id_raw', 'str'],
+  ['db_index', 'num?'],
+  ['user', 'str'],
+  ['uid', 'num?'],
+  ['account', 'str'],
+  ['partition', 'str'],
+  ['qos', 'str'],
+  ['state', 'str'],
+  ['exit_code', 'str'],
+  ['failed', 'bool'],
+  ['submit', 'str?'],
+  ['start', 'str?'],
+  ['end', 'str'],
+  ['elapsed_s', 'num'],
+  ['timelimit_s', 'num?'],
+  ['cpus', 'num'],
+  ['nodes', 'num'],
+  ['gpus', 'num'],
+  ['req_mem_bytes', 'num'],
+  ['max_rss_bytes', 'num?'],
+  ['steps', 'num'],
+] as const satisfies ReadonlyArray<readonly [string, Value]>;
 
-// The whole line, a capture group around each value named (the content of a string's quotes).
-function lineExpression(capture: readonly string[]): RegExp {
-  const parts = FIELDS.map(([k, v]) => {
-    if (!capture.includes(k)) return `"${k}":${v}`;
-    return v.startsWith('"') && v.endsWith('"') ? `"${k}":"(${v.slice(1, -1)})"` : `"${k}":(${v})`;
-  });
-  return new RegExp(`^\\{${parts.join(',')}\\}$`);
+export type JobLineField = (typeof FIELDS)[number][0];
+
+// The field names in order (sb-parse's JOB_FIELDS must be the same: test/job-line.test.ts).
+export const JOB_LINE_FIELDS: readonly JobLineField[] = FIELDS.map(([k]) => k);
+
+// The place of a field in JobLineReader.at: its value is at[2i] up to at[2i + 1].
+export function fieldIndex(name: JobLineField): number {
+  return JOB_LINE_FIELDS.indexOf(name);
 }
 
-const JOB_LINE = lineExpression(['cluster', 'key', 'user', 'account', 'state', 'failed', 'end', 'elapsed_s', 'cpus', 'nodes', 'gpus', 'req_mem_bytes', 'max_rss_bytes']);
-const KEY_LINE = lineExpression(['cluster', 'key', 'end']);
-const PREFIX = '{"kind":"job",';
+// ASCII bytes a string's content may hold (1): any but control characters, the quote and the
+// backslash. Bytes past 127 may be there too (then the line must be valid UTF-8: checked once
+// it is read), but stop the plain loop.
+const PLAIN = new Uint8Array(256).fill(1, 32, 128);
+PLAIN[34] = 0;
+PLAIN[92] = 0;
+
+const N = FIELDS.length;
+// distinct names JobLineReader.name keeps
+const NAMES_KEPT = 65_536;
+
+// Each field's name as sb-parse prints it, with the comma before it and a string's opening
+// quote (`{"kind":`, `,"cluster":"`, ...), and the kind of its value.
+const NAMES = FIELDS.map(([k, v], f) => Buffer.from(`${f === 0 ? '{' : ','}"${k}":${v === 'str' ? '"' : ''}`, 'latin1'));
+const KINDS: readonly Value[] = FIELDS.map(([, v]) => v);
+const JOB = Buffer.from('"job"', 'latin1');
+const NULL = Buffer.from('null', 'latin1');
+const TRUE = Buffer.from('true', 'latin1');
+const FALSE = Buffer.from('false', 'latin1');
+
+// Whether b holds `bytes` at i (and they end by `end`).
+function has(b: Uint8Array, i: number, end: number, bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  if (i + n > end) return false;
+  for (let k = 0; k < n; k++) if (b[i + k] !== bytes[k]) return false;
+  return true;
+}
+
+// The names as little-endian 32-bit words, the last one overlapping the one before when the
+// name's length is no multiple of 4 (names are at least 4 bytes): compared a word at a time,
+// a name costs a quarter of the comparisons.
+const WORDS = NAMES.map((name) => {
+  const words: number[] = [];
+  for (let k = 0; k + 4 <= name.length; k += 4) words.push(name.readUInt32LE(k));
+  if (name.length % 4 !== 0) words.push(name.readUInt32LE(name.length - 4));
+  return Uint32Array.from(words);
+});
+
+// Whether the view holds field f's name at i (and it ends by `end`).
+function hasName(view: DataView<ArrayBufferLike>, i: number, end: number, f: number): boolean {
+  const n = (NAMES[f] as Buffer).length;
+  if (i + n > end) return false;
+  const words = WORDS[f] as Uint32Array;
+  const last = words.length - 1;
+  for (let k = 0; k < last; k++) if (view.getUint32(i + 4 * k, true) !== words[k]) return false;
+  return view.getUint32(i + n - 4, true) === words[last];
+}
+
+// Set by stringEnd when a string holds a byte past 127 (the line must then be valid UTF-8).
+let wide = false;
+
+// The index of the quote that ends the string whose content starts at i, or -1. (The scan
+// stops at the line's end at the latest: a newline is no plain byte.)
+function stringEnd(b: Uint8Array, i: number, end: number): number {
+  let c: number | undefined;
+  for (;;) {
+    while (PLAIN[(c = b[i]) as number] === 1) i++;
+    if ((c as number) < 128 || i >= end) break;
+    wide = true;
+    i++;
+  }
+  return c === 34 && i < end ? i : -1;
+}
+
+// The index after the digits of a whole number at i (at most 15, no leading 0), or -1.
+function numberEnd(b: Uint8Array, i: number, end: number): number {
+  const s = i;
+  const c = b[i] as number;
+  if (c === 48) i++;
+  else if (c > 48 && c <= 57) {
+    i++;
+    while (i < end && i - s < 15 && ((b[i] as number) - 48) >>> 0 <= 9) i++;
+  } else return -1;
+  return i < end && ((b[i] as number) - 48) >>> 0 <= 9 ? -1 : i;
+}
+
+// Is b[start, end) a job line in the exact form? Then at[] says where its values are.
+function readLine(b: Uint8Array, view: DataView<ArrayBufferLike>, at: Int32Array, start: number, end: number): boolean {
+  let i = start;
+  wide = false;
+  for (let f = 0; f < N; f++) {
+    if (!hasName(view, i, end, f)) return false;
+    i += (NAMES[f] as Buffer).length;
+    let kind = KINDS[f] as Value;
+    if ((kind === 'str?' || kind === 'num?') && b[i] === 110) {
+      if (!has(b, i, end, NULL)) return false;
+      at[2 * f] = -1;
+      at[2 * f + 1] = -1;
+      i += 4;
+      continue;
+    }
+    let e: number;
+    if (kind === 'str?') {
+      if (b[i] !== 34) return false;
+      i++;
+      kind = 'str';
+    }
+    if (kind === 'str') {
+      e = stringEnd(b, i, end);
+      if (e < 0) return false;
+      at[2 * f] = i;
+      at[2 * f + 1] = e;
+      i = e + 1;
+      continue;
+    }
+    if (kind === 'job') {
+      if (!has(b, i, end, JOB)) return false;
+      e = i + 4;
+      i++;
+    } else if (kind === 'bool') {
+      e = has(b, i, end, TRUE) ? i + 4 : has(b, i, end, FALSE) ? i + 5 : -1;
+    } else e = numberEnd(b, i, end);
+    if (e < 0) return false;
+    at[2 * f] = i;
+    at[2 * f + 1] = e;
+    i = kind === 'job' ? e + 1 : e;
+  }
+  // (a scan past the end, into what follows the line, fails here too)
+  if (i + 1 !== end || b[i] !== 125) return false;
+  return !wide || isUtf8(b.subarray(start, end));
+}
+
+// Reads job lines in the exact form; `at` says where each value of the last line read is.
+export class JobLineReader {
+  // field i's value is the bytes at[2i] up to at[2i + 1] of the line: a string's between its
+  // quotes, a number's digits; a null string or number is at -1, -1.
+  readonly at = new Int32Array(2 * N);
+  private names = new Map<number, { bytes: Uint8Array; text: string }>();
+  private buf: Uint8Array | undefined;
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+  // Is the line b[start, end) (without its newline) a job line in the exact form?
+  read(b: Uint8Array, start: number, end: number): boolean {
+    if (b !== this.buf) {
+      this.buf = b;
+      this.view = new DataView(b.buffer, b.byteOffset, b.length);
+    }
+    return readLine(b, this.view, this.at, start, end);
+  }
+
+  // A string field of the line last read, decoded (undefined when null).
+  text(b: Buffer, field: number): string | undefined {
+    const s = this.at[2 * field] as number;
+    return s < 0 ? undefined : b.toString('utf8', s, this.at[2 * field + 1]);
+  }
+
+  // A string field of the line last read, decoded once for every value (names repeat: users,
+  // accounts, states): the same string as text() gives.
+  name(b: Buffer, field: number): string {
+    const s = this.at[2 * field] as number;
+    const e = this.at[2 * field + 1] as number;
+    let h = 0x811c9dc5;
+    for (let i = s; i < e; i++) h = Math.imul(h ^ (b[i] as number), 16777619);
+    const known = this.names.get(h);
+    if (known !== undefined && this.equals(b, field, known.bytes)) return known.text;
+    // (bounded: a stream of ever new names must not grow the table)
+    if (this.names.size >= NAMES_KEPT) this.names.clear();
+    const text = b.toString('utf8', s, e);
+    this.names.set(h, { bytes: new Uint8Array(b.subarray(s, e)), text });
+    return text;
+  }
+
+  // A number field of the line last read (null when null), read by its digits.
+  number(b: Uint8Array, field: number): number | null {
+    const s = this.at[2 * field] as number;
+    if (s < 0) return null;
+    const e = this.at[2 * field + 1] as number;
+    let v = 0;
+    for (let i = s; i < e; i++) v = v * 10 + (b[i] as number) - 48;
+    return v;
+  }
+
+  // Is a string field of the line last read all ASCII, no DEL (so no control character, no C1,
+  // no U+FFFD: what names are checked for)?
+  plain(b: Uint8Array, field: number): boolean {
+    const e = this.at[2 * field + 1] as number;
+    for (let i = this.at[2 * field] as number; i < e; i++) if ((b[i] as number) >= 127) return false;
+    return true;
+  }
+
+  // The bytes of a field's value are these (a string's content)?
+  equals(b: Uint8Array, field: number, bytes: Uint8Array): boolean {
+    const s = this.at[2 * field] as number;
+    const e = this.at[2 * field + 1] as number;
+    if (e - s !== bytes.length) return false;
+    for (let i = 0; i < bytes.length; i++) if (b[s + i] !== bytes[i]) return false;
+    return true;
+  }
+
+  // What sb-dedupe and sb-reduce read of the line last read, as JSON.parse gives it.
+  fields(b: Buffer): JobFields {
+    return {
+      kind: 'job',
+      cluster: this.text(b, CLUSTER) as string,
+      key: this.text(b, KEY) as string,
+      user: this.text(b, USER) as string,
+      account: this.text(b, ACCOUNT) as string,
+      state: this.text(b, STATE) as string,
+      failed: b[this.at[2 * FAILED] as number] === 116,
+      end: this.text(b, END) as string,
+      elapsed_s: this.number(b, ELAPSED) as number,
+      cpus: this.number(b, CPUS) as number,
+      nodes: this.number(b, NODES) as number,
+      gpus: this.number(b, GPUS) as number,
+      req_mem_bytes: this.number(b, REQ) as number,
+      max_rss_bytes: this.number(b, RSS),
+    };
+  }
+}
+
+const CLUSTER = fieldIndex('cluster');
+const KEY = fieldIndex('key');
+const USER = fieldIndex('user');
+const ACCOUNT = fieldIndex('account');
+const STATE = fieldIndex('state');
+const FAILED = fieldIndex('failed');
+const END = fieldIndex('end');
+const ELAPSED = fieldIndex('elapsed_s');
+const CPUS = fieldIndex('cpus');
+const NODES = fieldIndex('nodes');
+const GPUS = fieldIndex('gpus');
+const REQ = fieldIndex('req_mem_bytes');
+const RSS = fieldIndex('max_rss_bytes');
 
 // What sb-dedupe and sb-reduce read of a job record: the same values JSON.parse gives.
 export interface JobFields extends Rec {
@@ -75,50 +294,4 @@ export interface JobFields extends Rec {
   gpus: number;
   req_mem_bytes: number;
   max_rss_bytes: number | null;
-}
-
-// The fields of a job line in sb-parse's exact form, or undefined for any other line.
-export function readJobLine(line: string): JobFields | undefined {
-  if (!line.startsWith(PREFIX)) return undefined;
-  const m = JOB_LINE.exec(line);
-  if (m === null) return undefined;
-  return {
-    kind: 'job',
-    cluster: m[1] as string,
-    key: m[2] as string,
-    user: m[3] as string,
-    account: m[4] as string,
-    state: m[5] as string,
-    failed: m[6] === 'true',
-    end: m[7] as string,
-    elapsed_s: whole(m[8] as string),
-    cpus: whole(m[9] as string),
-    nodes: whole(m[10] as string),
-    gpus: whole(m[11] as string),
-    req_mem_bytes: whole(m[12] as string),
-    max_rss_bytes: m[13] === 'null' ? null : whole(m[13] as string),
-  };
-}
-
-// The value of a whole number the expression matched (at most 15 digits: exact as a double), read
-// by character codes: two to four times as fast as Number() on a string it has not seen.
-function whole(digits: string): number {
-  let v = 0;
-  for (let i = 0; i < digits.length; i++) v = v * 10 + digits.charCodeAt(i) - 48;
-  return v;
-}
-
-// What sb-dedupe reads of a job record (the whole line checked as readJobLine does).
-export interface JobKey extends Rec {
-  kind: 'job';
-  cluster: string;
-  key: string;
-  end: string;
-}
-
-export function readJobKey(line: string): JobKey | undefined {
-  if (!line.startsWith(PREFIX)) return undefined;
-  const m = KEY_LINE.exec(line);
-  if (m === null) return undefined;
-  return { kind: 'job', cluster: m[1] as string, key: m[2] as string, end: m[3] as string };
 }

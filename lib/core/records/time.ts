@@ -17,12 +17,17 @@ export function formatTime(sec: number): string {
 // Read by character codes: every job record has two or three of these.
 export function parseTime(text: string): number | undefined {
   if (text.length !== 20 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 90) return undefined;
-  const y = digits(text, 0, 4);
-  const mo = digits(text, 5, 2);
-  const d = digits(text, 8, 2);
-  const h = digits(text, 11, 2);
-  const mi = digits(text, 14, 2);
-  const s = digits(text, 17, 2);
+  return civil(digits(text, 0, 4), digits(text, 5, 2), digits(text, 8, 2), digits(text, 11, 2), digits(text, 14, 2), digits(text, 17, 2));
+}
+
+// parseTime of the bytes b[start, end) (a value a reader found in a line it did not decode).
+export function parseTimeAt(b: Uint8Array, start: number, end: number): number | undefined {
+  if (end - start !== 20 || b[start + 4] !== 45 || b[start + 7] !== 45 || b[start + 10] !== 84 || b[start + 13] !== 58 || b[start + 16] !== 58 || b[start + 19] !== 90) return undefined;
+  return civil(digitsAt(b, start, 4), digitsAt(b, start + 5, 2), digitsAt(b, start + 8, 2), digitsAt(b, start + 11, 2), digitsAt(b, start + 14, 2), digitsAt(b, start + 17, 2));
+}
+
+// Epoch seconds of a UTC date and time, or undefined if one is out of range (-1: not digits).
+function civil(y: number, mo: number, d: number, h: number, mi: number, s: number): number | undefined {
   if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) return undefined;
   const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
   if (d > (mo === 2 ? (leap ? 29 : 28) : MONTH_DAYS[mo - 1] as number)) return undefined;
@@ -36,6 +41,16 @@ function digits(text: string, i: number, n: number): number {
   let v = 0;
   for (let k = i; k < i + n; k++) {
     const c = text.charCodeAt(k) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+function digitsAt(b: Uint8Array, i: number, n: number): number {
+  let v = 0;
+  for (let k = i; k < i + n; k++) {
+    const c = (b[k] as number) - 48;
     if (c < 0 || c > 9) return -1;
     v = v * 10 + c;
   }

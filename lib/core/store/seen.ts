@@ -2,7 +2,8 @@ import { crc32 } from 'node:zlib';
 import { isClusterName, notClusterName } from '../records/cluster.js';
 import { BadInput } from '../cli/errors.js';
 import { stringField, type Rec } from '../cli/input.js';
-import { parseTime } from '../records/time.js';
+import { parseTime, parseTimeAt } from '../records/time.js';
+import { fieldIndex, type JobLineReader } from '../records/job-line.js';
 
 // A job record's dedupe key (lib/core/records/job.ts jobKey) in a compact, exact form:
 //   db     `<cluster>/db/<DBIndex>`                 → the DBIndex (a whole number < 2^53)
@@ -394,4 +395,81 @@ export function jobIdentity(rec: Rec): { cluster: string; month: string; code: K
   const end = stringField(rec, 'end');
   if (parseTime(end) === undefined) throw new BadInput(`'end' '${end}' is not a UTC time like 2024-01-01T00:00:00Z`);
   return { cluster, month: end.slice(0, 7), code };
+}
+
+const CLUSTER = fieldIndex('cluster');
+const KEY = fieldIndex('key');
+const END = fieldIndex('end');
+
+// jobIdentity of a job line the exact-form reader has just read, from its bytes: the same
+// identity, or the same BadInput. The usual line (the cluster of the line before, a `db` key,
+// a good end) is decided in its bytes; any other is decoded and left to jobIdentity.
+export class JobIdentityReader {
+  // the cluster of the last line (a '"' at first: in no string's content)
+  private cluster = '';
+  private clusterBytes: Uint8Array = Buffer.from('"');
+  private month = '';
+  private monthBytes = new Uint8Array(7);
+
+  read(r: JobLineReader, b: Buffer): { cluster: string; month: string; code: KeyCode } {
+    const at = r.at;
+    if (!r.equals(b, CLUSTER, this.clusterBytes)) return this.slow(r, b);
+    const end = at[2 * END] as number;
+    if (parseTimeAt(b, end, at[2 * END + 1] as number) === undefined) return this.slow(r, b);
+    const code = this.key(b, at[2 * KEY] as number, at[2 * KEY + 1] as number);
+    if (code === undefined) return this.slow(r, b);
+    const mb = this.monthBytes;
+    for (let i = 0; i < 7; i++) {
+      if (b[end + i] !== mb[i]) {
+        mb.set(b.subarray(end, end + 7));
+        this.month = b.toString('latin1', end, end + 7);
+        break;
+      }
+    }
+    return { cluster: this.cluster, month: this.month, code };
+  }
+
+  // The key at b[s, e) in compact form when it is `<cluster>/db/<DBIndex>` or
+  // `<cluster>/id/<JobIDRaw>/<submit>` with numbers encodeKey makes a db or an id code of (the
+  // cluster that of the line), else undefined (and encodeKey decides).
+  private key(b: Uint8Array, s: number, e: number): KeyCode | undefined {
+    const c = this.clusterBytes;
+    let i = s + c.length;
+    if (e - i < 5 || b[i] !== 47 || b[i + 3] !== 47) return undefined;
+    for (let k = 0; k < c.length; k++) if (b[s + k] !== c[k]) return undefined;
+    i += 4;
+    if (b[i - 3] === 100 && b[i - 2] === 98) {
+      const n = wholeAt(b, i, e, 15);
+      return n < 0 ? undefined : { kind: 'db', n };
+    }
+    if (b[i - 3] !== 105 || b[i - 2] !== 100) return undefined;
+    let slash = i;
+    while (slash < e && b[slash] !== 47) slash++;
+    const id = wholeAt(b, i, slash, 10);
+    const submit = wholeAt(b, slash + 1, e, 10);
+    if (id < 0 || submit < 0 || id >= U32 || submit >= U32) return undefined;
+    return { kind: 'id', v: (BigInt(id) << 32n) | BigInt(submit) };
+  }
+
+  private slow(r: JobLineReader, b: Buffer): { cluster: string; month: string; code: KeyCode } {
+    const rec = { cluster: r.text(b, CLUSTER), key: r.text(b, KEY), end: r.text(b, END) };
+    const id = jobIdentity(rec);
+    if (id.cluster !== this.cluster) {
+      this.cluster = id.cluster;
+      this.clusterBytes = Buffer.from(id.cluster, 'latin1');
+    }
+    return id;
+  }
+}
+
+// The canonical whole number of at most `most` digits at b[s, e) (no leading 0), or -1.
+function wholeAt(b: Uint8Array, s: number, e: number, most: number): number {
+  if (e <= s || e - s > most || (e - s > 1 && b[s] === 48)) return -1;
+  let n = 0;
+  for (let i = s; i < e; i++) {
+    const d = (b[i] as number) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
