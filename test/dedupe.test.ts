@@ -5,7 +5,7 @@ import path from 'node:path';
 import t from 'tap';
 import { KeyBatch, SeenSet } from '../lib/core/store/seen.js';
 import { jobIdentity } from '../lib/core/store/seen.js';
-import { Deduper } from '../lib/tools/dedupe.js';
+import { Deduper } from '../lib/tools/dedupe/main.js';
 import { goldenCases } from './helpers/golden.js';
 import { byteLines } from './helpers/byte-lines.js';
 import { records, runBin, runShell } from './helpers/run.js';

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import t from 'tap';
 import { SbError } from '../lib/core/cli/errors.js';
 import { SB_SACCT_FIELDS } from '../lib/core/sacct/fields.js';
-import { Parser } from '../lib/tools/parse.js';
+import { Parser } from '../lib/tools/parse/main.js';
 import { readLineBatches as lineBatches } from '../lib/core/cli/lines.js';
 import { LONG, ROOT, runBin, runShell } from './helpers/run.js';
 

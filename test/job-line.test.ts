@@ -4,7 +4,7 @@
 import { isUtf8 } from 'node:buffer';
 import t from 'tap';
 import { JOB_LINE_FIELDS, JobLineReader, fieldIndex } from '../lib/core/records/job-line.js';
-import { JOB_FIELDS } from '../lib/tools/parse.js';
+import { JOB_FIELDS } from '../lib/tools/parse/main.js';
 
 const base = {
   kind: 'job', cluster: 'hammer', key: 'hammer/db/100', job_id: '4242_7', job_id_raw: '4249', db_index: 100, user: 'alice', uid: 1001,

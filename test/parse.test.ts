@@ -9,7 +9,7 @@ import type { JobRecord } from '../lib/core/records/job.js';
 import { SB_SACCT_FIELDS, sacctFieldName } from '../lib/core/sacct/fields.js';
 import { SacctClock } from '../lib/core/sacct/time.js';
 import { durationSeconds, gpusFromTres, reqMemBytes, sizeBytes } from '../lib/tools/parse/units.js';
-import { JOB_FIELDS, Parser, type ParserOptions, baseState, headerNames, jobLine, jobRecord, missingFields, unescapeDelimiter } from '../lib/tools/parse.js';
+import { JOB_FIELDS, Parser, type ParserOptions, baseState, headerNames, jobLine, jobRecord, missingFields, unescapeDelimiter } from '../lib/tools/parse/main.js';
 import { readLineBatches as lineBatches } from '../lib/core/cli/lines.js';
 import { goldenCases } from './helpers/golden.js';
 import { BIN, ROOT, cleanEnv, records, runBin, runShell } from './helpers/run.js';

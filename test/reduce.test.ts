@@ -6,7 +6,7 @@ import t from 'tap';
 import { BadInput } from '../lib/core/cli/errors.js';
 import { acquireLock } from '../lib/core/store/lock.js';
 import { SeenSet } from '../lib/core/store/seen.js';
-import { computeDelta, pendingChunk, pendingJob, pendingTotals } from '../lib/tools/reduce.js';
+import { computeDelta, pendingChunk, pendingJob, pendingTotals } from '../lib/tools/reduce/main.js';
 import { byteLines } from './helpers/byte-lines.js';
 import { goldenCases } from './helpers/golden.js';
 import { records, ROOT, runBin, runShell } from './helpers/run.js';
