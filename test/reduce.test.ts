@@ -535,6 +535,8 @@ t.test('--verbose counts commit records and transactions apart: windows held tog
   t.match(r.stderr, /c: 3 jobs read, 3 new, 0 duplicates; 3 commit records, 2 transactions, \d+ files written \(1 all-time user files\)/);
   r = await runBin('sb-reduce', ['--verbose', '--root', root], { input });
   t.match(r.stderr, /c: 3 jobs read, 0 new, 3 duplicates; 3 commit records, 0 transactions, 0 files written/, 'nothing new: nothing written');
+});
+
 t.test('the byte path: jobs read in their bytes are counted as the string path counts them, bad lines reported alike, fresh and again', async (t) => {
   const dir = tmp();
   const { a, b, at } = byteLines('c');
