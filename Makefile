@@ -60,7 +60,13 @@ test: build browser-deps
 FAST_SKIP := test/store-torture.test.ts test/sim.test.ts test/poll-polite.test.ts test/rendezvous.test.ts test/rendezvous-tcp.test.ts \
   test/rendezvous-security.test.ts test/render-html.test.ts test/render-tui.test.ts test/export.test.ts test/install.test.ts
 FAST_FIRST := test/sacct.test.ts
-test-fast: build
+# tap rebuilds its test class when the plugins in package.json change; two taps starting at once
+# would both rebuild it, each under the other: build it first, once a change
+.tap/plugins.stamp: package.json node_modules/.package-lock.json
+	@mkdir -p .tap
+	@npx tap build > /dev/null
+	@touch $@
+test-fast: build .tap/plugins.stamp
 	@mkdir -p .tap
 	@SB_TEST_FAST=1 npx tap --jobs=1 --reporter=tap --reporter-file=.tap/report-first.tap $(FAST_FIRST) & first=$$!; \
 	  SB_TEST_FAST=1 npx tap --jobs=2 --reporter=tap --reporter-file=.tap/report.tap $(filter-out $(FAST_SKIP) $(FAST_FIRST),$(wildcard test/*.test.ts)); status=$$?; \
