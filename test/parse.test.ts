@@ -12,7 +12,7 @@ import { durationSeconds, gpusFromTres, reqMemBytes, sizeBytes } from '../lib/to
 import { JOB_FIELDS, Parser, type ParserOptions, baseState, headerNames, jobLine, jobRecord, missingFields, unescapeDelimiter } from '../lib/tools/parse/main.js';
 import { readLineBatches as lineBatches } from '../lib/core/cli/lines.js';
 import { goldenCases } from './helpers/golden.js';
-import { BIN, ROOT, cleanEnv, records, runBin, runShell } from './helpers/run.js';
+import { BIN, LONG, ROOT, cleanEnv, records, runBin, runShell } from './helpers/run.js';
 
 const KiB = 1024;
 const MiB = 1024 ** 2;
@@ -1007,7 +1007,13 @@ function pieces(bytes: Buffer, seed: number, most: number): Buffer[] {
 }
 
 const SIM = existsSync(path.join(ROOT, 'sim', 'sacct'));
-const simrows = SIM ? simRows(3000, 3) : [];
+// make test-fast (LONG set) reads a third of the rows and makes records of 5,000 lines, not
+// 20,000: what the tests below show needs no more, and cutting them into pieces takes most of
+// this file's time
+const SIM_RATE = LONG ? 1000 : 3000;
+const SCALE = SIM_RATE / 3000;
+const BIG_RECORD = LONG ? 5_000 : 20_000;
+const simrows = SIM ? simRows(SIM_RATE, 3) : [];
 const nastyLines = nasty(simrows, 1);
 
 t.test('lineBatches: lines across chunks, CRLF, a CR and its LF in two chunks, UTF-8 cut, no last newline', async (t) => {
@@ -1030,11 +1036,12 @@ t.test('lineBatches: lines across chunks, CRLF, a CR and its LF in two chunks, U
 });
 
 t.test('input in pieces: text, CRLF, lines and characters cut across reads, lines longer than a read', { skip: !SIM && 'no sim/sacct' }, async (t) => {
-  t.ok(simrows.length > 20_000, `${simrows.length} rows from the synthetic cluster`);
+  t.ok(simrows.length > 20_000 * SCALE, `${simrows.length} rows from the synthetic cluster`);
   const opts = { fields: SB_SACCT_FIELDS, cluster: () => 'demo' };
   const want = byLines(nastyLines, opts);
-  t.ok(want.bad.length > 100 && want.warn.length > 100, `the input has bad rows (${want.bad.length}) and orphans (${want.warn.length})`);
-  t.ok(want.counts.jobs > 5000, `${want.counts.jobs} jobs`);
+  t.ok(want.bad.length > 100 * SCALE && want.warn.length > 100 * SCALE, `the input has bad rows (${want.bad.length}) and orphans (${want.warn.length})`);
+  t.ok(want.counts.jobs > 5000 * SCALE, `${want.counts.jobs} jobs`);
+  t.ok(nastyLines.some((l) => l.length > 1 << 18), 'some lines span many pieces (over 256 KiB)');
   t.ok(want.out.every((l) => typeof JSON.parse(l) === 'object'), 'every line out is JSON');
   // the last line without its newline
   const whole = nastyLines.join('\n');
@@ -1076,16 +1083,16 @@ function rowsRecords(lines: string[], per: number, cluster?: string, done = true
   return out;
 }
 
-t.test('input in pieces: rows records split across reads, records of 20,000 lines, odd lines', { skip: !SIM && 'no sim/sacct' }, async (t) => {
+t.test(`input in pieces: rows records split across reads, records of ${BIG_RECORD.toLocaleString('en')} lines, odd lines`, { skip: !SIM && 'no sim/sacct' }, async (t) => {
   for (const cluster of [undefined, 'demo', 'other']) {
     const recs = rowsRecords(nastyLines, 1000, cluster);
     const opts = { cluster: () => 'demo' };
     const want = byLines(recs, opts);
-    t.ok(want.counts.jobs > (cluster === 'other' ? 0 : 5000), `${want.counts.jobs} jobs (cluster ${cluster})`);
+    t.ok(want.counts.jobs > (cluster === 'other' ? 0 : 5000 * SCALE), `${want.counts.jobs} jobs (cluster ${cluster})`);
     t.same(await byBytes(recs.join('\n') + '\n', opts, 8, 1 << 18), want, `cluster ${cluster}: same`);
   }
-  const big = rowsRecords(nastyLines, 20_000, 'demo');
-  t.same(await byBytes(big.join('\n') + '\n', { cluster: () => 'demo' }, 11, 1 << 20), byLines(big, { cluster: () => 'demo' }), '20,000 lines a record: same');
+  const big = rowsRecords(nastyLines, BIG_RECORD, 'demo');
+  t.same(await byBytes(big.join('\n') + '\n', { cluster: () => 'demo' }, 11, 1 << 20), byLines(big, { cluster: () => 'demo' }), `${BIG_RECORD.toLocaleString('en')} lines a record: same`);
   // a line holding a newline, and one that is no string
   const odd = [JSON.stringify({ kind: 'rows', fields: [...SB_SACCT_FIELDS], delimiter: US, lines: [...simrows.slice(0, 50), simrows[50] + '\n' + simrows[51], 7, ...simrows.slice(52, 99)] })];
   const got = await byBytes(odd.join('\n'), { cluster: () => 'demo' }, 9, 1 << 16);
@@ -1096,7 +1103,7 @@ t.test('input in pieces: rows records split across reads, records of 20,000 line
 t.test('the three input forms give the same jobs: text, rows records, row records', { skip: !SIM && 'no sim/sacct' }, async (t) => {
   const opts = { cluster: () => 'demo' };
   const fromText = byLines(simrows, { ...opts, fields: SB_SACCT_FIELDS });
-  t.ok(fromText.counts.jobs > 5000 && fromText.bad.length === 0 && fromText.warn.length === 0, `${fromText.counts.jobs} jobs, nothing bad`);
+  t.ok(fromText.counts.jobs > 5000 * SCALE && fromText.bad.length === 0 && fromText.warn.length === 0, `${fromText.counts.jobs} jobs, nothing bad`);
   const fromRows = byLines(rowsRecords(simrows, 4096, 'demo', false), opts);
   const fromRow = byLines(simrows.map((l) => {
     const v = l.split(US);
