@@ -52,7 +52,8 @@ test: build browser-deps
 # --fill-accounts over three days, sb-rank's account boards against the sim's truth over two days,
 # a long job's steps through four windowings, a stream cut inside a window resumed, sb-sacct
 # passing 5 MB of other records; the sb-parse fuzz runs 600 of its 2,400 cases (10 through the
-# bin, not 40), and its input-in-pieces tests read a third of the rows. Three test files at a
+# bin, not 40), and its input-in-pieces tests read a third of the rows; the byte line reader is
+# checked on 60 cuts of its stream, not 300. Three test files at a
 # time: some wait on a slow stand-in sacct, and two cores stay busy meanwhile. tap runs files in
 # name order, which would leave test/sacct.test.ts (the longest, mostly waiting) to run alone at
 # the end: it gets a tap of its own from the start (FAST_FIRST, .tap/report-first.tap), the rest
