@@ -1,12 +1,5 @@
-import { createRequire } from 'node:module';
-import type * as ChildProcess from 'node:child_process';
+import { childProcess } from '../cli/builtins.js';
 import { SbError } from '../cli/errors.js';
-
-// node:child_process costs 2-3 ms to load: required when scontrol is asked, not at import.
-const require = createRequire(import.meta.url);
-function childProcess(): typeof ChildProcess {
-  return require('node:child_process') as typeof ChildProcess;
-}
 
 // The local cluster's name: $SB_CLUSTER, else ClusterName from `scontrol show config`
 // ($SB_SCONTROL names the binary).

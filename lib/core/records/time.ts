@@ -1,12 +1,5 @@
-import { createRequire } from 'node:module';
-import type * as ChildProcess from 'node:child_process';
+import { childProcess } from '../cli/builtins.js';
 import { UsageError } from '../cli/errors.js';
-
-// node:child_process costs 2-3 ms to load: required when a time needs date(1), not at import.
-const require = createRequire(import.meta.url);
-function childProcess(): typeof ChildProcess {
-  return require('node:child_process') as typeof ChildProcess;
-}
 
 // Epoch seconds → `2024-01-01T00:00:00Z` (UTC, second precision, as every record carries).
 export function formatTime(sec: number): string {

@@ -1,14 +1,7 @@
-import { createRequire } from 'node:module';
-import type * as ChildProcess from 'node:child_process';
+import { childProcess } from '../cli/builtins.js';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { SbError } from '../cli/errors.js';
-
-// node:child_process costs 2-3 ms to load: required when getent is asked, not at import.
-const require = createRequire(import.meta.url);
-function childProcess(): typeof ChildProcess {
-  return require('node:child_process') as typeof ChildProcess;
-}
 
 export const OPTOUT_FILE = '.slurm_scoreboard_optout';
 

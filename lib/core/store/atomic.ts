@@ -1,14 +1,7 @@
-import { createRequire } from 'node:module';
-import type * as Crypto from 'node:crypto';
+import { nodeCrypto } from '../cli/builtins.js';
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-
-// node:crypto costs about 3 ms to load: required when a file is written, not at import.
-const require = createRequire(import.meta.url);
-function nodeCrypto(): typeof Crypto {
-  return require('node:crypto') as typeof Crypto;
-}
 
 // Writes a whole file and forces it to disk before returning (write, fsync, close).
 export function writeDurable(file: string, data: string | Buffer, mode = 0o644): void {

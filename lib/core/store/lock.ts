@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import type * as Crypto from 'node:crypto';
+import { nodeCrypto } from '../cli/builtins.js';
 import {
   closeSync,
   fstatSync,
@@ -20,12 +19,6 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT, SbError } from '../cli/errors.js';
-
-// node:crypto costs about 3 ms to load: required when a lock is taken or looked at, not at import.
-const require = createRequire(import.meta.url);
-function nodeCrypto(): typeof Crypto {
-  return require('node:crypto') as typeof Crypto;
-}
 
 // Who holds a lock: written once into <lock>/owner before the lock directory appears.
 export interface LockOwner {

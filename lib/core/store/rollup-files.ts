@@ -1,13 +1,6 @@
-import { createRequire } from 'node:module';
-import type * as Crypto from 'node:crypto';
+import { nodeCrypto } from '../cli/builtins.js';
 import { SbError } from '../cli/errors.js';
 import { addTotals, metricValues, totalsFromJson, totalsToJson, zeroTotals, type Totals } from '../scores/metrics.js';
-
-// node:crypto costs about 3 ms to load: required for a user name too long for a file name, not at import.
-const require = createRequire(import.meta.url);
-function nodeCrypto(): typeof Crypto {
-  return require('node:crypto') as typeof Crypto;
-}
 
 // The rollup files sb-reduce writes (docs/store.md): their text, and strict parsers that name the
 // file and place of anything that is not what the writer wrote.

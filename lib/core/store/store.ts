@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import type * as Crypto from 'node:crypto';
+import { nodeCrypto } from '../cli/builtins.js';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -9,12 +8,6 @@ import { SbError } from '../cli/errors.js';
 import { parseDaily, parseDailyFile, parsePeriod, parseUserFile, userFileName, type DailyBins, type DailyFile, type PeriodFile } from './rollup-files.js';
 import { CorruptState, decodeSeen, SeenSet, seenOwner } from './seen.js';
 import type { Totals } from '../scores/metrics.js';
-
-// node:crypto costs about 3 ms to load: required when a commit is named, not at import.
-const require = createRequire(import.meta.url);
-function nodeCrypto(): typeof Crypto {
-  return require('node:crypto') as typeof Crypto;
-}
 
 // The store's root: --root, else $SB_ROOT.
 export function storeRoot(given: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
