@@ -6,7 +6,7 @@ import t from 'tap';
 import { BadInput } from '../lib/core/cli/errors.js';
 import { acquireLock } from '../lib/core/store/lock.js';
 import { SeenSet } from '../lib/core/store/seen.js';
-import { computeDelta, pendingChunk, pendingJob, pendingTotals } from '../lib/tools/reduce/main.js';
+import { computeDelta, pendingChunk, pendingJob, pendingTotals, userBins } from '../lib/tools/reduce/main.js';
 import { byteLines } from './helpers/byte-lines.js';
 import { goldenCases } from './helpers/golden.js';
 import { records, ROOT, runBin, runShell } from './helpers/run.js';
@@ -123,9 +123,9 @@ t.test('computeDelta: the same record twice counts once; requeued runs and recyc
   const d = computeDelta(jobs, (m) => stored.get(m) ?? new SeenSet());
   t.equal(d.newJobs, 5);
   t.equal(d.duplicates, 2);
-  t.same([...d.days.keys()].sort(), ['2024-03', '2024-04']);
-  t.equal(d.days.get('2024-03')?.get('alice')?.get('05')?.jobs, 4);
-  t.equal(d.days.get('2024-04')?.get('alice')?.get('01')?.jobs, 1);
+  t.same([...d.bins.keys()].sort(), ['2024-03', '2024-04']);
+  t.equal(userBins(d, '2024-03').users.get('alice')?.get('05')?.jobs, 4);
+  t.equal(userBins(d, '2024-04').users.get('alice')?.get('01')?.jobs, 1);
 });
 
 t.test('a transaction: rollups, daily bins, yearly, all-time, dedupe state, ledger, commit record', async (t) => {

@@ -51,36 +51,9 @@ export interface PendingJob {
 
 // What one job adds to its user's totals (jobTotals of its record).
 export function pendingTotals(j: PendingJob): Totals {
-  const t = zeroTotals();
-  addJob(t, j);
-  return t;
-}
-
-// t += the job's totals, in place.
-function addJob(t: Totals, j: PendingJob): void {
-  addCounts(t, j);
-  const e = j.elapsed;
-  // a product below 2^53 is exact as a double: one BigInt instead of three
-  const req = j.req * e;
-  t.mem_req_byte_s += req < 2 ** 53 ? BigInt(req) : BigInt(j.req) * BigInt(e);
-  if (j.used > 0) {
-    const used = j.used * e;
-    t.mem_used_byte_s += used < 2 ** 53 ? BigInt(used) : BigInt(j.used) * BigInt(e);
-  }
-}
-
-// The job's counts and seconds into t (all but the byte-seconds).
-function addCounts(t: Totals, j: PendingJob): void {
-  const e = j.elapsed;
-  t.jobs++;
-  if (j.failed) t.failed_jobs++;
-  if (j.gpus > 0) {
-    t.gpu_jobs++;
-    t.gpu_elapsed_s += e;
-  }
-  t.cpu_s += j.cpus * e;
-  t.elapsed_s += e;
-  t.gpu_s += j.gpus * e;
+  const b = new Bin();
+  b.add(j);
+  return b.totals();
 }
 
 const NONNEG_INT = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -218,29 +191,80 @@ export interface Delta {
   duplicates: number;
   // month → the keys it gains
   keys: Map<string, KeyBatch>;
-  // month → user → day → totals
-  days: Map<string, Map<string, Map<string, Totals>>>;
-  // month → account → user → day → totals (the same jobs, by account)
-  accounts: Map<string, AccountBins>;
+  // month → account → user → day → the bin of its new jobs. Only by account: a user's day is
+  // the sum of their days in each account (userBins), made once a transaction, not a job.
+  bins: Map<string, Map<string, Map<string, Map<string, Bin>>>>;
+}
+
+// A day's bin of new jobs while they are added: counts and seconds as they come, byte-seconds
+// as doubles while their sum stays below 2^53 (exact), into the BigInts past that.
+export class Bin {
+  jobs = 0;
+  failed = 0;
+  gpuJobs = 0;
+  cpu = 0;
+  elapsed = 0;
+  gpu = 0;
+  gpuElapsed = 0;
+  req = 0;
+  used = 0;
+  reqBig = 0n;
+  usedBig = 0n;
+
+  add(j: PendingJob): void {
+    const e = j.elapsed;
+    this.jobs++;
+    if (j.failed) this.failed++;
+    if (j.gpus > 0) {
+      this.gpuJobs++;
+      this.gpuElapsed += e;
+    }
+    this.cpu += j.cpus * e;
+    this.elapsed += e;
+    this.gpu += j.gpus * e;
+    const req = j.req * e;
+    if (req < 2 ** 53 && this.req + req < 2 ** 53) this.req += req;
+    else {
+      this.reqBig += BigInt(this.req) + BigInt(j.req) * BigInt(e);
+      this.req = 0;
+    }
+    const used = j.used * e;
+    if (used < 2 ** 53 && this.used + used < 2 ** 53) this.used += used;
+    else {
+      this.usedBig += BigInt(this.used) + BigInt(j.used) * BigInt(e);
+      this.used = 0;
+    }
+  }
+
+  totals(): Totals {
+    return {
+      jobs: this.jobs,
+      failed_jobs: this.failed,
+      gpu_jobs: this.gpuJobs,
+      cpu_s: this.cpu,
+      elapsed_s: this.elapsed,
+      gpu_s: this.gpu,
+      gpu_elapsed_s: this.gpuElapsed,
+      mem_req_byte_s: this.reqBig + BigInt(this.req),
+      mem_used_byte_s: this.usedBig + BigInt(this.used),
+    };
+  }
 }
 
 // The jobs' delta, added to `d` (the delta of a group of segments so far: its keys count as
 // seen). `touched`, if given, gains the months and users the jobs add to.
 export function computeDelta(jobs: readonly PendingJob[], seen: (month: string) => SeenSet, d: Delta = emptyDelta(), touched?: Touched): Delta {
-  const pend = new Map<Totals, Pending>();
   // what the last job's month looked up: a window's jobs are mostly of one month
   let month: string | undefined;
   let stored = new SeenSet();
   let batch: KeyBatch | undefined;
-  let users: Map<string, Map<string, Totals>> | undefined;
-  let accounts: AccountBins | undefined;
+  let accounts: Map<string, Map<string, Map<string, Bin>>> | undefined;
   for (const j of jobs) {
     if (j.month !== month) {
       month = j.month;
       stored = seen(month);
       batch = d.keys.get(month);
-      users = d.days.get(month);
-      accounts = d.accounts.get(month);
+      accounts = d.bins.get(month);
     }
     if (stored.has(j.code) || batch?.has(j.code) === true) {
       d.duplicates++;
@@ -249,67 +273,47 @@ export function computeDelta(jobs: readonly PendingJob[], seen: (month: string) 
     if (batch === undefined) d.keys.set(month, (batch = new KeyBatch()));
     batch.add(j.code);
     d.newJobs++;
-    touched?.months.add(month);
-    touched?.users.add(j.user);
-    // the accumulation: month → user → day
-    if (users === undefined) d.days.set(month, (users = new Map()));
+    if (touched !== undefined) {
+      touched.months.add(month);
+      touched.users.add(j.user);
+    }
+    // month → account → user → day
+    if (accounts === undefined) d.bins.set(month, (accounts = new Map()));
+    let users = accounts.get(j.account);
+    if (users === undefined) accounts.set(j.account, (users = new Map()));
     let days = users.get(j.user);
     if (days === undefined) users.set(j.user, (days = new Map()));
-    addToDay(days, j, pend);
-    // and the same job by account: month → account → user → day
-    if (accounts === undefined) d.accounts.set(month, (accounts = new Map()));
-    let byUser = accounts.get(j.account);
-    if (byUser === undefined) accounts.set(j.account, (byUser = new Map()));
-    let accountDays = byUser.get(j.user);
-    if (accountDays === undefined) byUser.set(j.user, (accountDays = new Map()));
-    addToDay(accountDays, j, pend);
-  }
-  for (const [t, p] of pend) {
-    if (p.req > 0) t.mem_req_byte_s += BigInt(p.req);
-    if (p.used > 0) t.mem_used_byte_s += BigInt(p.used);
+    let bin = days.get(j.day);
+    if (bin === undefined) days.set(j.day, (bin = new Bin()));
+    bin.add(j);
   }
   return d;
 }
 
-// The job into its day's bin of `days`: counts at once, byte-seconds as doubles while the sum
-// stays below 2^53 (exact), into the BigInt past that (the doubles left go in at the end of
-// computeDelta).
-function addToDay(days: Map<string, Totals>, j: PendingJob, pend: Map<Totals, Pending>): void {
-  let t = days.get(j.day);
-  let p: Pending | undefined;
-  if (t === undefined) {
-    days.set(j.day, (t = zeroTotals()));
-    pend.set(t, (p = { req: 0, used: 0 }));
-  } else p = pend.get(t) ?? setPending(pend, t);
-  addCounts(t, j);
-  const req = j.req * j.elapsed;
-  if (req < 2 ** 53 && p.req + req < 2 ** 53) p.req += req;
-  else {
-    t.mem_req_byte_s += BigInt(p.req) + BigInt(j.req) * BigInt(j.elapsed);
-    p.req = 0;
+// A month of the delta as totals: by account (account → user → day), and by user (user → day,
+// each the sum of that user's day in every account).
+export function userBins(d: Delta, month: string): { users: Map<string, Map<string, Totals>>; accounts: AccountBins } {
+  const users = new Map<string, Map<string, Totals>>();
+  const accounts: AccountBins = new Map();
+  for (const [account, us] of d.bins.get(month) ?? []) {
+    const byUser: DailyBins = new Map();
+    accounts.set(account, byUser);
+    for (const [user, days] of us) {
+      const mine = new Map<string, Totals>();
+      byUser.set(user, mine);
+      const all = cached(users, user);
+      for (const [day, bin] of days) {
+        const t = bin.totals();
+        mine.set(day, t);
+        addInto(all, day, t);
+      }
+    }
   }
-  const used = j.used * j.elapsed;
-  if (used < 2 ** 53 && p.used + used < 2 ** 53) p.used += used;
-  else {
-    t.mem_used_byte_s += BigInt(p.used) + BigInt(j.used) * BigInt(j.elapsed);
-    p.used = 0;
-  }
-}
-
-// Byte-seconds of a bin not yet added to its BigInts (computeDelta).
-interface Pending {
-  req: number;
-  used: number;
-}
-
-function setPending(pend: Map<Totals, Pending>, t: Totals): Pending {
-  const p = { req: 0, used: 0 };
-  pend.set(t, p);
-  return p;
+  return { users, accounts };
 }
 
 export function emptyDelta(): Delta {
-  return { newJobs: 0, duplicates: 0, keys: new Map(), days: new Map(), accounts: new Map() };
+  return { newJobs: 0, duplicates: 0, keys: new Map(), bins: new Map() };
 }
 
 export interface Touched {
@@ -678,7 +682,8 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
   const years = new Map<string, Map<string, Totals>>();
   const yearAccountDeltas = new Map<string, AccountSums>();
   const users = new Set<string>();
-  for (const month of [...delta.days.keys()].sort()) {
+  for (const month of [...delta.bins.keys()].sort()) {
+    const added = userBins(delta, month);
     const seen = seenOf(month).with(delta.keys.get(month) as KeyBatch);
     newSeen.set(month, seen);
     writes.push({ file: store.seenPath(month), data: encodeSeen(seen, seenOwner(store.cluster, month)) });
@@ -705,7 +710,7 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
     if (monthText === undefined) cache.monthlyText.set(month, (monthText = periodText()));
     const yearDelta = years.get(month.slice(0, 4)) ?? new Map<string, Totals>();
     years.set(month.slice(0, 4), yearDelta);
-    for (const [user, days] of delta.days.get(month) as Map<string, Map<string, Totals>>) {
+    for (const [user, days] of added.users) {
       users.add(user);
       const bins = cached(daily, user);
       // the user's days summed first: the month's and the year's sums gain one total each
@@ -721,7 +726,7 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
     }
     const yearAccounts = yearAccountDeltas.get(month.slice(0, 4)) ?? new Map<string, UserSums>();
     yearAccountDeltas.set(month.slice(0, 4), yearAccounts);
-    for (const [account, us] of delta.accounts.get(month) as AccountBins) {
+    for (const [account, us] of added.accounts) {
       const bins = cached(accounts, account);
       const ms = cached(accountSums, account);
       const ya = cached(yearAccounts, account);
