@@ -7,6 +7,7 @@ import { BadInput } from '../lib/core/cli/errors.js';
 import { acquireLock } from '../lib/core/store/lock.js';
 import { SeenSet } from '../lib/core/store/seen.js';
 import { computeDelta, pendingChunk, pendingJob, pendingTotals, userBins } from '../lib/tools/reduce/main.js';
+import { HeldJobs, Names } from '../lib/tools/reduce/held.js';
 import { byteLines } from './helpers/byte-lines.js';
 import { goldenCases } from './helpers/golden.js';
 import { records, ROOT, runBin, runShell } from './helpers/run.js';
@@ -119,8 +120,10 @@ t.test('computeDelta: the same record twice counts once; requeued runs and recyc
     job({ key: 'c/db/5', end: '2024-04-01T00:00:00Z' }),
     job({ key: 'c/db/6' }), // already in the store
   ].map((r) => pendingJob(r).job);
+  const held = new HeldJobs(new Names());
+  for (const j of jobs) held.push(j);
   const stored = new Map([['2024-03', new SeenSet(Float64Array.from([6]))]]);
-  const d = computeDelta(jobs, (m) => stored.get(m) ?? new SeenSet());
+  const d = computeDelta(held, (m) => stored.get(m) ?? new SeenSet());
   t.equal(d.newJobs, 5);
   t.equal(d.duplicates, 2);
   t.same([...d.bins.keys()].sort(), ['2024-03', '2024-04']);

@@ -28,26 +28,8 @@ import { encodeSeen, jobIdentity, JobIdentityReader, seenOwner, KeyBatch, SeenSe
 import { ClusterStore, crashHook, formatDirty, newTxnId, storeRoot, type CrashPoint, type FileWrite } from '../../core/store/store.js';
 import { formatTime } from '../../core/records/time.js';
 import { fieldIndex, JobLineReader } from '../../core/records/job-line.js';
+import { DAYS, HeldJobs, Names, type PendingJob } from './held.js';
 
-
-// What sb-reduce keeps of one job until its transaction: 50 000 of these are a few MB. Its
-// numbers, not its Totals: a duplicate never needs them, and a new job is added to its day's bin
-// straight from them (addJob).
-export interface PendingJob {
-  code: KeyCode;
-  month: string;
-  day: string;
-  user: string;
-  // the Slurm account the job was charged to ('' for none)
-  account: string;
-  elapsed: number;
-  cpus: number;
-  gpus: number;
-  // requested and peak used bytes, rounded to whole bytes (jobTotals rounds them the same)
-  req: number;
-  used: number;
-  failed: boolean;
-}
 
 // What one job adds to its user's totals (jobTotals of its record).
 export function pendingTotals(j: PendingJob): Totals {
@@ -132,8 +114,6 @@ const FAILED = fieldIndex('failed');
 const END = fieldIndex('end');
 const REQ = fieldIndex('req_mem_bytes');
 const RSS = fieldIndex('max_rss_bytes');
-// '01' to '31' (a day of a month: what PendingJob keeps of the end)
-const DAYS = Array.from({ length: 32 }, (_, d) => String(d).padStart(2, '0'));
 
 // pendingJob of a plain job line (plainJob) the exact-form reader has just read, from its bytes
 // and the identity read of them: the same job.
@@ -253,13 +233,14 @@ export class Bin {
 
 // The jobs' delta, added to `d` (the delta of a group of segments so far: its keys count as
 // seen). `touched`, if given, gains the months and users the jobs add to.
-export function computeDelta(jobs: readonly PendingJob[], seen: (month: string) => SeenSet, d: Delta = emptyDelta(), touched?: Touched): Delta {
+export function computeDelta(jobs: HeldJobs, seen: (month: string) => SeenSet, d: Delta = emptyDelta(), touched?: Touched): Delta {
   // what the last job's month looked up: a window's jobs are mostly of one month
   let month: string | undefined;
   let stored = new SeenSet();
   let batch: KeyBatch | undefined;
   let accounts: Map<string, Map<string, Map<string, Bin>>> | undefined;
-  for (const j of jobs) {
+  for (let i = 0; i < jobs.length; i++) {
+    const j = jobs.job(i);
     if (j.month !== month) {
       month = j.month;
       stored = seen(month);
@@ -431,7 +412,7 @@ interface Context {
 // A run of a cluster's jobs closed by its window's chunk-done, or by --batch (no window): one
 // commit record each, all or nothing with the window's ledger entry.
 interface Segment {
-  jobs: PendingJob[];
+  jobs: HeldJobs;
   chunk: PendingChunk | undefined;
   rec: CommitRecord;
 }
@@ -441,7 +422,9 @@ interface ClusterState {
   cache: Cache;
   // jobs read since the last segment closed, but those counted already (see counted()): of
   // these only their number is kept
-  jobs: PendingJob[];
+  jobs: HeldJobs;
+  // the names its held jobs use
+  names: Names;
   known: number;
   // dedupe state read without the lock, for months the cache does not hold (a few at most)
   peeked: Map<string, SeenSet>;
@@ -456,10 +439,12 @@ interface ClusterState {
 function clusterState(ctx: Context, cluster: string): ClusterState {
   let st = ctx.clusters.get(cluster);
   if (st === undefined) {
+    const names = new Names();
     st = {
       store: new ClusterStore(ctx.root, cluster, ctx.crash),
       cache: new Cache(),
-      jobs: [],
+      jobs: new HeldJobs(names),
+      names,
       known: 0,
       peeked: new Map(),
       segments: [],
@@ -496,9 +481,9 @@ function counted(st: ClusterState, month: string, code: KeyCode): boolean {
 function provablyNothingNew(cache: Cache, segments: readonly Segment[]): boolean {
   if (cache.txn === undefined) return false;
   for (const seg of segments) {
-    for (const j of seg.jobs) {
-      const s = cache.seen.get(j.month);
-      if (s === undefined || !s.has(j.code)) return false;
+    for (let i = 0; i < seg.jobs.length; i++) {
+      const s = cache.seen.get(seg.jobs.monthOf(i));
+      if (s === undefined || !s.has(seg.jobs.key(i))) return false;
     }
     if (seg.chunk === undefined) continue;
     if (cache.ledger === undefined || recordChunk(cache.ledger, [seg.chunk.start, seg.chunk.end], seg.chunk.settled, seg.chunk.tile) !== undefined) return false;
@@ -536,7 +521,7 @@ function hold(ctx: Context, cluster: string, chunk: PendingChunk | undefined): v
   const st = clusterState(ctx, cluster);
   const jobs = st.jobs;
   const processed = jobs.length + st.known;
-  st.jobs = [];
+  st.jobs = new HeldJobs(st.names);
   st.known = 0;
   const seg: Segment = {
     jobs,
