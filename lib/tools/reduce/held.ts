@@ -1,0 +1,128 @@
+// The jobs sb-reduce holds until their transaction.
+import type { KeyCode } from '../../core/store/seen.js';
+
+// What sb-reduce keeps of one job until its transaction: its numbers, not its Totals (a
+// duplicate never needs them, and a new job is added to its day's bin straight from them).
+export interface PendingJob {
+  code: KeyCode;
+  month: string;
+  day: string;
+  user: string;
+  // the Slurm account the job was charged to ('' for none)
+  account: string;
+  elapsed: number;
+  cpus: number;
+  gpus: number;
+  // requested and peak used bytes, rounded to whole bytes (jobTotals rounds them the same)
+  req: number;
+  used: number;
+  failed: boolean;
+}
+
+// Strings held as small numbers: a cluster's user, account and month names, each kept once.
+export class Names {
+  private readonly ids = new Map<string, number>();
+  readonly list: string[] = [];
+
+  id(name: string): number {
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.list.length;
+      this.ids.set(name, id);
+      this.list.push(name);
+    }
+    return id;
+  }
+}
+
+// A segment's jobs in columns of typed arrays. Held as objects, a group's 50,000 jobs (and
+// their names and keys) survived every young-generation collection until the commit, and
+// copying them was most of the collector's time; numbers in typed arrays are never copied.
+export class HeldJobs {
+  length = 0;
+  // the DBIndex of a `<cluster>/db/N` key; NaN where the key is another kind (in `others`)
+  private code = new Float64Array(64);
+  private readonly others = new Map<number, KeyCode>();
+  private month = new Int32Array(64);
+  private user = new Int32Array(64);
+  private account = new Int32Array(64);
+  private day = new Uint8Array(64);
+  private failed = new Uint8Array(64);
+  private nums = new Float64Array(64 * 5);
+  // what job(i) hands out: one object, filled again for each job
+  private readonly view: PendingJob = { code: { kind: 'db', n: 0 }, month: '', day: '', user: '', account: '', elapsed: 0, cpus: 0, gpus: 0, req: 0, used: 0, failed: false };
+  private readonly db = { kind: 'db' as const, n: 0 };
+
+  constructor(private readonly names: Names) {}
+
+  push(j: PendingJob): void {
+    const i = this.length;
+    if (i === this.code.length) this.grow();
+    if (j.code.kind === 'db') this.code[i] = j.code.n;
+    else {
+      this.code[i] = NaN;
+      this.others.set(i, j.code);
+    }
+    this.month[i] = this.names.id(j.month);
+    this.user[i] = this.names.id(j.user);
+    this.account[i] = this.names.id(j.account);
+    this.day[i] = Number(j.day);
+    this.failed[i] = j.failed ? 1 : 0;
+    const n = this.nums;
+    n[5 * i] = j.elapsed;
+    n[5 * i + 1] = j.cpus;
+    n[5 * i + 2] = j.gpus;
+    n[5 * i + 3] = j.req;
+    n[5 * i + 4] = j.used;
+    this.length = i + 1;
+  }
+
+  // Job i, in an object that the next call fills again (copy what must outlive it).
+  job(i: number): PendingJob {
+    const v = this.view;
+    v.code = this.key(i);
+    v.month = this.names.list[this.month[i] as number] as string;
+    v.user = this.names.list[this.user[i] as number] as string;
+    v.account = this.names.list[this.account[i] as number] as string;
+    v.day = DAYS[this.day[i] as number] as string;
+    v.failed = this.failed[i] === 1;
+    const n = this.nums;
+    v.elapsed = n[5 * i] as number;
+    v.cpus = n[5 * i + 1] as number;
+    v.gpus = n[5 * i + 2] as number;
+    v.req = n[5 * i + 3] as number;
+    v.used = n[5 * i + 4] as number;
+    return v;
+  }
+
+  // Job i's month and key (the key valid until the next call).
+  monthOf(i: number): string {
+    return this.names.list[this.month[i] as number] as string;
+  }
+
+  key(i: number): KeyCode {
+    const c = this.code[i] as number;
+    if (c !== c) return this.others.get(i) as KeyCode;
+    this.db.n = c;
+    return this.db;
+  }
+
+  private grow(): void {
+    const cap = this.code.length * 2;
+    const more = <T extends Float64Array | Int32Array | Uint8Array>(a: T, k = 1): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap * k);
+      b.set(a);
+      return b;
+    };
+    this.code = more(this.code);
+    this.month = more(this.month);
+    this.user = more(this.user);
+    this.account = more(this.account);
+    this.day = more(this.day);
+    this.failed = more(this.failed);
+    this.nums = more(this.nums, 5);
+  }
+}
+
+// '00' to '31' (a day of a month, as PendingJob keeps it)
+export const DAYS: readonly string[] = Array.from({ length: 32 }, (_, d) => String(d).padStart(2, '0'));
