@@ -72,6 +72,54 @@ t.test('seen files: round trip, and no false positives over a million random key
   t.equal(falsePositives, 0);
 });
 
+t.test('seen files: the keys are the LEB128 varints of their differences, whatever their size', async (t) => {
+  // a reference writer in BigInt arithmetic, independent of the one in lib/
+  const leb = (v: bigint): number[] => {
+    const out: number[] = [];
+    while (v >= 128n) {
+      out.push(Number(v & 127n) | 128);
+      v >>= 7n;
+    }
+    out.push(Number(v));
+    return out;
+  };
+  let x = 99;
+  const rnd = (): number => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const big = (): bigint => (BigInt(Math.floor(rnd() * 2 ** 32)) << 32n) | BigInt(Math.floor(rnd() * 2 ** 32));
+  for (let round = 0; round < 40; round++) {
+    const ids = new Set<bigint>();
+    const dbs = new Set<number>();
+    // small steps, steps of a job id (2^32 and more), huge jumps, keys near 2^64 and 2^53
+    for (let i = 0; i < 300; i++) {
+      const kind = (round + i) % 5;
+      ids.add(kind === 0 ? big() : kind === 1 ? (2n ** 64n - 1n) - BigInt(Math.floor(rnd() * 1e6)) : kind === 2 ? BigInt(Math.floor(rnd() * 1e9)) : (BigInt(3e7 + Math.floor(rnd() * 1e4)) << 32n) | BigInt(17e8 + Math.floor(rnd() * 1e6)));
+      dbs.add(kind === 0 ? Math.floor(rnd() * 2 ** 53) : kind === 1 ? 2 ** 53 - 1 - Math.floor(rnd() * 1e6) : Math.floor(rnd() * 2 ** (8 * kind)));
+    }
+    const id = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const db = [...dbs].sort((a, b) => a - b);
+    const set = new SeenSet(Float64Array.from(db), BigUint64Array.from(id));
+    const file = encodeSeen(set, 'c/2024-03');
+    const want = [9, ...Buffer.from('c/2024-03')];
+    db.forEach((v, i) => want.push(...leb(BigInt(i === 0 ? v : v - (db[i - 1] as number)))));
+    id.forEach((v, i) => want.push(...leb(i === 0 ? v : v - (id[i - 1] as bigint))));
+    t.same([...file.subarray(32)], want, `round ${round}: the payload`);
+    const back = decodeSeen(file, 'c/2024-03');
+    t.same([...back.id], id, `round ${round}: id keys back`);
+    t.same([...back.db], db, `round ${round}: db keys back`);
+  }
+  // a difference that takes a key past 2^64 is refused, short or long
+  for (const d of [1n, 2n ** 40n, 2n ** 60n]) {
+    const payload = Buffer.from([9, ...Buffer.from('c/2024-03'), ...leb(2n ** 64n - 1n), ...leb(d)]);
+    const head = Buffer.alloc(32);
+    Buffer.from('SBSEEN\x00\x02', 'latin1').copy(head);
+    head.writeUInt32LE(2, 12);
+    head.writeUInt32LE(payload.length, 20);
+    head.writeUInt32LE(crc32(payload), 24);
+    head.writeUInt32LE(crc32(head.subarray(0, 28)), 28);
+    t.throws(() => decodeSeen(Buffer.concat([head, payload])), { message: 'key out of range' }, `2^64 - 1 + ${d}`);
+  }
+});
+
 t.test('seen files: at most 8 bytes a job (DBIndex, and JobIDRaw+Submit keys); an empty month has no file', async (t) => {
   const month = new KeyBatch();
   // A busy month: 1M records, DBIndex mostly consecutive with gaps (other months' jobs, requeues).

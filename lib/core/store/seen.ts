@@ -185,6 +185,9 @@ function mergeStrings(a: readonly string[], b: string[]): string[] {
 //  24  u32 LE   CRC-32 of the payload      28 u32 LE  CRC-32 of bytes 0..27
 // payload: varint length + `<cluster>/<YYYY-MM>` (version 2 only), then the keys.
 const MAGIC = Buffer.from('SBSEEN\x00\x02', 'latin1');
+// Where the high and the low 32 bits of a 64-bit key sit in a Uint32Array over its BigUint64Array.
+const HI = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1 ? 1 : 0;
+const LO = 1 - HI;
 const MAGIC_V1 = Buffer.from('SBSEEN\x00\x01', 'latin1');
 const HEADER = 32;
 
@@ -208,11 +211,14 @@ export function encodeSeen(set: SeenSet, owner: string): Buffer {
     w.number(i === 0 ? v : v - prev);
     prev = v;
   }
-  let prevB = 0n;
+  // id keys as their two 32-bit halves: a difference below 2^52 is exact as a double, and
+  // written as one (a BigInt subtraction a key cost ten times the db keys' encoding)
+  const halves = new Uint32Array(set.id.buffer, set.id.byteOffset, set.id.length * 2);
   for (let i = 0; i < set.id.length; i++) {
-    const v = set.id[i] as bigint;
-    w.bigint(i === 0 ? v : v - prevB);
-    prevB = v;
+    const hi = halves[2 * i + HI] as number;
+    const dHi = i === 0 ? hi : hi - (halves[2 * i - 2 + HI] as number);
+    if (dHi < 2 ** 20) w.number(dHi * 2 ** 32 + (halves[2 * i + LO] as number) - (i === 0 ? 0 : (halves[2 * i - 2 + LO] as number)));
+    else w.bigint(i === 0 ? (set.id[i] as bigint) : (set.id[i] as bigint) - (set.id[i - 1] as bigint));
   }
   for (const s of set.other) {
     const b = Buffer.from(s, 'utf8');
@@ -263,13 +269,33 @@ export function decodeSeen(buf: Buffer, owner?: string): SeenSet {
     db[i] = prev;
   }
   const id = new BigUint64Array(nId);
-  let prevB = 0n;
+  // summed in 32-bit halves while a difference fits in 7 bytes (below 2^49), as encodeSeen wrote it
+  const halves = new Uint32Array(id.buffer);
+  let hi = 0;
+  let lo = 0;
   for (let i = 0; i < nId; i++) {
-    const d = r.bigint();
-    if (i > 0 && d === 0n) throw new CorruptState('keys out of order');
-    prevB = i === 0 ? d : prevB + d;
-    if (prevB >= 1n << 64n) throw new CorruptState('key out of range');
-    id[i] = prevB;
+    const d = r.short();
+    if (d >= 0) {
+      if (i > 0 && d === 0) throw new CorruptState('keys out of order');
+      const dHi = Math.floor(d / 2 ** 32);
+      lo += d - dHi * 2 ** 32;
+      hi += dHi;
+      if (lo >= 2 ** 32) {
+        lo -= 2 ** 32;
+        hi++;
+      }
+      if (hi >= 2 ** 32) throw new CorruptState('key out of range');
+      halves[2 * i + LO] = lo;
+      halves[2 * i + HI] = hi;
+    } else {
+      const dB = r.bigint();
+      if (i > 0 && dB === 0n) throw new CorruptState('keys out of order');
+      const v = ((BigInt(hi) << 32n) | BigInt(lo)) + dB;
+      if (v >= 1n << 64n) throw new CorruptState('key out of range');
+      id[i] = v;
+      hi = Number(v >> 32n);
+      lo = Number(v & 0xffffffffn);
+    }
   }
   const other: string[] = [];
   for (let i = 0; i < nOther; i++) {
@@ -298,11 +324,23 @@ class VarintWriter {
 
   number(v: number): void {
     this.room(10);
-    while (v >= 128) {
-      this.buf[this.pos++] = (v % 128) | 128;
-      v = Math.floor(v / 128);
+    const buf = this.buf;
+    let p = this.pos;
+    if (v >= 2 ** 28) {
+      // the low 28 bits first, then what is left (below 2^25): 32-bit arithmetic from there
+      let low = v % 2 ** 28;
+      v = (v - low) / 2 ** 28;
+      for (let k = 0; k < 4; k++) {
+        buf[p++] = (low & 127) | 128;
+        low >>>= 7;
+      }
     }
-    this.buf[this.pos++] = v;
+    while (v >= 128) {
+      buf[p++] = (v & 127) | 128;
+      v >>>= 7;
+    }
+    buf[p++] = v;
+    this.pos = p;
   }
 
   bigint(v: bigint): void {
@@ -350,6 +388,24 @@ class VarintReader {
       if (mul > 2 ** 56) throw new CorruptState('key out of range');
     }
     return v;
+  }
+
+  // The next varint as a number when it is at most 7 bytes long (below 2^49); else -1, and the
+  // varint is left for bigint() (which says what is wrong with it, if anything).
+  short(): number {
+    const buf = this.buf;
+    let v = 0;
+    let mul = 1;
+    for (let p = this.pos; p < buf.length && p - this.pos < 7; p++) {
+      const b = buf[p] as number;
+      v += (b & 127) * mul;
+      if (b < 128) {
+        this.pos = p + 1;
+        return v;
+      }
+      mul *= 128;
+    }
+    return -1;
   }
 
   bigint(): bigint {
