@@ -40,8 +40,11 @@ export class Names {
 // copying them was most of the collector's time; numbers in typed arrays are never copied.
 export class HeldJobs {
   length = 0;
-  // the DBIndex of a `<cluster>/db/N` key; NaN where the key is another kind (in `others`)
-  private code = new Float64Array(64);
+  // the key: its kind (0 db, 1 id, 2 other), the DBIndex of a db key, the 64 bits of an id key
+  // (JobIDRaw and Submit), and the rare other keys by index
+  private kind = new Uint8Array(64);
+  private db = new Float64Array(64);
+  private id = new BigUint64Array(64);
   private readonly others = new Map<number, KeyCode>();
   private month = new Int32Array(64);
   private user = new Int32Array(64);
@@ -51,22 +54,29 @@ export class HeldJobs {
   private nums = new Float64Array(64 * 5);
   // what job(i) hands out: one object, filled again for each job
   private readonly view: PendingJob = { code: { kind: 'db', n: 0 }, month: '', day: '', user: '', account: '', elapsed: 0, cpus: 0, gpus: 0, req: 0, used: 0, failed: false };
-  private readonly db = { kind: 'db' as const, n: 0 };
+  private readonly dbKey = { kind: 'db' as const, n: 0 };
+  private readonly idKey = { kind: 'id' as const, v: 0n };
 
   constructor(private readonly names: Names) {}
 
   push(j: PendingJob): void {
     const i = this.length;
-    if (i === this.code.length) this.grow();
-    if (j.code.kind === 'db') this.code[i] = j.code.n;
-    else {
-      this.code[i] = NaN;
-      this.others.set(i, j.code);
+    if (i === this.kind.length) this.grow();
+    const code = j.code;
+    if (code.kind === 'db') {
+      this.kind[i] = 0;
+      this.db[i] = code.n;
+    } else if (code.kind === 'id') {
+      this.kind[i] = 1;
+      this.id[i] = code.v;
+    } else {
+      this.kind[i] = 2;
+      this.others.set(i, code);
     }
     this.month[i] = this.names.id(j.month);
     this.user[i] = this.names.id(j.user);
     this.account[i] = this.names.id(j.account);
-    this.day[i] = Number(j.day);
+    this.day[i] = (j.day.charCodeAt(0) - 48) * 10 + j.day.charCodeAt(1) - 48;
     this.failed[i] = j.failed ? 1 : 0;
     const n = this.nums;
     n[5 * i] = j.elapsed;
@@ -101,20 +111,28 @@ export class HeldJobs {
   }
 
   key(i: number): KeyCode {
-    const c = this.code[i] as number;
-    if (c !== c) return this.others.get(i) as KeyCode;
-    this.db.n = c;
-    return this.db;
+    const kind = this.kind[i];
+    if (kind === 0) {
+      this.dbKey.n = this.db[i] as number;
+      return this.dbKey;
+    }
+    if (kind === 1) {
+      this.idKey.v = this.id[i] as bigint;
+      return this.idKey;
+    }
+    return this.others.get(i) as KeyCode;
   }
 
   private grow(): void {
-    const cap = this.code.length * 2;
-    const more = <T extends Float64Array | Int32Array | Uint8Array>(a: T, k = 1): T => {
+    const cap = this.kind.length * 2;
+    const more = <T extends Float64Array | BigUint64Array | Int32Array | Uint8Array>(a: T, k = 1): T => {
       const b = new (a.constructor as new (n: number) => T)(cap * k);
-      b.set(a);
+      (b as unknown as { set(x: T): void }).set(a);
       return b;
     };
-    this.code = more(this.code);
+    this.kind = more(this.kind);
+    this.db = more(this.db);
+    this.id = more(this.id);
     this.month = more(this.month);
     this.user = more(this.user);
     this.account = more(this.account);
