@@ -49,6 +49,30 @@ t.test('SeenSet: membership is exact; requeued and recycled ids are different ke
   t.equal(s.size, 5, 'with() leaves the original alone');
 });
 
+t.test('seen sets: with() is the sorted union, keys before, among and after the set\'s own', async (t) => {
+  let x = 5;
+  const rnd = (): number => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+  let wrong = 0;
+  for (let round = 0; round < 2000; round++) {
+    const span = 1 + Math.floor(rnd() * 100);
+    const own = new Set<number>();
+    const added = new KeyBatch();
+    for (let i = Math.floor(rnd() * 50); i > 0; i--) own.add(Math.floor(rnd() * span));
+    // the batch overlaps the set's start, its middle or its end, or lies wholly outside
+    const off = Math.floor(rnd() * 2 * span) - span;
+    for (let i = Math.floor(rnd() * 20); i > 0; i--) {
+      const n = Math.max(0, Math.floor(rnd() * span) + off);
+      added.add({ kind: 'db', n });
+      added.add({ kind: 'id', v: BigInt(n) << 32n });
+    }
+    const sorted = [...own].sort((a, b) => a - b);
+    const union = [...new Set([...own, ...added.db])].sort((a, b) => a - b);
+    const merged = new SeenSet(Float64Array.from(sorted), BigUint64Array.from(sorted.map((n) => BigInt(n) << 32n))).with(added);
+    if ([...merged.db].join() !== union.join() || [...merged.id].join() !== union.map((n) => BigInt(n) << 32n).join()) wrong++;
+  }
+  t.equal(wrong, 0, '2000 random merges');
+});
+
 t.test('seen files: round trip, and no false positives over a million random keys', async (t) => {
   const b = new KeyBatch();
   let x = 12345;

@@ -148,21 +148,40 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-type Typed<T> = { length: number; [i: number]: T; subarray(a: number, b?: number): Typed<T> };
+type Typed<T> = { length: number; [i: number]: T; subarray(a: number, b?: number): Typed<T>; set(src: ArrayLike<T>, at?: number): void };
 
+// a and b merged (each sorted, without repeats), keys in both once. The keys of a below b's
+// first, and those above b's last, are copied as a block: a stream adds keys mostly after the
+// month's (DBIndex and job ids grow with time), so most of a month is copied, not compared.
 function mergeSorted<T extends number | bigint, A extends Typed<T>>(a: A, b: A, Ctor: new (n: number) => A): A {
   if (b.length === 0) return a;
   const out = new Ctor(a.length + b.length);
-  let i = 0;
+  let i = lowerBound(a, b[0] as T);
+  out.set(a.subarray(0, i));
   let j = 0;
-  let k = 0;
-  while (i < a.length || j < b.length) {
+  let k = i;
+  while (j < b.length) {
     let v: T;
-    if (j >= b.length || (i < a.length && (a[i] as T) <= (b[j] as T))) v = a[i++] as T;
+    if (i < a.length && (a[i] as T) <= (b[j] as T)) v = a[i++] as T;
     else v = b[j++] as T;
     if (k === 0 || (out[k - 1] as T) !== v) out[k++] = v;
   }
+  if (i < a.length && k > 0 && (out[k - 1] as T) === (a[i] as T)) i++;
+  out.set(a.subarray(i), k);
+  k += a.length - i;
   return (k === out.length ? out : out.subarray(0, k)) as A;
+}
+
+// The first index of sorted a whose key is not below x (a.length if none).
+function lowerBound<T extends number | bigint>(a: Typed<T>, x: T): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((a[mid] as T) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function mergeStrings(a: readonly string[], b: string[]): string[] {
