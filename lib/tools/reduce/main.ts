@@ -507,7 +507,7 @@ function visibleUsers(ctx: Context, users: string[]): { shown: string[]; hidden:
 
 // Group commit: the segments closed since the last commit wait, so that one transaction (its
 // fsyncs, the month's files written again) serves many windows. They commit when they hold
-// GROUP_JOBS jobs (--batch if smaller; a job held is ~160 bytes of heap, and each commit
+// GROUP_JOBS jobs (--batch if smaller; a job held is ~60 bytes in typed arrays (HeldJobs), and each commit
 // formats its months' files whole, so fewer larger commits cost less), when
 // the first of them has waited GROUP_MS, when the input has been quiet for QUIET_MS (a live pipeline, or a gate waiting for this very commit) and at the end of the input.
 // Each window is still all or nothing with its jobs; its commit record goes out only once it is
