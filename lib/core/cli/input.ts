@@ -33,8 +33,10 @@ export async function openInput(path: string | undefined, io: { readonly stdin: 
     const e = err as NodeJS.ErrnoException;
     throw new SbError(`cannot open '${path}': ${e.code === 'ENOENT' ? 'No such file or directory' : e.message}`);
   }
-  // 256 KiB reads: a quarter of the calls of the default 64 KiB, for a few MB more memory
-  return { stream: createReadStream('', { fd, highWaterMark: 1 << 18 }), source: path };
+  // 1 MiB reads: a sixteenth of the calls of the default 64 KiB, for a few MB more memory (each
+  // read of a new buffer costs more than its copy: sb-dedupe over 464 MB took 0.1 CPU-s less
+  // than with 256 KiB reads)
+  return { stream: createReadStream('', { fd, highWaterMark: 1 << 20 }), source: path };
 }
 
 // Parses one NDJSON line into an object record, or says why it cannot.
