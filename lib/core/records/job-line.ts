@@ -66,7 +66,7 @@ const N = FIELDS.length;
 // distinct names JobLineReader.name keeps
 const NAMES_KEPT = 65_536;
 
-// What a value may be, as a small number (a switch on it costs less than on strings).
+// What a value may be, as a small number (compared at every field: cheaper than the strings).
 const STR = 0;
 const STR_OR_NULL = 1;
 const NUM = 2;
@@ -131,7 +131,7 @@ function stringEnd(b: Uint8Array, i: number, end: number): number {
 }
 
 // The index after the digits of a whole number at i (1 to 15 of them, no leading 0) that ends
-// before `end`, or -1. (The scan stops at the line's end at the latest: no digit there.)
+// before `end`, or -1. (The scan may pass `end` only over digits, and then fails.)
 function numberEnd(b: Uint8Array, i: number, end: number): number {
   const s = i;
   if (b[i] === 48) i++;
