@@ -68,7 +68,8 @@ export async function* readByteBatches(input: AsyncIterable<Buffer | string>): A
 
 // A file's bytes in chunks of at most `size`, read into two buffers in turn, the next read running
 // while the caller handles a chunk: a chunk is the caller's until it asks for the next. (A new
-// buffer for every read, as a file stream makes, costs more than the copy into it.)
+// buffer for every read, as a file stream makes, costs more than the copy into it; and 1 MiB
+// reads cost less than 256 KiB ones: sb-dedupe over 464 MB, 0.1 CPU-s.)
 export async function* fileChunks(fd: number, size = 1 << 20): AsyncGenerator<Buffer> {
   const buffers = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
   let k = 0;
