@@ -4,7 +4,10 @@
 // chunks, bytes that are not UTF-8).
 import { Readable } from 'node:stream';
 import t from 'tap';
-import { readByteBatches, readLineBatches } from '../lib/core/cli/lines.js';
+import { closeSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileChunks, readByteBatches, readLineBatches } from '../lib/core/cli/lines.js';
 import { LONG } from './helpers/run.js';
 
 // make test-fast (LONG set) cuts the stream 60 ways, make test 300
@@ -16,12 +19,13 @@ async function textLines(chunks: Buffer[]): Promise<string[]> {
   return out;
 }
 
-async function byteLines(chunks: Buffer[]): Promise<string[]> {
-  const buffers: Buffer[] = [];
-  for await (const b of readByteBatches(Readable.from(chunks))) buffers.push(b);
-  if (buffers.slice(0, -1).some((b) => b[b.length - 1] !== 10) || buffers.some((b) => b.length === 0)) t.fail('a buffer that does not end in a newline, or none');
+// (each buffer read as it comes, as forEachRecord does: a file's chunks are buffers used again)
+async function byteLines(chunks: Buffer[] | AsyncIterable<Buffer>): Promise<string[]> {
   const out: string[] = [];
-  for (const b of buffers) {
+  let end = 10;
+  for await (const b of readByteBatches(Array.isArray(chunks) ? Readable.from(chunks) : chunks)) {
+    if (b.length === 0 || end !== 10) t.fail('a buffer that does not end in a newline, or none');
+    end = b[b.length - 1] as number;
     for (let pos = 0; pos < b.length; ) {
       let nl = b.indexOf(10, pos);
       if (nl < 0) nl = b.length;
@@ -62,4 +66,26 @@ t.test('the byte reader gives the lines the text reader gives, cut anywhere', as
   t.same(await byteLines([text]), await textLines([text]), 'one chunk');
   t.same(await byteLines([]), [], 'nothing');
   t.same(await byteLines([Buffer.from('\n')]), [''], 'one empty line');
+});
+
+t.test('a file read into two buffers in turn: the same lines, whatever the read size', async (t) => {
+  const text = Buffer.concat([
+    Buffer.from('{"a":1}\n\nplain\r\ncrlf only\r\n'),
+    Buffer.from('é日本😀 and more\n'),
+    Buffer.from([0x62, 0xff, 0x62, 0x0a, 0xc3, 0x0a, 0xe6, 0x97, 0x0a]),
+    Buffer.from('y'.repeat(3000) + '\n' + 'x'.repeat(20_000) + '\n'), // lines over many reads
+    Buffer.from('last line, no newline'),
+  ]);
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'sb-lines-')), 'in');
+  writeFileSync(file, text);
+  const want = await textLines([text]);
+  for (const size of [1, 2, 3, 7, 64, 700, 4096, 1 << 20]) {
+    const fd = openSync(file, 'r');
+    t.same(await byteLines(fileChunks(fd, size)), want, `${size}-byte reads`);
+    closeSync(fd);
+  }
+  writeFileSync(file, '');
+  const fd = openSync(file, 'r');
+  t.same(await byteLines(fileChunks(fd)), [], 'an empty file');
+  closeSync(fd);
 });

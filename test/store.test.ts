@@ -9,7 +9,8 @@ import { acquireLock, LockHeld } from '../lib/core/store/lock.js';
 import { jobKey } from '../lib/core/records/job.js';
 import { totalsToJson, zeroTotals } from '../lib/core/scores/metrics.js';
 import { formatDaily, formatPeriod, formatUserFile, parseDaily, parsePeriod, parseUserFile, periodText, totalsText, userFileName } from '../lib/core/store/rollup-files.js';
-import { CorruptState, decodeSeen, encodeKey, encodeSeen, KeyBatch, SeenSet } from '../lib/core/store/seen.js';
+import { CorruptState, decodeSeen, encodeKey, encodeSeen, jobIdentity, JobIdentityReader, KeyBatch, SeenSet } from '../lib/core/store/seen.js';
+import { JobLineReader } from '../lib/core/records/job-line.js';
 import { ClusterStore } from '../lib/core/store/store.js';
 
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'sb-store-'));
@@ -71,6 +72,61 @@ t.test('seen sets: with() is the sorted union, keys before, among and after the 
     if ([...merged.db].join() !== union.join() || [...merged.id].join() !== union.map((n) => BigInt(n) << 32n).join()) wrong++;
   }
   t.equal(wrong, 0, '2000 random merges');
+});
+
+t.test('SeenSet.hasDb: what a Set says, keys looked up in order (from where the last was found), backwards and at random', async (t) => {
+  const keys = new KeyBatch();
+  let x = 99;
+  const rnd = (n: number): number => (x = (x * 1103515245 + 12345) % 2147483648) % n;
+  for (let n = 10; keys.size < 5000; n += 1 + (rnd(4) === 0 ? rnd(5) : 0)) keys.add({ kind: 'db', n });
+  const set = new SeenSet().with(keys);
+  const probes: number[] = [];
+  for (let n = 0; n < 20_100; n++) probes.push(n); // in order: found, not found, past the last
+  for (let n = 20_100; n >= 0; n -= 3) probes.push(n);
+  for (let i = 0; i < 20_000; i++) probes.push(rnd(20_100), set.db[rnd(set.db.length)] as number);
+  let wrong = 0;
+  for (const n of probes) if (set.hasDb(n) !== keys.db.has(n) || set.has({ kind: 'db', n }) !== keys.db.has(n)) wrong++;
+  t.equal(wrong, 0, `${probes.length} look-ups`);
+  t.notOk(new SeenSet().hasDb(0), 'an empty set');
+});
+
+t.test('JobIdentityReader: the identity jobIdentity gives of the decoded line, or the same error; dbIndex only for the usual line', async (t) => {
+  const base = {
+    kind: 'job', cluster: 'hammer', key: 'hammer/db/100', job_id: '4242', job_id_raw: '4242', db_index: 100, user: 'alice', uid: 1001, account: 'phys',
+    partition: 'gpu', qos: 'normal', state: 'COMPLETED', exit_code: '0:0', failed: false, submit: null, start: null, end: '2024-03-05T11:00:00Z',
+    elapsed_s: 3600, timelimit_s: null, cpus: 4, nodes: 1, gpus: 0, req_mem_bytes: 0, max_rss_bytes: null, steps: 1,
+  };
+  const cases: Array<Record<string, unknown>> = [
+    {}, { key: 'hammer/db/0' }, { key: 'hammer/db/999999999999999' }, { key: 'hammer/db/1000000000000000' }, { key: 'hammer/db/0100' },
+    { key: 'hammer/db/' }, { key: 'hammer/db' }, { key: 'hammer/' }, { key: 'hammer' }, { key: 'h' }, { key: 'hammer/db/1x' }, { key: 'hammer/db/1/2' },
+    { key: 'hammer/dB/1' }, { key: 'hammer/id/4242/1709629200' }, { key: 'hammer/id/4242/unknown' }, { key: 'hammer/id/99999999999/1' },
+    { key: 'hammers/db/1' }, { key: 'hamme/db/1' }, { key: 'anvil/db/1' }, { cluster: 'anvil', key: 'anvil/db/7' }, { cluster: 'anvil', key: 'hammer/db/7' },
+    { cluster: 'hammer', key: 'hammer/db/8' }, { end: '2024-02-30T11:00:00Z' }, { end: '2024-03-05T24:00:00Z' }, { end: '2024-03-05 11:00:00Z' },
+    { end: '2024-04-01T00:00:00Z' }, { end: '2023-12-31T23:59:59Z', key: 'hammer/db/5' }, { cluster: 'Bad Name', key: 'Bad Name/db/1' }, {},
+  ];
+  const lines = new JobLineReader();
+  const identity = new JobIdentityReader();
+  const fast: number[] = [];
+  const answer = (f: () => unknown): unknown => {
+    try {
+      return f();
+    } catch (err) {
+      return `${(err as Error).name}: ${(err as Error).message}`;
+    }
+  };
+  cases.forEach((over, i) => {
+    const rec = { ...base, ...over };
+    const b = Buffer.from(JSON.stringify(rec) + '\n');
+    t.ok(lines.read(b, 0, b.length - 1), `case ${i}: in the exact form`);
+    const want = answer(() => jobIdentity(rec));
+    t.same(answer(() => identity.read(lines, b)), want, `case ${i}: read()`);
+    const n = identity.dbIndex(lines, b);
+    if (n < 0) return;
+    t.same({ cluster: identity.cluster, month: identity.month, code: { kind: 'db', n } }, want, `case ${i}: dbIndex()`);
+    fast.push(i);
+  });
+  // (read() comes first on each line: it learns the line's cluster)
+  t.same(fast, [0, 1, 2, 19, 21, 25, 26, 28], 'dbIndex() answers for the usual db keys (of 15 digits at most: case 3 is left to read()), and for nothing else');
 });
 
 t.test('seen files: round trip, and no false positives over a million random keys', async (t) => {

@@ -1,6 +1,6 @@
 // An input for the byte path of sb-dedupe and sb-reduce (job lines read in their bytes, the rest
-// decoded and parsed): thousands of job lines in sb-parse's exact form, over several of the
-// 256 KiB chunks a file is read in (so lines straddle chunk ends), mixed with every kind of line
+// decoded and parsed): thousands of job lines in sb-parse's exact form, over two of the 1 MiB
+// chunks a file is read in (so lines straddle chunk ends), mixed with every kind of line
 // the byte path must leave to the string path or read in pieces. `a` is that input; `b` the
 // same with each exact-form job line put out of the exact form (a space after its '{'), so that
 // every line takes the string path: a tool must answer both alike.

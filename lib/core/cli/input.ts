@@ -2,7 +2,7 @@ import { createReadStream, open } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 import { BadInput, SbError } from './errors.js';
-import { readByteBatches, readLineBatches } from './lines.js';
+import { fileChunks, readByteBatches, readLineBatches } from './lines.js';
 import type { Output } from './output.js';
 import type { Reporter, Where } from './report.js';
 
@@ -21,6 +21,9 @@ export type ByteReader = (b: Buffer, start: number, end: number) => boolean | Pr
 export interface Input {
   readonly stream: Readable;
   source: string;
+  // a file's descriptor (the stream's, which the byte reader reads itself; destroying the stream
+  // closes it)
+  fd?: number;
 }
 
 // stdin for '-' or no path, else the named file; a missing file is a plain one-line error.
@@ -33,8 +36,9 @@ export async function openInput(path: string | undefined, io: { readonly stdin: 
     const e = err as NodeJS.ErrnoException;
     throw new SbError(`cannot open '${path}': ${e.code === 'ENOENT' ? 'No such file or directory' : e.message}`);
   }
-  // 256 KiB reads: a quarter of the calls of the default 64 KiB, for a few MB more memory
-  return { stream: createReadStream('', { fd, highWaterMark: 1 << 18 }), source: path };
+  // 256 KiB reads: a quarter of the calls of the default 64 KiB, for a few MB more memory (the
+  // byte path reads the file itself, 1 MiB at a time: fileChunks)
+  return { stream: createReadStream('', { fd, highWaterMark: 1 << 18 }), source: path, fd };
 }
 
 // Parses one NDJSON line into an object record, or says why it cannot.
@@ -70,7 +74,8 @@ export async function forEachRecord(
 ): Promise<void> {
   const { bytes, idle, pass } = opts;
   let line = 0;
-  const batches: AsyncGenerator<string[] | Buffer> = bytes !== undefined ? readByteBatches(input.stream) : readLineBatches(input.stream);
+  const batches: AsyncGenerator<string[] | Buffer> =
+    bytes === undefined ? readLineBatches(input.stream) : readByteBatches(input.fd !== undefined ? fileChunks(input.fd) : input.stream);
   try {
     for (;;) {
       const next = batches.next();
@@ -90,6 +95,8 @@ export async function forEachRecord(
     }
   } finally {
     await batches.return(undefined);
+    // (read here, not by the stream: closes the descriptor)
+    if (bytes !== undefined && input.fd !== undefined) input.stream.destroy();
   }
 
   async function eachLine(batch: string[]): Promise<void> {

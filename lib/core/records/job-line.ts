@@ -60,46 +60,58 @@ export function fieldIndex(name: JobLineField): number {
 const PLAIN = new Uint8Array(256).fill(1, 32, 128);
 PLAIN[34] = 0;
 PLAIN[92] = 0;
+const DIGIT = new Uint8Array(256).fill(1, 48, 58);
 
 const N = FIELDS.length;
 // distinct names JobLineReader.name keeps
 const NAMES_KEPT = 65_536;
 
+// What a value may be, as a small number (compared at every field: cheaper than the strings).
+const STR = 0;
+const STR_OR_NULL = 1;
+const NUM = 2;
+const NUM_OR_NULL = 3;
+const BOOL = 4;
+const JOB = 5;
+const KIND_OF: Record<Value, number> = { job: JOB, str: STR, 'str?': STR_OR_NULL, num: NUM, 'num?': NUM_OR_NULL, bool: BOOL };
+const KINDS = Uint8Array.from(FIELDS, ([, v]) => KIND_OF[v]);
+
 // Each field's name as sb-parse prints it, with the comma before it and a string's opening
-// quote (`{"kind":`, `,"cluster":"`, ...), and the kind of its value.
+// quote (`{"kind":`, `,"cluster":"`, ...): its length, and the five little-endian 32-bit words
+// at 0, 4, 8, 12 and 16, each moved back to end at the name's end at the latest (so overlapping
+// when the name is shorter than 20 bytes). Comparing always five words, whatever the name, costs
+// less than a loop as long as the name: no branch to mispredict at its end.
 const NAMES = FIELDS.map(([k, v], f) => Buffer.from(`${f === 0 ? '{' : ','}"${k}":${v === 'str' ? '"' : ''}`, 'latin1'));
-const KINDS: readonly Value[] = FIELDS.map(([, v]) => v);
-const JOB = Buffer.from('"job"', 'latin1');
-const NULL = Buffer.from('null', 'latin1');
-const TRUE = Buffer.from('true', 'latin1');
-const FALSE = Buffer.from('false', 'latin1');
-
-// Whether b holds `bytes` at i (and they end by `end`).
-function has(b: Uint8Array, i: number, end: number, bytes: Uint8Array): boolean {
-  const n = bytes.length;
-  if (i + n > end) return false;
-  for (let k = 0; k < n; k++) if (b[i + k] !== bytes[k]) return false;
-  return true;
-}
-
-// The names as little-endian 32-bit words, the last one overlapping the one before when the
-// name's length is no multiple of 4 (names are at least 4 bytes): compared a word at a time,
-// a name costs a quarter of the comparisons.
-const WORDS = NAMES.map((name) => {
-  const words: number[] = [];
-  for (let k = 0; k + 4 <= name.length; k += 4) words.push(name.readUInt32LE(k));
-  if (name.length % 4 !== 0) words.push(name.readUInt32LE(name.length - 4));
-  return Uint32Array.from(words);
+const LENGTH = Int32Array.from(NAMES, (name) => name.length);
+const WORD_AT = new Int32Array(5 * N);
+const WORD = new Int32Array(5 * N);
+NAMES.forEach((name, f) => {
+  if (name.length < 4 || name.length > 20) throw new Error(`job-line: the name of '${FIELDS[f]?.[0]}' must be 4 to 20 bytes`);
+  for (let k = 0; k < 5; k++) {
+    WORD_AT[5 * f + k] = Math.min(4 * k, name.length - 4);
+    WORD[5 * f + k] = name.readInt32LE(Math.min(4 * k, name.length - 4));
+  }
 });
+// `"job`, `null`, `true`, `fals` as little-endian 32-bit words
+const JOB_WORD = Buffer.from('"job', 'latin1').readInt32LE(0);
+const NULL_WORD = Buffer.from('null', 'latin1').readInt32LE(0);
+const TRUE_WORD = Buffer.from('true', 'latin1').readInt32LE(0);
+const FALS_WORD = Buffer.from('fals', 'latin1').readInt32LE(0);
 
 // Whether the view holds field f's name at i (and it ends by `end`).
 function hasName(view: DataView<ArrayBufferLike>, i: number, end: number, f: number): boolean {
-  const n = (NAMES[f] as Buffer).length;
-  if (i + n > end) return false;
-  const words = WORDS[f] as Uint32Array;
-  const last = words.length - 1;
-  for (let k = 0; k < last; k++) if (view.getUint32(i + 4 * k, true) !== words[k]) return false;
-  return view.getUint32(i + n - 4, true) === words[last];
+  if (i + (LENGTH[f] as number) > end) return false;
+  const w = 5 * f;
+  return ((view.getInt32(i + (WORD_AT[w] as number), true) ^ (WORD[w] as number)) |
+    (view.getInt32(i + (WORD_AT[w + 1] as number), true) ^ (WORD[w + 1] as number)) |
+    (view.getInt32(i + (WORD_AT[w + 2] as number), true) ^ (WORD[w + 2] as number)) |
+    (view.getInt32(i + (WORD_AT[w + 3] as number), true) ^ (WORD[w + 3] as number)) |
+    (view.getInt32(i + (WORD_AT[w + 4] as number), true) ^ (WORD[w + 4] as number))) === 0;
+}
+
+// Whether the view holds the 32-bit word w at i (and it ends by `end`).
+function hasWord(view: DataView<ArrayBufferLike>, i: number, end: number, w: number): boolean {
+  return i + 4 <= end && view.getInt32(i, true) === w;
 }
 
 // Set by stringEnd when a string holds a byte past 127 (the line must then be valid UTF-8).
@@ -118,16 +130,13 @@ function stringEnd(b: Uint8Array, i: number, end: number): number {
   return c === 34 && i < end ? i : -1;
 }
 
-// The index after the digits of a whole number at i (at most 15, no leading 0), or -1.
+// The index after the digits of a whole number at i (1 to 15 of them, no leading 0) that ends
+// before `end`, or -1. (The scan may pass `end` only over digits, and then fails.)
 function numberEnd(b: Uint8Array, i: number, end: number): number {
   const s = i;
-  const c = b[i] as number;
-  if (c === 48) i++;
-  else if (c > 48 && c <= 57) {
-    i++;
-    while (i < end && i - s < 15 && ((b[i] as number) - 48) >>> 0 <= 9) i++;
-  } else return -1;
-  return i < end && ((b[i] as number) - 48) >>> 0 <= 9 ? -1 : i;
+  if (b[i] === 48) i++;
+  else while (DIGIT[b[i] as number] === 1) i++;
+  return i === s || i - s > 15 || i >= end || DIGIT[b[i] as number] === 1 ? -1 : i;
 }
 
 // Is b[start, end) a job line in the exact form? Then at[] says where its values are.
@@ -136,40 +145,35 @@ function readLine(b: Uint8Array, view: DataView<ArrayBufferLike>, at: Int32Array
   wide = false;
   for (let f = 0; f < N; f++) {
     if (!hasName(view, i, end, f)) return false;
-    i += (NAMES[f] as Buffer).length;
-    let kind = KINDS[f] as Value;
-    if ((kind === 'str?' || kind === 'num?') && b[i] === 110) {
-      if (!has(b, i, end, NULL)) return false;
-      at[2 * f] = -1;
-      at[2 * f + 1] = -1;
-      i += 4;
-      continue;
-    }
+    i += LENGTH[f] as number;
+    const kind = KINDS[f] as number;
+    let s = i;
     let e: number;
-    if (kind === 'str?') {
-      if (b[i] !== 34) return false;
-      i++;
-      kind = 'str';
-    }
-    if (kind === 'str') {
+    if (b[i] === 110 && (kind === STR_OR_NULL || kind === NUM_OR_NULL)) {
+      if (!hasWord(view, i, end, NULL_WORD)) return false;
+      s = e = -1;
+      i += 4;
+    } else if (kind <= STR_OR_NULL) {
+      if (kind === STR_OR_NULL) {
+        if (b[i] !== 34) return false;
+        s = ++i;
+      }
       e = stringEnd(b, i, end);
       if (e < 0) return false;
-      at[2 * f] = i;
-      at[2 * f + 1] = e;
       i = e + 1;
-      continue;
-    }
-    if (kind === 'job') {
-      if (!has(b, i, end, JOB)) return false;
+    } else if (kind <= NUM_OR_NULL) {
+      e = i = numberEnd(b, i, end);
+    } else if (kind === BOOL) {
+      e = i = hasWord(view, i, end, TRUE_WORD) ? i + 4 : hasWord(view, i, end, FALS_WORD) && b[i + 4] === 101 && i + 5 <= end ? i + 5 : -1;
+    } else {
+      if (!hasWord(view, i, end, JOB_WORD) || b[i + 4] !== 34 || i + 5 > end) return false;
+      s = i + 1;
       e = i + 4;
-      i++;
-    } else if (kind === 'bool') {
-      e = has(b, i, end, TRUE) ? i + 4 : has(b, i, end, FALSE) ? i + 5 : -1;
-    } else e = numberEnd(b, i, end);
-    if (e < 0) return false;
-    at[2 * f] = i;
+      i += 5;
+    }
+    if (i < 0) return false;
+    at[2 * f] = s;
     at[2 * f + 1] = e;
-    i = kind === 'job' ? e + 1 : e;
   }
   // (a scan past the end, into what follows the line, fails here too)
   if (i + 1 !== end || b[i] !== 125) return false;

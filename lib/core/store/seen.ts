@@ -69,6 +69,9 @@ export class SeenSet {
     readonly other: readonly string[] = [],
   ) {}
 
+  // where the last DBIndex looked up was found (a stream's keys come mostly in order)
+  private near = -1;
+
   get size(): number {
     return this.db.length + this.id.length + this.other.length;
   }
@@ -76,12 +79,27 @@ export class SeenSet {
   has(code: KeyCode): boolean {
     switch (code.kind) {
       case 'db':
-        return search(this.db, code.n);
+        return this.hasDb(code.n);
       case 'id':
         return search(this.id, code.v);
       case 'other':
         return search(this.other, code.s);
     }
+  }
+
+  // has() of the db key with this DBIndex. The key after the last one found is tried first:
+  // jobs come in order of their DBIndex, mostly, so most look-ups cost one comparison.
+  hasDb(n: number): boolean {
+    const a = this.db;
+    const next = this.near + 1;
+    if (next < a.length && a[next] === n) {
+      this.near = next;
+      return true;
+    }
+    const at = searchAt(a, n);
+    if (at < 0) return false;
+    this.near = at;
+    return true;
   }
 
   // This set plus keys not in it (the caller checked has() for each; duplicates are tolerated).
@@ -132,6 +150,11 @@ export class KeyBatch {
 }
 
 function search<T extends number | bigint | string>(a: ArrayLike<T>, x: T): boolean {
+  return searchAt(a, x) >= 0;
+}
+
+// The index of x in the sorted a, or -1.
+function searchAt<T extends number | bigint | string>(a: ArrayLike<T>, x: T): number {
   let lo = 0;
   let hi = a.length - 1;
   while (lo <= hi) {
@@ -139,9 +162,9 @@ function search<T extends number | bigint | string>(a: ArrayLike<T>, x: T): bool
     const v = a[mid] as T;
     if (v < x) lo = mid + 1;
     else if (v > x) hi = mid - 1;
-    else return true;
+    else return mid;
   }
-  return false;
+  return -1;
 }
 
 function compareStrings(a: string, b: string): number {
@@ -481,27 +504,54 @@ const END = fieldIndex('end');
 // a good end) is decided in its bytes; any other is decoded and left to jobIdentity.
 export class JobIdentityReader {
   // the cluster of the last line (a '"' at first: in no string's content)
-  private cluster = '';
   private clusterBytes: Uint8Array = Buffer.from('"');
-  private month = '';
   private monthBytes = new Uint8Array(7);
 
+  // The cluster and month of the line last given to dbIndex, when it gave a DBIndex.
+  cluster = '';
+  month = '';
+
   read(r: JobLineReader, b: Buffer): { cluster: string; month: string; code: KeyCode } {
+    const n = this.dbIndex(r, b);
+    if (n >= 0) return { cluster: this.cluster, month: this.month, code: { kind: 'db', n } };
     const at = r.at;
     if (!r.equals(b, CLUSTER, this.clusterBytes)) return this.slow(r, b);
     const end = at[2 * END] as number;
     if (parseTimeAt(b, end, at[2 * END + 1] as number) === undefined) return this.slow(r, b);
     const code = this.key(b, at[2 * KEY] as number, at[2 * KEY + 1] as number);
     if (code === undefined) return this.slow(r, b);
+    this.setMonth(b, end);
+    return { cluster: this.cluster, month: this.month, code };
+  }
+
+  // The DBIndex of the line's key when its identity is the usual one (the cluster of the line
+  // before, a good end, a key `<cluster>/db/<DBIndex>`), with `cluster` and `month` set: read()'s
+  // identity without making it. Else -1, and read() says.
+  dbIndex(r: JobLineReader, b: Buffer): number {
+    const at = r.at;
+    const end = at[2 * END] as number;
+    if (!r.equals(b, CLUSTER, this.clusterBytes) || parseTimeAt(b, end, at[2 * END + 1] as number) === undefined) return -1;
+    const s = at[2 * KEY] as number;
+    const c = this.clusterBytes;
+    const i = s + c.length;
+    // (a key too short for these ends in its closing quote, which none of them is)
+    if (b[i] !== 47 || b[i + 1] !== 100 || b[i + 2] !== 98 || b[i + 3] !== 47) return -1;
+    for (let k = 0; k < c.length; k++) if (b[s + k] !== c[k]) return -1;
+    const n = wholeAt(b, i + 4, at[2 * KEY + 1] as number, 15);
+    if (n >= 0) this.setMonth(b, end);
+    return n;
+  }
+
+  // `month` from the end at b[end]: the same string as long as the month is.
+  private setMonth(b: Buffer, end: number): void {
     const mb = this.monthBytes;
     for (let i = 0; i < 7; i++) {
       if (b[end + i] !== mb[i]) {
         mb.set(b.subarray(end, end + 7));
         this.month = b.toString('latin1', end, end + 7);
-        break;
+        return;
       }
     }
-    return { cluster: this.cluster, month: this.month, code };
   }
 
   // The key at b[s, e) in compact form when it is `<cluster>/db/<DBIndex>` or

@@ -37,8 +37,9 @@ export class Deduper {
 
   // Does this job pass (true), or has it been counted or seen already (false)?
   pass(cluster: string, month: string, code: KeyCode): boolean {
+    if (code.kind === 'db') return this.passDb(cluster, month, code.n);
     this.counts.read++;
-    const m = this.last !== undefined && this.last.month === month && this.last.cluster === cluster ? this.last.m : this.month(cluster, month);
+    const m = this.at(cluster, month);
     if (m.stored.has(code)) {
       this.counts.stored++;
       return false;
@@ -48,12 +49,38 @@ export class Deduper {
       return false;
     }
     m.recent.add(code);
+    this.added(m);
+    return true;
+  }
+
+  // pass() of the job whose key is `<cluster>/db/<n>`.
+  passDb(cluster: string, month: string, n: number): boolean {
+    this.counts.read++;
+    const m = this.at(cluster, month);
+    if (m.stored.hasDb(n)) {
+      this.counts.stored++;
+      return false;
+    }
+    if (m.recent.db.has(n) || m.stream.hasDb(n)) {
+      this.counts.repeated++;
+      return false;
+    }
+    m.recent.db.add(n);
+    this.added(m);
+    return true;
+  }
+
+  private at(cluster: string, month: string): Month {
+    const last = this.last;
+    return last !== undefined && last.month === month && last.cluster === cluster ? last.m : this.month(cluster, month);
+  }
+
+  private added(m: Month): void {
     if (m.recent.size >= FOLD_AT) {
       m.stream = m.stream.with(m.recent);
       m.recent = new KeyBatch();
     }
     this.counts.passed++;
-    return true;
   }
 
   // A cluster-month's keys, read once and kept while it is one of the MONTHS_KEPT used last.
@@ -92,8 +119,14 @@ export async function main({ args, io, report, out, input }: Context): Promise<v
     // they came, never decoded
     bytes: (b, start, end) => {
       if (!line.read(b, start, end)) return false;
-      const { cluster, month, code } = identity.read(line, b);
-      if (deduper.pass(cluster, month, code)) out.bytes(b, start, end);
+      const n = identity.dbIndex(line, b);
+      let pass: boolean;
+      if (n >= 0) pass = deduper.passDb(identity.cluster, identity.month, n);
+      else {
+        const { cluster, month, code } = identity.read(line, b);
+        pass = deduper.pass(cluster, month, code);
+      }
+      if (pass) out.bytes(b, start, end);
       return true;
     },
   });
