@@ -80,7 +80,7 @@ function parse(lines: string[], opts: ParserOptions = { fields: SB_SACCT_FIELDS 
   const out: string[] = [];
   const bad: string[] = [];
   const warn: string[] = [];
-  const p = new Parser({ line: (l) => out.push(l), bad: (n, m) => bad.push(`${n}: ${m}`), warn: (n, m) => warn.push(`${n}: ${m}`) }, opts);
+  const p = new Parser({ job: (j) => out.push(jobLine(j)), line: (l) => out.push(l), bad: (n, m) => bad.push(`${n}: ${m}`), warn: (n, m) => warn.push(`${n}: ${m}`) }, opts);
   lines.forEach((l, i) => p.push(l, i + 1));
   closeWindow(p, lines, out);
   p.end();
@@ -970,7 +970,7 @@ interface Result {
 
 function parser(opts: ParserOptions): { p: Parser; res: Result } {
   const res: Result = { out: [], bad: [], warn: [], counts: undefined as unknown as Parser['counts'] };
-  const p = new Parser({ line: (l) => res.out.push(l), bad: (n, m) => res.bad.push(`${n}: ${m}`), warn: (n, m) => res.warn.push(`${n}: ${m}`) }, opts);
+  const p = new Parser({ job: (j) => res.out.push(jobLine(j)), line: (l) => res.out.push(l), bad: (n, m) => res.bad.push(`${n}: ${m}`), warn: (n, m) => res.warn.push(`${n}: ${m}`) }, opts);
   res.counts = p.counts;
   return { p, res };
 }

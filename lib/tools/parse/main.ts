@@ -8,6 +8,7 @@ import { SB_SACCT_FIELDS, sacctFieldName } from '../../core/sacct/fields.js';
 import { SacctClock } from '../../core/sacct/time.js';
 import { readLineBatches } from '../../core/cli/lines.js';
 import { type Layout, type Row, USED, cell, layoutOf, rowFields, splitRow } from './row.js';
+import { JsonWriter } from './json-writer.js';
 import { digits, durationSeconds, gpusFromTres, reqMemBytes, sizeBytes, wholeNumber } from './units.js';
 
 
@@ -122,10 +123,45 @@ export function jobRecord(row: Row, cluster: string, state: string, clock: Sacct
   };
 }
 
-// A job record as its output line: JSON, so any value is escaped as JSON needs. jobRecord
-// builds every record with its fields in JOB_FIELDS order, and so they are printed.
+// The one serializer of job records: JSON.stringify's line of the record (jobRecord builds
+// every record with its fields in JOB_FIELDS order), written in bytes.
+export const JOB_WRITER = new JsonWriter(JOB_FIELDS);
+
+// A job record's values in JOB_FIELDS order, in one array used again for each record.
+const VALUES: unknown[] = [];
+export function jobValues(j: JobRecord): readonly unknown[] {
+  const v = VALUES;
+  v[0] = j.kind;
+  v[1] = j.cluster;
+  v[2] = j.key;
+  v[3] = j.job_id;
+  v[4] = j.job_id_raw;
+  v[5] = j.db_index;
+  v[6] = j.user;
+  v[7] = j.uid;
+  v[8] = j.account;
+  v[9] = j.partition;
+  v[10] = j.qos;
+  v[11] = j.state;
+  v[12] = j.exit_code;
+  v[13] = j.failed;
+  v[14] = j.submit;
+  v[15] = j.start;
+  v[16] = j.end;
+  v[17] = j.elapsed_s;
+  v[18] = j.timelimit_s;
+  v[19] = j.cpus;
+  v[20] = j.nodes;
+  v[21] = j.gpus;
+  v[22] = j.req_mem_bytes;
+  v[23] = j.max_rss_bytes;
+  v[24] = j.steps;
+  return v;
+}
+
+// A job record as its output line (without its newline).
 export function jobLine(job: JobRecord): string {
-  return JSON.stringify(job);
+  return JOB_WRITER.line(jobValues(job));
 }
 
 // Elapsed (`1-02:03:04`) in seconds, for input without ElapsedRaw.
@@ -162,8 +198,10 @@ export interface ParserOptions {
   clock?: SacctClock;
 }
 
-// What the parser hands out: output lines, and diagnostics about input line numbers.
+// What the parser hands out: job records, lines passed through, and diagnostics about input
+// line numbers.
 export interface Sink {
+  job(job: JobRecord): void;
   line(text: string): void;
   bad(line: number, message: string): void;
   warn(line: number, message: string): void;
@@ -489,7 +527,7 @@ export class Parser {
   private flush(): void {
     const job = this.held?.job;
     if (job !== undefined) {
-      this.sink.line(jobLine(job));
+      this.sink.job(job);
       this.counts.jobs++;
     }
     this.held = undefined;
@@ -526,6 +564,10 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   const where = (line: number): { source: string; line: number } => ({ source: input.source, line });
   const parser = new Parser(
     {
+      job: (job) => {
+        const values = jobValues(job);
+        out.put(JOB_WRITER.most(values), JOB_WRITER, values);
+      },
       line: (text) => out.line(text),
       bad: (line, message) => report.badLine(where(line), message),
       warn: (line, message) => report.warn(message, where(line)),
