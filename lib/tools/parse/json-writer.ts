@@ -104,32 +104,37 @@ function writeString(b: Buffer, at: number, s: string): number {
   return at + n + 2;
 }
 
-// A safe integer in decimal digits, as JSON.stringify prints it (-0 as 0).
+// A safe integer in decimal digits, as JSON.stringify prints it (-0 as 0): in 32-bit integer
+// arithmetic, eight digits at a time below the top ones.
 function writeInteger(b: Buffer, at: number, v: number): number {
   if (v < 0) {
     b[at++] = 0x2d;
     v = -v;
   }
-  if (v <= 0x7fffffff) {
-    // in 32-bit integers (most counts, seconds, ids)
-    let x = v | 0;
-    let end = at + 1;
-    for (let t = x; t >= 10; t = (t / 10) | 0) end++;
-    for (let i = end - 1; i > at; i--) {
-      const q = (x / 10) | 0;
-      b[i] = 48 + (x - q * 10);
-      x = q;
-    }
-    b[at] = 48 + x;
-    return end;
-  }
-  let end = at + 1;
-  for (let t = v; t >= 10; t = Math.floor(t / 10)) end++;
-  for (let i = end - 1; i > at; i--) {
-    const q = Math.floor(v / 10);
+  if (v < 1e8) return writeSmall(b, at, v | 0);
+  const high = Math.floor(v / 1e8);
+  at = high < 1e8 ? writeSmall(b, at, high) : writeEight(b, writeSmall(b, at, Math.floor(high / 1e8)), high % 1e8);
+  return writeEight(b, at, v - high * 1e8);
+}
+
+// 0 <= v < 10^8, without leading zeros.
+function writeSmall(b: Buffer, at: number, v: number): number {
+  const n = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 : v < 10000000 ? 7 : 8;
+  for (let i = at + n - 1; i > at; i--) {
+    const q = (v / 10) | 0;
     b[i] = 48 + (v - q * 10);
     v = q;
   }
   b[at] = 48 + v;
-  return end;
+  return at + n;
+}
+
+// 0 <= v < 10^8 in exactly eight digits.
+function writeEight(b: Buffer, at: number, v: number): number {
+  for (let i = at + 7; i >= at; i--) {
+    const q = (v / 10) | 0;
+    b[i] = 48 + (v - q * 10);
+    v = q;
+  }
+  return at + 8;
 }

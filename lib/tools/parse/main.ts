@@ -3,7 +3,7 @@ import { isBlank, parseRecordLine, type Rec } from '../../core/cli/input.js';
 import { BadInput, SbError, UsageError } from '../../core/cli/errors.js';
 import { type Context, maxOperands, optString } from '../../core/cli/run.js';
 import { isClusterName, localClusterName } from '../../core/records/cluster.js';
-import { FAILED_STATES, jobLimitProblem, type JobRecord, TERMINAL_STATES, jobKey } from '../../core/records/job.js';
+import { FAILED_STATES, JOB_LIMITS, jobLimitProblem, type JobRecord, TERMINAL_STATES, jobKey } from '../../core/records/job.js';
 import { SB_SACCT_FIELDS, sacctFieldName } from '../../core/sacct/fields.js';
 import { SacctClock } from '../../core/sacct/time.js';
 import { readLineBatches } from '../../core/cli/lines.js';
@@ -92,12 +92,18 @@ export function jobRecord(row: Row, cluster: string, state: string, clock: Sacct
   const gpus = row.AllocTRES ? gpusFromTres(row.AllocTRES) : 0;
   const mem = row.ReqMem ? (reqMemBytes(row.ReqMem, cpus, nodes) ?? 0) : 0;
   const rss = row.MaxRSS ? sizeBytes('MaxRSS', row.MaxRSS, 1) : null;
-  const limit = jobLimitProblem({ cpus, nodes, gpus, elapsed_s: elapsed, req_mem_bytes: mem, max_rss_bytes: rss });
-  if (limit !== undefined) throw new BadInput(`job ${jobId}: ${limit}: its totals could not stay exact`);
+  const L = JOB_LIMITS;
+  // (jobLimitProblem says which value is past its limit; the usual job needs only the compares)
+  if (cpus > L.cpus || nodes > L.nodes || gpus > L.gpus || elapsed > L.elapsed_s || mem > L.req_mem_bytes || (rss !== null && rss > L.max_rss_bytes) ||
+    cpus * elapsed > L.product || gpus * elapsed > L.product) {
+    const limit = jobLimitProblem({ cpus, nodes, gpus, elapsed_s: elapsed, req_mem_bytes: mem, max_rss_bytes: rss });
+    if (limit !== undefined) throw new BadInput(`job ${jobId}: ${limit}: its totals could not stay exact`);
+  }
   return {
     kind: 'job',
     cluster,
-    key: jobKey(cluster, db, jobIdRaw, submit),
+    // (a DBIndex in its digits as jobKey prints it: that text, not the number printed again)
+    key: db !== null && (db >= 10 ? (row.DBIndex as string).charCodeAt(0) !== 48 : (row.DBIndex as string).length === 1) ? `${cluster}/db/${row.DBIndex as string}` : jobKey(cluster, db, jobIdRaw, submit),
     job_id: jobId,
     job_id_raw: jobIdRaw,
     db_index: db,
