@@ -55,6 +55,34 @@ const STATE_WORD = /^[A-Z][A-Z_]*$/;
 // A job (not step) id as JobID prints it: `8`, `7_3`, `9_[1-3,5%2]`, `123+1`.
 const JOB_ID = /^\d+(?:_(?:\d+|\[[0-9,%-]+\]))?(?:\+\d+)?$/;
 
+// Whether text is a job id: `8` and `7_3` (nearly every row) read by hand, the rest by JOB_ID.
+export function isJobId(text: string): boolean {
+  const n = text.length;
+  let i = 0;
+  while (i < n && isDigit(text.charCodeAt(i))) i++;
+  if (i === n) return n > 0;
+  if (i > 0 && text.charCodeAt(i) === 95 /* _ */) {
+    const from = ++i;
+    while (i < n && isDigit(text.charCodeAt(i))) i++;
+    if (i === n && i > from) return true;
+  }
+  return JOB_ID.test(text);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+// Whether a user name holds a control character (C0, DEL, C1) or U+FFFD, what invalid UTF-8
+// decodes to (which would merge two users).
+function badName(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0xfffd) return true;
+  }
+  return false;
+}
+
 // `CANCELLED by 20002` → `CANCELLED`; BadInput if it is no state word.
 export function baseState(text: string | undefined): string {
   if (text === undefined) throw new BadInput('row has no State');
@@ -74,11 +102,10 @@ export function jobRecord(row: Row, cluster: string, state: string, clock: Sacct
   const jobIdRaw = row.JobIDRaw || row.JobID || '';
   const jobId = row.JobID || jobIdRaw;
   if (row.JobIDRaw && digits(row.JobIDRaw) < 0) throw new BadInput(`JobIDRaw '${row.JobIDRaw}' is not a job id`);
-  if (!JOB_ID.test(jobId)) throw new BadInput(`JobID '${jobId}' is not a job id`);
+  if (!isJobId(jobId)) throw new BadInput(`JobID '${jobId}' is not a job id`);
   if (row.User === undefined) throw new BadInput('row has no User');
   if (row.User === '') throw new BadInput(`User is empty in job ${jobId}'s row`);
-  // control characters, and U+FFFD: what invalid UTF-8 decodes to, which would merge two users
-  if (/[\u0000-\u001f\u007f-\u009f\ufffd]/.test(row.User)) throw new BadInput(`User '${row.User}' is not a user name (control characters or invalid UTF-8)`);
+  if (badName(row.User)) throw new BadInput(`User '${row.User}' is not a user name (control characters or invalid UTF-8)`);
   const elapsed = row.ElapsedRaw !== undefined ? wholeNumber('ElapsedRaw', row.ElapsedRaw) : elapsedSeconds(row.Elapsed);
   const cpus = count('AllocCPUS', row.AllocCPUS ?? row.NCPUS);
   const nodes = count('NNodes', row.NNodes);
@@ -330,7 +357,7 @@ export class Parser {
       // a job row cut short still names its job: its steps go with it
       const idColumn = layout.columns.JobIDRaw >= 0 ? layout.columns.JobIDRaw : layout.columns.JobID;
       const id = idColumn < n ? cell(text, layout, idColumn) : undefined;
-      if (id !== undefined && JOB_ID.test(id)) this.hold(id, undefined, this.lastCluster, undefined);
+      if (id !== undefined && isJobId(id)) this.hold(id, undefined, this.lastCluster, undefined);
       this.bad(`expected ${width} fields, found ${n}`);
       return;
     }
