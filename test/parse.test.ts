@@ -5,11 +5,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import t from 'tap';
 import { UsageError } from '../lib/core/cli/errors.js';
-import type { JobRecord } from '../lib/core/records/job.js';
+import { type JobRecord, jobKey } from '../lib/core/records/job.js';
 import { SB_SACCT_FIELDS, sacctFieldName } from '../lib/core/sacct/fields.js';
 import { SacctClock } from '../lib/core/sacct/time.js';
 import { durationSeconds, gpusFromTres, reqMemBytes, sizeBytes } from '../lib/tools/parse/units.js';
-import { JOB_FIELDS, Parser, type ParserOptions, baseState, headerNames, isJobId, jobLine, jobRecord, missingFields, unescapeDelimiter } from '../lib/tools/parse/main.js';
+import { JOB_FIELDS, Parser, type ParserOptions, baseState, headerNames, isJobId, jobLine, keyOf, jobRecord, missingFields, unescapeDelimiter } from '../lib/tools/parse/main.js';
 import { readLineBatches as lineBatches } from '../lib/core/cli/lines.js';
 import { goldenCases } from './helpers/golden.js';
 import { BIN, LONG, ROOT, cleanEnv, records, runBin, runShell } from './helpers/run.js';
@@ -288,6 +288,14 @@ t.test('job ids: the hand-read forms and the rest agree with the grammar of JobI
     if (isJobId(id) !== GRAMMAR.test(id)) differ++;
   }
   t.equal(differ, 0, 'random ids');
+});
+
+t.test("keys: DBIndex's own digits where jobKey prints the number the same, else jobKey", async (t) => {
+  for (const text of ['0', '7', '10', '100', '25502416888', '999999999999999', '00', '07', '0100', '000000000000001']) {
+    t.equal(keyOf('c', Number(text), text, '42', 1700000000), jobKey('c', Number(text), '42', 1700000000), text);
+  }
+  t.equal(keyOf('c', null, undefined, '42', 1700000000), 'c/id/42/1700000000');
+  t.equal(keyOf('c', null, '', '42', null), 'c/id/42/unknown');
 });
 
 t.test('state: the base word; failed as sb(7) says', async (t) => {

@@ -129,8 +129,7 @@ export function jobRecord(row: Row, cluster: string, state: string, clock: Sacct
   return {
     kind: 'job',
     cluster,
-    // (a DBIndex in its digits as jobKey prints it: that text, not the number printed again)
-    key: db !== null && (db >= 10 ? (row.DBIndex as string).charCodeAt(0) !== 48 : (row.DBIndex as string).length === 1) ? `${cluster}/db/${row.DBIndex as string}` : jobKey(cluster, db, jobIdRaw, submit),
+    key: keyOf(cluster, db, row.DBIndex, jobIdRaw, submit),
     job_id: jobId,
     job_id_raw: jobIdRaw,
     db_index: db,
@@ -154,6 +153,13 @@ export function jobRecord(row: Row, cluster: string, state: string, clock: Sacct
     max_rss_bytes: rss,
     steps: 0,
   };
+}
+
+// jobKey's key, made from DBIndex's own digits where jobKey would print the number the same
+// (printing a number above 2^31 again cost more than the rest of the key).
+export function keyOf(cluster: string, db: number | null, dbText: string | undefined, jobIdRaw: string, submit: number | null): string {
+  if (db !== null && dbText !== undefined && (dbText.length === 1 || dbText.charCodeAt(0) !== 48)) return `${cluster}/db/${dbText}`;
+  return jobKey(cluster, db, jobIdRaw, submit);
 }
 
 // The one serializer of job records: JSON.stringify's line of the record (jobRecord builds
