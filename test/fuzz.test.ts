@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import t from 'tap';
 import { SbError } from '../lib/core/cli/errors.js';
 import { SB_SACCT_FIELDS } from '../lib/core/sacct/fields.js';
-import { Parser } from '../lib/tools/parse/main.js';
+import { Parser, jobLine } from '../lib/tools/parse/main.js';
 import { readLineBatches as lineBatches } from '../lib/core/cli/lines.js';
 import { LONG, ROOT, runBin, runShell } from './helpers/run.js';
 
@@ -40,7 +40,7 @@ interface Outcome {
 async function parse(input: Buffer): Promise<Outcome> {
   const out: Outcome = { lines: [], diagnostics: [] };
   const p = new Parser(
-    { line: (l) => out.lines.push(l), bad: (n) => out.diagnostics.push(n), warn: (n) => out.diagnostics.push(n) },
+    { job: (j) => out.lines.push(jobLine(j)), line: (l) => out.lines.push(l), bad: (n) => out.diagnostics.push(n), warn: (n) => out.diagnostics.push(n) },
     { fields: SB_SACCT_FIELDS, cluster: () => 'hammer' },
   );
   try {

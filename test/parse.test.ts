@@ -5,11 +5,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import t from 'tap';
 import { UsageError } from '../lib/core/cli/errors.js';
-import type { JobRecord } from '../lib/core/records/job.js';
+import { type JobRecord, jobKey } from '../lib/core/records/job.js';
 import { SB_SACCT_FIELDS, sacctFieldName } from '../lib/core/sacct/fields.js';
 import { SacctClock } from '../lib/core/sacct/time.js';
 import { durationSeconds, gpusFromTres, reqMemBytes, sizeBytes } from '../lib/tools/parse/units.js';
-import { JOB_FIELDS, Parser, type ParserOptions, baseState, headerNames, jobLine, jobRecord, missingFields, unescapeDelimiter } from '../lib/tools/parse/main.js';
+import { JOB_FIELDS, Parser, type ParserOptions, baseState, headerNames, isJobId, jobLine, keyOf, jobRecord, missingFields, unescapeDelimiter } from '../lib/tools/parse/main.js';
 import { readLineBatches as lineBatches } from '../lib/core/cli/lines.js';
 import { goldenCases } from './helpers/golden.js';
 import { BIN, LONG, ROOT, cleanEnv, records, runBin, runShell } from './helpers/run.js';
@@ -80,7 +80,7 @@ function parse(lines: string[], opts: ParserOptions = { fields: SB_SACCT_FIELDS 
   const out: string[] = [];
   const bad: string[] = [];
   const warn: string[] = [];
-  const p = new Parser({ line: (l) => out.push(l), bad: (n, m) => bad.push(`${n}: ${m}`), warn: (n, m) => warn.push(`${n}: ${m}`) }, opts);
+  const p = new Parser({ job: (j) => out.push(jobLine(j)), line: (l) => out.push(l), bad: (n, m) => bad.push(`${n}: ${m}`), warn: (n, m) => warn.push(`${n}: ${m}`) }, opts);
   lines.forEach((l, i) => p.push(l, i + 1));
   closeWindow(p, lines, out);
   p.end();
@@ -275,6 +275,29 @@ t.test('times: a clock reading times back and forth across hours, days and DST a
   }
 });
 
+t.test('job ids: the hand-read forms and the rest agree with the grammar of JobID', async (t) => {
+  const GRAMMAR = /^\d+(?:_(?:\d+|\[[0-9,%-]+\]))?(?:\+\d+)?$/;
+  const given = ['8', '0', '7_3', '9_[1-3,5%2]', '123+1', '7_3+0', '', '_', '7_', '_3', '7__3', '7_3_4', '7.batch', '7_3.0', 'a', '8a', '٣', '7_[', '7_[]', ' 8', '8 '];
+  for (const id of given) t.equal(isJobId(id), GRAMMAR.test(id), JSON.stringify(id));
+  const r = random(11);
+  const alphabet = '0123456789_[],%-+.a ';
+  let differ = 0;
+  for (let i = 0; i < 20_000; i++) {
+    let id = '';
+    for (let n = Math.floor(r() * 9); n > 0; n--) id += alphabet[Math.floor(r() * (r() < 0.6 ? 10 : alphabet.length))];
+    if (isJobId(id) !== GRAMMAR.test(id)) differ++;
+  }
+  t.equal(differ, 0, 'random ids');
+});
+
+t.test("keys: DBIndex's own digits where jobKey prints the number the same, else jobKey", async (t) => {
+  for (const text of ['0', '7', '10', '100', '25502416888', '999999999999999', '00', '07', '0100', '000000000000001']) {
+    t.equal(keyOf('c', Number(text), text, '42', 1700000000), jobKey('c', Number(text), '42', 1700000000), text);
+  }
+  t.equal(keyOf('c', null, undefined, '42', 1700000000), 'c/id/42/1700000000');
+  t.equal(keyOf('c', null, '', '42', null), 'c/id/42/unknown');
+});
+
 t.test('state: the base word; failed as sb(7) says', async (t) => {
   t.equal(baseState('CANCELLED by 20002'), 'CANCELLED');
   t.equal(baseState('OUT_OF_MEMORY'), 'OUT_OF_MEMORY');
@@ -380,9 +403,10 @@ t.test('jobRecord: a row\'s fields → its job record; absent fields; the first 
   }
   t.same(reasons, ["AllocCPUS 'x' is not a number", "UID 'y' is not a number", "Submit 'z' is not a time like 2024-01-01T00:00:00", "ReqMem '1Q' has an unknown unit", "MaxRSS 'm' is not a size", 'ok']);
   t.throws(() => jobRecord({ ...JOB, NNodes: '' }, 'sbtest', 'COMPLETED', clock), { name: 'BadInput', message: "NNodes '' is not a number" });
-  for (const user of ['al\u001bice', 'al\u0000ice', 'b\ufffdb', 'x\u009by']) {
+  for (const user of ['al\u001bice', 'al\u0000ice', 'b\ufffdb', 'x\u009by', '\u001f', 'a\u007f', '\u0080b', 'c\u009f']) {
     t.throws(() => jobRecord({ ...JOB, User: user }, 'sbtest', 'COMPLETED', clock), { name: 'BadInput', message: /is not a user name \(control characters or invalid UTF-8\)/ }, JSON.stringify(user));
   }
+  for (const user of ['a b', '~', 'a\u00a0b', 'zoë', '\ufffc', '\ufffe', '\u{1f600}']) t.equal(jobRecord({ ...JOB, User: user }, 'sbtest', 'COMPLETED', clock)?.user, user, JSON.stringify(user));
   t.throws(() => jobRecord({ ...JOB, AllocCPUS: '99999999999' }, 'sbtest', 'COMPLETED', clock), { message: /'cpus' 99999999999 is above its limit 16777216: its totals could not stay exact/ });
   t.throws(() => jobRecord({ ...JOB, AllocCPUS: '16777216', ElapsedRaw: '99999999' }, 'sbtest', 'COMPLETED', clock), { message: /cpus × elapsed_s .* is above its limit 2\^47/ });
   // the serializer: JSON whatever the values hold
@@ -970,7 +994,7 @@ interface Result {
 
 function parser(opts: ParserOptions): { p: Parser; res: Result } {
   const res: Result = { out: [], bad: [], warn: [], counts: undefined as unknown as Parser['counts'] };
-  const p = new Parser({ line: (l) => res.out.push(l), bad: (n, m) => res.bad.push(`${n}: ${m}`), warn: (n, m) => res.warn.push(`${n}: ${m}`) }, opts);
+  const p = new Parser({ job: (j) => res.out.push(jobLine(j)), line: (l) => res.out.push(l), bad: (n, m) => res.bad.push(`${n}: ${m}`), warn: (n, m) => res.warn.push(`${n}: ${m}`) }, opts);
   res.counts = p.counts;
   return { p, res };
 }

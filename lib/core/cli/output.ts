@@ -14,6 +14,11 @@ const CAP = 256 * 1024;
 const SPILL = 16 * 1024;
 const NEWLINE = Uint8Array.of(10);
 
+// What Output.put lets write a line straight into its buffer.
+export interface LineWriter<T> {
+  write(b: Buffer, at: number, value: T): number;
+}
+
 export class Output {
   private buf: Buffer;
   private used = 0;
@@ -92,6 +97,15 @@ export class Output {
     if (this.used + end - start > this.buf.length) this.next(end - start);
     this.buf.set(b.subarray(start, end), this.used);
     this.used += end - start;
+  }
+
+  // Queue one line put down in place: w.write(buf, at, value) writes the line and its '\n' at
+  // buf[at..], at most `most` bytes, and returns where they end (no string made, nor copied).
+  put<T>(most: number, w: LineWriter<T>, value: T): void {
+    if (this.run !== undefined) this.endRun();
+    else if (this.text.length > 0) this.spill();
+    if (this.used + most > this.buf.length) this.next(most);
+    this.used = w.write(this.buf, this.used, value);
   }
 
   // Queue a record as one NDJSON line.

@@ -3,11 +3,12 @@ import { isBlank, parseRecordLine, type Rec } from '../../core/cli/input.js';
 import { BadInput, SbError, UsageError } from '../../core/cli/errors.js';
 import { type Context, maxOperands, optString } from '../../core/cli/run.js';
 import { isClusterName, localClusterName } from '../../core/records/cluster.js';
-import { FAILED_STATES, jobLimitProblem, type JobRecord, TERMINAL_STATES, jobKey } from '../../core/records/job.js';
+import { FAILED_STATES, JOB_LIMITS, jobLimitProblem, type JobRecord, TERMINAL_STATES, jobKey } from '../../core/records/job.js';
 import { SB_SACCT_FIELDS, sacctFieldName } from '../../core/sacct/fields.js';
 import { SacctClock } from '../../core/sacct/time.js';
 import { readLineBatches } from '../../core/cli/lines.js';
 import { type Layout, type Row, USED, cell, layoutOf, rowFields, splitRow } from './row.js';
+import { JsonWriter } from './json-writer.js';
 import { digits, durationSeconds, gpusFromTres, reqMemBytes, sizeBytes, wholeNumber } from './units.js';
 
 
@@ -54,6 +55,34 @@ const STATE_WORD = /^[A-Z][A-Z_]*$/;
 // A job (not step) id as JobID prints it: `8`, `7_3`, `9_[1-3,5%2]`, `123+1`.
 const JOB_ID = /^\d+(?:_(?:\d+|\[[0-9,%-]+\]))?(?:\+\d+)?$/;
 
+// Whether text is a job id: `8` and `7_3` (nearly every row) read by hand, the rest by JOB_ID.
+export function isJobId(text: string): boolean {
+  const n = text.length;
+  let i = 0;
+  while (i < n && isDigit(text.charCodeAt(i))) i++;
+  if (i === n) return n > 0;
+  if (i > 0 && text.charCodeAt(i) === 95 /* _ */) {
+    const from = ++i;
+    while (i < n && isDigit(text.charCodeAt(i))) i++;
+    if (i === n && i > from) return true;
+  }
+  return JOB_ID.test(text);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+// Whether a user name holds a control character (C0, DEL, C1) or U+FFFD, what invalid UTF-8
+// decodes to (which would merge two users).
+function badName(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0xfffd) return true;
+  }
+  return false;
+}
+
 // `CANCELLED by 20002` → `CANCELLED`; BadInput if it is no state word.
 export function baseState(text: string | undefined): string {
   if (text === undefined) throw new BadInput('row has no State');
@@ -73,11 +102,10 @@ export function jobRecord(row: Row, cluster: string, state: string, clock: Sacct
   const jobIdRaw = row.JobIDRaw || row.JobID || '';
   const jobId = row.JobID || jobIdRaw;
   if (row.JobIDRaw && digits(row.JobIDRaw) < 0) throw new BadInput(`JobIDRaw '${row.JobIDRaw}' is not a job id`);
-  if (!JOB_ID.test(jobId)) throw new BadInput(`JobID '${jobId}' is not a job id`);
+  if (!isJobId(jobId)) throw new BadInput(`JobID '${jobId}' is not a job id`);
   if (row.User === undefined) throw new BadInput('row has no User');
   if (row.User === '') throw new BadInput(`User is empty in job ${jobId}'s row`);
-  // control characters, and U+FFFD: what invalid UTF-8 decodes to, which would merge two users
-  if (/[\u0000-\u001f\u007f-\u009f\ufffd]/.test(row.User)) throw new BadInput(`User '${row.User}' is not a user name (control characters or invalid UTF-8)`);
+  if (badName(row.User)) throw new BadInput(`User '${row.User}' is not a user name (control characters or invalid UTF-8)`);
   const elapsed = row.ElapsedRaw !== undefined ? wholeNumber('ElapsedRaw', row.ElapsedRaw) : elapsedSeconds(row.Elapsed);
   const cpus = count('AllocCPUS', row.AllocCPUS ?? row.NCPUS);
   const nodes = count('NNodes', row.NNodes);
@@ -91,12 +119,17 @@ export function jobRecord(row: Row, cluster: string, state: string, clock: Sacct
   const gpus = row.AllocTRES ? gpusFromTres(row.AllocTRES) : 0;
   const mem = row.ReqMem ? (reqMemBytes(row.ReqMem, cpus, nodes) ?? 0) : 0;
   const rss = row.MaxRSS ? sizeBytes('MaxRSS', row.MaxRSS, 1) : null;
-  const limit = jobLimitProblem({ cpus, nodes, gpus, elapsed_s: elapsed, req_mem_bytes: mem, max_rss_bytes: rss });
-  if (limit !== undefined) throw new BadInput(`job ${jobId}: ${limit}: its totals could not stay exact`);
+  const L = JOB_LIMITS;
+  // (jobLimitProblem says which value is past its limit; the usual job needs only the compares)
+  if (cpus > L.cpus || nodes > L.nodes || gpus > L.gpus || elapsed > L.elapsed_s || mem > L.req_mem_bytes || (rss !== null && rss > L.max_rss_bytes) ||
+    cpus * elapsed > L.product || gpus * elapsed > L.product) {
+    const limit = jobLimitProblem({ cpus, nodes, gpus, elapsed_s: elapsed, req_mem_bytes: mem, max_rss_bytes: rss });
+    if (limit !== undefined) throw new BadInput(`job ${jobId}: ${limit}: its totals could not stay exact`);
+  }
   return {
     kind: 'job',
     cluster,
-    key: jobKey(cluster, db, jobIdRaw, submit),
+    key: keyOf(cluster, db, row.DBIndex, jobIdRaw, submit),
     job_id: jobId,
     job_id_raw: jobIdRaw,
     db_index: db,
@@ -122,10 +155,52 @@ export function jobRecord(row: Row, cluster: string, state: string, clock: Sacct
   };
 }
 
-// A job record as its output line: JSON, so any value is escaped as JSON needs. jobRecord
-// builds every record with its fields in JOB_FIELDS order, and so they are printed.
+// jobKey's key, made from DBIndex's own digits where jobKey would print the number the same
+// (printing a number above 2^31 again cost more than the rest of the key).
+export function keyOf(cluster: string, db: number | null, dbText: string | undefined, jobIdRaw: string, submit: number | null): string {
+  if (db !== null && dbText !== undefined && (dbText.length === 1 || dbText.charCodeAt(0) !== 48)) return `${cluster}/db/${dbText}`;
+  return jobKey(cluster, db, jobIdRaw, submit);
+}
+
+// The one serializer of job records: JSON.stringify's line of the record (jobRecord builds
+// every record with its fields in JOB_FIELDS order), written in bytes.
+export const JOB_WRITER = new JsonWriter(JOB_FIELDS);
+
+// A job record's values in JOB_FIELDS order, in one array used again for each record.
+const VALUES: unknown[] = [];
+export function jobValues(j: JobRecord): readonly unknown[] {
+  const v = VALUES;
+  v[0] = j.kind;
+  v[1] = j.cluster;
+  v[2] = j.key;
+  v[3] = j.job_id;
+  v[4] = j.job_id_raw;
+  v[5] = j.db_index;
+  v[6] = j.user;
+  v[7] = j.uid;
+  v[8] = j.account;
+  v[9] = j.partition;
+  v[10] = j.qos;
+  v[11] = j.state;
+  v[12] = j.exit_code;
+  v[13] = j.failed;
+  v[14] = j.submit;
+  v[15] = j.start;
+  v[16] = j.end;
+  v[17] = j.elapsed_s;
+  v[18] = j.timelimit_s;
+  v[19] = j.cpus;
+  v[20] = j.nodes;
+  v[21] = j.gpus;
+  v[22] = j.req_mem_bytes;
+  v[23] = j.max_rss_bytes;
+  v[24] = j.steps;
+  return v;
+}
+
+// A job record as its output line (without its newline).
 export function jobLine(job: JobRecord): string {
-  return JSON.stringify(job);
+  return JOB_WRITER.line(jobValues(job));
 }
 
 // Elapsed (`1-02:03:04`) in seconds, for input without ElapsedRaw.
@@ -162,8 +237,10 @@ export interface ParserOptions {
   clock?: SacctClock;
 }
 
-// What the parser hands out: output lines, and diagnostics about input line numbers.
+// What the parser hands out: job records, lines passed through, and diagnostics about input
+// line numbers.
 export interface Sink {
+  job(job: JobRecord): void;
   line(text: string): void;
   bad(line: number, message: string): void;
   warn(line: number, message: string): void;
@@ -286,7 +363,7 @@ export class Parser {
       // a job row cut short still names its job: its steps go with it
       const idColumn = layout.columns.JobIDRaw >= 0 ? layout.columns.JobIDRaw : layout.columns.JobID;
       const id = idColumn < n ? cell(text, layout, idColumn) : undefined;
-      if (id !== undefined && JOB_ID.test(id)) this.hold(id, undefined, this.lastCluster, undefined);
+      if (id !== undefined && isJobId(id)) this.hold(id, undefined, this.lastCluster, undefined);
       this.bad(`expected ${width} fields, found ${n}`);
       return;
     }
@@ -489,7 +566,7 @@ export class Parser {
   private flush(): void {
     const job = this.held?.job;
     if (job !== undefined) {
-      this.sink.line(jobLine(job));
+      this.sink.job(job);
       this.counts.jobs++;
     }
     this.held = undefined;
@@ -526,6 +603,10 @@ export async function main({ args, io, report, out, input: open }: Context): Pro
   const where = (line: number): { source: string; line: number } => ({ source: input.source, line });
   const parser = new Parser(
     {
+      job: (job) => {
+        const values = jobValues(job);
+        out.put(JOB_WRITER.most(values), JOB_WRITER, values);
+      },
       line: (text) => out.line(text),
       bad: (line, message) => report.badLine(where(line), message),
       warn: (line, message) => report.warn(message, where(line)),
