@@ -7,18 +7,8 @@ import { Output } from '../lib/core/cli/output.js';
 import type { JobRecord } from '../lib/core/records/job.js';
 import { JsonWriter } from '../lib/tools/parse/json-writer.js';
 import { JOB_FIELDS, JOB_WRITER, jobLine, jobValues } from '../lib/tools/parse/main.js';
+import { random } from './helpers/random.js';
 
-// A small deterministic generator (mulberry32).
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const r = random(20261201);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
 

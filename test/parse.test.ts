@@ -13,6 +13,7 @@ import { JOB_FIELDS, Parser, type ParserOptions, baseState, headerNames, isJobId
 import { readLineBatches as lineBatches } from '../lib/core/cli/lines.js';
 import { goldenCases } from './helpers/golden.js';
 import { BIN, LONG, ROOT, cleanEnv, records, runBin, runShell } from './helpers/run.js';
+import { random } from './helpers/random.js';
 
 const KiB = 1024;
 const MiB = 1024 ** 2;
@@ -894,17 +895,6 @@ t.test('the synthetic sacct with garbled rows: each is reported, the rest all pa
 const US = '\x1f';
 const col = (name: string): number => (SB_SACCT_FIELDS as readonly string[]).indexOf(name);
 
-// A small deterministic generator (mulberry32).
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Rows of the synthetic cluster as sb-sacct asks for them (unit separator, trailing delimiter).
 function simRows(rate: number, hours: number): string[] {
