@@ -17,7 +17,7 @@ all: build
 help:
 	@echo "make demo      install dependencies, build, run the demo"
 	@echo "make test      install dependencies, build, run the test suite"
-	@echo "make test-fast the inner loop (85-97 s here at load 0-4): all but the long whole-pipeline, browser and tmux tests"
+	@echo "make test-fast the inner loop (85-100 s here at load 0-4): all but the long whole-pipeline, browser and tmux tests"
 	@echo "make coverage  the test suite with coverage of every spawned program; fails under the floor"
 	@echo "make test-slurm  the suite against a real SLURM cluster (root, Debian 12; ~3 min)"
 	@echo "make poll      SB_ROOT=DIR CLUSTER=NAME: one poll of one cluster (bin/sb-poll; from cron run that itself)"
