@@ -155,16 +155,8 @@ function search<T extends number | bigint | string>(a: ArrayLike<T>, x: T): bool
 
 // The index of x in the sorted a, or -1.
 function searchAt<T extends number | bigint | string>(a: ArrayLike<T>, x: T): number {
-  let lo = 0;
-  let hi = a.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = a[mid] as T;
-    if (v < x) lo = mid + 1;
-    else if (v > x) hi = mid - 1;
-    else return mid;
-  }
-  return -1;
+  const i = lowerBound(a, x);
+  return i < a.length && a[i] === x ? i : -1;
 }
 
 function compareStrings(a: string, b: string): number {
@@ -196,7 +188,7 @@ function mergeSorted<T extends number | bigint, A extends Typed<T>>(a: A, b: A, 
 }
 
 // The first index of sorted a whose key is not below x (a.length if none).
-function lowerBound<T extends number | bigint>(a: Typed<T>, x: T): number {
+function lowerBound<T extends number | bigint | string>(a: ArrayLike<T>, x: T): number {
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {
