@@ -131,6 +131,42 @@ t.test('computeDelta: the same record twice counts once; requeued runs and recyc
   t.equal(userBins(d, '2024-04').users.get('alice')?.get('01')?.jobs, 1);
 });
 
+t.test('held jobs: every kind of key, past the columns\' first size, each job given back as it was held', async (t) => {
+  // db keys, JobIDRaw+Submit keys, and the other kind (no Submit, a job id past 32 bits), 300 of them
+  const keys = (i: number): string => (i % 3 === 0 ? `c/db/${1000 + i}` : i % 3 === 1 ? `c/id/${77 + i}/1709600000` : i % 2 === 0 ? `c/id/${88 + i}/unknown` : `c/id/${2 ** 33 + i}/1709600000`);
+  const jobs = Array.from({ length: 300 }, (_, i) =>
+    pendingJob(job({ key: keys(i), db_index: i % 3 === 0 ? 1000 + i : null, user: `u${i % 7}`, account: `a${i % 3}`, elapsed_s: 60 + i, cpus: 1 + (i % 5), end: `2024-03-${String(1 + (i % 28)).padStart(2, '0')}T11:00:00Z` })).job);
+  const held = new HeldJobs(new Names());
+  for (const j of jobs) held.push(j);
+  for (const j of jobs) held.push(j); // each again: a duplicate
+  t.equal(held.length, 600);
+  let differ = 0;
+  for (let i = 0; i < held.length; i++) {
+    const { code, ...rest } = held.job(i);
+    const { code: want, ...wantRest } = jobs[i % 300] as (typeof jobs)[number];
+    if (JSON.stringify({ ...code }, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) !== JSON.stringify({ ...want }, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) || JSON.stringify(rest) !== JSON.stringify(wantRest)) differ++;
+  }
+  t.equal(differ, 0, 'every held job comes back as it went in');
+  const d = computeDelta(held, () => new SeenSet());
+  t.equal(d.newJobs, 300);
+  t.equal(d.duplicates, 300);
+  const batch = d.keys.get('2024-03');
+  t.same([batch?.db.size, batch?.id.size, batch?.other.size], [100, 100, 100]);
+  let all = 0;
+  for (const days of userBins(d, '2024-03').users.values()) for (const b of days.values()) all += b.jobs;
+  t.equal(all, 300);
+});
+
+t.test('sb-reduce counts jobs keyed without a Submit or past 32 bits once, in the run and in the next', async (t) => {
+  const root = tmp();
+  const jobs = [job({ key: 'c/id/77/unknown', db_index: null }), job({ key: `c/id/${2 ** 33}/1709600000`, db_index: null }), job({ key: 'c/id/78/unknown', db_index: null })];
+  const input = ndjson([...jobs, ...jobs, done('2024-03-05T00:00:00Z', '2024-03-05T23:59:59Z')]);
+  const first = records((await runBin('sb-reduce', ['--root', root], { input })).stdout)[0] as Record<string, unknown>;
+  t.match(first, { processed: 6, new_jobs: 3, duplicates: 3 });
+  const again = records((await runBin('sb-reduce', ['--root', root], { input })).stdout)[0] as Record<string, unknown>;
+  t.match(again, { processed: 6, new_jobs: 0, duplicates: 6 });
+});
+
 t.test('a transaction: rollups, daily bins, yearly, all-time, dedupe state, ledger, commit record', async (t) => {
   const root = tmp();
   const input = ndjson([
