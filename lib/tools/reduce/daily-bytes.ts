@@ -85,23 +85,53 @@ export class DailyBytes {
         const shift = start - e.start;
         for (let i = 0; i < 64; i++) if ((e.at[i] as number) >= 0) e.at[i] = (e.at[i] as number) + shift;
       } else {
-        this.text(`${JSON.stringify(u)}:{`);
-        let firstDay = true;
+        // Days not changed that were next to each other are copied at once, and the text
+        // between such runs is written at once (days' text is ASCII: a character is a byte).
+        // Pending at any time: a run of old bytes (runS < runE) or text, not both.
         const at = new Int32Array(64).fill(-1);
+        const head = `${JSON.stringify(u)}:{`;
+        const texts = [head];
+        let textLen = Buffer.byteLength(head);
+        let runS = 0;
+        let runE = 0;
+        let firstDay = true;
         for (const d of [...days.keys()].sort()) {
-          if (!firstDay) this.text(',');
-          firstDay = false;
           const n = dayNumber(d);
-          const s = this.pos;
           const was = n < 0 ? -1 : (e.at[2 * n] as number);
-          if (was >= 0 && (e.dirty & (1 << n)) === 0) this.bytes(old, was, e.at[2 * n + 1] as number);
-          else this.text(totalsText(days.get(d) as Totals, `"${d}":`));
-          if (n >= 0) {
-            at[2 * n] = s;
-            at[2 * n + 1] = this.pos;
+          if (was >= 0 && (e.dirty & (1 << n)) === 0) {
+            const end = e.at[2 * n + 1] as number;
+            // right after the run, the ',' between them in the old bytes
+            if (runS < runE && was === runE + 1 && !firstDay) runE = end;
+            else {
+              this.run(old, runS, runE);
+              if (!firstDay) {
+                texts.push(',');
+                textLen++;
+              }
+              this.write(texts, textLen);
+              texts.length = 0;
+              textLen = 0;
+              runS = was;
+              runE = end;
+            }
+            at[2 * n] = this.pos + was - runS;
+            at[2 * n + 1] = this.pos + end - runS;
+          } else {
+            if (runS < runE) {
+              this.run(old, runS, runE);
+              runS = runE = 0;
+            }
+            const text = totalsText(days.get(d) as Totals, firstDay ? `"${d}":` : `,"${d}":`);
+            if (n >= 0) at[2 * n] = this.pos + textLen + (firstDay ? 0 : 1);
+            texts.push(text);
+            textLen += text.length;
+            if (n >= 0) at[2 * n + 1] = this.pos + textLen;
           }
+          firstDay = false;
         }
-        this.text('}');
+        this.run(old, runS, runE);
+        texts.push('}');
+        this.write(texts, textLen + 1);
         e.at = at;
         e.days = days.size;
         e.dirty = 0;
@@ -114,6 +144,17 @@ export class DailyBytes {
   private text(s: string): void {
     this.room(s.length * 3);
     this.pos += this.out.write(s, this.pos, 'utf8');
+  }
+
+  // The pieces, `length` bytes in all, at once.
+  private write(pieces: string[], length: number): void {
+    if (length === 0) return;
+    this.room(length);
+    this.pos += this.out.write(pieces.length === 1 ? (pieces[0] as string) : pieces.join(''), this.pos, 'utf8');
+  }
+
+  private run(b: Buffer, s: number, e: number): void {
+    if (s < e) this.bytes(b, s, e);
   }
 
   private bytes(b: Buffer, s: number, e: number): void {
