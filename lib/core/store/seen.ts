@@ -80,15 +80,19 @@ export class SeenSet {
     switch (code.kind) {
       case 'db':
         return this.hasDb(code.n);
-      case 'id':
-        return search(this.id, code.v);
+      case 'id': {
+        // past the last key: a stream's new jobs (ids grow with time), one comparison
+        const a = this.id;
+        return a.length > 0 && code.v <= (a[a.length - 1] as bigint) && search(a, code.v);
+      }
       case 'other':
         return search(this.other, code.s);
     }
   }
 
   // has() of the db key with this DBIndex. The key after the last one found is tried first:
-  // jobs come in order of their DBIndex, mostly, so most look-ups cost one comparison.
+  // jobs come in order of their DBIndex, mostly, so most look-ups cost one comparison; so does
+  // a key past the last (a stream's new jobs).
   hasDb(n: number): boolean {
     const a = this.db;
     const next = this.near + 1;
@@ -96,6 +100,7 @@ export class SeenSet {
       this.near = next;
       return true;
     }
+    if (a.length === 0 || n > (a[a.length - 1] as number)) return false;
     const at = searchAt(a, n);
     if (at < 0) return false;
     this.near = at;

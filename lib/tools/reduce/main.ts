@@ -12,7 +12,6 @@ import type { Output } from '../../core/cli/output.js';
 import type { Reporter } from '../../core/cli/report.js';
 import {
   accountsFromDaily,
-  formatDaily,
   formatPeriod,
   formatUserFile,
   monthFromDaily,
@@ -20,7 +19,6 @@ import {
   type AccountBins,
   type AccountSums,
   type DailyBins,
-  type DailyText,
   type PeriodText,
   type UserSums,
 } from '../../core/store/rollup-files.js';
@@ -29,6 +27,7 @@ import { ClusterStore, crashHook, formatDirty, newTxnId, storeRoot, type CrashPo
 import { formatTime } from '../../core/records/time.js';
 import { fieldIndex, JobLineReader } from '../../core/records/job-line.js';
 import { DAYS, HeldJobs, Names, type PendingJob } from './held.js';
+import { DailyBytes } from './daily-bytes.js';
 
 
 // What one job adds to its user's totals (jobTotals of its record).
@@ -330,9 +329,9 @@ class Cache {
   txn: string | undefined;
   seen = new Map<string, SeenSet>();
   daily = new Map<string, DailyBins>();
-  dailyText = new Map<string, DailyText>();
+  // each month's daily file as last written (see DailyBytes)
+  dailyBytes = new Map<string, DailyBytes>();
   accounts = new Map<string, AccountBins>();
-  accountText = new Map<string, Map<string, DailyText>>();
   // per month and year: each user's totals (the sum of the daily bins), each account's, and the
   // text of their lines
   monthly = new Map<string, UserSums>();
@@ -350,9 +349,8 @@ class Cache {
     this.txn = txn;
     this.seen.clear();
     this.daily.clear();
-    this.dailyText.clear();
+    this.dailyBytes.clear();
     this.accounts.clear();
-    this.accountText.clear();
     this.monthly.clear();
     this.monthlyAccounts.clear();
     this.monthlyText.clear();
@@ -369,7 +367,7 @@ class Cache {
   }
 
   // After a transaction: forget months neither it nor the one before used. A month's files in
-  // memory are ~15 MB (bins and their text, users' and accounts'), and V8 lets the heap grow to
+  // memory are ~15 MB (bins, users' and accounts', the daily file's bytes, the lines' text), and V8 lets the heap grow to
   // a few times what is live: a stream is ordered by time, so a month seldom comes back.
   age(keep = 1): void {
     this.tick++;
@@ -378,9 +376,8 @@ class Cache {
         this.used.delete(m);
         this.seen.delete(m);
         this.daily.delete(m);
-        this.dailyText.delete(m);
+        this.dailyBytes.delete(m);
         this.accounts.delete(m);
-        this.accountText.delete(m);
         this.monthly.delete(m);
         this.monthlyAccounts.delete(m);
         this.monthlyText.delete(m);
@@ -679,14 +676,13 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
       cache.daily.set(month, (daily = file.users));
       cache.accounts.set(month, (accounts = file.accounts ?? new Map()));
       // what was kept of the month was of other versions of its files
-      cache.dailyText.delete(month);
-      cache.accountText.delete(month);
+      cache.dailyBytes.delete(month);
       cache.monthly.delete(month);
       cache.monthlyAccounts.delete(month);
       cache.monthlyText.delete(month);
     }
-    const text = cached(cache.dailyText, month);
-    const accountText = cached(cache.accountText, month);
+    let text = cache.dailyBytes.get(month);
+    if (text === undefined) cache.dailyBytes.set(month, (text = new DailyBytes()));
     let sums = cache.monthly.get(month);
     if (sums === undefined) cache.monthly.set(month, (sums = monthFromDaily(daily)));
     let accountSums = cache.monthlyAccounts.get(month);
@@ -703,7 +699,7 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
       for (const [day, t] of days) {
         addTotals(all, t);
         takeInto(bins, day, t);
-        text.get(user)?.delete(day);
+        text.changed(user, day);
       }
       addInto(sums, user, all);
       takeInto(yearDelta, user, all);
@@ -715,7 +711,6 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
       const bins = cached(accounts, account);
       const ms = cached(accountSums, account);
       const ya = cached(yearAccounts, account);
-      const dayText = accountText.get(account);
       const rowText = monthText.accounts.get(account);
       for (const [user, days] of us) {
         const ub = cached(bins, user);
@@ -723,14 +718,14 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
         for (const [day, t] of days) {
           addTotals(all, t);
           takeInto(ub, day, t);
-          dayText?.get(user)?.delete(day);
+          text.changedIn(account, user, day);
         }
         addInto(ms, user, all);
         takeInto(ya, user, all);
         rowText?.delete(user);
       }
     }
-    writes.push({ file: store.dailyPath(month), data: formatDaily(store.cluster, month, daily, text, accounts, accountText) });
+    writes.push({ file: store.dailyPath(month), data: text.format(store.cluster, month, daily, accounts) });
     writes.push({ file: store.monthlyPath(month), data: formatPeriod(store.cluster, 'month', month, asof, sums, accountSums, monthText) });
   }
   for (const [year, yd] of [...years].sort()) {
