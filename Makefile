@@ -51,7 +51,7 @@ test: build browser-deps
 # (test/exact.test.ts), three clusters in lockstep, the exports read back by DuckDB, make install
 # into a prefix, sb-render's browser and tmux drives. Left out
 # with SB_TEST_FAST=1 (`{ skip: LONG }`, test/helpers/run.ts): sb-chunk todo --refetch with
-# --fill-accounts over three days, sb-rank's account boards against the sim's truth over two days,
+# --fill-accounts over three days and the days it cannot prove, sb-poll's `| head -1` contract, sb-rank's account boards against the sim's truth over two days,
 # a long job's steps through four windowings, a stream cut inside a window resumed, sb-sacct
 # passing 5 MB of other records; the sb-parse fuzz runs 600 of its 2,400 cases (10 through the
 # bin, not 40), and its input-in-pieces tests read a third of the rows; the byte line reader is
