@@ -46,10 +46,12 @@ test: build browser-deps
 
 # the inner loop (meant to take under 90 s on two idle cores): all but the long runs of whole
 # pipelines and the browser and tmux drives. Left out, whole files: the crash torture, the
-# stand-in sacct's own tests, simulated hours of polling, three clusters in lockstep, the exports
-# read back by DuckDB, make install into a prefix, sb-render's browser and tmux drives. Left out
+# stand-in sacct's own tests, sb-poll's runs of the whole pipeline (test/poll.test.ts, and the
+# simulated hours of polling), the exactness of whole pipelines against the stand-in's truth
+# (test/exact.test.ts), three clusters in lockstep, the exports read back by DuckDB, make install
+# into a prefix, sb-render's browser and tmux drives. Left out
 # with SB_TEST_FAST=1 (`{ skip: LONG }`, test/helpers/run.ts): sb-chunk todo --refetch with
-# --fill-accounts over three days, sb-rank's account boards against the sim's truth over two days,
+# --fill-accounts over three days and the days it cannot prove, sb-poll's `| head -1` contract, sb-rank's account boards against the sim's truth over two days,
 # a long job's steps through four windowings, a stream cut inside a window resumed, sb-sacct
 # passing 5 MB of other records; the sb-parse fuzz runs 600 of its 2,400 cases (10 through the
 # bin, not 40), and its input-in-pieces tests read a third of the rows; the byte line reader is
@@ -58,8 +60,9 @@ test: build browser-deps
 # name order, which would leave test/sacct.test.ts (the longest, mostly waiting) to run alone at
 # the end: it gets a tap of its own from the start (FAST_FIRST, .tap/report-first.tap), the rest
 # two at a time.
-FAST_SKIP := test/store-torture.test.ts test/sim.test.ts test/poll-polite.test.ts test/rendezvous.test.ts test/rendezvous-tcp.test.ts \
-  test/rendezvous-security.test.ts test/render-html.test.ts test/render-tui.test.ts test/export.test.ts test/install.test.ts
+FAST_SKIP := test/store-torture.test.ts test/sim.test.ts test/poll.test.ts test/poll-polite.test.ts test/exact.test.ts \
+  test/rendezvous.test.ts test/rendezvous-tcp.test.ts test/rendezvous-security.test.ts test/render-html.test.ts \
+  test/render-tui.test.ts test/export.test.ts test/install.test.ts
 FAST_FIRST := test/sacct.test.ts
 # tap rebuilds its test class when the plugins in package.json change; two taps starting at once
 # would both rebuild it, each under the other: build it first, once a change

@@ -8,12 +8,12 @@
 #     start-up. Targets: first frame <= 300 ms, a keypress <= 30 ms.
 #   - the HTML page: its size against the leaderboard files it holds; the time to write it
 #     against node start-up; its load in chromium against a bare page's (bench/render-page.mjs).
-# Set SB_BENCH_DIR to keep (and reuse) the generated store; RUNS (default 5) repeats.
+# Set SB_BENCH_DIR to keep (and reuse) the generated store; RUNS (default 5, 1 with BENCH_QUICK=1) repeats.
 # Rows for bench/table.sh: the first frame and each keypress (median), against node's start-up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-USERS=${USERS:-10000} RUNS=${RUNS:-$([ -n "$BENCH_QUICK" ] && echo 2 || echo 5)}
+USERS=${USERS:-10000} RUNS=${RUNS:-$([ -n "$BENCH_QUICK" ] && echo 1 || echo 5)}
 NOW=2026-06-15T12:00:00Z
 [ -f dist/tools/render.js ] || make -s build
 command -v tmux >/dev/null || { echo "bench/render.sh: needs tmux (scripts/ensure-browser.sh)" >&2; exit 1; }

@@ -254,7 +254,7 @@ t.test('todo --refetch and sb-reduce --fill-accounts: days counted before accoun
   t.equal(check.status, 0, check.stderr);
 });
 
-t.test('--fill-accounts fills no day it cannot prove: jobs not counted yet, a day not fetched whole', async (t) => {
+t.test('--fill-accounts fills no day it cannot prove: jobs not counted yet, a day not fetched whole', { skip: LONG }, async (t) => {
   const root = mkdtempSync(path.join(tmpdir(), 'sb-refetch-'));
   const run = (cmd: string): ReturnType<typeof runShell> => runShell(cmd, { timeoutMs: 180_000 });
   // the day counted in part (its afternoon not yet), before accounts
