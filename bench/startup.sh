@@ -5,7 +5,7 @@
 # the tool's main and what it imports loaded, no records), what a stage of a pipeline pays
 # before its first record. Measured in turns (bare node, then each row, RUNS times: default 10,
 # 2 with BENCH_QUICK=1) so that all see the same load; each measure is K starts in a row
-# (default 10, 2 with BENCH_QUICK=1: /usr/bin/time counts in 10 ms, about a sixth of one
+# (default 10, 3 with BENCH_QUICK=1: /usr/bin/time counts in 10 ms, about a sixth of one
 # start), divided by K; the best wall time and the best CPU time (user + sys, steadier on a
 # busy machine) of each.
 # Target: each `--version` ≤ 1.6× bare node (the real runs have no target).
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 [ -f dist/core/cli/run.js ] || make -s build
 RUNS=${RUNS:-$([ -n "${BENCH_QUICK:-}" ] && echo 2 || echo 10)}
-K=${K:-$([ -n "${BENCH_QUICK:-}" ] && echo 2 || echo 10)}
+K=${K:-$([ -n "${BENCH_QUICK:-}" ] && echo 3 || echo 10)}
 unset NODE_OPTIONS
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
