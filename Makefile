@@ -17,7 +17,7 @@ all: build
 help:
 	@echo "make demo      install dependencies, build, run the demo"
 	@echo "make test      install dependencies, build, run the test suite"
-	@echo "make test-fast the inner loop (85-100 s here at load 0-4): all but the long whole-pipeline, browser and tmux tests"
+	@echo "make test-fast the inner loop (~70-85 s here): all but the long whole-pipeline, clock, browser and tmux tests"
 	@echo "make coverage  the test suite with coverage of every spawned program; fails under the floor"
 	@echo "make test-slurm  the suite against a real SLURM cluster (root, Debian 12; ~3 min)"
 	@echo "make poll      SB_ROOT=DIR CLUSTER=NAME: one poll of one cluster (bin/sb-poll; from cron run that itself)"
@@ -44,22 +44,25 @@ test: build browser-deps
 	@npx tap --reporter=tap --reporter-file=.tap/report.tap; status=$$?; \
 	  node scripts/tap-summary.mjs .tap/report.tap; exit $$status
 
-# the inner loop (meant to take under 90 s on two idle cores): all but the long runs of whole
-# pipelines and the browser and tmux drives. Left out, whole files: the crash torture, the
-# stand-in sacct's own tests, sb-poll's runs of the whole pipeline (test/poll.test.ts, and the
-# simulated hours of polling), the exactness of whole pipelines against the stand-in's truth
-# (test/exact.test.ts), three clusters in lockstep, the exports read back by DuckDB, make install
-# into a prefix, sb-render's browser and tmux drives. Left out
+# the inner loop (meant to take under 90 s on two cores): all but the long runs of whole
+# pipelines, the tests that wait on real clocks between processes, and the browser and tmux
+# drives; make test runs everything. Its time is its CPU: ~800 programs spawned, each paying
+# node's start-up (~0.07 CPU-s) or more, on two cores that it keeps busy. Left out, whole files:
+# the crash torture, the stand-in sacct's own tests, sb-poll's runs of the whole pipeline
+# (test/poll.test.ts, and the simulated hours of polling), the exactness of whole pipelines
+# against the stand-in's truth (test/exact.test.ts), three clusters in lockstep, the exports
+# read back by DuckDB, make install into a prefix, sb-render's browser and tmux drives. Left out
 # with SB_TEST_FAST=1 (`{ skip: LONG }`, test/helpers/run.ts): sb-chunk todo --refetch with
-# --fill-accounts over three days and the days it cannot prove, sb-poll's `| head -1` contract, sb-rank's account boards against the sim's truth over two days,
-# a long job's steps through four windowings, a stream cut inside a window resumed, sb-sacct
-# passing 5 MB of other records; the sb-parse fuzz runs 600 of its 2,400 cases (10 through the
-# bin, not 40), and its input-in-pieces tests read a third of the rows; the byte line reader is
-# checked on 60 cuts of its stream, not 300. Three test files at a
-# time: some wait on a slow stand-in sacct, and two cores stay busy meanwhile. tap runs files in
-# name order, which would leave test/sacct.test.ts (the longest, mostly waiting) to run alone at
-# the end: it gets a tap of its own from the start (FAST_FIRST, .tap/report-first.tap), the rest
-# two at a time.
+# --fill-accounts over three days and the days it cannot prove, sb-poll's `| head -1` contract,
+# sb-rank's account boards against the sim's truth over two days and its concurrent writers, a
+# long job's steps through four windowings, a stream cut inside a window resumed, sb-sacct
+# passing 5 MB of other records, its rate limit shared by three processes, --sleep and
+# --concurrency against a slow stand-in; the sb-parse fuzz runs 600 of its 2,400 cases (10
+# through the bin, not 40), and its input-in-pieces tests read a third of the rows; the byte
+# line reader is checked on 60 cuts of its stream, not 300. Three test files at a time: some
+# wait on a slow stand-in sacct, and two cores stay busy meanwhile. tap runs files in name
+# order, which would leave test/sacct.test.ts (the longest) to run alone at the end: it gets a
+# tap of its own from the start (FAST_FIRST, .tap/report-first.tap), the rest two at a time.
 FAST_SKIP := test/store-torture.test.ts test/sim.test.ts test/poll.test.ts test/poll-polite.test.ts test/exact.test.ts \
   test/rendezvous.test.ts test/rendezvous-tcp.test.ts test/rendezvous-security.test.ts test/render-html.test.ts \
   test/render-tui.test.ts test/export.test.ts test/install.test.ts

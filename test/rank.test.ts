@@ -361,7 +361,7 @@ t.test('--write: the seed schema, per-cluster boards, aliases, no temp files, su
   t.notOk(existsSync(stale));
 });
 
-t.test('--write is atomic: concurrent writers all finish, a concurrent reader never sees a partial file', async (t) => {
+t.test('--write is atomic: concurrent writers all finish, a concurrent reader never sees a partial file', { skip: LONG }, async (t) => {
   const entries: Entry[] = [];
   for (let i = 0; i < 400; i++) entries.push({ cluster: i % 2 ? 'hammer' : 'gilbreth', user: `user${String(i).padStart(4, '0')}`, day: `2024-03-${String((i % 14) + 1).padStart(2, '0')}`, t: job(3 + (i % 7), { cpu_s: (i + 1) * HOUR }) });
   const root = store(t, entries);

@@ -751,7 +751,7 @@ t.test('all or nothing: windows whose sacct dies half way print nothing; the oth
   t.same(out, want);
 });
 
-t.test('--concurrency keeps each window contiguous and the input order; other kinds pass through in place', async (t) => {
+t.test('--concurrency keeps each window contiguous and the input order; other kinds pass through in place', { skip: LONG }, async (t) => {
   const e = setup({ SB_SIM_DELAY: '0.2' });
   const input = [
     chunk('hammer', '2024-01-01T00:00:00Z', '2024-01-01T00:59:59Z'),
@@ -796,7 +796,7 @@ t.test('many lines of other kinds between and after windows: all pass through, u
   t.same(compact, ['rows', 'chunk-done', 'note 0', 'rows', 'chunk-done', 'note 1', 'rows', 'chunk-done', 'note 2', 'rows', 'chunk-done', 'note 3', 'rows', 'chunk-done', 'note 4', 'rows', 'chunk-done', 'note 5', 'note 9']);
 });
 
-t.test('the rate limit is shared by concurrent sb-sacct processes', async (t) => {
+t.test('the rate limit is shared by concurrent sb-sacct processes', { skip: LONG }, async (t) => {
   const e = setup();
   const calls = 4;
   const periodMs = 2000;
@@ -829,7 +829,7 @@ t.test('the rate limit is shared by concurrent sb-sacct processes', async (t) =>
   t.ok((started[11] as number) - (started[0] as number) >= 2 * periodMs - late, '12 calls at 4 per 2 s take about 4 s at least');
 });
 
-t.test('--sleep pauses between calls; -j 0 runs every window at once, in order', async (t) => {
+t.test('--sleep pauses between calls; -j 0 runs every window at once, in order', { skip: LONG }, async (t) => {
   const e = setup();
   const stamps = path.join(e.dir, 'stamps');
   const stamped = path.join(e.dir, 'stamped-sacct');
