@@ -55,7 +55,7 @@ t.test('DailyBytes: each commit the bytes formatDaily writes, days not changed c
         }
       }
       const got = bytes.format('c', '2024-03', users, withAccounts ? accounts : undefined).toString('utf8');
-      const want = formatDaily('c', '2024-03', users, new Map(), withAccounts ? accounts : undefined);
+      const want = formatDaily('c', '2024-03', users, withAccounts ? accounts : undefined);
       if (got === want) same++;
       else {
         // where they part (not the whole text: a diff of two months is too long to read)
@@ -72,7 +72,7 @@ t.test('DailyBytes: each commit the bytes formatDaily writes, days not changed c
 t.test('DailyBytes: a month read from its file goes on from there', async (t) => {
   const users: DailyBins = new Map([['alice', new Map([['01', { ...zeroTotals(), jobs: 1 }]])]]);
   const accounts: AccountBins = new Map([['a', new Map([['alice', new Map([['01', { ...zeroTotals(), jobs: 1 }]])]])]]);
-  const text = formatDaily('c', '2024-03', users, new Map(), accounts);
+  const text = formatDaily('c', '2024-03', users, accounts);
   const file = parseDailyFile(text, 'x');
   const bytes = new DailyBytes();
   t.equal(bytes.format('c', '2024-03', file.users, file.accounts).toString('utf8'), text);
@@ -81,8 +81,8 @@ t.test('DailyBytes: a month read from its file goes on from there', async (t) =>
   bytes.changed('alice', '01');
   bytes.changedIn('a', 'alice', '01');
   const out = bytes.format('c', '2024-03', file.users, file.accounts).toString('utf8');
-  t.equal(out, formatDaily('c', '2024-03', file.users, new Map(), file.accounts));
+  t.equal(out, formatDaily('c', '2024-03', file.users, file.accounts));
   t.match(out, /"alice":\{"01":\{"jobs":5,/);
-  t.equal(new DailyBytes().format('c', '2024-04', new Map(), new Map()).toString('utf8'), formatDaily('c', '2024-04', new Map(), new Map(), new Map()));
+  t.equal(new DailyBytes().format('c', '2024-04', new Map(), new Map()).toString('utf8'), formatDaily('c', '2024-04', new Map(), new Map()));
   t.equal(new DailyBytes().format('c', '2024-04', new Map()).toString('utf8'), formatDaily('c', '2024-04', new Map()));
 });

@@ -300,9 +300,6 @@ t.test('rollup files: round trips; users sorted; user file names are safe', asyn
   t.same(totalsToJson(parseUserFile(formatUserFile('alice', 'c', 'x', a), 'f', 'c')), totalsToJson(a));
   const big = { ...a, failed_jobs: 3, gpu_jobs: 2, gpu_s: 5, gpu_elapsed_s: 7, mem_used_byte_s: 12345678901234567890n };
   t.equal(totalsText(big), JSON.stringify(totalsToJson(big)), 'totalsText is JSON.stringify(totalsToJson(t))');
-  const cache = new Map<string, Map<string, string>>();
-  t.equal(formatDaily('c', '2024-03', bins, cache), formatDaily('c', '2024-03', bins), 'the text cache changes nothing');
-  t.equal(formatDaily('c', '2024-03', bins, cache), formatDaily('c', '2024-03', bins), 'nor does it when warm');
   const rows = periodText();
   t.equal(formatPeriod('c', 'month', '2024-03', 'x', users, undefined, rows), text.replace('"asof":"2024-04-01T00:00:00Z"', '"asof":"x"'), 'the row cache changes nothing');
   t.equal(formatPeriod('c', 'month', '2024-03', 'y', users, undefined, rows), text.replace('"asof":"2024-04-01T00:00:00Z"', '"asof":"y"'), 'nor when warm: asof is not in a row');

@@ -176,20 +176,15 @@ export function periodText(): PeriodText {
   return { users: new Map(), accounts: new Map() };
 }
 
-// The text of each user's day (`"dd":<Totals JSON>`), kept the same way for a month's daily file
-// (the caller deletes the days it changed).
-export type DailyText = Map<string, Map<string, string>>;
-
 // With `accounts`, the member "accounts":{"<account>":{"<user>":{"<dd>":<Totals JSON>}}} after
-// users, one account a line (accountText: the text cache of each account's bins). The pieces
-// go into one list joined once: a month is ~30,000 of them, and a string per user joined again
-// was most of the garbage a commit made.
-export function formatDaily(cluster: string, month: string, bins: DailyBins, cache: DailyText = new Map(), accounts?: AccountBins, accountText = new Map<string, DailyText>()): string {
+// users, one account a line. (sb-reduce keeps what it last wrote of a month and copies the days
+// it did not change: lib/tools/reduce/daily-bytes.ts, held to these bytes by its test.)
+export function formatDaily(cluster: string, month: string, bins: DailyBins, accounts?: AccountBins): string {
   const head = JSON.stringify({ cluster, month, schema_version: ROLLUP_SCHEMA });
   const out = [head.slice(0, -1), ',"users":{'];
   if (bins.size > 0) {
     out.push('\n');
-    pushBins(out, bins, cache, ',\n');
+    pushBins(out, bins, ',\n');
     out.push('\n');
   }
   out.push('}');
@@ -197,10 +192,8 @@ export function formatDaily(cluster: string, month: string, bins: DailyBins, cac
     out.push(',"accounts":{');
     let first = true;
     for (const a of [...accounts.keys()].sort(byName)) {
-      let text = accountText.get(a);
-      if (text === undefined) accountText.set(a, (text = new Map()));
       out.push(first ? '\n' : ',\n', JSON.stringify(a), ':{');
-      pushBins(out, accounts.get(a) as DailyBins, text, ',');
+      pushBins(out, accounts.get(a) as DailyBins, ',');
       out.push('}');
       first = false;
     }
@@ -211,19 +204,14 @@ export function formatDaily(cluster: string, month: string, bins: DailyBins, cac
 }
 
 // `"<user>":{"<dd>":<Totals JSON>,...}` for each user, sorted, `sep` between them, onto out.
-function pushBins(out: string[], bins: DailyBins, cache: DailyText, sep: string): void {
+function pushBins(out: string[], bins: DailyBins, sep: string): void {
   let firstUser = true;
   for (const u of [...bins.keys()].sort(byName)) {
     const days = bins.get(u) as Map<string, Totals>;
-    let texts = cache.get(u);
-    if (texts === undefined) cache.set(u, (texts = new Map()));
     out.push(firstUser ? '' : sep, JSON.stringify(u), ':{');
     let firstDay = true;
     for (const d of [...days.keys()].sort()) {
-      let text = texts.get(d);
-      if (text === undefined) texts.set(d, (text = totalsText(days.get(d) as Totals, `"${d}":`)));
-      if (!firstDay) out.push(',');
-      out.push(text);
+      out.push(totalsText(days.get(d) as Totals, firstDay ? `"${d}":` : `,"${d}":`));
       firstDay = false;
     }
     out.push('}');

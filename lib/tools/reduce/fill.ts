@@ -180,7 +180,7 @@ export async function commitFills(refetch: Refetch, root: string, out: Output, r
 async function commitMonth(store: ClusterStore, month: string, users: Map<string, Map<string, Totals>>, accounts: Map<string, Map<string, Map<string, Totals>>>, fence: () => void): Promise<string> {
   const asof = formatTime(Math.floor(Date.now() / 1000));
   const writes: FileWrite[] = [
-    { file: store.dailyPath(month), data: formatDaily(store.cluster, month, users, new Map(), accounts) },
+    { file: store.dailyPath(month), data: formatDaily(store.cluster, month, users, accounts) },
     { file: store.monthlyPath(month), data: formatPeriod(store.cluster, 'month', month, asof, monthFromDaily(users), accountsFromDaily(accounts)) },
   ];
   const year = month.slice(0, 4);
