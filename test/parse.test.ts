@@ -895,7 +895,6 @@ t.test('the synthetic sacct with garbled rows: each is reported, the rest all pa
 const US = '\x1f';
 const col = (name: string): number => (SB_SACCT_FIELDS as readonly string[]).indexOf(name);
 
-
 // Rows of the synthetic cluster as sb-sacct asks for them (unit separator, trailing delimiter).
 function simRows(rate: number, hours: number): string[] {
   const end = `2024-01-01T${String(hours).padStart(2, '0')}:00:00`;

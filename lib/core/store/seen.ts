@@ -80,19 +80,16 @@ export class SeenSet {
     switch (code.kind) {
       case 'db':
         return this.hasDb(code.n);
-      case 'id': {
-        // past the last key: a stream's new jobs (ids grow with time), one comparison
-        const a = this.id;
-        return a.length > 0 && code.v <= (a[a.length - 1] as bigint) && search(a, code.v);
-      }
+      case 'id':
+        return search(this.id, code.v);
       case 'other':
         return search(this.other, code.s);
     }
   }
 
   // has() of the db key with this DBIndex. The key after the last one found is tried first:
-  // jobs come in order of their DBIndex, mostly, so most look-ups cost one comparison; so does
-  // a key past the last (a stream's new jobs).
+  // jobs come in order of their DBIndex, mostly, so most look-ups cost one comparison (and a key
+  // past the last, see searchAt).
   hasDb(n: number): boolean {
     const a = this.db;
     const next = this.near + 1;
@@ -100,7 +97,6 @@ export class SeenSet {
       this.near = next;
       return true;
     }
-    if (a.length === 0 || n > (a[a.length - 1] as number)) return false;
     const at = searchAt(a, n);
     if (at < 0) return false;
     this.near = at;
@@ -158,8 +154,10 @@ function search<T extends number | bigint | string>(a: ArrayLike<T>, x: T): bool
   return searchAt(a, x) >= 0;
 }
 
-// The index of x in the sorted a, or -1.
+// The index of x in the sorted a, or -1. A key past the last (a stream's new jobs: DBIndex and
+// job ids grow with time) is answered with one comparison, not a search.
 function searchAt<T extends number | bigint | string>(a: ArrayLike<T>, x: T): number {
+  if (a.length === 0 || (a[a.length - 1] as T) < x) return -1;
   const i = lowerBound(a, x);
   return i < a.length && a[i] === x ? i : -1;
 }
