@@ -32,8 +32,11 @@ full=$dir/jobs-$JOBS.ndjson
 half=$dir/jobs-$JOBS-half.ndjson
 if [ ! -s "$full" ]; then
   node bench/gen-jobs.mjs --cluster bench --start 2023-01-01T00:00:00Z --end 2023-12-31T23:59:59Z \
-    --step 86400 --per-window "$per" --users "$USERS" --dup 0 --seed 1 > "$full"
+    --step 86400 --per-window "$per" --users "$USERS" --dup 0 --seed 1 > "$full.part"
+  mv "$full.part" "$full"
 fi
+# SB_BENCH_PREPARE=1: only make the input (bench/table.sh makes them all at once, untimed)
+[ -z "${SB_BENCH_PREPARE:-}" ] || exit 0
 lines=$(wc -l < "$full")
 head -n $(( lines / 2 )) "$full" > "$half"
 jobs=$(grep -c '"kind":"job"' "$full")

@@ -8,6 +8,7 @@
 #     start-up. Targets: first frame <= 300 ms, a keypress <= 30 ms.
 #   - the HTML page: its size against the leaderboard files it holds; the time to write it
 #     against node start-up; its load in chromium against a bare page's (bench/render-page.mjs).
+#     Not with BENCH_QUICK=1: the page is in this table only, not in bench/table.sh's.
 # Set SB_BENCH_DIR to keep (and reuse) the generated store; RUNS (default 5, 1 with BENCH_QUICK=1) repeats.
 # Rows for bench/table.sh: the first frame and each keypress (median), against node's start-up.
 set -euo pipefail
@@ -23,6 +24,7 @@ command -v tmux >/dev/null || { echo "bench/render.sh: needs tmux (scripts/ensur
 if [ -n "${SB_BENCH_DIR:-}" ]; then
   dir=$SB_BENCH_DIR
   mkdir -p "$dir"
+  trap 'tmux -L "sb-render-bench-$$" kill-server 2>/dev/null || true' EXIT
 else
   dir=$(mktemp -d "${TMPDIR:-/tmp}/sb-render-bench.XXXXXX")
   trap 'tmux -L "sb-render-bench-$$" kill-server 2>/dev/null || true; rm -rf "$dir"' EXIT
@@ -34,6 +36,8 @@ if [ ! -d "$root/leaderboards" ]; then
   node bench/rank-store.mjs "$root" 2 1 $(( USERS * 100000 / 115625 )) "$NOW"
   node bin/sb-rank --root "$root" --now "$NOW" --min-jobs 0 --write >/dev/null
 fi
+# SB_BENCH_PREPARE=1: only make the store (bench/table.sh makes every input at once, untimed)
+[ -z "${SB_BENCH_PREPARE:-}" ] || exit 0
 users=$(node -e 'const b=JSON.parse(require("fs").readFileSync(process.argv[1]));console.log(b.rows.length)' "$root/leaderboards/alltime_overall.json")
 boards=$(find "$root/leaderboards" -name '*_*.json' | wc -l)
 lbbytes=$(find "$root/leaderboards" -name '*_*.json' -print0 | du -cb --files0-from=- | tail -1 | cut -f1)
@@ -96,12 +100,14 @@ row() {
   esac
 }
 
-html=$dir/scores.html
-gen=$( { /usr/bin/time -f '%e' node bin/sb-render --root "$root" --html >"$html"; } 2>&1 | tail -1)
-size=$(stat -c %s "$html")
-printf '<!doctype html><title>bare</title><p>bare page</p>\n' >"$dir/bare.html"
-page=''
-if [ -x /usr/bin/chromium ] && [ -z "$BENCH_QUICK" ]; then page=$(node bench/render-page.mjs "$html" "$dir/bare.html" "$RUNS" 2>/dev/null || true); fi
+# the page (only in this script's own table: BENCH_QUICK=1 leaves it out)
+html=$dir/scores.html gen='' size='' page=''
+if [ -z "$BENCH_QUICK" ]; then
+  gen=$( { /usr/bin/time -f '%e' node bin/sb-render --root "$root" --html >"$html"; } 2>&1 | tail -1)
+  size=$(stat -c %s "$html")
+  printf '<!doctype html><title>bare</title><p>bare page</p>\n' >"$dir/bare.html"
+  if [ -x /usr/bin/chromium ]; then page=$(node bench/render-page.mjs "$html" "$dir/bare.html" "$RUNS" 2>/dev/null || true); fi
+fi
 field() { awk -v k="$1" -v f="$2" '$1 == k { print $f }' <<<"$page"; }
 
 echo
@@ -121,6 +127,10 @@ row "key: g (next cluster)" '≤ 30' '"g"'
 row "key: Enter (user page, read ahead)" '≤ 30' '"\r"'
 row "key: a letter of the filter (10,000 names)" '≤ 30' '"u"' '"s"' '"e"' '"r"' '"1"'
 printf '| %-44s | %10s | %10s | %8s | %6s |\n' "" "" "" "" ""
+if [ -n "$BENCH_QUICK" ]; then
+  printf '| %-44s | %10s | %10s | %8s | %6s |\n' "page: not with BENCH_QUICK=1" n/a n/a n/a ""
+  exit 0
+fi
 printf '| %-44s | %10s | %10s | %7.2f× | %6s |\n' "page: size ($(awk -v s="$size" 'BEGIN { printf "%.1f MB", s / 1e6 }'); ÷ the leaderboard files)" "" "" "$(awk -v a="$size" -v b="$lbbytes" 'BEGIN { print a / b }')" ""
 printf '| %-44s | %10.1f | %10s | %7.2f× | %6s |\n' "page: sb-render --html (wall, one run)" "$(ms "$gen")" "" "$(awk -v a="$(ms "$gen")" -v b="$base_ms" 'BEGIN { print a / b }')" ""
 if [ -n "$page" ]; then
@@ -129,5 +139,5 @@ if [ -n "$page" ]; then
   printf '| %-44s | %10.1f | %10.1f | %7.2f× | %6s |\n' "chromium: the page loaded, first board drawn" "$(field page 2)" "$(field page 3)" "$(awk -v a="$(field page 3)" -v b="$bare_ms" 'BEGIN { print a / b }')" ""
   printf '| %-44s | %10.1f | %10.1f | %7.2f× | %6s |\n' "chromium: a skill clicked (decode + draw)" "$(field click 2)" "$(field click 3)" "$(awk -v a="$(field click 3)" -v b="$bare_ms" 'BEGIN { print a / b }')" ""
 else
-  printf '| %-44s | %10s | %10s | %8s | %6s |\n' "$([ -n "$BENCH_QUICK" ] && echo 'chromium: not with BENCH_QUICK=1' || echo 'chromium: not installed (scripts/ensure-browser.sh)')" n/a n/a n/a ""
+  printf '| %-44s | %10s | %10s | %8s | %6s |\n' 'chromium: not installed (scripts/ensure-browser.sh)' n/a n/a n/a ""
 fi
