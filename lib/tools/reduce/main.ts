@@ -10,31 +10,31 @@ import { forEachRecord, stringField, type Rec } from '../../core/cli/input.js';
 import { homeDirs, homeOptouts, readOptoutList } from '../../core/scores/optout.js';
 import type { Output } from '../../core/cli/output.js';
 import type { Reporter } from '../../core/cli/report.js';
-import {
-  accountsFromDaily,
-  formatPeriod,
-  formatUserFile,
-  monthFromDaily,
-  periodText,
-  type AccountBins,
-  type AccountSums,
-  type DailyBins,
-  type PeriodText,
-  type UserSums,
-} from '../../core/store/rollup-files.js';
+import { formatPeriod, formatUserFile, periodText, type AccountSums, type PeriodText, type UserSums } from '../../core/store/rollup-files.js';
 import { encodeSeen, jobIdentity, JobIdentityReader, seenOwner, KeyBatch, SeenSet, type KeyCode } from '../../core/store/seen.js';
 import { ClusterStore, crashHook, formatDirty, newTxnId, storeRoot, type CrashPoint, type FileWrite } from '../../core/store/store.js';
 import { formatTime } from '../../core/records/time.js';
 import { fieldIndex, JobLineReader } from '../../core/records/job-line.js';
 import { DAYS, HeldJobs, Names, type PendingJob } from './held.js';
 import { DailyBytes } from './daily-bytes.js';
+import { DayBins } from './day-bins.js';
 
 
 // What one job adds to its user's totals (jobTotals of its record).
 export function pendingTotals(j: PendingJob): Totals {
-  const b = new Bin();
-  b.add(j);
-  return b.totals();
+  const e = j.elapsed;
+  const gpu = j.gpus > 0;
+  return {
+    jobs: 1,
+    failed_jobs: j.failed ? 1 : 0,
+    gpu_jobs: gpu ? 1 : 0,
+    cpu_s: j.cpus * e,
+    elapsed_s: e,
+    gpu_s: j.gpus * e,
+    gpu_elapsed_s: gpu ? e : 0,
+    mem_req_byte_s: BigInt(j.req) * BigInt(e),
+    mem_used_byte_s: BigInt(j.used) * BigInt(e),
+  };
 }
 
 const NONNEG_INT = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -170,64 +170,9 @@ export interface Delta {
   duplicates: number;
   // month → the keys it gains
   keys: Map<string, KeyBatch>;
-  // month → account → user → day → the bin of its new jobs. Only by account: a user's day is
-  // the sum of their days in each account (userBins), made once a transaction, not a job.
-  bins: Map<string, Map<string, Map<string, Map<string, Bin>>>>;
-}
-
-// A day's bin of new jobs while they are added: counts and seconds as they come, byte-seconds
-// as doubles while their sum stays below 2^53 (exact), into the BigInts past that.
-export class Bin {
-  jobs = 0;
-  failed = 0;
-  gpuJobs = 0;
-  cpu = 0;
-  elapsed = 0;
-  gpu = 0;
-  gpuElapsed = 0;
-  req = 0;
-  used = 0;
-  reqBig = 0n;
-  usedBig = 0n;
-
-  add(j: PendingJob): void {
-    const e = j.elapsed;
-    this.jobs++;
-    if (j.failed) this.failed++;
-    if (j.gpus > 0) {
-      this.gpuJobs++;
-      this.gpuElapsed += e;
-    }
-    this.cpu += j.cpus * e;
-    this.elapsed += e;
-    this.gpu += j.gpus * e;
-    const req = j.req * e;
-    if (req < 2 ** 53 && this.req + req < 2 ** 53) this.req += req;
-    else {
-      this.reqBig += BigInt(this.req) + BigInt(j.req) * BigInt(e);
-      this.req = 0;
-    }
-    const used = j.used * e;
-    if (used < 2 ** 53 && this.used + used < 2 ** 53) this.used += used;
-    else {
-      this.usedBig += BigInt(this.used) + BigInt(j.used) * BigInt(e);
-      this.used = 0;
-    }
-  }
-
-  totals(): Totals {
-    return {
-      jobs: this.jobs,
-      failed_jobs: this.failed,
-      gpu_jobs: this.gpuJobs,
-      cpu_s: this.cpu,
-      elapsed_s: this.elapsed,
-      gpu_s: this.gpu,
-      gpu_elapsed_s: this.gpuElapsed,
-      mem_req_byte_s: this.reqBig + BigInt(this.req),
-      mem_used_byte_s: this.usedBig + BigInt(this.used),
-    };
-  }
+  // month → account → its users' days: the new jobs' bins. Only by account: a user's day is the
+  // sum of their days in each account, made once a transaction, not a job.
+  bins: Map<string, Map<string, DayBins>>;
 }
 
 // The jobs' delta, added to `d` (the delta of a group of segments so far: its keys count as
@@ -237,7 +182,7 @@ export function computeDelta(jobs: HeldJobs, seen: (month: string) => SeenSet, d
   let month: string | undefined;
   let stored = new SeenSet();
   let batch: KeyBatch | undefined;
-  let accounts: Map<string, Map<string, Map<string, Bin>>> | undefined;
+  let accounts: Map<string, DayBins> | undefined;
   for (let i = 0; i < jobs.length; i++) {
     const j = jobs.job(i);
     if (j.month !== month) {
@@ -257,39 +202,12 @@ export function computeDelta(jobs: HeldJobs, seen: (month: string) => SeenSet, d
       touched.months.add(month);
       touched.users.add(j.user);
     }
-    // month → account → user → day
     if (accounts === undefined) d.bins.set(month, (accounts = new Map()));
-    let users = accounts.get(j.account);
-    if (users === undefined) accounts.set(j.account, (users = new Map()));
-    let days = users.get(j.user);
-    if (days === undefined) users.set(j.user, (days = new Map()));
-    let bin = days.get(j.day);
-    if (bin === undefined) days.set(j.day, (bin = new Bin()));
-    bin.add(j);
+    let bins = accounts.get(j.account);
+    if (bins === undefined) accounts.set(j.account, (bins = new DayBins()));
+    bins.addJob(bins.entry(j.user), (j.day.charCodeAt(0) - 48) * 10 + j.day.charCodeAt(1) - 48, j);
   }
   return d;
-}
-
-// A month of the delta as totals: by account (account → user → day), and by user (user → day,
-// each the sum of that user's day in every account).
-export function userBins(d: Delta, month: string): { users: Map<string, Map<string, Totals>>; accounts: AccountBins } {
-  const users = new Map<string, Map<string, Totals>>();
-  const accounts: AccountBins = new Map();
-  for (const [account, us] of d.bins.get(month) ?? []) {
-    const byUser: DailyBins = new Map();
-    accounts.set(account, byUser);
-    for (const [user, days] of us) {
-      const mine = new Map<string, Totals>();
-      byUser.set(user, mine);
-      const all = cached(users, user);
-      for (const [day, bin] of days) {
-        const t = bin.totals();
-        mine.set(day, t);
-        addInto(all, day, t);
-      }
-    }
-  }
-  return { users, accounts };
 }
 
 export function emptyDelta(): Delta {
@@ -328,10 +246,11 @@ function takeInto(map: Map<string, Totals>, key: string, t: Totals): void {
 class Cache {
   txn: string | undefined;
   seen = new Map<string, SeenSet>();
-  daily = new Map<string, DailyBins>();
+  // each month's daily bins: its users', and each account's
+  daily = new Map<string, DayBins>();
   // each month's daily file as last written (see DailyBytes)
   dailyBytes = new Map<string, DailyBytes>();
-  accounts = new Map<string, AccountBins>();
+  accounts = new Map<string, Map<string, DayBins>>();
   // per month and year: each user's totals (the sum of the daily bins), each account's, and the
   // text of their lines
   monthly = new Map<string, UserSums>();
@@ -666,7 +585,6 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
   const yearAccountDeltas = new Map<string, AccountSums>();
   const users = new Set<string>();
   for (const month of [...delta.bins.keys()].sort()) {
-    const added = userBins(delta, month);
     const seen = seenOf(month).with(delta.keys.get(month) as KeyBatch);
     newSeen.set(month, seen);
     writes.push({ file: store.seenPath(month), data: encodeSeen(seen, seenOwner(store.cluster, month)) });
@@ -674,8 +592,10 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
     let accounts = cache.accounts.get(month);
     if (daily === undefined || accounts === undefined) {
       const file = store.readDailyFile(month);
-      cache.daily.set(month, (daily = file.users));
-      cache.accounts.set(month, (accounts = file.accounts ?? new Map()));
+      cache.daily.set(month, (daily = DayBins.of(file.users)));
+      accounts = new Map();
+      for (const [a, bins] of file.accounts ?? []) accounts.set(a, DayBins.of(bins));
+      cache.accounts.set(month, accounts);
       // what was kept of the month was of other versions of its files
       cache.dailyBytes.delete(month);
       cache.monthly.delete(month);
@@ -685,46 +605,53 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
     let text = cache.dailyBytes.get(month);
     if (text === undefined) cache.dailyBytes.set(month, (text = new DailyBytes()));
     let sums = cache.monthly.get(month);
-    if (sums === undefined) cache.monthly.set(month, (sums = monthFromDaily(daily)));
+    if (sums === undefined) cache.monthly.set(month, (sums = daily.sums()));
     let accountSums = cache.monthlyAccounts.get(month);
-    if (accountSums === undefined) cache.monthlyAccounts.set(month, (accountSums = accountsFromDaily(accounts)));
+    if (accountSums === undefined) {
+      accountSums = new Map();
+      for (const [a, bins] of accounts) accountSums.set(a, bins.sums());
+      cache.monthlyAccounts.set(month, accountSums);
+    }
     let monthText = cache.monthlyText.get(month);
     if (monthText === undefined) cache.monthlyText.set(month, (monthText = periodText()));
     const yearDelta = years.get(month.slice(0, 4)) ?? new Map<string, Totals>();
     years.set(month.slice(0, 4), yearDelta);
-    for (const [user, days] of added.users) {
-      users.add(user);
-      const bins = cached(daily, user);
-      // the user's days summed first: the month's and the year's sums gain one total each
-      const all = zeroTotals();
-      for (const [day, t] of days) {
-        addTotals(all, t);
-        takeInto(bins, day, t);
-        text.changed(user, day);
-      }
-      addInto(sums, user, all);
-      takeInto(yearDelta, user, all);
-      monthText.users.delete(user);
-    }
     const yearAccounts = yearAccountDeltas.get(month.slice(0, 4)) ?? new Map<string, UserSums>();
     yearAccountDeltas.set(month.slice(0, 4), yearAccounts);
-    for (const [account, us] of added.accounts) {
-      const bins = cached(accounts, account);
+    // each user's new jobs of the month, over all its accounts
+    const userSums = new Map<string, Totals>();
+    for (const [account, added] of delta.bins.get(month) ?? []) {
+      let bins = accounts.get(account);
+      if (bins === undefined) accounts.set(account, (bins = new DayBins()));
       const ms = cached(accountSums, account);
       const ya = cached(yearAccounts, account);
       const rowText = monthText.accounts.get(account);
-      for (const [user, days] of us) {
-        const ub = cached(bins, user);
+      for (let e = 0; e < added.size; e++) {
+        const user = added.names[e] as string;
+        const ue = daily.entry(user);
+        const ae = bins.entry(user);
+        // the user's days summed first: the month's and the year's sums gain one total each
         const all = zeroTotals();
-        for (const [day, t] of days) {
-          addTotals(all, t);
-          takeInto(ub, day, t);
-          text.changedIn(account, user, day);
+        for (let m = (added.mask[e] as number) >>> 1, d = 1; m !== 0; m >>>= 1, d++) {
+          if ((m & 1) === 0) continue;
+          const s = added.find(e, d);
+          added.sumInto(s, all);
+          daily.addFrom(ue, d, added, s);
+          bins.addFrom(ae, d, added, s);
+          text.changed(user, d);
+          text.changedIn(account, user, d);
         }
         addInto(ms, user, all);
-        takeInto(ya, user, all);
+        addInto(ya, user, all);
+        takeInto(userSums, user, all);
         rowText?.delete(user);
       }
+    }
+    for (const [user, all] of userSums) {
+      users.add(user);
+      addInto(sums, user, all);
+      takeInto(yearDelta, user, all);
+      monthText.users.delete(user);
     }
     writes.push({ file: store.dailyPath(month), data: text.format(store.cluster, month, daily, accounts) });
     writes.push({ file: store.monthlyPath(month), data: formatPeriod(store.cluster, 'month', month, asof, sums, accountSums, monthText) });
