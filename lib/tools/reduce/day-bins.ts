@@ -6,12 +6,16 @@ import { zeroTotals, type Totals } from '../../core/scores/metrics.js';
 import type { DailyBins } from '../../core/store/rollup-files.js';
 import type { PendingJob } from './held.js';
 
-// A day's nine totals in the order of their text: jobs, failed_jobs, gpu_jobs, cpu_s,
-// elapsed_s, gpu_s, gpu_elapsed_s, mem_req_byte_s, mem_used_byte_s.
-const F = 9;
+// A day's totals: jobs, failed_jobs, gpu_jobs, cpu_s, elapsed_s, gpu_s, gpu_elapsed_s (the
+// order of their text), then mem_req_byte_s and mem_used_byte_s each as two doubles, hi and
+// lo: the value is hi·10^15 + lo (lo < 10^15, hi < 2^53), exact far past 2^53 without a BigInt,
+// and its digits are hi's then lo's. What is past even that goes to `big`.
+const F = 11;
 const REQ = 7;
-const USED = 8;
+const USED = 9;
 const EXACT = 2 ** 53;
+const B = 1e15;
+const BN = 10n ** 15n;
 
 export class DayBins {
   // name → entry, and back
@@ -21,9 +25,10 @@ export class DayBins {
   mask = new Int32Array(16);
   // entry e, day d → its slot + 1 (0: none)
   private slot = new Int32Array(16 * 32);
-  // slot s's totals at v[F s ..]; byte-seconds as doubles while exact, with the part past that
-  // in `big` (key 2 s for mem_req_byte_s, 2 s + 1 for mem_used_byte_s): value = big + v
+  // slot s's totals at v[F s ..]
   v = new Float64Array(F * 64);
+  // byte-seconds past 2^53·10^15 (key 2 s for mem_req_byte_s, 2 s + 1 for mem_used_byte_s),
+  // added to hi and lo: for the exactness of any input, never seen in practice
   readonly big = new Map<number, bigint>();
   private slots = 0;
 
@@ -65,7 +70,8 @@ export class DayBins {
 
   // One job into entry e's day d.
   addJob(e: number, d: number, j: PendingJob): void {
-    const s = F * this.at(e, d);
+    const n = this.at(e, d);
+    const s = F * n;
     const v = this.v;
     const t = j.elapsed;
     v[s] = (v[s] as number) + 1;
@@ -77,32 +83,74 @@ export class DayBins {
     v[s + 3] = (v[s + 3] as number) + j.cpus * t;
     v[s + 4] = (v[s + 4] as number) + t;
     v[s + 5] = (v[s + 5] as number) + j.gpus * t;
-    const req = j.req * t;
-    if (req < EXACT && (v[s + REQ] as number) + req < EXACT) v[s + REQ] = (v[s + REQ] as number) + req;
-    else this.addBig(s / F, REQ, BigInt(j.req) * BigInt(t));
-    const used = j.used * t;
-    if (used < EXACT && (v[s + USED] as number) + used < EXACT) v[s + USED] = (v[s + USED] as number) + used;
-    else this.addBig(s / F, USED, BigInt(j.used) * BigInt(t));
+    this.addProduct(n, REQ, j.req, t);
+    this.addProduct(n, USED, j.used, t);
+  }
+
+  // Slot n's byte-seconds field k gains a·t (whole numbers).
+  private addProduct(n: number, k: number, a: number, t: number): void {
+    const p = a * t;
+    if (p < B) this.addParts(n, k, 0, p);
+    else if (p < EXACT) {
+      // (exact: below 2^53, p / 10^15 is at least 10^-15 from the next whole number, more than
+      // half a double's step there, so the floor is never rounded up)
+      const hi = Math.floor(p / B);
+      this.addParts(n, k, hi, p - hi * B);
+    } else this.addExact(n, k, BigInt(a) * BigInt(t));
+  }
+
+  // Slot n's field k gains hi·10^15 + lo (hi < 2^53, lo < 10^15).
+  private addParts(n: number, k: number, hi: number, lo: number): void {
+    const v = this.v;
+    const i = F * n + k;
+    let h = (v[i] as number) + hi;
+    let l = (v[i + 1] as number) + lo;
+    if (l >= B) {
+      l -= B;
+      h++;
+    }
+    // (exact: a sum that is not is at least 2^53 - 1)
+    if (h >= EXACT - 1) {
+      const key = 2 * n + (k - REQ) / 2;
+      this.big.set(key, (this.big.get(key) ?? 0n) + (BigInt(v[i] as number) + BigInt(hi)) * BN + BigInt(v[i + 1] as number) + BigInt(lo));
+      h = l = 0;
+    }
+    v[i] = h;
+    v[i + 1] = l;
+  }
+
+  // Slot n's field k gains x.
+  private addExact(n: number, k: number, x: bigint): void {
+    const hi = x / BN;
+    if (hi < EXACT_BIG) this.addParts(n, k, Number(hi), Number(x % BN));
+    else {
+      const key = 2 * n + (k - REQ) / 2;
+      this.big.set(key, (this.big.get(key) ?? 0n) + x);
+    }
   }
 
   // Slot `from` of `src` into entry e's day d.
   addFrom(e: number, d: number, src: DayBins, from: number): void {
-    const s = F * this.at(e, d);
+    const n = this.at(e, d);
+    const s = F * n;
     const f = F * from;
     const v = this.v;
     const w = src.v;
     for (let k = 0; k < REQ; k++) v[s + k] = (v[s + k] as number) + (w[f + k] as number);
-    for (let k = REQ; k < F; k++) {
-      const big = src.big.get(2 * from + k - REQ);
-      const x = w[f + k] as number;
-      if (big === undefined && (v[s + k] as number) + x < EXACT) v[s + k] = (v[s + k] as number) + x;
-      else this.addBig(s / F, k, (big ?? 0n) + BigInt(x));
+    this.addParts(n, REQ, w[f + REQ] as number, w[f + REQ + 1] as number);
+    this.addParts(n, USED, w[f + USED] as number, w[f + USED + 1] as number);
+    if (src.big.size > 0) {
+      const req = src.big.get(2 * from);
+      if (req !== undefined) this.addExact(n, REQ, req);
+      const used = src.big.get(2 * from + 1);
+      if (used !== undefined) this.addExact(n, USED, used);
     }
   }
 
   // Totals into entry e's day d.
   addTotals(e: number, d: number, t: Totals): void {
-    const s = F * this.at(e, d);
+    const n = this.at(e, d);
+    const s = F * n;
     const v = this.v;
     v[s] = (v[s] as number) + t.jobs;
     v[s + 1] = (v[s + 1] as number) + t.failed_jobs;
@@ -111,29 +159,81 @@ export class DayBins {
     v[s + 4] = (v[s + 4] as number) + t.elapsed_s;
     v[s + 5] = (v[s + 5] as number) + t.gpu_s;
     v[s + 6] = (v[s + 6] as number) + t.gpu_elapsed_s;
-    this.addBig(s / F, REQ, t.mem_req_byte_s);
-    this.addBig(s / F, USED, t.mem_used_byte_s);
+    this.addExact(n, REQ, t.mem_req_byte_s);
+    this.addExact(n, USED, t.mem_used_byte_s);
   }
 
-  // Slot s's field k (REQ or USED) gains x: as a double while the sum stays exact.
-  private addBig(s: number, k: number, x: bigint): void {
-    const i = F * s + k;
-    const key = 2 * s + k - REQ;
-    const big = this.big.get(key);
-    if (big === undefined && x < EXACT_BIG) {
-      const sum = (this.v[i] as number) + Number(x);
-      if (sum < EXACT) {
-        this.v[i] = sum;
-        return;
+  // Entry e's totals summed over its days (its month), as exact Totals.
+  entryTotals(e: number): Totals {
+    const v = this.v;
+    let jobs = 0;
+    let failed = 0;
+    let gpuJobs = 0;
+    let cpu = 0;
+    let elapsed = 0;
+    let gpu = 0;
+    let gpuElapsed = 0;
+    let rh = 0;
+    let rl = 0;
+    let uh = 0;
+    let ul = 0;
+    let req = 0n;
+    let used = 0n;
+    for (let m = (this.mask[e] as number) >>> 1, d = 1; m !== 0; m >>>= 1, d++) {
+      if ((m & 1) === 0) continue;
+      const n = this.find(e, d);
+      const s = F * n;
+      jobs += v[s] as number;
+      failed += v[s + 1] as number;
+      gpuJobs += v[s + 2] as number;
+      cpu += v[s + 3] as number;
+      elapsed += v[s + 4] as number;
+      gpu += v[s + 5] as number;
+      gpuElapsed += v[s + 6] as number;
+      // hi summed as a double while the sum stays below 2^52, then moved into the BigInt
+      const h = v[s + REQ] as number;
+      if (rh + h < 2 ** 52) rh += h;
+      else {
+        req += BigInt(rh) * BN;
+        rh = h;
+      }
+      const g = v[s + USED] as number;
+      if (uh + g < 2 ** 52) uh += g;
+      else {
+        used += BigInt(uh) * BN;
+        uh = g;
+      }
+      rl += v[s + REQ + 1] as number;
+      ul += v[s + USED + 1] as number;
+      if (rl >= B) {
+        rl -= B;
+        rh++;
+      }
+      if (ul >= B) {
+        ul -= B;
+        uh++;
+      }
+      if (this.big.size > 0) {
+        req += this.big.get(2 * n) ?? 0n;
+        used += this.big.get(2 * n + 1) ?? 0n;
       }
     }
-    this.big.set(key, (big ?? 0n) + BigInt(this.v[i] as number) + x);
-    this.v[i] = 0;
+    return {
+      jobs,
+      failed_jobs: failed,
+      gpu_jobs: gpuJobs,
+      cpu_s: cpu,
+      elapsed_s: elapsed,
+      gpu_s: gpu,
+      gpu_elapsed_s: gpuElapsed,
+      mem_req_byte_s: req + BigInt(rh) * BN + BigInt(rl),
+      mem_used_byte_s: used + BigInt(uh) * BN + BigInt(ul),
+    };
   }
 
-  // Slot s's totals, added to t.
-  sumInto(s: number, t: Totals): void {
-    const f = F * s;
+  // Slot n's totals, added to t.
+  sumInto(n: number, t: Totals): void {
+    const f = F * n;
     const v = this.v;
     t.jobs += v[f] as number;
     t.failed_jobs += v[f + 1] as number;
@@ -142,15 +242,14 @@ export class DayBins {
     t.elapsed_s += v[f + 4] as number;
     t.gpu_s += v[f + 5] as number;
     t.gpu_elapsed_s += v[f + 6] as number;
-    t.mem_req_byte_s += this.exact(s, REQ);
-    t.mem_used_byte_s += this.exact(s, USED);
+    t.mem_req_byte_s += this.exact(n, REQ);
+    t.mem_used_byte_s += this.exact(n, USED);
   }
 
-  // Slot s's field k (REQ or USED) as a BigInt.
-  private exact(s: number, k: number): bigint {
-    const big = this.big.get(2 * s + k - REQ);
-    const x = BigInt(this.v[F * s + k] as number);
-    return big === undefined ? x : big + x;
+  // Slot n's field k as a BigInt.
+  private exact(n: number, k: number): bigint {
+    const x = BigInt(this.v[F * n + k] as number) * BN + BigInt(this.v[F * n + k + 1] as number);
+    return x + (this.big.get(2 * n + (k - REQ) / 2) ?? 0n);
   }
 
   // The totals of a name's day (undefined if it has none): for tests and readers, not the
@@ -167,11 +266,7 @@ export class DayBins {
   // Each entry's sum over its days (a month's per-user totals).
   sums(): Map<string, Totals> {
     const out = new Map<string, Totals>();
-    for (let e = 0; e < this.names.length; e++) {
-      const t = zeroTotals();
-      forDays(this.mask[e] as number, (d) => this.sumInto(this.find(e, d), t));
-      out.set(this.names[e] as string, t);
-    }
+    for (let e = 0; e < this.names.length; e++) out.set(this.names[e] as string, this.entryTotals(e));
     return out;
   }
 
@@ -185,10 +280,10 @@ export class DayBins {
     return out;
   }
 
-  // `"dd":{"jobs":..,"mem_used_byte_s":".."}` of slot s (day d) into o at p, as totalsText
+  // `"dd":{"jobs":..,"mem_used_byte_s":".."}` of slot n (day d) into o at p, as totalsText
   // writes it (lib/core/store/rollup-files.ts); returns where it ends. o must have room for
-  // dayRoom(s) bytes.
-  writeDay(o: Uint8Array, p: number, d: number, s: number): number {
+  // dayRoom(n) bytes.
+  writeDay(o: Uint8Array, p: number, d: number, n: number): number {
     o[p] = 34;
     o[p + 1] = 48 + ((d / 10) | 0);
     o[p + 2] = 48 + (d % 10);
@@ -196,38 +291,29 @@ export class DayBins {
     o[p + 4] = 58;
     p += 5;
     const v = this.v;
-    const f = F * s;
+    const f = F * n;
     for (let k = 0; k < REQ; k++) {
       p = put(o, p, HEADS[k] as Uint8Array);
       p = digits(o, p, v[f + k] as number);
     }
-    for (let k = REQ; k < F; k++) {
-      p = put(o, p, HEADS[k] as Uint8Array);
-      const big = this.big.get(2 * s + k - REQ);
-      p = big === undefined ? digits(o, p, v[f + k] as number) : ascii(o, p, String(big + BigInt(v[f + k] as number)));
+    for (let k = REQ; k < F; k += 2) {
+      p = put(o, p, HEADS[REQ + (k - REQ) / 2] as Uint8Array);
+      const hi = v[f + k] as number;
+      const lo = v[f + k + 1] as number;
+      if (this.big.size > 0 && this.big.has(2 * n + (k - REQ) / 2)) p = ascii(o, p, String(this.exact(n, k)));
+      else if (hi === 0) p = digits(o, p, lo);
+      else p = fifteen(o, digits(o, p, hi), lo);
     }
     o[p] = 34;
     o[p + 1] = 125;
     return p + 2;
   }
 
-  // The most bytes writeDay writes for slot s.
-  dayRoom(s: number): number {
-    if (this.big.size === 0 || (!this.big.has(2 * s) && !this.big.has(2 * s + 1))) return DAY_ROOM;
-    return DAY_ROOM + String(this.big.get(2 * s) ?? 0n).length + String(this.big.get(2 * s + 1) ?? 0n).length;
+  // The most bytes writeDay writes for slot n.
+  dayRoom(n: number): number {
+    if (this.big.size === 0 || (!this.big.has(2 * n) && !this.big.has(2 * n + 1))) return DAY_ROOM;
+    return DAY_ROOM + String(this.exact(n, REQ)).length + String(this.exact(n, USED)).length;
   }
-}
-
-// Calls f for each day (1..31) set in mask, in order.
-export function forDays(mask: number, f: (d: number) => void): void {
-  for (let m = mask >>> 1, d = 1; m !== 0; m >>>= 1, d++) if ((m & 1) !== 0) f(d);
-}
-
-// Number of days set in mask.
-export function dayCount(mask: number): number {
-  let n = 0;
-  for (let m = mask >>> 0; m !== 0; m &= m - 1) n++;
-  return n;
 }
 
 const EXACT_BIG = BigInt(EXACT);
@@ -264,6 +350,22 @@ function digits(o: Uint8Array, p: number, x: number): number {
     return p + 9;
   }
   return ascii(o, p, String(x));
+}
+
+// lo (below 10^15) as 15 digits, zeros first
+function fifteen(o: Uint8Array, p: number, lo: number): number {
+  const hi = Math.floor(lo / 1e9);
+  let a = hi;
+  let b = lo - hi * 1e9;
+  for (let i = p + 14; i >= p + 6; i--) {
+    o[i] = 48 + (b % 10);
+    b = (b / 10) | 0;
+  }
+  for (let i = p + 5; i >= p; i--) {
+    o[i] = 48 + (a % 10);
+    a = (a / 10) | 0;
+  }
+  return p + 15;
 }
 
 // digits of a whole number in 0..2^31

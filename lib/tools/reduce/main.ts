@@ -631,11 +631,10 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
         const ue = daily.entry(user);
         const ae = bins.entry(user);
         // the user's days summed first: the month's and the year's sums gain one total each
-        const all = zeroTotals();
+        const all = added.entryTotals(e);
         for (let m = (added.mask[e] as number) >>> 1, d = 1; m !== 0; m >>>= 1, d++) {
           if ((m & 1) === 0) continue;
           const s = added.find(e, d);
-          added.sumInto(s, all);
           daily.addFrom(ue, d, added, s);
           bins.addFrom(ae, d, added, s);
           text.changed(user, d);
