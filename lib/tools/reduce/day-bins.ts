@@ -296,17 +296,19 @@ export class DayBins {
       p = put(o, p, HEADS[k] as Uint8Array);
       p = digits(o, p, v[f + k] as number);
     }
-    for (let k = REQ; k < F; k += 2) {
-      p = put(o, p, HEADS[REQ + (k - REQ) / 2] as Uint8Array);
-      const hi = v[f + k] as number;
-      const lo = v[f + k + 1] as number;
-      if (this.big.size > 0 && this.big.has(2 * n + (k - REQ) / 2)) p = ascii(o, p, String(this.exact(n, k)));
-      else if (hi === 0) p = digits(o, p, lo);
-      else p = fifteen(o, digits(o, p, hi), lo);
-    }
+    p = this.byteSeconds(o, put(o, p, HEADS[7] as Uint8Array), n, REQ);
+    p = this.byteSeconds(o, put(o, p, HEADS[8] as Uint8Array), n, USED);
     o[p] = 34;
     o[p + 1] = 125;
     return p + 2;
+  }
+
+  // The digits of slot n's field k (REQ or USED).
+  private byteSeconds(o: Uint8Array, p: number, n: number, k: number): number {
+    const hi = this.v[F * n + k] as number;
+    const lo = this.v[F * n + k + 1] as number;
+    if (this.big.size > 0 && this.big.has(k === REQ ? 2 * n : 2 * n + 1)) return ascii(o, p, String(this.exact(n, k)));
+    return hi === 0 ? digits(o, p, lo) : fifteen(o, digits(o, p, hi), lo);
   }
 
   // The most bytes writeDay writes for slot n.
@@ -326,7 +328,7 @@ const HEADS = ['{"jobs":', ',"failed_jobs":', ',"gpu_jobs":', ',"cpu_s":', ',"el
 const DAY_ROOM = 5 + HEADS.reduce((n, h) => n + h.length, 0) + 9 * 24 + 2;
 
 function put(o: Uint8Array, p: number, b: Uint8Array): number {
-  for (let i = 0; i < b.length; i++) o[p + i] = b[i] as number;
+  o.set(b, p);
   return p + b.length;
 }
 
@@ -336,45 +338,48 @@ function ascii(o: Uint8Array, p: number, s: string): number {
 }
 
 // The decimal digits of x as String(x) (and JSON) writes them: by hand for a whole number
-// below 2^53, else through String.
+// below 2^53, else through String. (In 32-bit integers: % of a double is a call.)
 function digits(o: Uint8Array, p: number, x: number): number {
-  if (x < 2 ** 31 && x >= 0 && (x | 0) === x) return small(o, p, x);
+  if (x >= 0 && x < 2 ** 31 && (x | 0) === x) return small(o, p, x);
   if (x >= 0 && x < EXACT && Math.floor(x) === x) {
     const hi = Math.floor(x / 1e9);
-    let lo = x - hi * 1e9;
     p = hi < 2 ** 31 ? small(o, p, hi) : ascii(o, p, String(hi));
-    for (let i = p + 8; i >= p; i--) {
-      o[i] = 48 + (lo % 10);
-      lo = (lo / 10) | 0;
-    }
-    return p + 9;
+    return nine(o, p, x - hi * 1e9);
   }
   return ascii(o, p, String(x));
 }
 
-// lo (below 10^15) as 15 digits, zeros first
-function fifteen(o: Uint8Array, p: number, lo: number): number {
-  const hi = Math.floor(lo / 1e9);
-  let a = hi;
-  let b = lo - hi * 1e9;
-  for (let i = p + 14; i >= p + 6; i--) {
-    o[i] = 48 + (b % 10);
-    b = (b / 10) | 0;
+// x (below 10^9) as nine digits, zeros first
+function nine(o: Uint8Array, p: number, x: number): number {
+  let y = x | 0;
+  for (let i = p + 8; i >= p; i--) {
+    const q = (y / 10) | 0;
+    o[i] = 48 + y - q * 10;
+    y = q;
   }
-  for (let i = p + 5; i >= p; i--) {
-    o[i] = 48 + (a % 10);
-    a = (a / 10) | 0;
-  }
-  return p + 15;
+  return p + 9;
 }
 
-// digits of a whole number in 0..2^31
+// lo (below 10^15) as fifteen digits, zeros first
+function fifteen(o: Uint8Array, p: number, lo: number): number {
+  const hi = Math.floor(lo / 1e9);
+  let y = hi | 0;
+  for (let i = p + 5; i >= p; i--) {
+    const q = (y / 10) | 0;
+    o[i] = 48 + y - q * 10;
+    y = q;
+  }
+  return nine(o, p + 6, lo - hi * 1e9);
+}
+
+// the digits of a whole number in 0..2^31
 function small(o: Uint8Array, p: number, x: number): number {
-  let n = 1;
-  for (let y = x; y >= 10; y = (y / 10) | 0) n++;
+  let y = x | 0;
+  const n = y < 10 ? 1 : y < 100 ? 2 : y < 1e3 ? 3 : y < 1e4 ? 4 : y < 1e5 ? 5 : y < 1e6 ? 6 : y < 1e7 ? 7 : y < 1e8 ? 8 : y < 1e9 ? 9 : 10;
   for (let i = p + n - 1; i >= p; i--) {
-    o[i] = 48 + (x % 10);
-    x = (x / 10) | 0;
+    const q = (y / 10) | 0;
+    o[i] = 48 + y - q * 10;
+    y = q;
   }
   return p + n;
 }
