@@ -321,6 +321,10 @@ interface Context {
   // what is held back until the next group commit, in input order: segments (each prints its
   // commit record) and the lines of other kinds that came between them
   held: Array<Segment | string>;
+  // the group commit still under way (its files being synced while the next group is read),
+  // and what it failed with
+  busy: Promise<void> | undefined;
+  failed: unknown;
   heldJobs: number;
   heldSince: number;
   batch: number;
@@ -469,22 +473,47 @@ function groupFull(ctx: Context): boolean {
 }
 
 // Commits every cluster's held segments, one transaction a cluster; then prints what was held.
+// The commit goes on while the next group is read: its fsyncs wait on the disk, not the reader.
+// One at a time: the next waits for it (settled), and so does its output, so commit records and
+// the lines passed through still go out in input order, each record once its commit is durable.
 async function commitHeld(ctx: Context): Promise<void> {
+  await settled(ctx);
   const held = ctx.held;
   ctx.held = [];
   ctx.heldJobs = 0;
-  for (const st of ctx.clusters.values()) if (st.segments.length > 0) await transact(ctx, st);
-  for (const h of held) {
-    if (typeof h === 'string') ctx.out.line(h);
-    else ctx.out.record(h.rec);
+  const groups: Array<[ClusterState, Segment[]]> = [];
+  for (const st of ctx.clusters.values()) {
+    if (st.segments.length > 0) groups.push([st, st.segments]);
+    st.segments = [];
   }
-  // Commits go out at once: what reads them (an ack, a log) should not wait for 64 KB of them.
-  await ctx.out.flush();
+  ctx.busy = (async () => {
+    for (const [st, segments] of groups) await transact(ctx, st, segments);
+    for (const h of held) {
+      if (typeof h === 'string') ctx.out.line(h);
+      else ctx.out.record(h.rec);
+    }
+    // Commits go out at once: what reads them (an ack, a log) should not wait for 64 KB of them.
+    await ctx.out.flush();
+  })().then(
+    () => {
+      ctx.busy = undefined;
+      // lines passed through since, before any segment: nothing holds them back now
+      while (typeof ctx.held[0] === 'string') ctx.out.line(ctx.held.shift() as string);
+    },
+    (err: unknown) => {
+      ctx.busy = undefined;
+      ctx.failed ??= err;
+    },
+  );
 }
 
-async function transact(ctx: Context, st: ClusterState): Promise<void> {
-  const segments = st.segments;
-  st.segments = [];
+// Waits for the group commit under way, if any; throws what it failed with.
+async function settled(ctx: Context): Promise<void> {
+  if (ctx.busy !== undefined) await ctx.busy;
+  if (ctx.failed !== undefined) throw ctx.failed;
+}
+
+async function transact(ctx: Context, st: ClusterState, segments: Segment[]): Promise<void> {
   if (!provablyNothingNew(st.cache, segments)) {
     const flush = Date.now() - st.lastFlush >= ctx.flushMs;
     await underLock(ctx, st, async () => {
@@ -742,6 +771,8 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
     optout: { list: undefined, home: new Map() },
     clusters: new Map(),
     held: [],
+    busy: undefined,
+    failed: undefined,
     heldJobs: 0,
     heldSince: 0,
     batch,
@@ -824,7 +855,7 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
       },
       // lines of other kinds keep their place among the commit records held back
       pass: (text) => {
-        if (ctx.held.length > 0) ctx.held.push(text);
+        if (ctx.held.length > 0 || ctx.busy !== undefined) ctx.held.push(text);
         else out.line(text);
       },
       idle: { ms: QUIET_MS, pending: () => ctx.held.length > 0, run: () => commitHeld(ctx) },
@@ -832,6 +863,7 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
   );
   for (const [cluster, st] of ctx.clusters) if (st.jobs.length + st.known > 0) hold(ctx, cluster, undefined);
   if (ctx.held.length > 0) await commitHeld(ctx);
+  await settled(ctx);
   for (const st of ctx.clusters.values()) {
     if (st.cache.dirty === undefined || st.cache.dirty.size > 0) await underLock(ctx, st, async () => flushUsers(ctx, st));
     // the retry list forgets what is done now (at the end: sb-sacct upstream has exited)
