@@ -442,7 +442,7 @@ function hold(ctx: Context, cluster: string, chunk: PendingChunk | undefined): v
   const st = clusterState(ctx, cluster);
   const jobs = st.jobs;
   const processed = jobs.length + st.known;
-  st.jobs = new HeldJobs(st.names);
+  st.jobs = new HeldJobs(st.names, jobs.length + (jobs.length >> 3));
   st.known = 0;
   const seg: Segment = {
     jobs,
