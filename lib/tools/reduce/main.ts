@@ -286,7 +286,7 @@ class Cache {
   }
 
   // After a transaction: forget months neither it nor the one before used. A month's files in
-  // memory are ~15 MB (bins, users' and accounts', the daily file's bytes, the lines' text), and
+  // memory are several MB (bins, users' and accounts', the daily file's bytes, the lines' text), and
   // V8 lets the heap grow to a few times what is live: a stream is ordered by time, so a month
   // seldom comes back.
   age(keep = 1): void {
