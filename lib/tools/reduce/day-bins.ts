@@ -324,8 +324,9 @@ const EXACT_BIG = BigInt(EXACT);
 const HEADS = ['{"jobs":', ',"failed_jobs":', ',"gpu_jobs":', ',"cpu_s":', ',"elapsed_s":', ',"gpu_s":', ',"gpu_elapsed_s":', ',"mem_req_byte_s":"', '","mem_used_byte_s":"'].map(
   (h) => Buffer.from(h, 'latin1'),
 );
-// the day, its heads, nine numbers of up to 22 characters (String of a double), the end
-const DAY_ROOM = 5 + HEADS.reduce((n, h) => n + h.length, 0) + 9 * 24 + 2;
+// the day, its heads, seven numbers of up to 22 characters (String of a double), two
+// byte-seconds of up to 16 + 15 digits (hi and lo), the end
+const DAY_ROOM = 5 + HEADS.reduce((n, h) => n + h.length, 0) + 7 * 22 + 2 * 31 + 2;
 
 function put(o: Uint8Array, p: number, b: Uint8Array): number {
   o.set(b, p);
