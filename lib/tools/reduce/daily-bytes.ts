@@ -3,12 +3,12 @@
 // those it did. The text of each day kept as a string (~30,000 a month, most of what a commit
 // left alive) was copied by every young-generation collection until it was old; bytes in a
 // Buffer are never copied by the collector.
-import { ROLLUP_SCHEMA, totalsText, type AccountBins, type DailyBins } from '../../core/store/rollup-files.js';
-import type { Totals } from '../../core/scores/metrics.js';
+import { ROLLUP_SCHEMA } from '../../core/store/rollup-files.js';
+import type { DayBins } from './day-bins.js';
 
 // Where a user's entry `"<user>":{"<dd>":<Totals JSON>,...}` is in the bytes last written, and
-// each of its days (at[2d], at[2d + 1]; -1 before it is written); `dirty`: the days (bit d)
-// changed since.
+// each of its days (at[2d], at[2d + 1]; -1 before it is written); `days`: the days it has
+// (bit d); `dirty`: the days changed since.
 interface Entry {
   start: number;
   end: number;
@@ -27,19 +27,19 @@ export class DailyBytes {
   private out: Buffer = Buffer.alloc(0);
   private pos = 0;
 
-  // The user's day dd ('01'..'31') changed: format it again.
-  changed(user: string, day: string): void {
+  // The user's day (1..31) changed: format it again.
+  changed(user: string, day: number): void {
     mark(this.users.get(user), day);
   }
 
   // The same, of the user's day in an account.
-  changedIn(account: string, user: string, day: string): void {
+  changedIn(account: string, user: string, day: number): void {
     mark(this.accounts.get(account)?.get(user), day);
   }
 
   // formatDaily (lib/core/store/rollup-files.ts) of the month, the same bytes, with the days
   // not marked changed copied from the bytes last written. The caller must not change them.
-  format(cluster: string, month: string, bins: DailyBins, accounts?: AccountBins): Buffer {
+  format(cluster: string, month: string, bins: DayBins, accounts?: Map<string, DayBins>): Buffer {
     const old = this.buf;
     this.out = Buffer.allocUnsafe(Math.max(4096, old.length + (old.length >> 2)));
     this.pos = 0;
@@ -57,7 +57,7 @@ export class DailyBytes {
         let entries = this.accounts.get(a);
         if (entries === undefined) this.accounts.set(a, (entries = new Map()));
         this.text(`${first ? '\n' : ',\n'}${JSON.stringify(a)}:{`);
-        this.entries(old, accounts.get(a) as DailyBins, entries, ',');
+        this.entries(old, accounts.get(a) as DayBins, entries, ',');
         this.text('}');
         first = false;
       }
@@ -69,71 +69,61 @@ export class DailyBytes {
     return this.buf;
   }
 
-  // Each user's entry, sorted, `sep` between them.
-  private entries(old: Buffer, bins: DailyBins, entries: Map<string, Entry>, sep: string): void {
+  // Each entry, sorted by name, `sep` between them.
+  private entries(old: Buffer, bins: DayBins, entries: Map<string, Entry>, sep: string): void {
     let firstUser = true;
-    for (const u of [...bins.keys()].sort(byName)) {
-      const days = bins.get(u) as Map<string, Totals>;
+    for (const u of [...bins.index.keys()].sort(byName)) {
+      const ei = bins.index.get(u) as number;
+      const mask = bins.mask[ei] as number;
       if (!firstUser) this.text(sep);
       firstUser = false;
       let e = entries.get(u);
       if (e === undefined) entries.set(u, (e = { start: -1, end: -1, days: 0, at: new Int32Array(64).fill(-1), dirty: 0 }));
       const start = this.pos;
-      if (e.start >= 0 && e.dirty === 0 && e.days === days.size) {
+      if (e.start >= 0 && e.dirty === 0 && e.days === mask) {
         // not changed: the whole entry as it was, its days moved with it
         this.bytes(old, e.start, e.end);
         const shift = start - e.start;
         for (let i = 0; i < 64; i++) if ((e.at[i] as number) >= 0) e.at[i] = (e.at[i] as number) + shift;
       } else {
-        // Days not changed that were next to each other are copied at once, and the text
-        // between such runs is written at once (days' text is ASCII: a character is a byte).
-        // Pending at any time: a run of old bytes (runS < runE) or text, not both.
+        // Days not changed that were next to each other are copied at once; a changed day's
+        // text is written from its numbers. Pending at any time: a run of old bytes (runS < runE).
         const at = new Int32Array(64).fill(-1);
-        const head = `${JSON.stringify(u)}:{`;
-        const texts = [head];
-        let textLen = Buffer.byteLength(head);
+        this.text(`${JSON.stringify(u)}:{`);
         let runS = 0;
         let runE = 0;
         let firstDay = true;
-        for (const d of [...days.keys()].sort()) {
-          const n = dayNumber(d);
-          const was = n < 0 ? -1 : (e.at[2 * n] as number);
+        for (let m = mask >>> 1, n = 1; m !== 0; m >>>= 1, n++) {
+          if ((m & 1) === 0) continue;
+          const was = e.at[2 * n] as number;
           if (was >= 0 && (e.dirty & (1 << n)) === 0) {
             const end = e.at[2 * n + 1] as number;
             // right after the run, the ',' between them in the old bytes
             if (runS < runE && was === runE + 1 && !firstDay) runE = end;
             else {
               this.run(old, runS, runE);
-              if (!firstDay) {
-                texts.push(',');
-                textLen++;
-              }
-              this.write(texts, textLen);
-              texts.length = 0;
-              textLen = 0;
+              if (!firstDay) this.byte(44);
               runS = was;
               runE = end;
             }
             at[2 * n] = this.pos + was - runS;
             at[2 * n + 1] = this.pos + end - runS;
           } else {
-            if (runS < runE) {
-              this.run(old, runS, runE);
-              runS = runE = 0;
-            }
-            const text = totalsText(days.get(d) as Totals, firstDay ? `"${d}":` : `,"${d}":`);
-            if (n >= 0) at[2 * n] = this.pos + textLen + (firstDay ? 0 : 1);
-            texts.push(text);
-            textLen += text.length;
-            if (n >= 0) at[2 * n + 1] = this.pos + textLen;
+            this.run(old, runS, runE);
+            runS = runE = 0;
+            if (!firstDay) this.byte(44);
+            const s = bins.find(ei, n);
+            this.room(bins.dayRoom(s));
+            at[2 * n] = this.pos;
+            this.pos = bins.writeDay(this.out, this.pos, n, s);
+            at[2 * n + 1] = this.pos;
           }
           firstDay = false;
         }
         this.run(old, runS, runE);
-        texts.push('}');
-        this.write(texts, textLen + 1);
+        this.byte(125);
         e.at = at;
-        e.days = days.size;
+        e.days = mask;
         e.dirty = 0;
       }
       e.start = start;
@@ -146,11 +136,9 @@ export class DailyBytes {
     this.pos += this.out.write(s, this.pos, 'utf8');
   }
 
-  // The pieces, `length` bytes in all, at once.
-  private write(pieces: string[], length: number): void {
-    if (length === 0) return;
-    this.room(length);
-    this.pos += this.out.write(pieces.length === 1 ? (pieces[0] as string) : pieces.join(''), this.pos, 'utf8');
+  private byte(c: number): void {
+    this.room(1);
+    this.out[this.pos++] = c;
   }
 
   private run(b: Buffer, s: number, e: number): void {
@@ -170,16 +158,6 @@ export class DailyBytes {
   }
 }
 
-function mark(e: Entry | undefined, day: string): void {
-  if (e === undefined) return;
-  const n = dayNumber(day);
-  // a day not of the form dd is never copied (see entries)
-  e.dirty |= n < 0 ? -1 : 1 << n;
-}
-
-// '01'..'31' → 1..31, else -1
-function dayNumber(d: string): number {
-  if (d.length !== 2) return -1;
-  const n = (d.charCodeAt(0) - 48) * 10 + d.charCodeAt(1) - 48;
-  return n >= 1 && n <= 31 && d.charCodeAt(0) >= 48 && d.charCodeAt(0) <= 51 && d.charCodeAt(1) >= 48 && d.charCodeAt(1) <= 57 ? n : -1;
+function mark(e: Entry | undefined, day: number): void {
+  if (e !== undefined) e.dirty |= 1 << day;
 }

@@ -42,22 +42,41 @@ export class HeldJobs {
   length = 0;
   // the key: its kind (0 db, 1 id, 2 other), the DBIndex of a db key, the 64 bits of an id key
   // (JobIDRaw and Submit), and the rare other keys by index
-  private kind = new Uint8Array(64);
-  private db = new Float64Array(64);
-  private id = new BigUint64Array(64);
+  private kind: Uint8Array;
+  private db: Float64Array;
+  private id: BigUint64Array;
   private readonly others = new Map<number, KeyCode>();
-  private month = new Int32Array(64);
-  private user = new Int32Array(64);
-  private account = new Int32Array(64);
-  private day = new Uint8Array(64);
-  private failed = new Uint8Array(64);
-  private nums = new Float64Array(64 * 5);
+  private month: Int32Array;
+  private user: Int32Array;
+  private account: Int32Array;
+  private day: Uint8Array;
+  private failed: Uint8Array;
+  private nums: Float64Array;
+  // the month of the last job pushed, and its id: a segment's jobs are mostly of one
+  private lastMonth = '';
+  private lastMonthId = -1;
   // what job(i) hands out: one object, filled again for each job
   private readonly view: PendingJob = { code: { kind: 'db', n: 0 }, month: '', day: '', user: '', account: '', elapsed: 0, cpus: 0, gpus: 0, req: 0, used: 0, failed: false };
   private readonly dbKey = { kind: 'db' as const, n: 0 };
   private readonly idKey = { kind: 'id' as const, v: 0n };
 
-  constructor(private readonly names: Names) {}
+  // `size`: the jobs expected (room is made for them at once; a window's are about as many as
+  // the window's before it), not a limit.
+  constructor(
+    private readonly names: Names,
+    size = 64,
+  ) {
+    const n = Math.max(64, size);
+    this.kind = new Uint8Array(n);
+    this.db = new Float64Array(n);
+    this.id = new BigUint64Array(n);
+    this.month = new Int32Array(n);
+    this.user = new Int32Array(n);
+    this.account = new Int32Array(n);
+    this.day = new Uint8Array(n);
+    this.failed = new Uint8Array(n);
+    this.nums = new Float64Array(5 * n);
+  }
 
   push(j: PendingJob): void {
     const i = this.length;
@@ -73,7 +92,11 @@ export class HeldJobs {
       this.kind[i] = 2;
       this.others.set(i, code);
     }
-    this.month[i] = this.names.id(j.month);
+    if (j.month !== this.lastMonth) {
+      this.lastMonth = j.month;
+      this.lastMonthId = this.names.id(j.month);
+    }
+    this.month[i] = this.lastMonthId;
     this.user[i] = this.names.id(j.user);
     this.account[i] = this.names.id(j.account);
     this.day[i] = (j.day.charCodeAt(0) - 48) * 10 + j.day.charCodeAt(1) - 48;

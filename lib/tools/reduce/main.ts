@@ -10,31 +10,31 @@ import { forEachRecord, stringField, type Rec } from '../../core/cli/input.js';
 import { homeDirs, homeOptouts, readOptoutList } from '../../core/scores/optout.js';
 import type { Output } from '../../core/cli/output.js';
 import type { Reporter } from '../../core/cli/report.js';
-import {
-  accountsFromDaily,
-  formatPeriod,
-  formatUserFile,
-  monthFromDaily,
-  periodText,
-  type AccountBins,
-  type AccountSums,
-  type DailyBins,
-  type PeriodText,
-  type UserSums,
-} from '../../core/store/rollup-files.js';
+import { formatPeriod, formatUserFile, periodText, type AccountSums, type PeriodText, type UserSums } from '../../core/store/rollup-files.js';
 import { encodeSeen, jobIdentity, JobIdentityReader, seenOwner, KeyBatch, SeenSet, type KeyCode } from '../../core/store/seen.js';
 import { ClusterStore, crashHook, formatDirty, newTxnId, storeRoot, type CrashPoint, type FileWrite } from '../../core/store/store.js';
 import { formatTime } from '../../core/records/time.js';
 import { fieldIndex, JobLineReader } from '../../core/records/job-line.js';
 import { DAYS, HeldJobs, Names, type PendingJob } from './held.js';
 import { DailyBytes } from './daily-bytes.js';
+import { DayBins } from './day-bins.js';
 
 
 // What one job adds to its user's totals (jobTotals of its record).
 export function pendingTotals(j: PendingJob): Totals {
-  const b = new Bin();
-  b.add(j);
-  return b.totals();
+  const e = j.elapsed;
+  const gpu = j.gpus > 0;
+  return {
+    jobs: 1,
+    failed_jobs: j.failed ? 1 : 0,
+    gpu_jobs: gpu ? 1 : 0,
+    cpu_s: j.cpus * e,
+    elapsed_s: e,
+    gpu_s: j.gpus * e,
+    gpu_elapsed_s: gpu ? e : 0,
+    mem_req_byte_s: BigInt(j.req) * BigInt(e),
+    mem_used_byte_s: BigInt(j.used) * BigInt(e),
+  };
 }
 
 const NONNEG_INT = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -170,64 +170,9 @@ export interface Delta {
   duplicates: number;
   // month → the keys it gains
   keys: Map<string, KeyBatch>;
-  // month → account → user → day → the bin of its new jobs. Only by account: a user's day is
-  // the sum of their days in each account (userBins), made once a transaction, not a job.
-  bins: Map<string, Map<string, Map<string, Map<string, Bin>>>>;
-}
-
-// A day's bin of new jobs while they are added: counts and seconds as they come, byte-seconds
-// as doubles while their sum stays below 2^53 (exact), into the BigInts past that.
-export class Bin {
-  jobs = 0;
-  failed = 0;
-  gpuJobs = 0;
-  cpu = 0;
-  elapsed = 0;
-  gpu = 0;
-  gpuElapsed = 0;
-  req = 0;
-  used = 0;
-  reqBig = 0n;
-  usedBig = 0n;
-
-  add(j: PendingJob): void {
-    const e = j.elapsed;
-    this.jobs++;
-    if (j.failed) this.failed++;
-    if (j.gpus > 0) {
-      this.gpuJobs++;
-      this.gpuElapsed += e;
-    }
-    this.cpu += j.cpus * e;
-    this.elapsed += e;
-    this.gpu += j.gpus * e;
-    const req = j.req * e;
-    if (req < 2 ** 53 && this.req + req < 2 ** 53) this.req += req;
-    else {
-      this.reqBig += BigInt(this.req) + BigInt(j.req) * BigInt(e);
-      this.req = 0;
-    }
-    const used = j.used * e;
-    if (used < 2 ** 53 && this.used + used < 2 ** 53) this.used += used;
-    else {
-      this.usedBig += BigInt(this.used) + BigInt(j.used) * BigInt(e);
-      this.used = 0;
-    }
-  }
-
-  totals(): Totals {
-    return {
-      jobs: this.jobs,
-      failed_jobs: this.failed,
-      gpu_jobs: this.gpuJobs,
-      cpu_s: this.cpu,
-      elapsed_s: this.elapsed,
-      gpu_s: this.gpu,
-      gpu_elapsed_s: this.gpuElapsed,
-      mem_req_byte_s: this.reqBig + BigInt(this.req),
-      mem_used_byte_s: this.usedBig + BigInt(this.used),
-    };
-  }
+  // month → account → its users' days: the new jobs' bins. Only by account: a user's day is the
+  // sum of their days in each account, made once a transaction, not a job.
+  bins: Map<string, Map<string, DayBins>>;
 }
 
 // The jobs' delta, added to `d` (the delta of a group of segments so far: its keys count as
@@ -237,7 +182,7 @@ export function computeDelta(jobs: HeldJobs, seen: (month: string) => SeenSet, d
   let month: string | undefined;
   let stored = new SeenSet();
   let batch: KeyBatch | undefined;
-  let accounts: Map<string, Map<string, Map<string, Bin>>> | undefined;
+  let accounts: Map<string, DayBins> | undefined;
   for (let i = 0; i < jobs.length; i++) {
     const j = jobs.job(i);
     if (j.month !== month) {
@@ -257,39 +202,12 @@ export function computeDelta(jobs: HeldJobs, seen: (month: string) => SeenSet, d
       touched.months.add(month);
       touched.users.add(j.user);
     }
-    // month → account → user → day
     if (accounts === undefined) d.bins.set(month, (accounts = new Map()));
-    let users = accounts.get(j.account);
-    if (users === undefined) accounts.set(j.account, (users = new Map()));
-    let days = users.get(j.user);
-    if (days === undefined) users.set(j.user, (days = new Map()));
-    let bin = days.get(j.day);
-    if (bin === undefined) days.set(j.day, (bin = new Bin()));
-    bin.add(j);
+    let bins = accounts.get(j.account);
+    if (bins === undefined) accounts.set(j.account, (bins = new DayBins()));
+    bins.addJob(bins.entry(j.user), (j.day.charCodeAt(0) - 48) * 10 + j.day.charCodeAt(1) - 48, j);
   }
   return d;
-}
-
-// A month of the delta as totals: by account (account → user → day), and by user (user → day,
-// each the sum of that user's day in every account).
-export function userBins(d: Delta, month: string): { users: Map<string, Map<string, Totals>>; accounts: AccountBins } {
-  const users = new Map<string, Map<string, Totals>>();
-  const accounts: AccountBins = new Map();
-  for (const [account, us] of d.bins.get(month) ?? []) {
-    const byUser: DailyBins = new Map();
-    accounts.set(account, byUser);
-    for (const [user, days] of us) {
-      const mine = new Map<string, Totals>();
-      byUser.set(user, mine);
-      const all = cached(users, user);
-      for (const [day, bin] of days) {
-        const t = bin.totals();
-        mine.set(day, t);
-        addInto(all, day, t);
-      }
-    }
-  }
-  return { users, accounts };
 }
 
 export function emptyDelta(): Delta {
@@ -328,10 +246,11 @@ function takeInto(map: Map<string, Totals>, key: string, t: Totals): void {
 class Cache {
   txn: string | undefined;
   seen = new Map<string, SeenSet>();
-  daily = new Map<string, DailyBins>();
+  // each month's daily bins: its users', and each account's
+  daily = new Map<string, DayBins>();
   // each month's daily file as last written (see DailyBytes)
   dailyBytes = new Map<string, DailyBytes>();
-  accounts = new Map<string, AccountBins>();
+  accounts = new Map<string, Map<string, DayBins>>();
   // per month and year: each user's totals (the sum of the daily bins), each account's, and the
   // text of their lines
   monthly = new Map<string, UserSums>();
@@ -367,7 +286,7 @@ class Cache {
   }
 
   // After a transaction: forget months neither it nor the one before used. A month's files in
-  // memory are ~15 MB (bins, users' and accounts', the daily file's bytes, the lines' text), and
+  // memory are several MB (bins, users' and accounts', the daily file's bytes, the lines' text), and
   // V8 lets the heap grow to a few times what is live: a stream is ordered by time, so a month
   // seldom comes back.
   age(keep = 1): void {
@@ -402,6 +321,10 @@ interface Context {
   // what is held back until the next group commit, in input order: segments (each prints its
   // commit record) and the lines of other kinds that came between them
   held: Array<Segment | string>;
+  // the group commit still under way (its files being synced while the next group is read),
+  // and what it failed with
+  busy: Promise<void> | undefined;
+  failed: unknown;
   heldJobs: number;
   heldSince: number;
   batch: number;
@@ -519,7 +442,7 @@ function hold(ctx: Context, cluster: string, chunk: PendingChunk | undefined): v
   const st = clusterState(ctx, cluster);
   const jobs = st.jobs;
   const processed = jobs.length + st.known;
-  st.jobs = new HeldJobs(st.names);
+  st.jobs = new HeldJobs(st.names, jobs.length + (jobs.length >> 3));
   st.known = 0;
   const seg: Segment = {
     jobs,
@@ -550,22 +473,47 @@ function groupFull(ctx: Context): boolean {
 }
 
 // Commits every cluster's held segments, one transaction a cluster; then prints what was held.
+// The commit goes on while the next group is read: its fsyncs wait on the disk, not the reader.
+// One at a time: the next waits for it (settled), and so does its output, so commit records and
+// the lines passed through still go out in input order, each record once its commit is durable.
 async function commitHeld(ctx: Context): Promise<void> {
+  await settled(ctx);
   const held = ctx.held;
   ctx.held = [];
   ctx.heldJobs = 0;
-  for (const st of ctx.clusters.values()) if (st.segments.length > 0) await transact(ctx, st);
-  for (const h of held) {
-    if (typeof h === 'string') ctx.out.line(h);
-    else ctx.out.record(h.rec);
+  const groups: Array<[ClusterState, Segment[]]> = [];
+  for (const st of ctx.clusters.values()) {
+    if (st.segments.length > 0) groups.push([st, st.segments]);
+    st.segments = [];
   }
-  // Commits go out at once: what reads them (an ack, a log) should not wait for 64 KB of them.
-  await ctx.out.flush();
+  ctx.busy = (async () => {
+    for (const [st, segments] of groups) await transact(ctx, st, segments);
+    for (const h of held) {
+      if (typeof h === 'string') ctx.out.line(h);
+      else ctx.out.record(h.rec);
+    }
+    // Commits go out at once: what reads them (an ack, a log) should not wait for 64 KB of them.
+    await ctx.out.flush();
+  })().then(
+    () => {
+      ctx.busy = undefined;
+      // lines passed through since, before any segment: nothing holds them back now
+      while (typeof ctx.held[0] === 'string') ctx.out.line(ctx.held.shift() as string);
+    },
+    (err: unknown) => {
+      ctx.busy = undefined;
+      ctx.failed ??= err;
+    },
+  );
 }
 
-async function transact(ctx: Context, st: ClusterState): Promise<void> {
-  const segments = st.segments;
-  st.segments = [];
+// Waits for the group commit under way, if any; throws what it failed with.
+async function settled(ctx: Context): Promise<void> {
+  if (ctx.busy !== undefined) await ctx.busy;
+  if (ctx.failed !== undefined) throw ctx.failed;
+}
+
+async function transact(ctx: Context, st: ClusterState, segments: Segment[]): Promise<void> {
   if (!provablyNothingNew(st.cache, segments)) {
     const flush = Date.now() - st.lastFlush >= ctx.flushMs;
     await underLock(ctx, st, async () => {
@@ -666,7 +614,6 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
   const yearAccountDeltas = new Map<string, AccountSums>();
   const users = new Set<string>();
   for (const month of [...delta.bins.keys()].sort()) {
-    const added = userBins(delta, month);
     const seen = seenOf(month).with(delta.keys.get(month) as KeyBatch);
     newSeen.set(month, seen);
     writes.push({ file: store.seenPath(month), data: encodeSeen(seen, seenOwner(store.cluster, month)) });
@@ -674,8 +621,10 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
     let accounts = cache.accounts.get(month);
     if (daily === undefined || accounts === undefined) {
       const file = store.readDailyFile(month);
-      cache.daily.set(month, (daily = file.users));
-      cache.accounts.set(month, (accounts = file.accounts ?? new Map()));
+      cache.daily.set(month, (daily = DayBins.of(file.users)));
+      accounts = new Map();
+      for (const [a, bins] of file.accounts ?? []) accounts.set(a, DayBins.of(bins));
+      cache.accounts.set(month, accounts);
       // what was kept of the month was of other versions of its files
       cache.dailyBytes.delete(month);
       cache.monthly.delete(month);
@@ -685,46 +634,52 @@ async function addJobs(ctx: Context, st: ClusterState, segments: readonly Segmen
     let text = cache.dailyBytes.get(month);
     if (text === undefined) cache.dailyBytes.set(month, (text = new DailyBytes()));
     let sums = cache.monthly.get(month);
-    if (sums === undefined) cache.monthly.set(month, (sums = monthFromDaily(daily)));
+    if (sums === undefined) cache.monthly.set(month, (sums = daily.sums()));
     let accountSums = cache.monthlyAccounts.get(month);
-    if (accountSums === undefined) cache.monthlyAccounts.set(month, (accountSums = accountsFromDaily(accounts)));
+    if (accountSums === undefined) {
+      accountSums = new Map();
+      for (const [a, bins] of accounts) accountSums.set(a, bins.sums());
+      cache.monthlyAccounts.set(month, accountSums);
+    }
     let monthText = cache.monthlyText.get(month);
     if (monthText === undefined) cache.monthlyText.set(month, (monthText = periodText()));
     const yearDelta = years.get(month.slice(0, 4)) ?? new Map<string, Totals>();
     years.set(month.slice(0, 4), yearDelta);
-    for (const [user, days] of added.users) {
-      users.add(user);
-      const bins = cached(daily, user);
-      // the user's days summed first: the month's and the year's sums gain one total each
-      const all = zeroTotals();
-      for (const [day, t] of days) {
-        addTotals(all, t);
-        takeInto(bins, day, t);
-        text.changed(user, day);
-      }
-      addInto(sums, user, all);
-      takeInto(yearDelta, user, all);
-      monthText.users.delete(user);
-    }
     const yearAccounts = yearAccountDeltas.get(month.slice(0, 4)) ?? new Map<string, UserSums>();
     yearAccountDeltas.set(month.slice(0, 4), yearAccounts);
-    for (const [account, us] of added.accounts) {
-      const bins = cached(accounts, account);
+    // each user's new jobs of the month, over all its accounts
+    const userSums = new Map<string, Totals>();
+    for (const [account, added] of delta.bins.get(month) ?? []) {
+      let bins = accounts.get(account);
+      if (bins === undefined) accounts.set(account, (bins = new DayBins()));
       const ms = cached(accountSums, account);
       const ya = cached(yearAccounts, account);
       const rowText = monthText.accounts.get(account);
-      for (const [user, days] of us) {
-        const ub = cached(bins, user);
-        const all = zeroTotals();
-        for (const [day, t] of days) {
-          addTotals(all, t);
-          takeInto(ub, day, t);
-          text.changedIn(account, user, day);
+      for (let e = 0; e < added.size; e++) {
+        const user = added.names[e] as string;
+        const ue = daily.entry(user);
+        const ae = bins.entry(user);
+        // the user's days summed first: the month's and the year's sums gain one total each
+        const all = added.entryTotals(e);
+        for (let m = (added.mask[e] as number) >>> 1, d = 1; m !== 0; m >>>= 1, d++) {
+          if ((m & 1) === 0) continue;
+          const s = added.find(e, d);
+          daily.addFrom(ue, d, added, s);
+          bins.addFrom(ae, d, added, s);
+          text.changed(user, d);
+          text.changedIn(account, user, d);
         }
         addInto(ms, user, all);
-        takeInto(ya, user, all);
+        addInto(ya, user, all);
+        takeInto(userSums, user, all);
         rowText?.delete(user);
       }
+    }
+    for (const [user, all] of userSums) {
+      users.add(user);
+      addInto(sums, user, all);
+      takeInto(yearDelta, user, all);
+      monthText.users.delete(user);
     }
     writes.push({ file: store.dailyPath(month), data: text.format(store.cluster, month, daily, accounts) });
     writes.push({ file: store.monthlyPath(month), data: formatPeriod(store.cluster, 'month', month, asof, sums, accountSums, monthText) });
@@ -816,6 +771,8 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
     optout: { list: undefined, home: new Map() },
     clusters: new Map(),
     held: [],
+    busy: undefined,
+    failed: undefined,
     heldJobs: 0,
     heldSince: 0,
     batch,
@@ -898,7 +855,7 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
       },
       // lines of other kinds keep their place among the commit records held back
       pass: (text) => {
-        if (ctx.held.length > 0) ctx.held.push(text);
+        if (ctx.held.length > 0 || ctx.busy !== undefined) ctx.held.push(text);
         else out.line(text);
       },
       idle: { ms: QUIET_MS, pending: () => ctx.held.length > 0, run: () => commitHeld(ctx) },
@@ -906,6 +863,7 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
   );
   for (const [cluster, st] of ctx.clusters) if (st.jobs.length + st.known > 0) hold(ctx, cluster, undefined);
   if (ctx.held.length > 0) await commitHeld(ctx);
+  await settled(ctx);
   for (const st of ctx.clusters.values()) {
     if (st.cache.dirty === undefined || st.cache.dirty.size > 0) await underLock(ctx, st, async () => flushUsers(ctx, st));
     // the retry list forgets what is done now (at the end: sb-sacct upstream has exited)
