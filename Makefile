@@ -23,7 +23,7 @@ help:
 	@echo "make poll      SB_ROOT=DIR CLUSTER=NAME: one poll of one cluster (bin/sb-poll; from cron run that itself)"
 	@echo "make check     type check, man pages, package.json bin/man"
 	@echo "make install   PREFIX=$(PREFIX): programs, man pages, the Makefile fragment and timer units"
-	@echo "make bench     the benchmark table (bench/results.md; BENCH_QUICK=1: about a minute)"
+	@echo "make bench     the benchmark table (bench/results.md; BENCH_QUICK=1: under a minute)"
 	@echo "make clean     remove build output"
 
 node_modules/.package-lock.json: package-lock.json
