@@ -281,6 +281,30 @@ t.test('windows back to back share one transaction; each prints its own record, 
   t.ok(records(again.stdout).filter((x) => x['kind'] === 'commit').every((x) => x['txn'] === null && x['new_jobs'] === 0), 'again: nothing new, nothing written');
 });
 
+t.test('--batch 1: each commit is synced while the next lines are read; records and passed lines still in input order, a job again in a later group counted once', async (t) => {
+  const root = tmp();
+  const day = (d: number): string => `2024-03-${String(d).padStart(2, '0')}`;
+  const recs: Array<Record<string, unknown>> = [];
+  for (let d = 1; d <= 6; d++) {
+    recs.push(job({ key: `c/db/${100 + d}`, end: `${day(d)}T11:00:00Z`, user: d % 2 === 0 ? 'bob' : 'alice' }));
+    if (d === 4) recs.push(job({ key: 'c/db/101', end: `${day(1)}T11:00:00Z` })); // day 1's job again, groups later
+    recs.push({ kind: 'note', text: `after day ${d}'s job` });
+    recs.push(done(`${day(d)}T00:00:00Z`, `${day(d)}T23:59:59Z`));
+  }
+  const r = await runBin('sb-reduce', ['--root', root, '--batch', '1'], { input: ndjson(recs) });
+  t.equal(r.status, 0, r.stderr);
+  const out = records(r.stdout).map((x) => (x['kind'] === 'commit' ? `+${x['new_jobs']} =${x['duplicates']}${x['chunk'] === undefined ? '' : ` ${String(x['chunk']).slice(0, 10)}`}` : x['text']));
+  const want: string[] = [];
+  for (let d = 1; d <= 6; d++) {
+    want.push('+1 =0');
+    if (d === 4) want.push('+0 =1');
+    want.push(`after day ${d}'s job`, `+0 =0 ${day(d)}`);
+  }
+  t.same(out, want);
+  const users = storeTotals(root, 'c').users;
+  t.same([users.get('alice')?.['jobs'], users.get('bob')?.['jobs']], [3, 3], 'six jobs, the one seen again not counted twice');
+});
+
 t.test('a window is committed while the input stays open (quiet input), not only at its end', async (t) => {
   const root = tmp();
   const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, path.join(ROOT, 'bin', 'sb-reduce'), '--root', root], { env: { ...process.env, TZ: 'UTC' }, stdio: ['pipe', 'pipe', 'pipe'] });
