@@ -252,16 +252,23 @@ t.test('idempotent: the same input twice → new_jobs 0 everywhere, no file chan
   t.same(snapshot(root), before, 'not a byte nor an mtime changed');
 });
 
-t.test('windows back to back share one transaction; each prints its own record, in order with what passes through', async (t) => {
-  const root = tmp();
-  const day = (d: number): string => `2024-03-${String(d).padStart(2, '0')}`;
+// Six days of March, a job a day (alice on odd days, bob on even), a note after each job and
+// each day's window after its note; on day 4, day 1's job again.
+const march = (d: number): string => `2024-03-${String(d).padStart(2, '0')}`;
+function sixDays(): Array<Record<string, unknown>> {
   const recs: Array<Record<string, unknown>> = [];
   for (let d = 1; d <= 6; d++) {
-    recs.push(job({ key: `c/db/${100 + d}`, end: `${day(d)}T11:00:00Z`, user: d % 2 === 0 ? 'bob' : 'alice' }));
-    if (d === 4) recs.push(job({ key: 'c/db/101', end: `${day(1)}T11:00:00Z` })); // day 1's job again
+    recs.push(job({ key: `c/db/${100 + d}`, end: `${march(d)}T11:00:00Z`, user: d % 2 === 0 ? 'bob' : 'alice' }));
+    if (d === 4) recs.push(job({ key: 'c/db/101', end: `${march(1)}T11:00:00Z` }));
     recs.push({ kind: 'note', text: `after day ${d}'s job` });
-    recs.push(done(`${day(d)}T00:00:00Z`, `${day(d)}T23:59:59Z`));
+    recs.push(done(`${march(d)}T00:00:00Z`, `${march(d)}T23:59:59Z`));
   }
+  return recs;
+}
+
+t.test('windows back to back share one transaction; each prints its own record, in order with what passes through', async (t) => {
+  const root = tmp();
+  const recs = sixDays();
   const r = await runBin('sb-reduce', ['--root', root], { input: ndjson(recs) });
   t.equal(r.status, 0, r.stderr);
   const out = records(r.stdout);
@@ -283,14 +290,7 @@ t.test('windows back to back share one transaction; each prints its own record, 
 
 t.test('--batch 1: each commit is synced while the next lines are read; records and passed lines still in input order, a job again in a later group counted once', async (t) => {
   const root = tmp();
-  const day = (d: number): string => `2024-03-${String(d).padStart(2, '0')}`;
-  const recs: Array<Record<string, unknown>> = [];
-  for (let d = 1; d <= 6; d++) {
-    recs.push(job({ key: `c/db/${100 + d}`, end: `${day(d)}T11:00:00Z`, user: d % 2 === 0 ? 'bob' : 'alice' }));
-    if (d === 4) recs.push(job({ key: 'c/db/101', end: `${day(1)}T11:00:00Z` })); // day 1's job again, groups later
-    recs.push({ kind: 'note', text: `after day ${d}'s job` });
-    recs.push(done(`${day(d)}T00:00:00Z`, `${day(d)}T23:59:59Z`));
-  }
+  const recs = sixDays();
   const r = await runBin('sb-reduce', ['--root', root, '--batch', '1'], { input: ndjson(recs) });
   t.equal(r.status, 0, r.stderr);
   const out = records(r.stdout).map((x) => (x['kind'] === 'commit' ? `+${x['new_jobs']} =${x['duplicates']}${x['chunk'] === undefined ? '' : ` ${String(x['chunk']).slice(0, 10)}`}` : x['text']));
@@ -298,7 +298,7 @@ t.test('--batch 1: each commit is synced while the next lines are read; records 
   for (let d = 1; d <= 6; d++) {
     want.push('+1 =0');
     if (d === 4) want.push('+0 =1');
-    want.push(`after day ${d}'s job`, `+0 =0 ${day(d)}`);
+    want.push(`after day ${d}'s job`, `+0 =0 ${march(d)}`);
   }
   t.same(out, want);
   const users = storeTotals(root, 'c').users;
