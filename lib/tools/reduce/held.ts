@@ -1,5 +1,6 @@
 // The jobs sb-reduce holds until their transaction.
 import type { KeyCode } from '../../core/store/seen.js';
+import type { JobLineReader } from '../../core/records/job-line.js';
 
 // What sb-reduce keeps of one job until its transaction: its numbers, not its Totals (a
 // duplicate never needs them, and a new job is added to its day's bin straight from them).
@@ -24,6 +25,10 @@ export class Names {
   private readonly ids = new Map<string, number>();
   readonly list: string[] = [];
 
+  // idAt's table: a hash of a name's bytes → its id, and each id's bytes (once idAt met it)
+  private readonly byHash = new Map<number, number>();
+  private readonly bytes: Array<Uint8Array | undefined> = [];
+
   id(name: string): number {
     let id = this.ids.get(name);
     if (id === undefined) {
@@ -31,6 +36,22 @@ export class Names {
       this.ids.set(name, id);
       this.list.push(name);
     }
+    return id;
+  }
+
+  // id() of a string field of the line the reader last read, from its bytes: the string is made
+  // only the first time. (The reader's strings have no escapes and are valid UTF-8: the bytes are
+  // the name's UTF-8.) A hash shared by two names keeps the last one met; the other is decoded.
+  idAt(r: JobLineReader, b: Buffer, field: number): number {
+    const s = r.at[2 * field] as number;
+    const e = r.at[2 * field + 1] as number;
+    let h = 0x811c9dc5;
+    for (let i = s; i < e; i++) h = Math.imul(h ^ (b[i] as number), 16777619);
+    const known = this.byHash.get(h);
+    if (known !== undefined && r.equals(b, field, this.bytes[known] as Uint8Array)) return known;
+    const id = this.id(b.toString('utf8', s, e));
+    this.bytes[id] ??= new Uint8Array(b.subarray(s, e));
+    this.byHash.set(h, id);
     return id;
   }
 }
@@ -110,6 +131,31 @@ export class HeldJobs {
     this.length = i + 1;
   }
 
+  // push() of a plain job line with a db key (see plainJob), from its bytes and ids: no
+  // PendingJob made, no name decoded but the first time.
+  pushDb(n: number, month: string, user: number, account: number, day: number, failed: boolean, r: JobLineReader, b: Uint8Array, f: LineFields): void {
+    const i = this.length;
+    if (i === this.kind.length) this.grow();
+    this.kind[i] = 0;
+    this.db[i] = n;
+    if (month !== this.lastMonth) {
+      this.lastMonth = month;
+      this.lastMonthId = this.names.id(month);
+    }
+    this.month[i] = this.lastMonthId;
+    this.user[i] = user;
+    this.account[i] = account;
+    this.day[i] = day;
+    this.failed[i] = failed ? 1 : 0;
+    const v = this.nums;
+    v[5 * i] = r.number(b, f.elapsed) as number;
+    v[5 * i + 1] = r.number(b, f.cpus) as number;
+    v[5 * i + 2] = r.number(b, f.gpus) as number;
+    v[5 * i + 3] = r.number(b, f.req) as number;
+    v[5 * i + 4] = r.number(b, f.rss) ?? 0;
+    this.length = i + 1;
+  }
+
   // Job i, in an object that the next call fills again (copy what must outlive it).
   job(i: number): PendingJob {
     const v = this.view;
@@ -163,6 +209,15 @@ export class HeldJobs {
     this.failed = more(this.failed);
     this.nums = more(this.nums, 5);
   }
+}
+
+// Where pushDb finds the numbers of a job line (fieldIndex of each).
+export interface LineFields {
+  elapsed: number;
+  cpus: number;
+  gpus: number;
+  req: number;
+  rss: number;
 }
 
 // '00' to '31' (a day of a month, as PendingJob keeps it)

@@ -15,7 +15,7 @@ import { encodeSeen, jobIdentity, JobIdentityReader, seenOwner, KeyBatch, SeenSe
 import { ClusterStore, crashHook, formatDirty, newTxnId, storeRoot, type CrashPoint, type FileWrite } from '../../core/store/store.js';
 import { formatTime } from '../../core/records/time.js';
 import { fieldIndex, JobLineReader } from '../../core/records/job-line.js';
-import { DAYS, HeldJobs, Names, type PendingJob } from './held.js';
+import { DAYS, HeldJobs, Names, type LineFields, type PendingJob } from './held.js';
 import { DailyBytes } from './daily-bytes.js';
 import { DayBins } from './day-bins.js';
 
@@ -113,6 +113,7 @@ const FAILED = fieldIndex('failed');
 const END = fieldIndex('end');
 const REQ = fieldIndex('req_mem_bytes');
 const RSS = fieldIndex('max_rss_bytes');
+const LINE_FIELDS: LineFields = { elapsed: ELAPSED, cpus: CPUS, gpus: GPUS, req: REQ, rss: RSS };
 
 // pendingJob of a plain job line (plainJob) the exact-form reader has just read, from its bytes
 // and the identity read of them: the same job.
@@ -383,6 +384,11 @@ function clusterState(ctx: Context, cluster: string): ClusterState {
 // store: such a job needs no more than its count. A state that cannot be read without the lock
 // proves nothing here (the transaction reads it again and decides).
 function counted(st: ClusterState, month: string, code: KeyCode): boolean {
+  return seenSoFar(st, month).has(code);
+}
+
+// The month's dedupe state counted() looks in: the cache's, else one read without the lock.
+function seenSoFar(st: ClusterState, month: string): SeenSet {
   let s = st.cache.seen.get(month) ?? st.peeked.get(month);
   if (s === undefined) {
     try {
@@ -394,7 +400,7 @@ function counted(st: ClusterState, month: string, code: KeyCode): boolean {
     if (st.peeked.size >= 8) st.peeked.clear();
     st.peeked.set(month, s);
   }
-  return s.has(code);
+  return s;
 }
 
 // Without the lock: can the cache alone prove that the segments change nothing? The store only
@@ -840,6 +846,18 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
       // checked, a new one read (in its bytes when it is plain, else decoded)
       bytes: (b, start, end) => {
         if (!line.read(b, start, end)) return false;
+        // the usual job: a db key, plain, held straight from its bytes (nothing made for it)
+        const n = identity.dbIndex(line, b);
+        if (n >= 0 && plainJob(line, b)) {
+          const st = clusterState(ctx, identity.cluster);
+          if (seenSoFar(st, identity.month).hasDb(n)) st.known++;
+          else {
+            const e = line.at[2 * END] as number;
+            const failed = b[line.at[2 * FAILED] as number] === 116 || FAILED_STATES.has(line.name(b, STATE));
+            st.jobs.pushDb(n, identity.month, st.names.idAt(line, b, USER), st.names.idAt(line, b, ACCOUNT), ((b[e + 8] as number) - 48) * 10 + (b[e + 9] as number) - 48, failed, line, b, LINE_FIELDS);
+          }
+          return more(identity.cluster, st) ?? true;
+        }
         const { cluster, month, code } = identity.read(line, b);
         const st = clusterState(ctx, cluster);
         const known = counted(st, month, code);
