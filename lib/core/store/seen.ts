@@ -135,6 +135,13 @@ export class KeyBatch {
     }
   }
 
+  // add(), and whether the key is new to the batch (one look-up, where has() and add() are two).
+  addNew(code: KeyCode): boolean {
+    const before = this.size;
+    this.add(code);
+    return this.size !== before;
+  }
+
   add(code: KeyCode): void {
     switch (code.kind) {
       case 'db':

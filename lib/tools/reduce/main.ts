@@ -131,8 +131,20 @@ export function pendingJobAt(r: JobLineReader, b: Buffer, month: string, code: K
     gpus: r.number(b, GPUS) as number,
     req: r.number(b, REQ) as number,
     used: rss ?? 0,
-    failed: b[r.at[2 * FAILED] as number] === 116 || FAILED_STATES.has(r.name(b, STATE)),
+    failed: b[r.at[2 * FAILED] as number] === 116 || failedState(r, b),
   };
+}
+
+// FAILED_STATES by their first byte, in bytes: failedState looks at most at those of its state's.
+const FAILED_BY_FIRST: Array<Uint8Array[] | undefined> = [];
+for (const state of FAILED_STATES) (FAILED_BY_FIRST[state.charCodeAt(0)] ??= []).push(Buffer.from(state, 'utf8'));
+
+// FAILED_STATES.has(the state of the line the reader last read), from its bytes.
+function failedState(r: JobLineReader, b: Buffer): boolean {
+  const first = FAILED_BY_FIRST[b[r.at[2 * STATE] as number] as number];
+  if (first === undefined) return false;
+  for (const state of first) if (r.equals(b, STATE, state)) return true;
+  return false;
 }
 
 export interface PendingChunk {
@@ -184,23 +196,30 @@ export function computeDelta(jobs: HeldJobs, seen: (month: string) => SeenSet, d
   let stored = new SeenSet();
   let batch: KeyBatch | undefined;
   let accounts: Map<string, DayBins> | undefined;
+  // whether touched has the month already
+  let touchedMonth = false;
   for (let i = 0; i < jobs.length; i++) {
     const j = jobs.job(i);
     if (j.month !== month) {
       month = j.month;
+      touchedMonth = false;
       stored = seen(month);
       batch = d.keys.get(month);
       accounts = d.bins.get(month);
     }
-    if (stored.has(j.code) || batch?.has(j.code) === true) {
+    // (a month's batch is made with its first new key; addNew tells a key it had already)
+    if (stored.has(j.code) || (batch !== undefined && !batch.addNew(j.code))) {
       d.duplicates++;
       continue;
     }
-    if (batch === undefined) d.keys.set(month, (batch = new KeyBatch()));
-    batch.add(j.code);
+    if (batch === undefined) {
+      d.keys.set(month, (batch = new KeyBatch()));
+      batch.add(j.code);
+    }
     d.newJobs++;
     if (touched !== undefined) {
-      touched.months.add(month);
+      if (!touchedMonth) touched.months.add(month);
+      touchedMonth = true;
       touched.users.add(j.user);
     }
     if (accounts === undefined) d.bins.set(month, (accounts = new Map()));
@@ -853,7 +872,7 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
           if (seenSoFar(st, identity.month).hasDb(n)) st.known++;
           else {
             const e = line.at[2 * END] as number;
-            const failed = b[line.at[2 * FAILED] as number] === 116 || FAILED_STATES.has(line.name(b, STATE));
+            const failed = b[line.at[2 * FAILED] as number] === 116 || failedState(line, b);
             st.jobs.pushDb(n, identity.month, st.names.idAt(line, b, USER), st.names.idAt(line, b, ACCOUNT), ((b[e + 8] as number) - 48) * 10 + (b[e + 9] as number) - 48, failed, line, b, LINE_FIELDS);
           }
           return more(identity.cluster, st) ?? true;
