@@ -119,17 +119,7 @@ let wide = false;
 
 // The index of the quote that ends the string whose content starts at i, or -1. (The scan
 // stops at the line's end at the latest: a newline is no plain byte.)
-function stringEnd(b: Uint8Array, view: DataView<ArrayBufferLike>, i: number, end: number): number {
-  // Four bytes at a time while none of them is a quote, a backslash, a control character or past
-  // 127 (the exact tests for a zero byte and for a byte below 32, in 32-bit words: a word with
-  // a byte past 127 stops it anyway); then byte by byte from the word that holds one.
-  while (i + 4 <= end) {
-    const w = view.getInt32(i, true);
-    const q = w ^ 0x22222222;
-    const s = w ^ 0x5c5c5c5c;
-    if ((w & 0x80808080) | ((w - 0x20202020) & ~w & 0x80808080) | ((q - 0x01010101) & ~q & 0x80808080) | ((s - 0x01010101) & ~s & 0x80808080)) break;
-    i += 4;
-  }
+function stringEnd(b: Uint8Array, i: number, end: number): number {
   let c: number | undefined;
   for (;;) {
     while (PLAIN[(c = b[i]) as number] === 1) i++;
@@ -168,7 +158,7 @@ function readLine(b: Uint8Array, view: DataView<ArrayBufferLike>, at: Int32Array
         if (b[i] !== 34) return false;
         s = ++i;
       }
-      e = stringEnd(b, view, i, end);
+      e = stringEnd(b, i, end);
       if (e < 0) return false;
       i = e + 1;
     } else if (kind <= NUM_OR_NULL) {
