@@ -417,6 +417,15 @@ t.test('opt-out: counted in the rollups and cluster totals, never named in what 
   t.match(monthly['cluster_totals'], { jobs: 4 });
 });
 
+t.test("opt-out from the passwd database: a user named like an option ('-x') is looked up as a name, and the commit goes through", async (t) => {
+  const root = tmp();
+  const input = ndjson([job({ user: 'root' }), job({ key: 'c/db/2', user: '-x' }), done('2024-03-05T00:00:00Z', '2024-03-05T23:59:59Z')]);
+  const r = await runBin('sb-reduce', ['--root', root], { input, env: { SB_HOME_ROOT: '' } });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stderr, '');
+  t.match(records(r.stdout)[0], { kind: 'commit', new_jobs: 2, users_changed: ['-x', 'root'], users_hidden: 0 });
+});
+
 t.test('bad lines in the middle are reported with their line and skipped; --strict exits 65', async (t) => {
   const root = tmp();
   const input = [JSON.stringify(job()), '{"kind":"job",', JSON.stringify(job({ key: 'c/db/7', elapsed_s: 'abc' })), JSON.stringify(job({ key: 'c/db/8' })), ''].join('\n');

@@ -44,10 +44,11 @@ export function homeDirs(users: readonly string[], env: NodeJS.ProcessEnv): Map<
   return homes;
 }
 
+// (`--`: a user name that starts with '-' is a name to look up, not an option of getent's)
 function passwdHomes(users: string[]): Array<[string, string]> {
   let text: string;
   try {
-    text = childProcess().execFileSync('getent', ['passwd', ...users], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20, timeout: 60_000 });
+    text = childProcess().execFileSync('getent', ['passwd', '--', ...users], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20, timeout: 60_000 });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stdout?: string; status?: number };
     if (e.code === 'ENOENT') text = readPasswd();
