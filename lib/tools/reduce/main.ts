@@ -118,12 +118,11 @@ const LINE_FIELDS: LineFields = { elapsed: ELAPSED, cpus: CPUS, gpus: GPUS, req:
 // pendingJob of a plain job line (plainJob) the exact-form reader has just read, from its bytes
 // and the identity read of them: the same job.
 export function pendingJobAt(r: JobLineReader, b: Buffer, month: string, code: KeyCode): PendingJob {
-  const end = r.at[2 * END] as number;
   const rss = r.number(b, RSS);
   return {
     code,
     month,
-    day: DAYS[((b[end + 8] as number) - 48) * 10 + (b[end + 9] as number) - 48] as string,
+    day: DAYS[dayAt(r, b)] as string,
     user: r.name(b, USER),
     account: r.name(b, ACCOUNT),
     elapsed: r.number(b, ELAPSED) as number,
@@ -131,8 +130,21 @@ export function pendingJobAt(r: JobLineReader, b: Buffer, month: string, code: K
     gpus: r.number(b, GPUS) as number,
     req: r.number(b, REQ) as number,
     used: rss ?? 0,
-    failed: b[r.at[2 * FAILED] as number] === 116 || failedState(r, b),
+    failed: failedAt(r, b),
   };
+}
+
+// The day of the month of the job's end (`2024-03-05T…` → 5), of the line the reader last read
+// (its end is a time: the identity read made sure).
+function dayAt(r: JobLineReader, b: Buffer): number {
+  const end = r.at[2 * END] as number;
+  return ((b[end + 8] as number) - 48) * 10 + (b[end + 9] as number) - 48;
+}
+
+// Whether the job of the line the reader last read failed: its `failed`, or its state one of
+// FAILED_STATES (as pendingJob decides).
+function failedAt(r: JobLineReader, b: Buffer): boolean {
+  return b[r.at[2 * FAILED] as number] === 116 || failedState(r, b);
 }
 
 // FAILED_STATES by their first byte, in bytes: failedState looks at most at those of its state's.
@@ -871,9 +883,7 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
           const st = clusterState(ctx, identity.cluster);
           if (seenSoFar(st, identity.month).hasDb(n)) st.known++;
           else {
-            const e = line.at[2 * END] as number;
-            const failed = b[line.at[2 * FAILED] as number] === 116 || failedState(line, b);
-            st.jobs.pushDb(n, identity.month, st.names.idAt(line, b, USER), st.names.idAt(line, b, ACCOUNT), ((b[e + 8] as number) - 48) * 10 + (b[e + 9] as number) - 48, failed, line, b, LINE_FIELDS);
+            st.jobs.pushDb(n, identity.month, st.names.idAt(line, b, USER), st.names.idAt(line, b, ACCOUNT), dayAt(line, b), failedAt(line, b), line, b, LINE_FIELDS);
           }
           return more(identity.cluster, st) ?? true;
         }
