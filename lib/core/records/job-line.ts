@@ -209,8 +209,7 @@ export class JobLineReader {
   name(b: Buffer, field: number): string {
     const s = this.at[2 * field] as number;
     const e = this.at[2 * field + 1] as number;
-    let h = 0x811c9dc5;
-    for (let i = s; i < e; i++) h = Math.imul(h ^ (b[i] as number), 16777619);
+    const h = this.hash(b, field);
     const known = this.names.get(h);
     if (known !== undefined && this.equals(b, field, known.bytes)) return known.text;
     // (bounded: a stream of ever new names must not grow the table)
@@ -218,6 +217,15 @@ export class JobLineReader {
     const text = b.toString('utf8', s, e);
     this.names.set(h, { bytes: new Uint8Array(b.subarray(s, e)), text });
     return text;
+  }
+
+  // A hash (FNV-1a) of a string field's bytes, of the line last read: what tables of names key
+  // on before they compare the bytes (name, and sb-reduce's names by their bytes).
+  hash(b: Uint8Array, field: number): number {
+    const e = this.at[2 * field + 1] as number;
+    let h = 0x811c9dc5;
+    for (let i = this.at[2 * field] as number; i < e; i++) h = Math.imul(h ^ (b[i] as number), 16777619);
+    return h;
   }
 
   // A number field of the line last read (null when null), read by its digits.

@@ -45,8 +45,7 @@ export class Names {
   idAt(r: JobLineReader, b: Buffer, field: number): number {
     const s = r.at[2 * field] as number;
     const e = r.at[2 * field + 1] as number;
-    let h = 0x811c9dc5;
-    for (let i = s; i < e; i++) h = Math.imul(h ^ (b[i] as number), 16777619);
+    const h = r.hash(b, field);
     const known = this.byHash.get(h);
     if (known !== undefined && r.equals(b, field, this.bytes[known] as Uint8Array)) return known;
     const id = this.id(b.toString('utf8', s, e));
@@ -113,11 +112,7 @@ export class HeldJobs {
       this.kind[i] = 2;
       this.others.set(i, code);
     }
-    if (j.month !== this.lastMonth) {
-      this.lastMonth = j.month;
-      this.lastMonthId = this.names.id(j.month);
-    }
-    this.month[i] = this.lastMonthId;
+    this.month[i] = this.monthId(j.month);
     this.user[i] = this.names.id(j.user);
     this.account[i] = this.names.id(j.account);
     this.day[i] = (j.day.charCodeAt(0) - 48) * 10 + j.day.charCodeAt(1) - 48;
@@ -138,11 +133,7 @@ export class HeldJobs {
     if (i === this.kind.length) this.grow();
     this.kind[i] = 0;
     this.db[i] = n;
-    if (month !== this.lastMonth) {
-      this.lastMonth = month;
-      this.lastMonthId = this.names.id(month);
-    }
-    this.month[i] = this.lastMonthId;
+    this.month[i] = this.monthId(month);
     this.user[i] = user;
     this.account[i] = account;
     this.day[i] = day;
@@ -154,6 +145,15 @@ export class HeldJobs {
     v[5 * i + 3] = r.number(b, f.req) as number;
     v[5 * i + 4] = r.number(b, f.rss) ?? 0;
     this.length = i + 1;
+  }
+
+  // The id of a job's month: that of the job before, mostly.
+  private monthId(month: string): number {
+    if (month !== this.lastMonth) {
+      this.lastMonth = month;
+      this.lastMonthId = this.names.id(month);
+    }
+    return this.lastMonthId;
   }
 
   // Job i, in an object that the next call fills again (copy what must outlive it).
