@@ -139,45 +139,48 @@ function numberEnd(b: Uint8Array, i: number, end: number): number {
   return i === s || i - s > 15 || i >= end || DIGIT[b[i] as number] === 1 ? -1 : i;
 }
 
-// Is b[start, end) a job line in the exact form? Then at[] says where its values are.
-function readLine(b: Uint8Array, view: DataView<ArrayBufferLike>, at: Int32Array, start: number, end: number): boolean {
+// The end of the job line in the exact form at b[start] (its '}' + 1, then a '\n', a '\r\n' or
+// `end`), or -1; at[] says where its values are. Every scan stops at a '\n' (no name, word or
+// value holds one), so what is read is all of one line.
+function readLine(b: Uint8Array, view: DataView<ArrayBufferLike>, at: Int32Array, start: number, end: number): number {
   let i = start;
   wide = false;
   for (let f = 0; f < N; f++) {
-    if (!hasName(view, i, end, f)) return false;
+    if (!hasName(view, i, end, f)) return -1;
     i += LENGTH[f] as number;
     const kind = KINDS[f] as number;
     let s = i;
     let e: number;
     if (b[i] === 110 && (kind === STR_OR_NULL || kind === NUM_OR_NULL)) {
-      if (!hasWord(view, i, end, NULL_WORD)) return false;
+      if (!hasWord(view, i, end, NULL_WORD)) return -1;
       s = e = -1;
       i += 4;
     } else if (kind <= STR_OR_NULL) {
       if (kind === STR_OR_NULL) {
-        if (b[i] !== 34) return false;
+        if (b[i] !== 34) return -1;
         s = ++i;
       }
       e = stringEnd(b, i, end);
-      if (e < 0) return false;
+      if (e < 0) return -1;
       i = e + 1;
     } else if (kind <= NUM_OR_NULL) {
       e = i = numberEnd(b, i, end);
     } else if (kind === BOOL) {
       e = i = hasWord(view, i, end, TRUE_WORD) ? i + 4 : hasWord(view, i, end, FALS_WORD) && b[i + 4] === 101 && i + 5 <= end ? i + 5 : -1;
     } else {
-      if (!hasWord(view, i, end, JOB_WORD) || b[i + 4] !== 34 || i + 5 > end) return false;
+      if (!hasWord(view, i, end, JOB_WORD) || b[i + 4] !== 34 || i + 5 > end) return -1;
       s = i + 1;
       e = i + 4;
       i += 5;
     }
-    if (i < 0) return false;
+    if (i < 0) return -1;
     at[2 * f] = s;
     at[2 * f + 1] = e;
   }
-  // (a scan past the end, into what follows the line, fails here too)
-  if (i + 1 !== end || b[i] !== 125) return false;
-  return !wide || isUtf8(b.subarray(start, end));
+  if (i >= end || b[i] !== 125) return -1;
+  const e = i + 1;
+  if (e < end && b[e] !== 10 && (b[e] !== 13 || (e + 1 < end && b[e + 1] !== 10))) return -1;
+  return !wide || isUtf8(b.subarray(start, e)) ? e : -1;
 }
 
 // Reads job lines in the exact form; `at` says where each value of the last line read is.
@@ -191,11 +194,17 @@ export class JobLineReader {
 
   // Is the line b[start, end) (without its newline) a job line in the exact form?
   read(b: Uint8Array, start: number, end: number): boolean {
+    return this.readTo(b, start, end) === end;
+  }
+
+  // The end of the job line in the exact form at b[start] (before its '\n' or '\r\n', or at
+  // `limit`), or -1.
+  readTo(b: Uint8Array, start: number, limit: number): number {
     if (b !== this.buf) {
       this.buf = b;
       this.view = new DataView(b.buffer, b.byteOffset, b.length);
     }
-    return readLine(b, this.view, this.at, start, end);
+    return readLine(b, this.view, this.at, start, limit);
   }
 
   // A string field of the line last read, decoded (undefined when null).
