@@ -154,3 +154,19 @@ t.test('random mutations, of bytes too: the reader never disagrees with JSON.par
   }
   t.ok(read > 100, `${read} mutated lines were still read fast (${wide} not ASCII), each as JSON.parse reads it`);
 });
+
+t.test('readTo: a line in the exact form is found to its end, before a newline, a CR LF or the limit; never past one', async (t) => {
+  const good = JSON.stringify(base);
+  const lines = [good, good.slice(0, -1), good + ' ', good + '\r', good + '\r\r', `${good.slice(0, 30)}\n${good.slice(30)}`, good + 'x', good];
+  const b = Buffer.from(lines.join('\n'));
+  const got: number[] = [];
+  for (let pos = 0; pos < b.length; ) {
+    const nl = b.indexOf(10, pos) < 0 ? b.length : b.indexOf(10, pos);
+    const end = reader.readTo(b, pos, b.length);
+    got.push(end < 0 ? -1 : end === nl || (end === nl - 1 && b[end] === 13) ? 1 : 0);
+    pos = nl + 1;
+  }
+  // each line in turn, the halves of the one cut by a newline apart, the last without a newline
+  t.same(got, [1, -1, -1, 1, -1, -1, -1, -1, 1]);
+  t.equal(reader.readTo(b, 0, good.length - 1), -1, 'the limit inside the line');
+});

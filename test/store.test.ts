@@ -103,6 +103,8 @@ t.test('JobIdentityReader: the identity jobIdentity gives of the decoded line, o
     { key: 'hammers/db/1' }, { key: 'hamme/db/1' }, { key: 'anvil/db/1' }, { cluster: 'anvil', key: 'anvil/db/7' }, { cluster: 'anvil', key: 'hammer/db/7' },
     { cluster: 'hammer', key: 'hammer/db/8' }, { end: '2024-02-30T11:00:00Z' }, { end: '2024-03-05T24:00:00Z' }, { end: '2024-03-05 11:00:00Z' },
     { end: '2024-04-01T00:00:00Z' }, { end: '2023-12-31T23:59:59Z', key: 'hammer/db/5' }, { cluster: 'Bad Name', key: 'Bad Name/db/1' }, {},
+    // the day of the line before, a bad time of day
+    { end: '2024-03-05T23:60:00Z' }, { end: '2024-03-05T11:00:60Z' }, { end: '2024-03-05T1a:00:00Z' }, { end: '2024-03-05T11:0a:00Z' }, { end: '2024-03-05T11:00:-1Z' }, { end: '2024-03-05T11:00:00z' }, { end: '2024-03-05T11:00:0' }, {},
   ];
   const lines = new JobLineReader();
   const identity = new JobIdentityReader();
@@ -126,7 +128,7 @@ t.test('JobIdentityReader: the identity jobIdentity gives of the decoded line, o
     fast.push(i);
   });
   // (read() comes first on each line: it learns the line's cluster)
-  t.same(fast, [0, 1, 2, 19, 21, 25, 26, 28], 'dbIndex() answers for the usual db keys (of 15 digits at most: case 3 is left to read()), and for nothing else');
+  t.same(fast, [0, 1, 2, 19, 21, 25, 26, 28, 36], 'dbIndex() answers for the usual db keys (of 15 digits at most: case 3 is left to read()), and for nothing else');
 });
 
 t.test('seen files: round trip, and no false positives over a million random keys', async (t) => {

@@ -77,19 +77,25 @@ const KIND_OF: Record<Value, number> = { job: JOB, str: STR, 'str?': STR_OR_NULL
 const KINDS = Uint8Array.from(FIELDS, ([, v]) => KIND_OF[v]);
 
 // Each field's name as sb-parse prints it, with the comma before it and a string's opening
-// quote (`{"kind":`, `,"cluster":"`, ...): its length, and the five little-endian 32-bit words
-// at 0, 4, 8, 12 and 16, each moved back to end at the name's end at the latest (so overlapping
-// when the name is shorter than 20 bytes). Comparing always five words, whatever the name, costs
-// less than a loop as long as the name: no branch to mispredict at its end.
+// quote (`{"kind":`, `,"cluster":"`, ...): its length, and three 8-byte words, read as
+// little-endian doubles, at 0, 8 and 16, each moved back to end at the name's end at the latest
+// (so overlapping when the name is shorter than 24 bytes). Comparing always three words, whatever
+// the name, costs less than a loop as long as the name (no branch to mispredict at its end) and
+// less than five 32-bit words. A double of printable ASCII bytes is neither NaN nor zero, so it
+// equals only a double of the same bytes. A name shorter than 8 bytes (`,"uid":`) is compared
+// from the closing quote of the string before it.
 const NAMES = FIELDS.map(([k, v], f) => Buffer.from(`${f === 0 ? '{' : ','}"${k}":${v === 'str' ? '"' : ''}`, 'latin1'));
 const LENGTH = Int32Array.from(NAMES, (name) => name.length);
-const WORD_AT = new Int32Array(5 * N);
-const WORD = new Int32Array(5 * N);
+const WORD_AT = new Int32Array(3 * N);
+const WORD = new Float64Array(3 * N);
 NAMES.forEach((name, f) => {
-  if (name.length < 4 || name.length > 20) throw new Error(`job-line: the name of '${FIELDS[f]?.[0]}' must be 4 to 20 bytes`);
-  for (let k = 0; k < 5; k++) {
-    WORD_AT[5 * f + k] = Math.min(4 * k, name.length - 4);
-    WORD[5 * f + k] = name.readInt32LE(Math.min(4 * k, name.length - 4));
+  const quoted = name.length < 8 && FIELDS[f - 1]?.[1] === 'str';
+  const words = quoted ? Buffer.concat([Buffer.from('"'.repeat(8 - name.length)), name]) : name;
+  if (words.length < 8 || words.length > 24) throw new Error(`job-line: the name of '${FIELDS[f]?.[0]}' must be 8 to 24 bytes, or follow a string`);
+  for (let k = 0; k < 3; k++) {
+    const at = Math.min(8 * k, words.length - 8);
+    WORD_AT[3 * f + k] = at - (words.length - name.length);
+    WORD[3 * f + k] = words.readDoubleLE(at);
   }
 });
 // `"job`, `null`, `true`, `fals` as little-endian 32-bit words
@@ -101,12 +107,10 @@ const FALS_WORD = Buffer.from('fals', 'latin1').readInt32LE(0);
 // Whether the view holds field f's name at i (and it ends by `end`).
 function hasName(view: DataView<ArrayBufferLike>, i: number, end: number, f: number): boolean {
   if (i + (LENGTH[f] as number) > end) return false;
-  const w = 5 * f;
-  return ((view.getInt32(i + (WORD_AT[w] as number), true) ^ (WORD[w] as number)) |
-    (view.getInt32(i + (WORD_AT[w + 1] as number), true) ^ (WORD[w + 1] as number)) |
-    (view.getInt32(i + (WORD_AT[w + 2] as number), true) ^ (WORD[w + 2] as number)) |
-    (view.getInt32(i + (WORD_AT[w + 3] as number), true) ^ (WORD[w + 3] as number)) |
-    (view.getInt32(i + (WORD_AT[w + 4] as number), true) ^ (WORD[w + 4] as number))) === 0;
+  const w = 3 * f;
+  return view.getFloat64(i + (WORD_AT[w] as number), true) === WORD[w] &&
+    view.getFloat64(i + (WORD_AT[w + 1] as number), true) === WORD[w + 1] &&
+    view.getFloat64(i + (WORD_AT[w + 2] as number), true) === WORD[w + 2];
 }
 
 // Whether the view holds the 32-bit word w at i (and it ends by `end`).
@@ -139,45 +143,48 @@ function numberEnd(b: Uint8Array, i: number, end: number): number {
   return i === s || i - s > 15 || i >= end || DIGIT[b[i] as number] === 1 ? -1 : i;
 }
 
-// Is b[start, end) a job line in the exact form? Then at[] says where its values are.
-function readLine(b: Uint8Array, view: DataView<ArrayBufferLike>, at: Int32Array, start: number, end: number): boolean {
+// The end of the job line in the exact form at b[start] (its '}' + 1, then a '\n', a '\r\n' or
+// `end`), or -1; at[] says where its values are. Every scan stops at a '\n' (no name, word or
+// value holds one), so what is read is all of one line.
+function readLine(b: Uint8Array, view: DataView<ArrayBufferLike>, at: Int32Array, start: number, end: number): number {
   let i = start;
   wide = false;
   for (let f = 0; f < N; f++) {
-    if (!hasName(view, i, end, f)) return false;
+    if (!hasName(view, i, end, f)) return -1;
     i += LENGTH[f] as number;
     const kind = KINDS[f] as number;
     let s = i;
     let e: number;
     if (b[i] === 110 && (kind === STR_OR_NULL || kind === NUM_OR_NULL)) {
-      if (!hasWord(view, i, end, NULL_WORD)) return false;
+      if (!hasWord(view, i, end, NULL_WORD)) return -1;
       s = e = -1;
       i += 4;
     } else if (kind <= STR_OR_NULL) {
       if (kind === STR_OR_NULL) {
-        if (b[i] !== 34) return false;
+        if (b[i] !== 34) return -1;
         s = ++i;
       }
       e = stringEnd(b, i, end);
-      if (e < 0) return false;
+      if (e < 0) return -1;
       i = e + 1;
     } else if (kind <= NUM_OR_NULL) {
       e = i = numberEnd(b, i, end);
     } else if (kind === BOOL) {
       e = i = hasWord(view, i, end, TRUE_WORD) ? i + 4 : hasWord(view, i, end, FALS_WORD) && b[i + 4] === 101 && i + 5 <= end ? i + 5 : -1;
     } else {
-      if (!hasWord(view, i, end, JOB_WORD) || b[i + 4] !== 34 || i + 5 > end) return false;
+      if (!hasWord(view, i, end, JOB_WORD) || b[i + 4] !== 34 || i + 5 > end) return -1;
       s = i + 1;
       e = i + 4;
       i += 5;
     }
-    if (i < 0) return false;
+    if (i < 0) return -1;
     at[2 * f] = s;
     at[2 * f + 1] = e;
   }
-  // (a scan past the end, into what follows the line, fails here too)
-  if (i + 1 !== end || b[i] !== 125) return false;
-  return !wide || isUtf8(b.subarray(start, end));
+  if (i >= end || b[i] !== 125) return -1;
+  const e = i + 1;
+  if (e < end && b[e] !== 10 && (b[e] !== 13 || (e + 1 < end && b[e + 1] !== 10))) return -1;
+  return !wide || isUtf8(b.subarray(start, e)) ? e : -1;
 }
 
 // Reads job lines in the exact form; `at` says where each value of the last line read is.
@@ -191,11 +198,17 @@ export class JobLineReader {
 
   // Is the line b[start, end) (without its newline) a job line in the exact form?
   read(b: Uint8Array, start: number, end: number): boolean {
+    return this.readTo(b, start, end) === end;
+  }
+
+  // The end of the job line in the exact form at b[start] (before its '\n' or '\r\n', or at
+  // `limit`), or -1.
+  readTo(b: Uint8Array, start: number, limit: number): number {
     if (b !== this.buf) {
       this.buf = b;
       this.view = new DataView(b.buffer, b.byteOffset, b.length);
     }
-    return readLine(b, this.view, this.at, start, end);
+    return readLine(b, this.view, this.at, start, limit);
   }
 
   // A string field of the line last read, decoded (undefined when null).

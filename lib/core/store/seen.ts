@@ -507,22 +507,18 @@ const END = fieldIndex('end');
 export class JobIdentityReader {
   // the cluster of the last line (a '"' at first: in no string's content)
   private clusterBytes: Uint8Array = Buffer.from('"');
-  private monthBytes = new Uint8Array(7);
+  // the day (YYYY-MM-DD) of the last good end (a '"' at first: in no time)
+  private dayBytes = Buffer.from('"'.repeat(10));
 
   // The cluster and month of the line last given to dbIndex, when it gave a DBIndex.
   cluster = '';
   month = '';
 
   read(r: JobLineReader, b: Buffer): { cluster: string; month: string; code: KeyCode } {
-    const n = this.dbIndex(r, b);
-    if (n >= 0) return { cluster: this.cluster, month: this.month, code: { kind: 'db', n } };
     const at = r.at;
-    if (!r.equals(b, CLUSTER, this.clusterBytes)) return this.slow(r, b);
-    const end = at[2 * END] as number;
-    if (parseTimeAt(b, end, at[2 * END + 1] as number) === undefined) return this.slow(r, b);
+    if (!r.equals(b, CLUSTER, this.clusterBytes) || !this.goodEnd(b, at[2 * END] as number, at[2 * END + 1] as number)) return this.slow(r, b);
     const code = this.key(b, at[2 * KEY] as number, at[2 * KEY + 1] as number);
     if (code === undefined) return this.slow(r, b);
-    this.setMonth(b, end);
     return { cluster: this.cluster, month: this.month, code };
   }
 
@@ -531,29 +527,29 @@ export class JobIdentityReader {
   // identity without making it. Else -1, and read() says.
   dbIndex(r: JobLineReader, b: Buffer): number {
     const at = r.at;
-    const end = at[2 * END] as number;
-    if (!r.equals(b, CLUSTER, this.clusterBytes) || parseTimeAt(b, end, at[2 * END + 1] as number) === undefined) return -1;
+    if (!r.equals(b, CLUSTER, this.clusterBytes) || !this.goodEnd(b, at[2 * END] as number, at[2 * END + 1] as number)) return -1;
     const s = at[2 * KEY] as number;
     const c = this.clusterBytes;
     const i = s + c.length;
     // (a key too short for these ends in its closing quote, which none of them is)
     if (b[i] !== 47 || b[i + 1] !== 100 || b[i + 2] !== 98 || b[i + 3] !== 47) return -1;
     for (let k = 0; k < c.length; k++) if (b[s + k] !== c[k]) return -1;
-    const n = wholeAt(b, i + 4, at[2 * KEY + 1] as number, 15);
-    if (n >= 0) this.setMonth(b, end);
-    return n;
+    return wholeAt(b, i + 4, at[2 * KEY + 1] as number, 15);
   }
 
-  // `month` from the end at b[end]: the same string as long as the month is.
-  private setMonth(b: Buffer, end: number): void {
-    const mb = this.monthBytes;
-    for (let i = 0; i < 7; i++) {
-      if (b[end + i] !== mb[i]) {
-        mb.set(b.subarray(end, end + 7));
-        this.month = b.toString('latin1', end, end + 7);
-        return;
-      }
+  // Is b[s, e) a good end (parseTimeAt)? Then `month` is its month. A stream's jobs end mostly on
+  // the day of the job before: a day found good is only compared again, the time of day checked.
+  private goodEnd(b: Buffer, s: number, e: number): boolean {
+    if (e - s === 20 && b[s + 10] === 84 && b[s + 13] === 58 && b[s + 16] === 58 && b[s + 19] === 90 && goodTimeOfDay(b, s + 11)) {
+      const day = this.dayBytes;
+      let k = 0;
+      while (k < 10 && b[s + k] === day[k]) k++;
+      if (k === 10) return true;
     }
+    if (parseTimeAt(b, s, e) === undefined) return false;
+    this.dayBytes.set(b.subarray(s, s + 10));
+    this.month = b.toString('latin1', s, s + 7);
+    return true;
   }
 
   // The key at b[s, e) in compact form when it is `<cluster>/db/<DBIndex>` or
@@ -587,6 +583,21 @@ export class JobIdentityReader {
     }
     return id;
   }
+}
+
+// Is b[i, i + 8) a time of day from 00:00:00 to 23:59:59 (its colons checked already)?
+function goodTimeOfDay(b: Uint8Array, i: number): boolean {
+  const h = twoDigits(b, i);
+  const m = twoDigits(b, i + 3);
+  const s = twoDigits(b, i + 6);
+  return h >= 0 && h <= 23 && m >= 0 && m <= 59 && s >= 0 && s <= 59;
+}
+
+// The two digits at b[i] as a number, or -1.
+function twoDigits(b: Uint8Array, i: number): number {
+  const hi = (b[i] as number) - 48;
+  const lo = (b[i + 1] as number) - 48;
+  return hi >= 0 && hi <= 9 && lo >= 0 && lo <= 9 ? hi * 10 + lo : -1;
 }
 
 // The canonical whole number of at most `most` digits at b[s, e) (no leading 0), or -1.

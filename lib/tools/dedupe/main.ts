@@ -117,8 +117,9 @@ export async function main({ args, io, report, out, input }: Context): Promise<v
   }, undefined, {
     // a line in sb-parse's exact form is the record as JSON.stringify prints it: its bytes pass as
     // they came, never decoded
-    bytes: (b, start, end) => {
-      if (!line.read(b, start, end)) return false;
+    bytes: (b, start, limit) => {
+      const end = line.readTo(b, start, limit);
+      if (end < 0) return -1;
       const n = identity.dbIndex(line, b);
       let pass: boolean;
       if (n >= 0) pass = deduper.passDb(identity.cluster, identity.month, n);
@@ -127,7 +128,7 @@ export async function main({ args, io, report, out, input }: Context): Promise<v
         pass = deduper.pass(cluster, month, code);
       }
       if (pass) out.bytes(b, start, end);
-      return true;
+      return end;
     },
   });
   if (args['verbose'] === true) {

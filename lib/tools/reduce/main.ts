@@ -389,6 +389,12 @@ interface ClusterState {
   stats: { read: number; added: number; duplicates: number; commits: number; txns: number; written: number; flushed: number };
 }
 
+// What the byte reader returns of a line that ends at `end`: the end, once the commit the line
+// started (if any) is done.
+function after(commit: Promise<void> | undefined, end: number): number | Promise<number> {
+  return commit === undefined ? end : commit.then(() => end);
+}
+
 function clusterState(ctx: Context, cluster: string): ClusterState {
   let st = ctx.clusters.get(cluster);
   if (st === undefined) {
@@ -829,7 +835,13 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
         const { cluster, chunk } = pendingChunk(rec);
         refetch.window(cluster, chunk.start, chunk.end);
       },
-    }, undefined, { bytes: (b, start, end) => line.read(b, start, end) && (job(line.fields(b)), true) });
+    }, undefined, {
+      bytes: (b, start, limit) => {
+        const end = line.readTo(b, start, limit);
+        if (end >= 0) job(line.fields(b));
+        return end;
+      },
+    });
     const status = await commitFills(refetch, root, out, report, { waitMs: ctx.waitMs, staleMs: ctx.staleMs });
     await out.flush();
     return status;
@@ -875,8 +887,9 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
     {
       // a job line in sb-parse's exact form, read in its bytes: one counted already is only
       // checked, a new one read (in its bytes when it is plain, else decoded)
-      bytes: (b, start, end) => {
-        if (!line.read(b, start, end)) return false;
+      bytes: (b, start, limit) => {
+        const end = line.readTo(b, start, limit);
+        if (end < 0) return -1;
         // the usual job: a db key, plain, held straight from its bytes (nothing made for it)
         const n = identity.dbIndex(line, b);
         if (n >= 0 && plainJob(line, b)) {
@@ -885,7 +898,7 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
           else {
             st.jobs.pushDb(n, identity.month, st.names.idAt(line, b, USER), st.names.idAt(line, b, ACCOUNT), dayAt(line, b), failedAt(line, b), line, b, LINE_FIELDS);
           }
-          return more(identity.cluster, st) ?? true;
+          return after(more(identity.cluster, st), end);
         }
         const { cluster, month, code } = identity.read(line, b);
         const st = clusterState(ctx, cluster);
@@ -898,7 +911,7 @@ export async function main({ args, io, report, out, input }: RunContext): Promis
           if (known) st.known++;
           else st.jobs.push(job);
         }
-        return more(cluster, st) ?? true;
+        return after(more(cluster, st), end);
       },
       // lines of other kinds keep their place among the commit records held back
       pass: (text) => {
