@@ -12,7 +12,7 @@
 # pool while it reads on, so how much it reads between two waits, and its instructions, depend
 # on the disk (two counts of one tree differed by 19%).
 #
-#   bash bench/instructions.sh                   (after make build; ~6 minutes, callgrind runs
+#   bash bench/instructions.sh                   (after make build; ~5 minutes a tree: callgrind runs
 #                                                 programs ~50× slower)
 #   SB_BENCH_BEFORE=/tmp/sb-old bash bench/instructions.sh   also count another built tree
 #
