@@ -510,7 +510,8 @@ export class JobIdentityReader {
   // the day (YYYY-MM-DD) of the last good end (a '"' at first: in no time)
   private dayBytes = Buffer.from('"'.repeat(10));
 
-  // The cluster and month of the line last given to dbIndex, when it gave a DBIndex.
+  // The cluster and month of the last line dbIndex() or read() decided in its bytes (a DBIndex
+  // found, a key read).
   cluster = '';
   month = '';
 
