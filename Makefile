@@ -17,7 +17,7 @@ all: build
 help:
 	@echo "make demo      install dependencies, build, run the demo"
 	@echo "make test      install dependencies, build, run the test suite"
-	@echo "make test-fast the inner loop (~70-85 s here): all but the long whole-pipeline, clock, browser and tmux tests"
+	@echo "make test-fast the inner loop (~65-85 s here): all but the long whole-pipeline, clock, browser and tmux tests"
 	@echo "make coverage  the test suite with coverage of every spawned program; fails under the floor"
 	@echo "make test-slurm  the suite against a real SLURM cluster (root, Debian 12; ~3 min)"
 	@echo "make poll      SB_ROOT=DIR CLUSTER=NAME: one poll of one cluster (bin/sb-poll; from cron run that itself)"
@@ -57,9 +57,11 @@ test: build browser-deps
 # sb-rank's account boards against the sim's truth over two days and its concurrent writers, a
 # long job's steps through four windowings, a stream cut inside a window resumed, sb-sacct
 # passing 5 MB of other records, its rate limit shared by three processes, --sleep and
-# --concurrency against a slow stand-in; the sb-parse fuzz runs 600 of its 2,400 cases (10
-# through the bin, not 40), and its input-in-pieces tests read a third of the rows; the byte
-# line reader is checked on 60 cuts of its stream, not 300. Three test files at a time: some
+# --concurrency against a slow stand-in, its `| head -1` that waits for its sacct (the contract
+# test's runs) and its progress line on a terminal (script(1)), sb-render's account and
+# counted_to boards (sb-rank's own tests of them run); the sb-parse fuzz runs 300 of its 2,400
+# cases (10 through the bin, not 40), and its input-in-pieces tests read a third of the rows; the
+# byte line reader is checked on 20 cuts of its stream, not 300. Three test files at a time: some
 # wait on a slow stand-in sacct, and two cores stay busy meanwhile. tap runs files in name
 # order, which would leave test/sacct.test.ts (the longest) to run alone at the end: it gets a
 # tap of its own from the start (FAST_FIRST, .tap/report-first.tap), the rest two at a time.

@@ -16,7 +16,7 @@ import { levelForXp } from '../lib/core/scores/xp.js';
 import { TEAM_NOW, TEAM_SINCE, teamStore } from './helpers/team-store.js';
 import { goldenCases } from './helpers/golden.js';
 import { writeStore } from './helpers/store-fixture.js';
-import { ROOT, records, runBin, runShell } from './helpers/run.js';
+import { LONG, ROOT, records, runBin, runShell } from './helpers/run.js';
 
 const STORE = path.join(ROOT, 'test', 'cases', 'render', 'store');
 const ESC = /\x1b\[[0-9;?]*[A-Za-z]/g;
@@ -406,7 +406,8 @@ t.test('bad input: missing and corrupt leaderboard files are one line naming the
   t.same(records(r.stderr)[0], { tool: 'sb-render', level: 'error', message: "'nobody' is on no board of alltime × all (opted out, too few jobs, or no such user)" });
 });
 
-t.test('account boards: --by account, --account NAME, the rank records of both, accounts since; unknown ones named', async (t) => {
+// (sb-rank's account boards, which this shows, are tested in test/rank.test.ts, which make test-fast runs)
+t.test('account boards: --by account, --account NAME, the rank records of both, accounts since; unknown ones named', { skip: LONG }, async (t) => {
   const root = await teamStore(mkdtempSync(path.join(tmpdir(), 'sb-render-teams-')));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   let r = await runBin('sb-render', ['--root', root, '--text', '--width', '120', '--by', 'account', '-w', 'rolling-30d', '-m', 'jobs', '--top', '3'], { env: { LC_ALL: 'C.UTF-8' } });
@@ -455,7 +456,8 @@ t.test('account boards: --by account, --account NAME, the rank records of both, 
   t.ok('rolling-30d|overall|all|account/acct01' in data.boards);
 });
 
-t.test("counted_to: an all board summing a cluster counted only to an earlier time says so in the context line, --json and the page; from files and from rank records", async (t) => {
+// (sb-rank's counted_to, which this shows, is in test/rank.test.ts, which make test-fast runs)
+t.test("counted_to: an all board summing a cluster counted only to an earlier time says so in the context line, --json and the page; from files and from rank records", { skip: LONG }, async (t) => {
   const root = mkdtempSync(path.join(tmpdir(), 'sb-render-counted-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   writeStore(root, [

@@ -8,7 +8,7 @@ import { PassThrough, Readable } from 'node:stream';
 import t from 'tap';
 import { progressText, summaryText } from '../lib/tools/sacct/progress.js';
 import { readAhead } from '../lib/tools/sacct/read-ahead.js';
-import { BIN, ROOT, runShell } from './helpers/run.js';
+import { BIN, LONG, ROOT, runShell } from './helpers/run.js';
 
 t.test('the progress line: done/total, rows, jobs, failed, an ETA once a window is done', async (t) => {
   const s = { done: 0, total: undefined, rows: 0, jobs: 0, failed: 0 };
@@ -58,7 +58,7 @@ const hasScript = ((): boolean => {
   }
 })();
 
-t.test('on a terminal: the line, then one summary line; elsewhere nothing', { skip: hasScript ? false : 'no script(1) for a terminal' }, async (t) => {
+t.test('on a terminal: the line, then one summary line; elsewhere nothing', { skip: hasScript ? LONG : 'no script(1) for a terminal' }, async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-progress-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const windows = (n: number): string => `${BIN}/sb-chunk new -c hammer -s 2024-01-01 -e '2024-01-01 0${n - 1}:59:59' --step 1 | ${BIN}/sb-sacct --sacct ${ROOT}/sim/sacct --rate 0 > /dev/null`;
