@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileChunks, readByteBatches, readLineBatches } from '../lib/core/cli/lines.js';
 import { LONG } from './helpers/run.js';
 
-// make test-fast (LONG set) cuts the stream 60 ways, make test 300
+// make test-fast (LONG set) cuts the stream 20 ways, make test 300
 const CUTS = LONG ? 20 : 300;
 
 async function textLines(chunks: Buffer[]): Promise<string[]> {
